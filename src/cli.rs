@@ -1,0 +1,400 @@
+//! The command line: `check`, `rule`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
+//! `--diff` would change something), 2 usage, configuration or internal error.
+
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::check::{self, CheckOptions, CheckResult, ConfigSource, FixMode};
+use crate::report::{self, OutputFormat, Report};
+use crate::registry::{FixAvailability, Rule};
+
+#[derive(Parser, Debug)]
+#[command(name = "tenantlint", version, about = "Find and fix tenant-isolation bugs in multi-tenant Django projects")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check files (default: the current directory); `-` reads standard input.
+    Check(CheckArgs),
+    /// Explain a rule, or all of them.
+    Rule(RuleArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Files or directories to check; `-` for standard input.
+    pub paths: Vec<PathBuf>,
+    /// Apply safe fixes, write files, report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: apply unsafe fixes too; without: show them as available.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff; write nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// List what --fix changed, per file.
+    #[arg(long)]
+    pub show_fixes: bool,
+    /// Rules to enable: comma-separated codes or prefixes (TEN, TEN3, TEN301).
+    #[arg(long, value_delimiter = ',')]
+    pub select: Option<Vec<String>>,
+    /// Rules to enable on top of the selection.
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
+    /// Rules to disable.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Vec<String>,
+    /// Output format (default: full on a terminal, concise otherwise).
+    #[arg(long, value_enum)]
+    pub output_format: Option<OutputFormat>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    pub output_file: Option<PathBuf>,
+    /// One line per rule: count, code, name, how many are fixable.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Exit 0 even when diagnostics remain.
+    #[arg(long)]
+    pub exit_zero: bool,
+    /// Use this config file (no discovery).
+    #[arg(long, conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+    /// Ignore all config files.
+    #[arg(long)]
+    pub isolated: bool,
+    /// Read the source from standard input and check it as this file.
+    #[arg(long)]
+    pub stdin_filename: Option<PathBuf>,
+    /// Apply `exclude` even to paths named on the command line.
+    #[arg(long)]
+    pub force_exclude: bool,
+    /// Do not read or write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print only diagnostics.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// When to use colour; NO_COLOR is honoured with `auto`.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: Color,
+}
+
+#[derive(Args, Debug)]
+pub struct RuleArgs {
+    /// The rule code, e.g. TEN101.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub code: Option<String>,
+    /// Explain every rule.
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub output_format: RuleFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RuleFormat {
+    Text,
+    Json,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Rule(args) => run_rule(args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            let _ = writeln!(io::stderr(), "tenantlint: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_rule(args: RuleArgs) -> Result<u8, String> {
+    let rules: Vec<Rule> = if args.all {
+        Rule::ALL.to_vec()
+    } else {
+        let code = args.code.unwrap_or_default();
+        vec![Rule::from_code(&code).ok_or_else(|| format!("unknown rule `{code}`; `tenantlint rule --all` lists them"))?]
+    };
+    let mut out = io::stdout().lock();
+    match args.output_format {
+        RuleFormat::Text => {
+            for (i, r) in rules.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out).map_err(|e| e.to_string())?;
+                }
+                write!(out, "{}", r.doc()).map_err(|e| e.to_string())?;
+            }
+        }
+        RuleFormat::Json => {
+            let values: Vec<serde_json::Value> = rules.iter().map(|r| rule_json(*r)).collect();
+            let v = if args.all { serde_json::Value::Array(values) } else { values.into_iter().next().unwrap_or_default() };
+            serde_json::to_writer_pretty(&mut out, &v).map_err(|e| e.to_string())?;
+            writeln!(out).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(0)
+}
+
+pub fn rule_json(r: Rule) -> serde_json::Value {
+    serde_json::json!({
+        "code": r.code(),
+        "name": r.name(),
+        "summary": r.summary(),
+        "explanation": r.doc(),
+        "fix_availability": match r.fix_availability() {
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::None => "none",
+        },
+    })
+}
+
+fn use_color(color: Color, to_terminal: bool) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn run_check(args: CheckArgs) -> Result<u8, String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let read_stdin = args.stdin_filename.is_some() || args.paths.iter().any(|p| p == Path::new("-"));
+    let stdin = if read_stdin {
+        let mut buf = Vec::new();
+        io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))?;
+        match String::from_utf8(buf) {
+            Ok(s) => Some(s),
+            Err(_) => return Err("standard input is not valid UTF-8".into()),
+        }
+    } else {
+        None
+    };
+    let opts = CheckOptions {
+        paths: args.paths.iter().filter(|p| *p != Path::new("-")).cloned().collect(),
+        stdin: stdin.clone(),
+        stdin_filename: args.stdin_filename.clone(),
+        config: match (&args.config, args.isolated) {
+            (Some(p), _) => ConfigSource::File(p.clone()),
+            (None, true) => ConfigSource::Isolated,
+            (None, false) => ConfigSource::Discover,
+        },
+        force_exclude: args.force_exclude,
+        select: args.select.clone(),
+        extend_select: args.extend_select.clone(),
+        ignore: args.ignore.clone(),
+        fix: if args.diff {
+            FixMode::Diff
+        } else if args.fix {
+            FixMode::Apply
+        } else {
+            FixMode::None
+        },
+        unsafe_fixes: args.unsafe_fixes,
+    };
+    let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
+    let stdin_path = result.stdin_path.clone();
+    let stdin_pair = match (&stdin_path, &stdin) {
+        (Some(p), Some(t)) => Some((p.as_path(), t.as_str())),
+        _ => None,
+    };
+
+    // Editor on-save: the fixed source on stdout, everything else on stderr.
+    let editor_fix = opts.fix == FixMode::Apply && stdin.is_some();
+    let stdout_is_tty = io::stdout().is_terminal();
+    let to_file = args.output_file.is_some();
+    let format = args.output_format.unwrap_or(if stdout_is_tty && !to_file && !editor_fix {
+        OutputFormat::Full
+    } else {
+        OutputFormat::Concise
+    });
+    let color = use_color(args.color, stdout_is_tty && !to_file && !editor_fix);
+
+    let mut stderr = io::stderr().lock();
+    for e in &result.fix_errors {
+        let _ = writeln!(stderr, "tenantlint: warning: {e}");
+    }
+
+    if opts.fix == FixMode::Diff {
+        let mut out = io::stdout().lock();
+        write_diffs(&mut out, &cwd, &result).map_err(|e| e.to_string())?;
+        let changed = !result.fixed.is_empty();
+        if !args.quiet {
+            let n: usize = result.fixed.iter().flat_map(|f| f.counts.iter().map(|(_, c)| c)).sum();
+            if changed {
+                let _ = writeln!(stderr, "Would fix {n} error{}.", plural(n));
+            } else {
+                let _ = writeln!(stderr, "No errors would be fixed.");
+            }
+        }
+        return Ok(if changed && !args.exit_zero { 1 } else { 0 });
+    }
+
+    let files: Vec<PathBuf> = Vec::new();
+    let report = Report {
+        cwd: &cwd,
+        diagnostics: &result.diagnostics,
+        unsafe_fixes: args.unsafe_fixes,
+        color,
+        files: &files,
+        stdin: stdin_pair,
+    };
+
+    let mut buf: Vec<u8> = Vec::new();
+    if args.statistics {
+        write_statistics(&mut buf, format, &report).map_err(|e| e.to_string())?;
+    } else {
+        report::write_report(&mut buf, format, &report).map_err(|e| e.to_string())?;
+    }
+    let text_format = matches!(format, OutputFormat::Full | OutputFormat::Concise);
+    let mut summary = String::new();
+    if text_format && !args.quiet {
+        summary = summary_text(&result, &args);
+    }
+    if args.show_fixes && !args.quiet {
+        summary.push_str(&show_fixes_text(&cwd, &result));
+    }
+
+    if let Some(path) = &args.output_file {
+        let path = cwd.join(path);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        std::fs::write(&path, &buf).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        if !summary.is_empty() {
+            let _ = write!(stderr, "{summary}");
+        }
+    } else if editor_fix {
+        let _ = stderr.write_all(&buf);
+        let _ = write!(stderr, "{summary}");
+    } else {
+        let mut out = io::stdout().lock();
+        out.write_all(&buf).map_err(|e| e.to_string())?;
+        write!(out, "{summary}").map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    if editor_fix {
+        let mut out = io::stdout().lock();
+        let text = result.stdin_output.as_deref().or(stdin.as_deref()).unwrap_or_default();
+        out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    let remaining = !result.diagnostics.is_empty();
+    Ok(if remaining && !args.exit_zero { 1 } else { 0 })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
+    let remaining = result.diagnostics.len();
+    let fixed: usize = result.fixed.iter().flat_map(|f| f.counts.iter().map(|(_, c)| c)).sum();
+    let mut s = String::new();
+    if args.fix {
+        if fixed + remaining == 0 {
+            s.push_str("All checks passed!\n");
+        } else {
+            s.push_str(&format!(
+                "Found {} error{} ({fixed} fixed, {remaining} remaining).\n",
+                fixed + remaining,
+                plural(fixed + remaining)
+            ));
+        }
+    } else if remaining == 0 {
+        s.push_str("All checks passed!\n");
+    } else {
+        s.push_str(&format!("Found {remaining} error{}.\n", plural(remaining)));
+    }
+    let safe = result
+        .diagnostics
+        .iter()
+        .filter(|d| d.fix.as_ref().is_some_and(|f| check::applies(f.applicability, args.unsafe_fixes)))
+        .count();
+    let unsafe_only = result
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.fix.as_ref().is_some_and(|f| f.applicability == crate::diagnostics::Applicability::Unsafe && !args.unsafe_fixes)
+        })
+        .count();
+    if safe > 0 && !args.fix {
+        s.push_str(&format!("[*] {safe} fixable with the `--fix` option"));
+        if unsafe_only > 0 {
+            s.push_str(&format!(" ({unsafe_only} hidden fix{} can be enabled with the `--unsafe-fixes` option)", if unsafe_only == 1 { "" } else { "es" }));
+        }
+        s.push_str(".\n");
+    } else if unsafe_only > 0 {
+        s.push_str(&format!(
+            "No fixes available ({unsafe_only} hidden fix{} can be enabled with the `--unsafe-fixes` option).\n",
+            if unsafe_only == 1 { "" } else { "es" }
+        ));
+    }
+    s
+}
+
+fn show_fixes_text(cwd: &Path, result: &CheckResult) -> String {
+    if result.fixed.is_empty() {
+        return "No errors fixed.\n".into();
+    }
+    let total: usize = result.fixed.iter().flat_map(|f| f.counts.iter().map(|(_, c)| c)).sum();
+    let mut s = format!("Fixed {total} error{}:\n", plural(total));
+    for f in &result.fixed {
+        s.push_str(&format!("- {}:\n", report::display_path(&f.path, cwd)));
+        for (rule, n) in &f.counts {
+            s.push_str(&format!("    {n} × {} ({})\n", rule.code(), rule.name()));
+        }
+    }
+    s
+}
+
+fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) -> io::Result<()> {
+    let rows = report::statistics(report);
+    match format {
+        OutputFormat::Json | OutputFormat::JsonLines => {
+            serde_json::to_writer_pretty(&mut *w, &rows)?;
+            writeln!(w)
+        }
+        _ => {
+            let width = rows.iter().map(|r| r.count.to_string().len()).max().unwrap_or(1);
+            for r in rows {
+                writeln!(w, "{:>width$}\t{}\t{}\t{} fixable", r.count, r.code, r.name, r.fixable)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_diffs(w: &mut dyn Write, cwd: &Path, result: &CheckResult) -> io::Result<()> {
+    for f in &result.fixed {
+        let name = report::display_path(&f.path, cwd);
+        let diff = similar::TextDiff::from_lines(&f.original, &f.fixed);
+        write!(w, "{}", diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")))?;
+        writeln!(w)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,483 @@
+//! Configuration: discovery of the config file, parsing with precise errors, embedded defaults.
+//!
+//! Keys live under `[tool.tenantlint]` in `pyproject.toml`, or at the top level of
+//! `tenantlint.toml` / `.tenantlint.toml`. Every key is optional; the defaults fit the common
+//! shared-schema convention.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobMatcher, GlobSet, GlobSetBuilder};
+use toml::Value;
+
+use crate::registry;
+
+/// Folders that are never worth linting (VCS, virtualenvs, build output, caches).
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    ".bzr",
+    ".direnv",
+    ".eggs",
+    ".git",
+    ".git-rewrite",
+    ".hg",
+    ".mypy_cache",
+    ".nox",
+    ".pants.d",
+    ".pytest_cache",
+    ".pytype",
+    ".ruff_cache",
+    ".svn",
+    ".tenantlint_cache",
+    ".tox",
+    ".venv",
+    "__pycache__",
+    "__pypackages__",
+    "_build",
+    "buck-out",
+    "build",
+    "dist",
+    "env",
+    "node_modules",
+    "site-packages",
+    "venv",
+];
+
+/// A configuration error: always names the file and, where there is one, the key.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}: `{}`: {}", self.file.display(), key, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The tenancy conventions the rules check against.
+#[derive(Clone, Debug)]
+pub struct Conventions {
+    pub tenant_model: String,
+    pub tenant_fields: Vec<String>,
+    pub tenant_base_classes: Vec<String>,
+    pub scoped_managers: Vec<String>,
+    pub global_models: Vec<String>,
+    pub manager_import: String,
+    pub tenant_cache: String,
+    pub tenant_cache_methods: Vec<String>,
+    pub key_helpers: Vec<String>,
+    pub key_prefixes: Vec<String>,
+}
+
+impl Default for Conventions {
+    fn default() -> Self {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Conventions {
+            tenant_model: "Tenant".into(),
+            tenant_fields: s(&["tenant"]),
+            tenant_base_classes: s(&["TenantAwareModel"]),
+            scoped_managers: s(&["TenantAwareManager"]),
+            global_models: vec![],
+            manager_import: String::new(),
+            tenant_cache: "tenant_cache".into(),
+            tenant_cache_methods: s(&["get", "set", "delete", "get_many", "set_many", "incr", "decr"]),
+            key_helpers: s(&["tenant_key"]),
+            key_prefixes: s(&["tenant:"]),
+        }
+    }
+}
+
+/// The fully resolved settings for one run.
+#[derive(Debug)]
+pub struct Settings {
+    /// The project root: the config file's directory, else the nearest ancestor with
+    /// `pyproject.toml`, `setup.cfg` or `.git`, else the current directory. Absolute.
+    pub root: PathBuf,
+    /// The config file in use, if any.
+    pub config_file: Option<PathBuf>,
+    /// Source roots for module resolution, absolute, longest first.
+    pub src: Vec<PathBuf>,
+    pub exclude: GlobSet,
+    pub respect_gitignore: bool,
+    pub select: Vec<String>,
+    pub extend_select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub per_file_ignores: Vec<(GlobMatcher, bool, Vec<String>)>,
+    pub conventions: Conventions,
+}
+
+/// Raw, validated values from one config file (all optional).
+#[derive(Debug, Default)]
+pub struct FileOptions {
+    pub src: Option<Vec<String>>,
+    pub exclude: Option<Vec<String>>,
+    pub extend_exclude: Option<Vec<String>>,
+    pub respect_gitignore: Option<bool>,
+    pub select: Option<Vec<String>>,
+    pub extend_select: Option<Vec<String>>,
+    pub ignore: Option<Vec<String>>,
+    pub per_file_ignores: Option<Vec<(String, Vec<String>)>>,
+    pub tenant_model: Option<String>,
+    pub tenant_fields: Option<Vec<String>>,
+    pub tenant_base_classes: Option<Vec<String>>,
+    pub scoped_managers: Option<Vec<String>>,
+    pub global_models: Option<Vec<String>>,
+    pub manager_import: Option<String>,
+    pub tenant_cache: Option<String>,
+    pub tenant_cache_methods: Option<Vec<String>>,
+    pub key_helpers: Option<Vec<String>>,
+    pub key_prefixes: Option<Vec<String>>,
+}
+
+pub const KNOWN_KEYS: &[&str] = &[
+    "src",
+    "exclude",
+    "extend-exclude",
+    "respect-gitignore",
+    "select",
+    "extend-select",
+    "ignore",
+    "per-file-ignores",
+    "tenant-model",
+    "tenant-fields",
+    "tenant-base-classes",
+    "scoped-managers",
+    "global-models",
+    "manager-import",
+    "tenant-cache",
+    "tenant-cache-methods",
+    "key-helpers",
+    "key-prefixes",
+];
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a datetime",
+        Value::Array(_) => "an array",
+        Value::Table(_) => "a table",
+    }
+}
+
+struct Reader<'a> {
+    file: &'a Path,
+}
+
+impl Reader<'_> {
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError { file: self.file.to_path_buf(), key: Some(key.to_string()), message: message.into() }
+    }
+
+    fn string(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
+        match v {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(self.err(key, format!("expected a string, found {}", type_name(other)))),
+        }
+    }
+
+    fn bool(&self, key: &str, v: &Value) -> Result<bool, ConfigError> {
+        match v {
+            Value::Boolean(b) => Ok(*b),
+            other => Err(self.err(key, format!("expected a boolean, found {}", type_name(other)))),
+        }
+    }
+
+    fn strings(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(self.err(
+                        key,
+                        format!("expected an array of strings, but item {} is {}", i + 1, type_name(other)),
+                    )),
+                })
+                .collect(),
+            other => Err(self.err(key, format!("expected an array of strings, found {}", type_name(other)))),
+        }
+    }
+
+    fn selectors(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        let list = self.strings(key, v)?;
+        for sel in &list {
+            if !registry::is_valid_selector(sel) {
+                return Err(self.err(key, format!("unknown rule selector `{sel}`")));
+            }
+        }
+        Ok(list)
+    }
+}
+
+/// Parse the tenantlint table of a config file. `table` is the `[tool.tenantlint]` table of a
+/// `pyproject.toml`, or the whole document of a `tenantlint.toml`.
+pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, ConfigError> {
+    let r = Reader { file };
+    let mut o = FileOptions::default();
+    for (key, v) in table {
+        let k = key.as_str();
+        match k {
+            "src" => o.src = Some(r.strings(k, v)?),
+            "exclude" => o.exclude = Some(r.strings(k, v)?),
+            "extend-exclude" => o.extend_exclude = Some(r.strings(k, v)?),
+            "respect-gitignore" => o.respect_gitignore = Some(r.bool(k, v)?),
+            "select" => o.select = Some(r.selectors(k, v)?),
+            "extend-select" => o.extend_select = Some(r.selectors(k, v)?),
+            "ignore" => o.ignore = Some(r.selectors(k, v)?),
+            "per-file-ignores" => {
+                let Value::Table(t) = v else {
+                    return Err(r.err(k, format!("expected a table of glob = [codes], found {}", type_name(v))));
+                };
+                let mut list = Vec::new();
+                for (glob, codes) in t {
+                    let codes = r.selectors(&format!("{k}.{glob}"), codes)?;
+                    Glob::new(glob).map_err(|e| r.err(k, format!("invalid glob `{glob}`: {e}")))?;
+                    list.push((glob.clone(), codes));
+                }
+                o.per_file_ignores = Some(list);
+            }
+            "tenant-model" => o.tenant_model = Some(r.string(k, v)?),
+            "tenant-fields" => o.tenant_fields = Some(r.strings(k, v)?),
+            "tenant-base-classes" => o.tenant_base_classes = Some(r.strings(k, v)?),
+            "scoped-managers" => o.scoped_managers = Some(r.strings(k, v)?),
+            "global-models" => o.global_models = Some(r.strings(k, v)?),
+            "manager-import" => o.manager_import = Some(r.string(k, v)?),
+            "tenant-cache" => o.tenant_cache = Some(r.string(k, v)?),
+            "tenant-cache-methods" => o.tenant_cache_methods = Some(r.strings(k, v)?),
+            "key-helpers" => o.key_helpers = Some(r.strings(k, v)?),
+            "key-prefixes" => o.key_prefixes = Some(r.strings(k, v)?),
+            _ => {
+                let hint = KNOWN_KEYS
+                    .iter()
+                    .find(|known| known.replace('-', "_") == k || known.replace('-', "") == k.replace('_', ""))
+                    .map(|known| format!(" (did you mean `{known}`?)"))
+                    .unwrap_or_default();
+                return Err(r.err(k, format!("unknown configuration key{hint}")));
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// Read a config file. Returns `Ok(None)` for a `pyproject.toml` without `[tool.tenantlint]`.
+pub fn read_config_file(path: &Path) -> Result<Option<FileOptions>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_path_buf(),
+        key: None,
+        message: format!("cannot read config file: {e}"),
+    })?;
+    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError {
+        file: path.to_path_buf(),
+        key: None,
+        message: format!("invalid TOML: {}", e.message().trim()),
+    })?;
+    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    if is_pyproject {
+        let Some(tool) = doc.get("tool") else { return Ok(None) };
+        let Value::Table(tool) = tool else { return Ok(None) };
+        match tool.get("tenantlint") {
+            None => Ok(None),
+            Some(Value::Table(t)) => parse_options(path, t).map(Some),
+            Some(other) => Err(ConfigError {
+                file: path.to_path_buf(),
+                key: Some("tool.tenantlint".into()),
+                message: format!("expected a table, found {}", type_name(other)),
+            }),
+        }
+    } else {
+        parse_options(path, &doc).map(Some)
+    }
+}
+
+/// Find the nearest config file at or above `start`: within one directory `tenantlint.toml`
+/// comes first, then `.tenantlint.toml`, then a `pyproject.toml` with `[tool.tenantlint]`.
+pub fn find_config(start: &Path) -> Result<Option<(PathBuf, FileOptions)>, ConfigError> {
+    for dir in start.ancestors() {
+        for name in ["tenantlint.toml", ".tenantlint.toml", "pyproject.toml"] {
+            let candidate = dir.join(name);
+            if candidate.is_file()
+                && let Some(options) = read_config_file(&candidate)?
+            {
+                return Ok(Some((candidate, options)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The nearest ancestor of `start` holding `pyproject.toml`, `setup.cfg` or `.git`.
+pub fn find_project_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| ["pyproject.toml", "setup.cfg", ".git"].iter().any(|m| dir.join(m).exists()))
+        .map(Path::to_path_buf)
+}
+
+fn build_globset(patterns: &[String], file: &Path, key: &str) -> Result<GlobSet, ConfigError> {
+    let mut b = GlobSetBuilder::new();
+    for p in patterns {
+        let glob = Glob::new(p).map_err(|e| ConfigError {
+            file: file.to_path_buf(),
+            key: Some(key.into()),
+            message: format!("invalid glob `{p}`: {e}"),
+        })?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| ConfigError { file: file.to_path_buf(), key: Some(key.into()), message: e.to_string() })
+}
+
+/// Build the settings for a run from an optional config file and the project root.
+pub fn resolve_settings(root: PathBuf, config: Option<(PathBuf, FileOptions)>) -> Result<Settings, ConfigError> {
+    let (config_file, o) = match config {
+        Some((p, o)) => (Some(p), o),
+        None => (None, FileOptions::default()),
+    };
+    let file_for_errors = config_file.clone().unwrap_or_else(|| PathBuf::from("<defaults>"));
+    let d = Conventions::default();
+    let conventions = Conventions {
+        tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
+        tenant_fields: o.tenant_fields.unwrap_or(d.tenant_fields),
+        tenant_base_classes: o.tenant_base_classes.unwrap_or(d.tenant_base_classes),
+        scoped_managers: o.scoped_managers.unwrap_or(d.scoped_managers),
+        global_models: o.global_models.unwrap_or(d.global_models),
+        manager_import: o.manager_import.unwrap_or(d.manager_import),
+        tenant_cache: o.tenant_cache.unwrap_or(d.tenant_cache),
+        tenant_cache_methods: o.tenant_cache_methods.unwrap_or(d.tenant_cache_methods),
+        key_helpers: o.key_helpers.unwrap_or(d.key_helpers),
+        key_prefixes: o.key_prefixes.unwrap_or(d.key_prefixes),
+    };
+
+    let mut excludes: Vec<String> = match o.exclude {
+        Some(list) => list,
+        None => DEFAULT_EXCLUDES.iter().map(|s| s.to_string()).collect(),
+    };
+    excludes.extend(o.extend_exclude.unwrap_or_default());
+    let exclude = build_globset(&excludes, &file_for_errors, "exclude")?;
+
+    let mut src: Vec<PathBuf> = o
+        .src
+        .unwrap_or_else(|| vec![".".into()])
+        .iter()
+        .map(|s| normalize(&root.join(s)))
+        .collect();
+    src.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+
+    let mut per_file_ignores = Vec::new();
+    for (glob, codes) in o.per_file_ignores.unwrap_or_default() {
+        let matcher = Glob::new(&glob)
+            .map_err(|e| ConfigError {
+                file: file_for_errors.clone(),
+                key: Some("per-file-ignores".into()),
+                message: format!("invalid glob `{glob}`: {e}"),
+            })?
+            .compile_matcher();
+        per_file_ignores.push((matcher, !glob.contains('/'), codes));
+    }
+
+    Ok(Settings {
+        root,
+        config_file,
+        src,
+        exclude,
+        respect_gitignore: o.respect_gitignore.unwrap_or(true),
+        select: o.select.unwrap_or_else(|| vec!["TEN".into()]),
+        extend_select: o.extend_select.unwrap_or_default(),
+        ignore: o.ignore.unwrap_or_default(),
+        per_file_ignores,
+        conventions,
+    })
+}
+
+/// Lexically normalise a path (resolve `.` and `..` without touching the file system).
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+impl Settings {
+    /// Is `path` (absolute) excluded by `exclude` / `extend-exclude`? Matches the path relative to
+    /// the project root and every one of its components, as ruff does.
+    pub fn is_excluded(&self, path: &Path) -> bool {
+        if self.exclude.is_empty() {
+            return false;
+        }
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        if self.exclude.is_match(rel) {
+            return true;
+        }
+        let mut acc = PathBuf::new();
+        for comp in rel.components() {
+            acc.push(comp);
+            if self.exclude.is_match(comp.as_os_str()) || self.exclude.is_match(&acc) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Codes ignored for `path` by `per-file-ignores`.
+    pub fn per_file_ignored(&self, path: &Path) -> Vec<&str> {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let mut out = Vec::new();
+        for (m, basename_too, codes) in &self.per_file_ignores {
+            let hit = m.is_match(rel) || (*basename_too && path.file_name().is_some_and(|n| m.is_match(n)));
+            if hit {
+                out.extend(codes.iter().map(String::as_str));
+            }
+        }
+        out
+    }
+
+    /// The dotted module name for `path` (absolute), relative to the longest matching `src` root,
+    /// else to the project root. `pkg/__init__.py` is `pkg`.
+    pub fn module_name(&self, path: &Path) -> String {
+        let rel = self
+            .src
+            .iter()
+            .find_map(|root| path.strip_prefix(root).ok())
+            .or_else(|| path.strip_prefix(&self.root).ok())
+            .unwrap_or(path);
+        let mut parts: Vec<String> = rel
+            .components()
+            .filter_map(|c| match c {
+                std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        if let Some(last) = parts.last_mut() {
+            for ext in [".py", ".pyi"] {
+                if let Some(stem) = last.strip_suffix(ext) {
+                    *last = stem.to_string();
+                    break;
+                }
+            }
+            if last == "__init__" {
+                parts.pop();
+            }
+        }
+        parts.join(".")
+    }
+}

@@ -1,0 +1,1043 @@
+//! Read, parse and extract the facts of one file. This is the only place that sees a syntax tree;
+//! it is dropped when [`extract_source`] returns.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use ruff_python_ast::token::TokenKind;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use crate::config::Conventions;
+use crate::facts::*;
+use crate::locate::{Locator, detect_newline};
+
+/// Methods of Django's cache API (and django-redis) that take a key or a key pattern.
+pub const CACHE_KEY_METHODS: &[&str] = &[
+    "get",
+    "set",
+    "add",
+    "delete",
+    "get_or_set",
+    "touch",
+    "incr",
+    "decr",
+    "has_key",
+    "incr_version",
+    "decr_version",
+    "get_many",
+    "set_many",
+    "delete_many",
+    "aget",
+    "aset",
+    "aadd",
+    "adelete",
+    "aget_or_set",
+    "atouch",
+    "aincr",
+    "adecr",
+    "ahas_key",
+    "aincr_version",
+    "adecr_version",
+    "aget_many",
+    "aset_many",
+    "adelete_many",
+    // django-redis
+    "keys",
+    "iter_keys",
+    "delete_pattern",
+    "ttl",
+    "pttl",
+    "expire",
+    "pexpire",
+    "expire_at",
+    "persist",
+    "lock",
+];
+
+/// QuerySet methods whose keyword arguments filter rows.
+const FILTERING_METHODS: &[&str] = &["filter", "get", "get_or_create", "update_or_create", "aget", "aget_or_create", "aupdate_or_create"];
+
+/// Read `path` and extract its facts. Never panics on any input: unreadable, binary and
+/// non-UTF-8 files become a [`FileProblem::Io`].
+pub fn read_and_extract(path: &Path, module: String, conv: &Conventions) -> FileFacts {
+    let is_package = path.file_stem().is_some_and(|s| s == "__init__");
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return io_problem(path, module, is_package, format!("cannot read file: {}", io_message(&e))),
+    };
+    match decode(&bytes) {
+        Ok(text) => extract_source(path, module, is_package, text, conv),
+        Err(msg) => io_problem(path, module, is_package, msg),
+    }
+}
+
+/// Decode file contents as UTF-8 text, rejecting binary data.
+pub fn decode(bytes: &[u8]) -> Result<&str, String> {
+    if bytes.contains(&0) {
+        return Err("binary file (contains NUL bytes), not Python source".into());
+    }
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        format!("file is not valid UTF-8 (invalid byte at line {line}, byte offset {})", e.valid_up_to())
+    })
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn io_problem(path: &Path, module: String, is_package: bool, msg: String) -> FileFacts {
+    FileFacts {
+        path: path.to_path_buf(),
+        module,
+        is_package,
+        problems: vec![FileProblem::Io(msg)],
+        newline: "\n",
+        ..Default::default()
+    }
+}
+
+/// Parse `source` once and extract the facts of the file.
+pub fn extract_source(path: &Path, module: String, is_package: bool, source: &str, conv: &Conventions) -> FileFacts {
+    let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
+    let locator = Locator::new(source);
+    let mut facts = FileFacts {
+        path: path.to_path_buf(),
+        module,
+        is_package,
+        newline: detect_newline(source),
+        ..Default::default()
+    };
+
+    if let Some(err) = parsed.errors().first() {
+        let range = clamp(err.location, source);
+        facts.problems.push(FileProblem::Syntax { message: err.error.to_string(), span: locator.span(range) });
+    }
+
+    // Comments: `# noqa` directives.
+    for token in parsed.tokens().iter() {
+        if token.kind() == TokenKind::Comment {
+            let text = locator.slice(token.range());
+            parse_noqa_comment(text, locator.pos(token.range().start()).row, &mut facts.noqa);
+        }
+    }
+
+    let Some(module_ast) = parsed.try_into_module() else {
+        return facts;
+    };
+    let body = module_ast.suite();
+
+    let mut ex = Extractor {
+        loc: &locator,
+        conv,
+        facts: &mut facts,
+        scopes: Vec::new(),
+        class_depth: 0,
+        next_scope: 1,
+        tracked_names: HashSet::new(),
+    };
+    ex.tracked_names = collect_import_names(body);
+    ex.facts.import_insert = Some(import_insert_point(body, &locator));
+    ex.visit_body(body);
+    facts
+}
+
+fn clamp(range: TextRange, source: &str) -> TextRange {
+    let len = TextSize::of(source);
+    TextRange::new(range.start().min(len), range.end().min(len).max(range.start().min(len)))
+}
+
+/// Parse one comment for `# noqa[: CODES]` and `# tenantlint: noqa[: CODES]`.
+pub fn parse_noqa_comment(text: &str, row: u32, noqa: &mut Noqa) {
+    let lower = text.to_ascii_lowercase();
+    // File-level directive.
+    if let Some(rest) = lower.strip_prefix('#').map(str::trim_start)
+        && let Some(rest) = rest.strip_prefix("tenantlint")
+        && let Some(rest) = rest.trim_start().strip_prefix(':')
+        && let Some(rest) = rest.trim_start().strip_prefix("noqa")
+    {
+        let offset = text.len() - rest.len();
+        let codes = parse_codes(&text[offset..]);
+        noqa.file = Some(match (noqa.file.take(), codes) {
+            (Some(None), _) | (_, None) => None,
+            (Some(Some(mut a)), Some(b)) => {
+                a.extend(b);
+                Some(a)
+            }
+            (None, Some(b)) => Some(b),
+        });
+        return;
+    }
+    // Line-level directive: `# noqa` anywhere in the comment (`# type: ignore  # noqa: TEN101`).
+    let bytes = lower.as_bytes();
+    let mut search = 0;
+    while let Some(i) = lower[search..].find("noqa") {
+        let at = search + i;
+        search = at + 4;
+        let before = lower[..at].trim_end_matches([' ', '\t']);
+        if !before.ends_with('#') {
+            continue;
+        }
+        // `# noqa` must not be a prefix of a longer word (`# noqalike`).
+        if bytes.get(at + 4).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+            continue;
+        }
+        let codes = parse_codes(&text[at + 4..]);
+        noqa.lines.push((row, codes));
+        return;
+    }
+}
+
+/// After `noqa`: `: CODE, CODE` gives codes; anything else is a blanket directive.
+fn parse_codes(rest: &str) -> Option<Vec<String>> {
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix(':')?;
+    let mut codes = Vec::new();
+    for word in rest.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
+        let valid = word.len() >= 2
+            && word.chars().take_while(|c| c.is_ascii_alphabetic()).count() >= 1
+            && word.chars().all(|c| c.is_ascii_alphanumeric());
+        if valid {
+            codes.push(word.to_ascii_uppercase());
+        } else {
+            break;
+        }
+    }
+    if codes.is_empty() { None } else { Some(codes) }
+}
+
+/// Names bound by imports anywhere in the file; loads of these are counted so fixes know when an
+/// import falls out of use.
+fn collect_import_names(body: &[Stmt]) -> HashSet<Name> {
+    struct C(HashSet<Name>);
+    impl<'a> Visitor<'a> for C {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::Import(i) => {
+                    for a in &i.names {
+                        let bound = match &a.asname {
+                            Some(n) => n.id.clone(),
+                            None => Name::new(a.name.id.split('.').next().unwrap_or_default()),
+                        };
+                        self.0.insert(bound);
+                    }
+                }
+                Stmt::ImportFrom(i) => {
+                    for a in &i.names {
+                        self.0.insert(a.asname.as_ref().unwrap_or(&a.name).id.clone());
+                    }
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, _: &'a Expr) {}
+    }
+    let mut c = C(HashSet::new());
+    c.visit_body(body);
+    c.0
+}
+
+fn is_docstring(stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::Expr(e) if matches!(*e.value, Expr::StringLiteral(_)))
+}
+
+/// After the module docstring, `from __future__` imports and the leading import block.
+fn import_insert_point(body: &[Stmt], loc: &Locator) -> ImportInsert {
+    let mut anchor: Option<&Stmt> = None;
+    let mut iter = body.iter().peekable();
+    if let Some(first) = iter.peek()
+        && is_docstring(first)
+    {
+        anchor = iter.next();
+    }
+    for stmt in iter {
+        if matches!(stmt, Stmt::Import(_) | Stmt::ImportFrom(_)) {
+            anchor = Some(stmt);
+        } else {
+            break;
+        }
+    }
+    let nl = detect_newline(loc.source);
+    match anchor {
+        Some(stmt) => match loc.next_line_start(stmt.end()) {
+            Some(off) => ImportInsert { span: loc.point(off), prefix: String::new() },
+            None => ImportInsert { span: loc.point(TextSize::of(loc.source)), prefix: nl.to_string() },
+        },
+        None => {
+            let mut off = body.first().map(|s| loc.line_start(loc.line_of(s.start()))).unwrap_or(TextSize::of(loc.source));
+            if off == TextSize::from(0) && loc.source.starts_with('\u{feff}') {
+                off = TextSize::from(3);
+            }
+            let prefix = if off == TextSize::of(loc.source) && !loc.source.is_empty() && !loc.source.ends_with('\n') {
+                nl.to_string()
+            } else {
+                String::new()
+            };
+            ImportInsert { span: loc.point(off), prefix }
+        }
+    }
+}
+
+/// Convert an expression to an [`ExprRef`], bounded in depth.
+pub fn to_ref(e: &Expr) -> ExprRef {
+    to_ref_depth(e, 0)
+}
+
+fn to_ref_depth(e: &Expr, depth: u32) -> ExprRef {
+    if depth > 8 {
+        return ExprRef::Other;
+    }
+    match e {
+        Expr::Name(n) => ExprRef::Name(n.id.clone()),
+        Expr::Attribute(a) => ExprRef::Attr(Box::new(to_ref_depth(&a.value, depth + 1)), a.attr.id.clone()),
+        Expr::Call(c) => ExprRef::Call(Box::new(CallRef {
+            func: to_ref_depth(&c.func, depth + 1),
+            args: c.arguments.args.iter().take(4).map(|a| to_ref_depth(a, depth + 1)).collect(),
+            keywords: c
+                .arguments
+                .keywords
+                .iter()
+                .filter_map(|k| k.arg.as_ref().map(|a| (a.id.clone(), to_ref_depth(&k.value, depth + 1))))
+                .collect(),
+        })),
+        Expr::Subscript(s) => ExprRef::Subscript(Box::new(to_ref_depth(&s.value, depth + 1))),
+        Expr::StringLiteral(s) => ExprRef::Str(s.value.to_str().to_string()),
+        _ => ExprRef::Other,
+    }
+}
+
+struct FunctionScope<'a> {
+    id: u32,
+    locals: HashSet<Name>,
+    imports: HashMap<Name, Binding>,
+    /// The last expression assigned to each local name so far (for cache key tracking).
+    assigned: HashMap<Name, &'a Expr>,
+}
+
+struct Extractor<'a, 'f> {
+    loc: &'f Locator<'f>,
+    conv: &'f Conventions,
+    facts: &'f mut FileFacts,
+    scopes: Vec<FunctionScope<'a>>,
+    class_depth: u32,
+    next_scope: u32,
+    tracked_names: HashSet<Name>,
+}
+
+impl<'a> Extractor<'a, '_> {
+    fn at_module_level(&self) -> bool {
+        self.scopes.is_empty() && self.class_depth == 0
+    }
+
+    fn scope_id(&self) -> u32 {
+        self.scopes.last().map_or(0, |s| s.id)
+    }
+
+    /// Make `from .x import y` absolute.
+    fn absolute_module(&self, module: Option<&str>, level: u32) -> String {
+        if level == 0 {
+            return module.unwrap_or_default().to_string();
+        }
+        let mut parts: Vec<&str> = if self.facts.module.is_empty() { vec![] } else { self.facts.module.split('.').collect() };
+        // For a module `a.b.c`, level 1 is package `a.b`; for a package `a.b` (its __init__), it is `a.b`.
+        let drop = if self.facts.is_package { level - 1 } else { level } as usize;
+        for _ in 0..drop.min(parts.len()) {
+            parts.pop();
+        }
+        let mut base = parts.join(".");
+        if let Some(m) = module.filter(|m| !m.is_empty()) {
+            if !base.is_empty() {
+                base.push('.');
+            }
+            base.push_str(m);
+        }
+        base
+    }
+
+    fn import_bindings(&self, stmt: &Stmt) -> Vec<(Name, Binding)> {
+        let mut out = Vec::new();
+        match stmt {
+            Stmt::Import(i) => {
+                for a in &i.names {
+                    match &a.asname {
+                        Some(asname) => out.push((asname.id.clone(), Binding::Module(a.name.id.to_string()))),
+                        None => {
+                            let top = a.name.id.split('.').next().unwrap_or_default();
+                            out.push((Name::new(top), Binding::Module(top.to_string())));
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module = self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                for a in &i.names {
+                    if a.name.id == "*" {
+                        continue;
+                    }
+                    let bound = a.asname.as_ref().unwrap_or(&a.name).id.clone();
+                    out.push((bound, Binding::FromImport { module: module.clone(), name: a.name.id.clone() }));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    fn record_import_stmt(&mut self, stmt: &Stmt) {
+        let (from_module, written_module, names) = match stmt {
+            Stmt::Import(i) => {
+                (None, String::new(), i.names.iter().map(|a| (a.name.id.clone(), a.asname.as_ref().map(|n| n.id.clone()))).collect())
+            }
+            Stmt::ImportFrom(i) => {
+                let module = self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                let written = format!("{}{}", ".".repeat(i.level as usize), i.module.as_ref().map_or("", |m| m.id.as_str()));
+                if i.module.as_ref().is_some_and(|m| m.id == "__future__") {
+                    return;
+                }
+                (
+                    Some(module),
+                    written,
+                    i.names.iter().map(|a| (a.name.id.clone(), a.asname.as_ref().map(|n| n.id.clone()))).collect(),
+                )
+            }
+            _ => return,
+        };
+        let range = stmt.range();
+        let line_start = self.loc.line_start(self.loc.line_of(range.start()));
+        let line_end = self.loc.next_line_start(range.end()).unwrap_or(TextSize::of(self.loc.source));
+        let before = &self.loc.source[line_start.to_usize()..range.start().to_usize()];
+        let after = &self.loc.source[range.end().to_usize()..line_end.to_usize()];
+        let alone = before.trim().is_empty() && (after.trim().is_empty() || after.trim_start().starts_with('#'));
+        self.facts.imports.push(ImportStmt {
+            span: self.loc.span(range),
+            line_span: self.loc.span(TextRange::new(line_start, line_end)),
+            from_module,
+            written_module,
+            names,
+            scope: self.scope_id(),
+            alone_on_lines: alone,
+        });
+    }
+
+    fn root_binding(&self, name: &Name) -> RootBinding {
+        for scope in self.scopes.iter().rev() {
+            if let Some(b) = scope.imports.get(name) {
+                return RootBinding::LocalImport(b.clone());
+            }
+            if scope.locals.contains(name) {
+                return RootBinding::Local;
+            }
+        }
+        RootBinding::Module
+    }
+
+    /// The innermost function scope that binds `name`, or 0 for the module.
+    fn binding_scope(&self, name: &Name) -> u32 {
+        self.scopes
+            .iter()
+            .rev()
+            .find(|s| s.imports.contains_key(name) || s.locals.contains(name))
+            .map_or(0, |s| s.id)
+    }
+
+    fn note_name_use(&mut self, name: &Name, offset: TextSize) {
+        if self.tracked_names.contains(name) {
+            let scope = self.binding_scope(name);
+            self.facts.name_uses.push(NameUse { name: name.clone(), scope, offset: offset.to_u32() });
+        }
+    }
+
+    fn class_fact(&self, class: &ast::StmtClassDef) -> ClassFact {
+        let mut fact = ClassFact {
+            name: class.name.id.clone(),
+            name_span: self.loc.span(class.name.range),
+            bases: class.arguments.as_ref().map(|a| a.args.iter().map(to_ref).collect()).unwrap_or_default(),
+            assigns: Vec::new(),
+            methods: Vec::new(),
+            meta: MetaFacts::default(),
+            top_level: self.at_module_level(),
+            body_insert: None,
+        };
+        for stmt in &class.body {
+            match stmt {
+                Stmt::Assign(a) => {
+                    for target in &a.targets {
+                        if let Expr::Name(n) = target {
+                            fact.assigns.push(ClassAssign {
+                                name: n.id.clone(),
+                                value: to_ref(&a.value),
+                                value_span: self.loc.span(a.value.range()),
+                            });
+                        }
+                    }
+                }
+                Stmt::AnnAssign(a) => {
+                    if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
+                        fact.assigns.push(ClassAssign { name: n.id.clone(), value: to_ref(v), value_span: self.loc.span(v.range()) });
+                    }
+                }
+                Stmt::FunctionDef(f) => fact.methods.push(f.name.id.clone()),
+                Stmt::ClassDef(c) if c.name.id == "Meta" => fact.meta = meta_facts(c),
+                _ => {}
+            }
+        }
+        if !fact.bases.is_empty() {
+            fact.body_insert = self.body_insert(class);
+        }
+        fact
+    }
+
+    /// Where a new first statement goes in a class body: after the docstring (its real end), with
+    /// the body's own indentation; one-line bodies are expanded onto their own lines.
+    fn body_insert(&self, class: &ast::StmtClassDef) -> Option<BodyInsert> {
+        let first = class.body.first()?;
+        let loc = self.loc;
+        let nl = self.facts.newline;
+        let header_end = class.arguments.as_ref().map_or(class.name.end(), |a| a.end());
+        let one_line = loc.line_of(first.start()) == loc.line_of(header_end);
+        if one_line {
+            // `class A(B): pass` -> rebuild the body on its own lines.
+            let colon = loc.source[header_end.to_usize()..first.start().to_usize()].find(':')?;
+            let colon = header_end + TextSize::from(colon as u32);
+            let last = class.body.last()?;
+            let class_indent = loc.indentation_at(class.start());
+            let unit = if class_indent.contains('\t') || loc.source.contains("\n\t") { "\t" } else { "    " };
+            let indent = format!("{class_indent}{unit}");
+            let texts: Vec<&str> = class.body.iter().map(|s| loc.slice(s.range())).collect();
+            let sep = format!("{nl}{indent}");
+            let (head, tail) = if is_docstring(first) { (&texts[..1], &texts[1..]) } else { (&texts[..0], &texts[..]) };
+            let mut prefix = format!(":{nl}{indent}");
+            for t in head {
+                prefix.push_str(t);
+                prefix.push_str(&sep);
+            }
+            let mut suffix = String::new();
+            for t in tail {
+                suffix.push_str(&sep);
+                suffix.push_str(t);
+            }
+            return Some(BodyInsert { span: loc.span(TextRange::new(colon, last.end())), prefix, suffix });
+        }
+        let indent = loc.indentation_at(first.start()).to_string();
+        if is_docstring(first) {
+            return Some(match loc.next_line_start(first.end()) {
+                Some(off) => BodyInsert { span: loc.point(off), prefix: indent, suffix: nl.to_string() },
+                None => BodyInsert { span: loc.point(first.end()), prefix: format!("{nl}{indent}"), suffix: String::new() },
+            });
+        }
+        // Insert right after the header line, before any leading comments of the body.
+        let off = loc.next_line_start(header_end)?;
+        Some(BodyInsert { span: loc.point(off), prefix: indent, suffix: nl.to_string() })
+    }
+
+    fn enter_function(&mut self, params: &'a ast::Parameters, body: &'a [Stmt]) {
+        let mut locals = HashSet::new();
+        for p in params.iter() {
+            locals.insert(p.name().id.clone());
+        }
+        let mut imports = HashMap::new();
+        let mut globals = HashSet::new();
+        collect_locals(body, &mut locals, &mut imports, &mut globals, self);
+        for g in &globals {
+            locals.remove(g);
+            imports.remove(g);
+        }
+        let id = self.next_scope;
+        self.next_scope += 1;
+        self.scopes.push(FunctionScope { id, locals, imports, assigned: HashMap::new() });
+    }
+
+    /// Try to read a call as a query or cache call site. Returns true if it was recorded (the
+    /// chain's own children have then been visited).
+    fn call_site(&mut self, expr: &'a Expr) -> bool {
+        // Links from the outermost expression down to the root name.
+        let mut links: Vec<&'a Expr> = Vec::new();
+        let mut cur = expr;
+        let base = loop {
+            match cur {
+                Expr::Call(c) => {
+                    links.push(cur);
+                    cur = &c.func;
+                }
+                Expr::Attribute(a) => {
+                    links.push(cur);
+                    cur = &a.value;
+                }
+                Expr::Subscript(s) => {
+                    links.push(cur);
+                    cur = &s.value;
+                }
+                Expr::Name(n) => break n,
+                _ => return false,
+            }
+            if links.len() > 64 {
+                return false;
+            }
+        };
+        links.reverse();
+        let Some(ci) = links.iter().position(|l| matches!(l, Expr::Call(_))) else { return false };
+        if ci == 0 {
+            return false;
+        }
+        let Expr::Attribute(method_attr) = links[ci - 1] else { return false };
+        let method = &method_attr.attr.id;
+        let root = self.root_binding(&base.id);
+        if matches!(root, RootBinding::Local) {
+            return false;
+        }
+        let Expr::Call(first_call) = links[ci] else { return false };
+        let receiver_expr: &Expr = &method_attr.value;
+        let mut recorded = false;
+
+        // `Receiver.manager.method(...)`
+        if ci >= 2
+            && let Expr::Attribute(manager_attr) = links[ci - 2]
+            && links[..ci - 2].iter().all(|l| matches!(l, Expr::Attribute(_)))
+        {
+            let mut filter_keywords = Vec::new();
+            let mut method_name: Option<&Name> = None;
+            for link in &links[ci - 1..] {
+                match link {
+                    Expr::Attribute(a) => method_name = Some(&a.attr.id),
+                    Expr::Call(c) => {
+                        if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) {
+                            collect_filter_keywords(&c.arguments, &mut filter_keywords);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            self.facts.query_sites.push(QuerySite {
+                receiver: to_ref(&manager_attr.value),
+                root: root.clone(),
+                manager: manager_attr.attr.id.clone(),
+                method: method.clone(),
+                filter_keywords,
+                span: self.loc.span(TextRange::new(base.start(), method_attr.attr.end())),
+            });
+            recorded = true;
+        }
+
+        // `cache.method(key, ...)`, `caches["x"].method(...)`, `django.core.cache.cache.method(...)`
+        if CACHE_KEY_METHODS.contains(&method.as_str()) {
+            let key = self.cache_key(method, &first_call.arguments);
+            self.facts.cache_sites.push(CacheSite {
+                receiver: to_ref(receiver_expr),
+                root,
+                receiver_span: self.loc.span(receiver_expr.range()),
+                method: method.clone(),
+                key,
+                span: self.loc.span(first_call.range()),
+                root_scope: self.binding_scope(&base.id),
+            });
+            recorded = true;
+        }
+
+        if recorded {
+            self.note_name_use(&base.id, base.start());
+            for link in &links {
+                match link {
+                    Expr::Call(c) => self.visit_arguments(&c.arguments),
+                    Expr::Subscript(s) => self.visit_expr(&s.slice),
+                    _ => {}
+                }
+            }
+        }
+        recorded
+    }
+
+    fn cache_key(&self, method: &str, args: &'a ast::Arguments) -> KeyExpr {
+        let key_arg = args.args.first().or_else(|| {
+            args.keywords
+                .iter()
+                .find(|k| k.arg.as_ref().is_some_and(|a| matches!(a.id.as_str(), "key" | "keys" | "data" | "mapping" | "pattern")))
+                .map(|k| &k.value)
+        });
+        match key_arg {
+            Some(Expr::Starred(_)) | None => {
+                if args.args.is_empty() && args.keywords.is_empty() && matches!(method, "keys" | "iter_keys") {
+                    KeyExpr::Unprefixed
+                } else if args.args.is_empty() && args.keywords.is_empty() {
+                    KeyExpr::NoKey
+                } else {
+                    KeyExpr::Unprefixed
+                }
+            }
+            Some(e) => self.classify_key(e, 0),
+        }
+    }
+
+    fn classify_key(&self, e: &'a Expr, depth: u32) -> KeyExpr {
+        if depth > 4 {
+            return KeyExpr::Unprefixed;
+        }
+        let prefixed = |s: &str| self.conv.key_prefixes.iter().any(|p| !p.is_empty() && s.starts_with(p.as_str()));
+        match e {
+            Expr::StringLiteral(s) => {
+                if prefixed(s.value.to_str()) {
+                    KeyExpr::Prefixed
+                } else {
+                    KeyExpr::Unprefixed
+                }
+            }
+            Expr::FString(f) => {
+                let mut lead = String::new();
+                'parts: for part in f.value.iter() {
+                    match part {
+                        ast::FStringPart::Literal(l) => lead.push_str(&l.value),
+                        ast::FStringPart::FString(fs) => {
+                            for el in fs.elements.iter() {
+                                match el {
+                                    ast::InterpolatedStringElement::Literal(l) => lead.push_str(&l.value),
+                                    ast::InterpolatedStringElement::Interpolation(_) => break 'parts,
+                                }
+                            }
+                        }
+                    }
+                }
+                if prefixed(&lead) { KeyExpr::Prefixed } else { KeyExpr::Unprefixed }
+            }
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => self.classify_key(&b.left, depth + 1),
+            Expr::Call(c) => {
+                if let Expr::Attribute(a) = &*c.func
+                    && a.attr.id == "format"
+                    && matches!(&*a.value, Expr::StringLiteral(_))
+                {
+                    return self.classify_key(&a.value, depth + 1);
+                }
+                KeyExpr::Call(to_ref(&c.func))
+            }
+            Expr::Name(n) => {
+                let assigned = self.scopes.last().and_then(|s| s.assigned.get(&n.id)).copied();
+                match assigned {
+                    Some(v) => self.classify_key(v, depth + 1),
+                    None => KeyExpr::Unprefixed,
+                }
+            }
+            Expr::List(l) => KeyExpr::Many(l.elts.iter().map(|e| self.classify_key(e, depth + 1)).collect()),
+            Expr::Tuple(t) => KeyExpr::Many(t.elts.iter().map(|e| self.classify_key(e, depth + 1)).collect()),
+            Expr::Set(s) => KeyExpr::Many(s.elts.iter().map(|e| self.classify_key(e, depth + 1)).collect()),
+            Expr::Dict(d) => KeyExpr::Many(
+                d.items
+                    .iter()
+                    .map(|item| match &item.key {
+                        Some(k) => self.classify_key(k, depth + 1),
+                        None => KeyExpr::Unprefixed,
+                    })
+                    .collect(),
+            ),
+            _ => KeyExpr::Unprefixed,
+        }
+    }
+}
+
+fn collect_filter_keywords(args: &ast::Arguments, out: &mut Vec<Name>) {
+    for k in &args.keywords {
+        match &k.arg {
+            Some(a) => out.push(a.id.clone()),
+            None => {
+                // `filter(**{"tenant": t})`
+                if let Expr::Dict(d) = &k.value {
+                    for item in &d.items {
+                        if let Some(Expr::StringLiteral(s)) = &item.key {
+                            out.push(Name::new(s.value.to_str()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for a in &args.args {
+        collect_q_keywords(a, out, 0);
+    }
+}
+
+/// Keywords of `Q(...)` objects, through `&`, `|` and `~`.
+fn collect_q_keywords(e: &Expr, out: &mut Vec<Name>, depth: u32) {
+    if depth > 16 {
+        return;
+    }
+    match e {
+        Expr::Call(c) => {
+            let is_q = match &*c.func {
+                Expr::Name(n) => n.id == "Q",
+                Expr::Attribute(a) => a.attr.id == "Q",
+                _ => false,
+            };
+            if is_q {
+                collect_filter_keywords(&c.arguments, out);
+            }
+        }
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::BitAnd) => {
+            // `Q(tenant=t) & Q(...)`: the tenant predicate holds for the whole filter.
+            collect_q_keywords(&b.left, out, depth + 1);
+            collect_q_keywords(&b.right, out, depth + 1);
+        }
+        _ => {}
+    }
+}
+
+fn meta_facts(meta: &ast::StmtClassDef) -> MetaFacts {
+    let mut m = MetaFacts {
+        inherits_meta: meta.arguments.as_ref().is_some_and(|a| !a.args.is_empty()),
+        declared: true,
+        ..Default::default()
+    };
+    for stmt in &meta.body {
+        let (targets, value): (Vec<&Expr>, &Expr) = match stmt {
+            Stmt::Assign(a) => (a.targets.iter().collect(), &a.value),
+            Stmt::AnnAssign(a) => match &a.value {
+                Some(v) => (vec![&*a.target], v),
+                None => continue,
+            },
+            _ => continue,
+        };
+        for t in targets {
+            let Expr::Name(n) = t else { continue };
+            let as_bool = match value {
+                Expr::BooleanLiteral(b) => Some(b.value),
+                _ => None,
+            };
+            let as_str = match value {
+                Expr::StringLiteral(s) => Some(s.value.to_str().to_string()),
+                _ => None,
+            };
+            match n.id.as_str() {
+                "abstract" => m.abstract_ = as_bool,
+                "proxy" => m.proxy = as_bool,
+                "default_manager_name" => m.default_manager_name = as_str,
+                "db_table" => m.db_table = as_str,
+                "app_label" => m.app_label = as_str,
+                _ => {}
+            }
+        }
+    }
+    m
+}
+
+/// Names bound in a function body (not descending into nested functions or classes).
+fn collect_locals(
+    body: &[Stmt],
+    locals: &mut HashSet<Name>,
+    imports: &mut HashMap<Name, Binding>,
+    globals: &mut HashSet<Name>,
+    ex: &Extractor,
+) {
+    fn targets(e: &Expr, locals: &mut HashSet<Name>) {
+        match e {
+            Expr::Name(n) => {
+                locals.insert(n.id.clone());
+            }
+            Expr::Tuple(t) => t.elts.iter().for_each(|e| targets(e, locals)),
+            Expr::List(l) => l.elts.iter().for_each(|e| targets(e, locals)),
+            Expr::Starred(s) => targets(&s.value, locals),
+            _ => {}
+        }
+    }
+    for stmt in body {
+        match stmt {
+            Stmt::Assign(a) => a.targets.iter().for_each(|t| targets(t, locals)),
+            Stmt::AnnAssign(a) => targets(&a.target, locals),
+            Stmt::AugAssign(a) => targets(&a.target, locals),
+            Stmt::For(f) => {
+                targets(&f.target, locals);
+                collect_locals(&f.body, locals, imports, globals, ex);
+                collect_locals(&f.orelse, locals, imports, globals, ex);
+            }
+            Stmt::While(w) => {
+                collect_locals(&w.body, locals, imports, globals, ex);
+                collect_locals(&w.orelse, locals, imports, globals, ex);
+            }
+            Stmt::If(i) => {
+                collect_locals(&i.body, locals, imports, globals, ex);
+                for clause in &i.elif_else_clauses {
+                    collect_locals(&clause.body, locals, imports, globals, ex);
+                }
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    if let Some(v) = &item.optional_vars {
+                        targets(v, locals);
+                    }
+                }
+                collect_locals(&w.body, locals, imports, globals, ex);
+            }
+            Stmt::Try(t) => {
+                collect_locals(&t.body, locals, imports, globals, ex);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    if let Some(n) = &h.name {
+                        locals.insert(n.id.clone());
+                    }
+                    collect_locals(&h.body, locals, imports, globals, ex);
+                }
+                collect_locals(&t.orelse, locals, imports, globals, ex);
+                collect_locals(&t.finalbody, locals, imports, globals, ex);
+            }
+            Stmt::Match(m) => {
+                for case in &m.cases {
+                    collect_locals(&case.body, locals, imports, globals, ex);
+                }
+            }
+            Stmt::FunctionDef(f) => {
+                locals.insert(f.name.id.clone());
+            }
+            Stmt::ClassDef(c) => {
+                locals.insert(c.name.id.clone());
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                for (name, binding) in ex.import_bindings(stmt) {
+                    imports.insert(name, binding);
+                }
+            }
+            Stmt::Global(g) => globals.extend(g.names.iter().map(|n| n.id.clone())),
+            Stmt::Nonlocal(n) => globals.extend(n.names.iter().map(|n| n.id.clone())),
+            _ => {}
+        }
+    }
+}
+
+impl<'a> Visitor<'a> for Extractor<'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                if self.at_module_level() {
+                    self.facts.bindings.push(BindingFact { name: f.name.id.clone(), binding: Binding::Other });
+                }
+                for d in &f.decorator_list {
+                    self.visit_decorator(d);
+                }
+                for p in f.parameters.iter_non_variadic_params() {
+                    if let Some(d) = &p.default {
+                        self.visit_expr(d);
+                    }
+                }
+                self.enter_function(&f.parameters, &f.body);
+                self.visit_body(&f.body);
+                self.scopes.pop();
+            }
+            Stmt::ClassDef(c) => {
+                let fact = self.class_fact(c);
+                if fact.top_level {
+                    let idx = self.facts.classes.len() as u32;
+                    self.facts.bindings.push(BindingFact { name: c.name.id.clone(), binding: Binding::Class(idx) });
+                }
+                if c.name.id != "Meta" || self.class_depth == 0 {
+                    self.facts.classes.push(fact);
+                }
+                for d in &c.decorator_list {
+                    self.visit_decorator(d);
+                }
+                if let Some(args) = &c.arguments {
+                    self.visit_arguments(args);
+                }
+                self.class_depth += 1;
+                self.visit_body(&c.body);
+                self.class_depth -= 1;
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                self.record_import_stmt(stmt);
+                if self.at_module_level() {
+                    if let Stmt::ImportFrom(i) = stmt
+                        && i.names.iter().any(|a| a.name.id == "*")
+                    {
+                        let m = self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                        self.facts.star_imports.push(m);
+                    }
+                    for (name, binding) in self.import_bindings(stmt) {
+                        self.facts.bindings.push(BindingFact { name, binding });
+                    }
+                }
+            }
+            Stmt::Assign(a) => {
+                if self.at_module_level() {
+                    for t in &a.targets {
+                        match t {
+                            Expr::Name(n) => self
+                                .facts
+                                .bindings
+                                .push(BindingFact { name: n.id.clone(), binding: Binding::Assign(to_ref(&a.value)) }),
+                            other => {
+                                let mut names = HashSet::new();
+                                collect_target_names(other, &mut names);
+                                for name in names {
+                                    self.facts.bindings.push(BindingFact { name, binding: Binding::Other });
+                                }
+                            }
+                        }
+                    }
+                } else if self.class_depth == 0
+                    && let Some(scope) = self.scopes.last_mut()
+                {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t {
+                            scope.assigned.insert(n.id.clone(), &a.value);
+                        }
+                    }
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::AnnAssign(a) => {
+                if self.at_module_level()
+                    && let Expr::Name(n) = &*a.target
+                {
+                    let binding = a.value.as_ref().map_or(Binding::Other, |v| Binding::Assign(to_ref(v)));
+                    self.facts.bindings.push(BindingFact { name: n.id.clone(), binding });
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Call(_) => {
+                if !self.call_site(expr) {
+                    visitor::walk_expr(self, expr);
+                }
+            }
+            Expr::Name(n) => {
+                if n.ctx.is_load() {
+                    self.note_name_use(&n.id, n.start());
+                }
+            }
+            Expr::Lambda(l) => {
+                // Lambda parameters shadow outer names inside the lambda body.
+                if let Some(params) = &l.parameters {
+                    let mut locals: HashSet<Name> = HashSet::new();
+                    for p in params.iter() {
+                        locals.insert(p.name().id.clone());
+                    }
+                    let id = self.next_scope;
+                    self.next_scope += 1;
+                    self.scopes.push(FunctionScope { id, locals, imports: HashMap::new(), assigned: HashMap::new() });
+                    self.visit_expr(&l.body);
+                    self.scopes.pop();
+                } else {
+                    self.visit_expr(&l.body);
+                }
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
+
+fn collect_target_names(e: &Expr, out: &mut HashSet<Name>) {
+    match e {
+        Expr::Name(n) => {
+            out.insert(n.id.clone());
+        }
+        Expr::Tuple(t) => t.elts.iter().for_each(|e| collect_target_names(e, out)),
+        Expr::List(l) => l.elts.iter().for_each(|e| collect_target_names(e, out)),
+        Expr::Starred(s) => collect_target_names(&s.value, out),
+        _ => {}
+    }
+}

@@ -1,0 +1,262 @@
+//! Per-file facts: everything the rules and fixes need from one file, extracted in a single
+//! parse. Facts own their data (no syntax tree is kept), so the whole project's facts stay small.
+
+use std::path::PathBuf;
+
+use crate::locate::Span;
+
+pub type Name = ruff_python_ast::name::Name;
+
+/// A reference to a value, reduced to the shapes name resolution understands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprRef {
+    /// `name`
+    Name(Name),
+    /// `value.attr`
+    Attr(Box<ExprRef>, Name),
+    /// `func(args..., kw=...)`
+    Call(Box<CallRef>),
+    /// `value[...]`
+    Subscript(Box<ExprRef>),
+    /// A string literal (e.g. a lazy model reference `"tenancy.Tenant"`).
+    Str(String),
+    /// Anything else.
+    Other,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CallRef {
+    pub func: ExprRef,
+    pub args: Vec<ExprRef>,
+    pub keywords: Vec<(Name, ExprRef)>,
+}
+
+impl ExprRef {
+    /// `a.b.c` as a dotted string, if the expression is a plain dotted name.
+    pub fn dotted(&self) -> Option<String> {
+        match self {
+            ExprRef::Name(n) => Some(n.to_string()),
+            ExprRef::Attr(v, a) => v.dotted().map(|d| format!("{d}.{a}")),
+            _ => None,
+        }
+    }
+
+    /// The root name of a dotted expression (`a` for `a.b.c`).
+    pub fn root_name(&self) -> Option<&Name> {
+        match self {
+            ExprRef::Name(n) => Some(n),
+            ExprRef::Attr(v, _) | ExprRef::Subscript(v) => v.root_name(),
+            _ => None,
+        }
+    }
+
+    pub fn as_call(&self) -> Option<&CallRef> {
+        match self {
+            ExprRef::Call(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// What a name is bound to in a scope.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Binding {
+    /// A class defined in this file (index into [`FileFacts::classes`]).
+    Class(u32),
+    /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to module `a.b`.
+    Module(String),
+    /// `from module import name` (module already made absolute).
+    FromImport { module: String, name: Name },
+    /// `name = value` at module level.
+    Assign(ExprRef),
+    /// A function definition, or anything else that is not worth resolving.
+    Other,
+}
+
+/// A module-level binding.
+#[derive(Clone, Debug)]
+pub struct BindingFact {
+    pub name: Name,
+    pub binding: Binding,
+}
+
+/// An import statement, kept for fixes (deduplication, removal) and insertion points.
+#[derive(Clone, Debug)]
+pub struct ImportStmt {
+    /// Whole statement.
+    pub span: Span,
+    /// The statement's full lines, including the trailing newline (for deletion).
+    pub line_span: Span,
+    /// `None` for `import x`; the absolute module for `from x import ...`.
+    pub from_module: Option<String>,
+    /// The module as written (with leading dots for relative imports), for regenerating it.
+    pub written_module: String,
+    pub names: Vec<(Name, Option<Name>)>,
+    /// 0 for module level, otherwise the id of the enclosing function scope.
+    pub scope: u32,
+    /// The whole statement is alone on its lines (nothing else shares them).
+    pub alone_on_lines: bool,
+}
+
+/// `name = <value>` directly in a class body.
+#[derive(Clone, Debug)]
+pub struct ClassAssign {
+    pub name: Name,
+    pub value: ExprRef,
+    /// The value expression (for fixes that replace it).
+    pub value_span: Span,
+}
+
+/// Options of the inner `class Meta`.
+#[derive(Clone, Debug, Default)]
+pub struct MetaFacts {
+    pub abstract_: Option<bool>,
+    pub proxy: Option<bool>,
+    pub default_manager_name: Option<String>,
+    pub db_table: Option<String>,
+    pub app_label: Option<String>,
+    /// `class Meta(Base.Meta)` inherits options from an abstract base's Meta.
+    pub inherits_meta: bool,
+    /// The class declares its own `class Meta`.
+    pub declared: bool,
+}
+
+/// Where and how a statement can be added as the first statement of a class body.
+#[derive(Clone, Debug)]
+pub struct BodyInsert {
+    /// Range to replace (empty for a pure insertion).
+    pub span: Span,
+    /// Text before the new statement (e.g. the body's indentation).
+    pub prefix: String,
+    /// Text after the new statement.
+    pub suffix: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ClassFact {
+    pub name: Name,
+    /// The class name identifier (where class diagnostics are reported).
+    pub name_span: Span,
+    pub bases: Vec<ExprRef>,
+    pub assigns: Vec<ClassAssign>,
+    pub methods: Vec<Name>,
+    pub meta: MetaFacts,
+    /// Defined at module level (and so bound in the module namespace).
+    pub top_level: bool,
+    pub body_insert: Option<BodyInsert>,
+}
+
+/// The receiver of a query or cache call site, with how its root name is bound where it is used.
+#[derive(Clone, Debug)]
+pub enum RootBinding {
+    /// Look the root name up in the module namespace.
+    Module,
+    /// The root name is imported inside the enclosing function.
+    LocalImport(Binding),
+    /// The root name is a local variable or parameter: never resolvable.
+    Local,
+}
+
+/// `Receiver.manager.method(...)...` call chains.
+#[derive(Clone, Debug)]
+pub struct QuerySite {
+    pub receiver: ExprRef,
+    pub root: RootBinding,
+    pub manager: Name,
+    pub method: Name,
+    /// Keyword argument names of every call in the chain that filters (`filter`, `get`, ...),
+    /// including the keywords of `Q(...)` arguments.
+    pub filter_keywords: Vec<Name>,
+    /// From the start of the receiver to the end of the method name.
+    pub span: Span,
+}
+
+/// How a cache key argument looks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum KeyExpr {
+    /// A literal that starts with one of the configured prefixes.
+    Prefixed,
+    /// A literal, or an expression that is known not to be prefixed.
+    Unprefixed,
+    /// A call whose result may be a tenant key, if the callee is a key helper.
+    Call(ExprRef),
+    /// Several keys (`get_many([...])`): prefixed only if all are.
+    Many(Vec<KeyExpr>),
+    /// The method takes no key (`clear()`).
+    NoKey,
+}
+
+#[derive(Clone, Debug)]
+pub struct CacheSite {
+    /// The receiver: `cache`, `dj.cache`, `caches["default"]`.
+    pub receiver: ExprRef,
+    pub root: RootBinding,
+    pub receiver_span: Span,
+    pub method: Name,
+    pub key: KeyExpr,
+    /// The whole call.
+    pub span: Span,
+    /// The scope that binds the receiver's root name (0: module level).
+    pub root_scope: u32,
+}
+
+/// A load of a plain name, counted per scope so fixes know when an import falls out of use.
+#[derive(Clone, Debug)]
+pub struct NameUse {
+    pub name: Name,
+    pub scope: u32,
+    pub offset: u32,
+}
+
+/// `# noqa` comments.
+#[derive(Clone, Debug, Default)]
+pub struct Noqa {
+    /// Per row (1-based): `None` suppresses every code, `Some(codes)` those codes.
+    pub lines: Vec<(u32, Option<Vec<String>>)>,
+    /// `# tenantlint: noqa` (all) or `# tenantlint: noqa: CODES`.
+    pub file: Option<Option<Vec<String>>>,
+}
+
+/// A file that could not be analysed (fully).
+#[derive(Clone, Debug)]
+pub enum FileProblem {
+    Io(String),
+    Syntax { message: String, span: Span },
+}
+
+/// Insertion point for new module-level imports: after the module docstring, `from __future__`
+/// imports and the leading import block.
+#[derive(Clone, Debug)]
+pub struct ImportInsert {
+    pub span: Span,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FileFacts {
+    pub path: PathBuf,
+    pub module: String,
+    pub is_package: bool,
+    pub problems: Vec<FileProblem>,
+    pub bindings: Vec<BindingFact>,
+    pub star_imports: Vec<String>,
+    pub imports: Vec<ImportStmt>,
+    pub classes: Vec<ClassFact>,
+    pub query_sites: Vec<QuerySite>,
+    pub cache_sites: Vec<CacheSite>,
+    pub name_uses: Vec<NameUse>,
+    pub noqa: Noqa,
+    pub import_insert: Option<ImportInsert>,
+    pub newline: &'static str,
+}
+
+impl FileFacts {
+    /// The binding of `name` at module level (the last one wins, as at run time).
+    pub fn binding(&self, name: &str) -> Option<&Binding> {
+        self.bindings.iter().rev().find(|b| b.name == name).map(|b| &b.binding)
+    }
+
+    pub fn parsed(&self) -> bool {
+        !self.problems.iter().any(|p| matches!(p, FileProblem::Io(_)))
+    }
+}

@@ -1,0 +1,832 @@
+//! The project index: cross-file knowledge built from every file's facts.
+//!
+//! It resolves names through imports, aliases, relative imports and re-exports; decides for every
+//! class whether it is a Django model, a manager or a queryset, whether it is tenant-owned, and
+//! which managers (and which default manager) each model ends up with, by Django's own rules.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+
+use crate::config::Conventions;
+use crate::facts::{Binding, ClassFact, ExprRef, FileFacts, Name, RootBinding};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClassId {
+    pub file: u32,
+    pub class: u32,
+}
+
+/// What a name or dotted expression refers to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Resolved {
+    /// A class defined in the project.
+    Class(ClassId),
+    /// A module (of the project or not), by dotted name.
+    Module(String),
+    /// Something outside the project, by canonical dotted path (`django.db.models.Model`).
+    External(String),
+    /// A module-level variable or function of the project.
+    Symbol { file: u32, name: Name },
+    Unknown,
+}
+
+/// A class-like value: what a manager or field is an instance of.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClassLike {
+    Class(ClassId),
+    External(String),
+    /// `Manager.from_queryset(QuerySet)`
+    FromQueryset(Box<ClassLike>, Box<ClassLike>),
+    /// `QuerySet.as_manager()`
+    AsManager(Box<ClassLike>),
+    Unknown,
+}
+
+/// A manager a model has.
+#[derive(Clone, Debug)]
+pub struct Manager {
+    pub name: Name,
+    pub class: ClassLike,
+    pub scoped: bool,
+    /// The model that declares it (the model itself, or a base).
+    pub declared_in: Option<ClassId>,
+    /// Index of the declaring [`crate::facts::ClassAssign`] in its class.
+    pub assign: Option<usize>,
+    /// No manager is declared anywhere: Django adds a plain `objects`.
+    pub implicit: bool,
+}
+
+/// Why a model is tenant-owned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TenantReason {
+    /// A tenant foreign key, declared on `in_class` (the model or a base).
+    Field { field: Name, in_class: ClassId },
+    /// Inherits a configured tenant base class.
+    BaseClass(String),
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ClassInfo {
+    pub bases: Vec<Resolved>,
+    pub is_model: bool,
+    pub is_manager: bool,
+    pub is_queryset: bool,
+    pub is_fk: bool,
+    pub scoped: bool,
+    pub tenant_base: bool,
+    pub abstract_: bool,
+    pub proxy: bool,
+    pub is_tenant_model: bool,
+    pub is_global: bool,
+    pub tenant: Option<TenantReason>,
+    /// Managers in Django's order; the first is the default manager.
+    pub managers: Vec<Manager>,
+    /// The effective `Meta.default_manager_name` (own, or inherited from the first parent).
+    pub default_manager_name: Option<String>,
+}
+
+impl ClassInfo {
+    pub fn default_manager(&self) -> Option<&Manager> {
+        self.managers.first()
+    }
+
+    /// A model the tenant rules apply to: tenant-owned, not the tenant model, not global.
+    pub fn needs_scoping(&self) -> bool {
+        self.is_model && self.tenant.is_some() && !self.is_tenant_model && !self.is_global
+    }
+}
+
+pub struct Index<'f> {
+    pub files: &'f [FileFacts],
+    pub conv: &'f Conventions,
+    modules: HashMap<&'f str, u32>,
+    offsets: Vec<u32>,
+    infos: Vec<ClassInfo>,
+    /// Lazily computed fix sources (see [`crate::fix::imports`]).
+    pub manager_source: OnceLock<Option<(String, String)>>,
+    pub cache_source: OnceLock<Option<(String, String)>>,
+}
+
+const MAX_DEPTH: u32 = 24;
+
+/// Django's own classes, by canonical path.
+pub const DJANGO_MODEL: &str = "django.db.models.Model";
+const DJANGO_MANAGERS: &[&str] = &["django.db.models.Manager", "django.db.models.BaseManager"];
+const DJANGO_QUERYSET: &str = "django.db.models.QuerySet";
+const DJANGO_FKS: &[&str] = &["django.db.models.ForeignKey", "django.db.models.OneToOneField"];
+
+/// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
+/// `django.db.models.fields.related.ForeignKey` become `django.db.models.Model` and
+/// `django.db.models.ForeignKey`.
+pub fn canonical(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix("django.db.models.") {
+        let last = rest.rsplit('.').next().unwrap_or(rest);
+        const KNOWN: &[&str] = &[
+            "Model",
+            "Manager",
+            "BaseManager",
+            "QuerySet",
+            "ForeignKey",
+            "OneToOneField",
+            "ManyToManyField",
+            "FileField",
+            "ImageField",
+        ];
+        if KNOWN.contains(&last) {
+            return format!("django.db.models.{last}");
+        }
+    }
+    if path == "django.core.cache.backends.base.BaseCache" {
+        return path.to_string();
+    }
+    path.to_string()
+}
+
+fn last_component(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// Does a configured name (bare or dotted) match a class known by `name` and `qualname`?
+pub fn config_matches(config: &str, name: &str, qualname: &str) -> bool {
+    if config.contains('.') { config == qualname || canonical(config) == canonical(qualname) } else { config == name }
+}
+
+impl<'f> Index<'f> {
+    pub fn build(files: &'f [FileFacts], conv: &'f Conventions) -> Index<'f> {
+        let mut modules = HashMap::with_capacity(files.len());
+        let mut offsets = Vec::with_capacity(files.len() + 1);
+        let mut total = 0u32;
+        for (i, f) in files.iter().enumerate() {
+            // A `.py` file wins over a `.pyi` stub of the same module.
+            let is_stub = f.path.extension().is_some_and(|e| e == "pyi");
+            match modules.get(f.module.as_str()) {
+                Some(&existing) if !is_stub && files[existing as usize].path.extension().is_some_and(|e| e == "pyi") => {
+                    modules.insert(f.module.as_str(), i as u32);
+                }
+                Some(_) => {}
+                None => {
+                    modules.insert(f.module.as_str(), i as u32);
+                }
+            }
+            offsets.push(total);
+            total += f.classes.len() as u32;
+        }
+        offsets.push(total);
+        let mut index = Index {
+            files,
+            conv,
+            modules,
+            offsets,
+            infos: Vec::new(),
+            manager_source: OnceLock::new(),
+            cache_source: OnceLock::new(),
+        };
+        index.compute_infos();
+        index
+    }
+
+    pub fn file_of_module(&self, module: &str) -> Option<u32> {
+        self.modules.get(module).copied()
+    }
+
+    fn flat(&self, id: ClassId) -> usize {
+        (self.offsets[id.file as usize] + id.class) as usize
+    }
+
+    fn all_ids(&self) -> Vec<ClassId> {
+        let mut ids = Vec::with_capacity(*self.offsets.last().unwrap_or(&0) as usize);
+        for (fi, f) in self.files.iter().enumerate() {
+            for ci in 0..f.classes.len() {
+                ids.push(ClassId { file: fi as u32, class: ci as u32 });
+            }
+        }
+        ids
+    }
+
+    pub fn class(&self, id: ClassId) -> &'f ClassFact {
+        &self.files[id.file as usize].classes[id.class as usize]
+    }
+
+    pub fn info(&self, id: ClassId) -> &ClassInfo {
+        &self.infos[self.flat(id)]
+    }
+
+    /// `module.Class`, canonical.
+    pub fn qualname(&self, id: ClassId) -> String {
+        let f = &self.files[id.file as usize];
+        canonical(&format!("{}.{}", f.module, self.class(id).name))
+    }
+
+    // ---------------------------------------------------------------- name resolution
+
+    /// Resolve a name at module level of `file`.
+    pub fn resolve_name(&self, file: u32, name: &str) -> Resolved {
+        self.resolve_name_depth(file, name, 0)
+    }
+
+    fn resolve_name_depth(&self, file: u32, name: &str, depth: u32) -> Resolved {
+        if depth > MAX_DEPTH {
+            return Resolved::Unknown;
+        }
+        let facts = &self.files[file as usize];
+        if let Some(binding) = facts.binding(name) {
+            return self.resolve_binding_depth(file, name, binding, depth + 1);
+        }
+        for star in &facts.star_imports {
+            if let Some(&m) = self.modules.get(star.as_str()) {
+                if m != file {
+                    let r = self.resolve_name_depth(m, name, depth + 1);
+                    if r != Resolved::Unknown {
+                        return r;
+                    }
+                }
+            } else if !star.is_empty() {
+                return Resolved::External(canonical(&format!("{star}.{name}")));
+            }
+        }
+        Resolved::Unknown
+    }
+
+    /// Resolve a binding found in `file` for `name`.
+    pub fn resolve_binding(&self, file: u32, name: &str, binding: &Binding) -> Resolved {
+        self.resolve_binding_depth(file, name, binding, 0)
+    }
+
+    fn resolve_binding_depth(&self, file: u32, name: &str, binding: &Binding, depth: u32) -> Resolved {
+        match binding {
+            Binding::Class(i) => Resolved::Class(ClassId { file, class: *i }),
+            Binding::Module(m) => Resolved::Module(m.clone()),
+            Binding::FromImport { module, name: imported } => {
+                self.resolve_attr_depth(Resolved::Module(module.clone()), imported, depth + 1)
+            }
+            Binding::Assign(expr) => match expr {
+                ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr_depth(file, expr, depth + 1) {
+                    Resolved::Unknown => Resolved::Symbol { file, name: Name::new(name) },
+                    r => r,
+                },
+                _ => Resolved::Symbol { file, name: Name::new(name) },
+            },
+            Binding::Other => Resolved::Symbol { file, name: Name::new(name) },
+        }
+    }
+
+    /// `base.attr`
+    pub fn resolve_attr(&self, base: Resolved, attr: &str) -> Resolved {
+        self.resolve_attr_depth(base, attr, 0)
+    }
+
+    fn resolve_attr_depth(&self, base: Resolved, attr: &str, depth: u32) -> Resolved {
+        if depth > MAX_DEPTH {
+            return Resolved::Unknown;
+        }
+        match base {
+            Resolved::Module(m) => {
+                if let Some(&file) = self.modules.get(m.as_str()) {
+                    let facts = &self.files[file as usize];
+                    if facts.binding(attr).is_some() || !facts.star_imports.is_empty() {
+                        let r = self.resolve_name_depth(file, attr, depth + 1);
+                        if r != Resolved::Unknown {
+                            return r;
+                        }
+                    }
+                    let sub = format!("{m}.{attr}");
+                    if self.modules.contains_key(sub.as_str()) {
+                        return Resolved::Module(sub);
+                    }
+                    Resolved::Unknown
+                } else {
+                    let sub = format!("{m}.{attr}");
+                    if self.modules.contains_key(sub.as_str()) {
+                        return Resolved::Module(sub);
+                    }
+                    if m.is_empty() {
+                        return Resolved::Unknown;
+                    }
+                    Resolved::External(canonical(&sub))
+                }
+            }
+            Resolved::External(p) => Resolved::External(canonical(&format!("{p}.{attr}"))),
+            _ => Resolved::Unknown,
+        }
+    }
+
+    /// Resolve a dotted expression at module level of `file`.
+    pub fn resolve_expr(&self, file: u32, expr: &ExprRef) -> Resolved {
+        self.resolve_expr_depth(file, expr, 0)
+    }
+
+    fn resolve_expr_depth(&self, file: u32, expr: &ExprRef, depth: u32) -> Resolved {
+        if depth > MAX_DEPTH {
+            return Resolved::Unknown;
+        }
+        match expr {
+            ExprRef::Name(n) => self.resolve_name_depth(file, n, depth + 1),
+            ExprRef::Attr(v, a) => {
+                let base = self.resolve_expr_depth(file, v, depth + 1);
+                self.resolve_attr_depth(base, a, depth + 1)
+            }
+            _ => Resolved::Unknown,
+        }
+    }
+
+    /// Resolve a base class expression; `Manager.from_queryset(QS)` is a subclass of `Manager`.
+    fn resolve_base(&self, file: u32, expr: &ExprRef) -> Resolved {
+        if let ExprRef::Call(call) = expr
+            && let ExprRef::Attr(base, method) = &call.func
+            && method == "from_queryset"
+        {
+            return self.resolve_expr(file, base);
+        }
+        self.resolve_expr(file, expr)
+    }
+
+    /// Resolve a dotted expression whose root name is bound as `root` where it is used.
+    pub fn resolve_at(&self, file: u32, expr: &ExprRef, root: &RootBinding) -> Resolved {
+        match root {
+            RootBinding::Module => self.resolve_expr(file, expr),
+            RootBinding::Local => Resolved::Unknown,
+            RootBinding::LocalImport(binding) => {
+                let Some(root_name) = expr.root_name() else { return Resolved::Unknown };
+                let mut attrs = Vec::new();
+                let mut cur = expr;
+                while let ExprRef::Attr(v, a) = cur {
+                    attrs.push(a);
+                    cur = v;
+                }
+                if !matches!(cur, ExprRef::Name(_)) {
+                    return Resolved::Unknown;
+                }
+                let mut r = self.resolve_binding(file, root_name, binding);
+                for a in attrs.iter().rev() {
+                    r = self.resolve_attr(r, a);
+                }
+                r
+            }
+        }
+    }
+
+    /// The dotted path of a resolved symbol: classes by qualname, symbols by `module.name`.
+    pub fn path_of(&self, r: &Resolved) -> Option<String> {
+        match r {
+            Resolved::Class(c) => Some(self.qualname(*c)),
+            Resolved::External(p) | Resolved::Module(p) => Some(p.clone()),
+            Resolved::Symbol { file, name } => Some(format!("{}.{}", self.files[*file as usize].module, name)),
+            Resolved::Unknown => None,
+        }
+    }
+
+    /// The class-like value an expression evaluates to, following `X = Manager.from_queryset(Q)`.
+    pub fn class_like(&self, file: u32, expr: &ExprRef) -> ClassLike {
+        self.class_like_depth(file, expr, 0)
+    }
+
+    fn class_like_depth(&self, file: u32, expr: &ExprRef, depth: u32) -> ClassLike {
+        if depth > MAX_DEPTH {
+            return ClassLike::Unknown;
+        }
+        match expr {
+            ExprRef::Call(call) => {
+                // `Manager.from_queryset(QS)`
+                if let ExprRef::Attr(base, method) = &call.func {
+                    if method == "from_queryset"
+                        && let Some(qs) = call.args.first()
+                    {
+                        return ClassLike::FromQueryset(
+                            Box::new(self.class_like_depth(file, base, depth + 1)),
+                            Box::new(self.class_like_depth(file, qs, depth + 1)),
+                        );
+                    }
+                }
+                ClassLike::Unknown
+            }
+            ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr(file, expr) {
+                Resolved::Class(c) => ClassLike::Class(c),
+                Resolved::External(p) => ClassLike::External(p),
+                Resolved::Symbol { file: sf, name } => match self.files[sf as usize].binding(&name) {
+                    Some(Binding::Assign(value)) if matches!(value, ExprRef::Call(_)) => {
+                        self.class_like_depth(sf, &value.clone(), depth + 1)
+                    }
+                    _ => ClassLike::Unknown,
+                },
+                _ => ClassLike::Unknown,
+            },
+            _ => ClassLike::Unknown,
+        }
+    }
+
+    /// The class of an instance created by `expr` (`Manager()`, `QS.as_manager()`,
+    /// `M.from_queryset(QS)()`), if it is a call.
+    pub fn instance_class(&self, file: u32, expr: &ExprRef) -> Option<ClassLike> {
+        let call = expr.as_call()?;
+        if let ExprRef::Attr(qs, m) = &call.func
+            && m == "as_manager"
+        {
+            return Some(ClassLike::AsManager(Box::new(self.class_like(file, qs))));
+        }
+        Some(self.class_like(file, &call.func))
+    }
+
+    // ---------------------------------------------------------------- class predicates
+
+    pub fn like_is_manager(&self, c: &ClassLike) -> bool {
+        match c {
+            ClassLike::Class(id) => self.info(*id).is_manager,
+            ClassLike::External(p) => DJANGO_MANAGERS.contains(&p.as_str()) || last_component(p).ends_with("Manager"),
+            ClassLike::FromQueryset(base, _) => self.like_is_manager(base),
+            ClassLike::AsManager(qs) => self.like_is_queryset(qs),
+            ClassLike::Unknown => false,
+        }
+    }
+
+    pub fn like_is_queryset(&self, c: &ClassLike) -> bool {
+        match c {
+            ClassLike::Class(id) => self.info(*id).is_queryset,
+            ClassLike::External(p) => p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet"),
+            _ => false,
+        }
+    }
+
+    pub fn like_is_scoped(&self, c: &ClassLike) -> bool {
+        match c {
+            ClassLike::Class(id) => self.info(*id).scoped,
+            ClassLike::External(p) => self.conv.scoped_managers.iter().any(|s| config_matches(s, last_component(p), p)),
+            ClassLike::FromQueryset(base, _) => self.like_is_scoped(base),
+            // `QS.as_manager()` is scoped when the queryset is listed (or inherits a listed one).
+            ClassLike::AsManager(qs) => self.like_is_scoped(qs),
+            ClassLike::Unknown => false,
+        }
+    }
+
+    /// Does the manager (or its queryset) define a method called `name`?
+    pub fn like_has_method(&self, c: &ClassLike, name: &str) -> bool {
+        match c {
+            ClassLike::Class(id) => self.class_has_method(*id, name, 0),
+            ClassLike::FromQueryset(base, qs) => self.like_has_method(base, name) || self.like_has_method(qs, name),
+            ClassLike::AsManager(qs) => self.like_has_method(qs, name),
+            _ => false,
+        }
+    }
+
+    fn class_has_method(&self, id: ClassId, name: &str, depth: u32) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        let class = self.class(id);
+        if class.methods.iter().any(|m| m == name) {
+            return true;
+        }
+        // `class M(Manager.from_queryset(QS))` also has the queryset's methods.
+        for b in &class.bases {
+            if let ExprRef::Call(call) = b
+                && matches!(&call.func, ExprRef::Attr(_, m) if m == "from_queryset")
+                && let Some(qs) = call.args.first()
+                && self.like_has_method(&self.class_like(id.file, qs), name)
+            {
+                return true;
+            }
+        }
+        self.info(id).bases.iter().any(|b| match b {
+            Resolved::Class(b) => self.class_has_method(*b, name, depth + 1),
+            _ => false,
+        })
+    }
+
+    pub fn like_display(&self, c: &ClassLike) -> String {
+        match c {
+            ClassLike::Class(id) => self.class(*id).name.to_string(),
+            ClassLike::External(p) => last_component(p).to_string(),
+            ClassLike::FromQueryset(base, qs) => {
+                format!("{}.from_queryset({})", self.like_display(base), self.like_display(qs))
+            }
+            ClassLike::AsManager(qs) => format!("{}.as_manager()", self.like_display(qs)),
+            ClassLike::Unknown => "?".into(),
+        }
+    }
+
+    /// Is `r` the configured tenant model?
+    fn is_tenant_model_ref(&self, file: u32, expr: &ExprRef) -> bool {
+        let cfg = &self.conv.tenant_model;
+        let cfg_name = last_component(cfg);
+        match expr {
+            ExprRef::Str(s) => {
+                if s == "self" {
+                    return false;
+                }
+                let (label, name) = match s.rsplit_once('.') {
+                    Some((l, n)) => (Some(l), n),
+                    None => (None, s.as_str()),
+                };
+                if name != cfg_name {
+                    return false;
+                }
+                match (label, cfg.contains('.')) {
+                    (Some(label), true) => cfg.split('.').any(|c| c == label),
+                    _ => true,
+                }
+            }
+            ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr(file, expr) {
+                Resolved::Class(c) => config_matches(cfg, &self.class(c).name, &self.qualname(c)),
+                Resolved::External(p) => {
+                    if let Some(setting) = p.strip_prefix("django.conf.settings.") {
+                        return setting.to_ascii_uppercase().contains("TENANT");
+                    }
+                    config_matches(cfg, last_component(&p), &p)
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    // ---------------------------------------------------------------- computing class infos
+
+    fn compute_infos(&mut self) {
+        let ids = self.all_ids();
+        let bases: Vec<Vec<Resolved>> = ids
+            .par_iter()
+            .map(|&id| self.class(id).bases.iter().map(|b| self.resolve_base(id.file, b)).collect())
+            .collect();
+        self.infos = bases.into_iter().map(|bases| ClassInfo { bases, ..Default::default() }).collect();
+
+        let n = ids.len();
+        let is_model = self.reach_all(&ids, |_, q| q == DJANGO_MODEL, |p| p == DJANGO_MODEL);
+        for (i, v) in is_model.into_iter().enumerate() {
+            self.infos[i].is_model = v;
+        }
+        let is_manager = self.reach_all(&ids, |_, q| DJANGO_MANAGERS.contains(&q), |p| {
+            DJANGO_MANAGERS.contains(&p) || last_component(p).ends_with("Manager")
+        });
+        let is_queryset = self.reach_all(&ids, |_, q| q == DJANGO_QUERYSET, |p| {
+            p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet")
+        });
+        let is_fk = self.reach_all(&ids, |_, q| DJANGO_FKS.contains(&q), |p| {
+            DJANGO_FKS.contains(&p) || last_component(p) == "TenantForeignKey"
+        });
+        let conv = self.conv;
+        let scoped = self.reach_all(
+            &ids,
+            |c, q| conv.scoped_managers.iter().any(|s| config_matches(s, &c.name, q)),
+            |p| conv.scoped_managers.iter().any(|s| config_matches(s, last_component(p), p)),
+        );
+        let tenant_base = self.reach_all(
+            &ids,
+            |c, q| conv.tenant_base_classes.iter().any(|s| config_matches(s, &c.name, q)),
+            |p| conv.tenant_base_classes.iter().any(|s| config_matches(s, last_component(p), p)),
+        );
+        for i in 0..n {
+            let info = &mut self.infos[i];
+            info.is_queryset = is_queryset[i];
+            // A configured scoped manager counts as a manager even when its own bases are not
+            // resolvable (e.g. a vendored base class).
+            info.is_manager = is_manager[i] || (scoped[i] && !is_queryset[i]);
+            info.is_fk = is_fk[i];
+            info.scoped = scoped[i];
+            // A tenant base only counts when it is a real Django model (not a pydantic class
+            // that happens to share the name).
+            info.tenant_base = tenant_base[i] && info.is_model;
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if !self.infos[i].is_model {
+                continue;
+            }
+            let c = self.class(id);
+            let q = self.qualname(id);
+            let tenant_model = config_matches(&conv.tenant_model, &c.name, &q);
+            let global = conv.global_models.iter().any(|g| config_matches(g, &c.name, &q));
+            let info = &mut self.infos[i];
+            info.abstract_ = c.meta.abstract_ == Some(true);
+            info.proxy = c.meta.proxy == Some(true);
+            info.is_tenant_model = tenant_model;
+            info.is_global = global;
+        }
+        // Tenant ownership and managers depend on the bases' results: memoised recursion.
+        let mut state = vec![0u8; n];
+        for &id in &ids {
+            self.model_facts(id, &mut state, 0);
+        }
+    }
+
+    /// For every class: does it (or an ancestor) satisfy `class_pred` (given the class and its
+    /// canonical qualname), or inherit an external base satisfying `ext_pred`?
+    fn reach_all(
+        &self,
+        ids: &[ClassId],
+        class_pred: impl Fn(&ClassFact, &str) -> bool,
+        ext_pred: impl Fn(&str) -> bool,
+    ) -> Vec<bool> {
+        // 0: unknown, 1: in progress, 2: no, 3: yes
+        let mut state = vec![0u8; ids.len()];
+        fn go(
+            idx: &Index,
+            id: ClassId,
+            state: &mut [u8],
+            class_pred: &dyn Fn(&ClassFact, &str) -> bool,
+            ext_pred: &dyn Fn(&str) -> bool,
+            depth: u32,
+        ) -> bool {
+            let i = idx.flat(id);
+            match state[i] {
+                1 => return false,
+                2 => return false,
+                3 => return true,
+                _ => {}
+            }
+            if depth > 200 {
+                return false;
+            }
+            state[i] = 1;
+            let mut yes = class_pred(idx.class(id), &idx.qualname(id));
+            if !yes {
+                for b in &idx.infos[i].bases {
+                    let hit = match b {
+                        Resolved::Class(b) => go(idx, *b, state, class_pred, ext_pred, depth + 1),
+                        Resolved::External(p) => ext_pred(p),
+                        _ => false,
+                    };
+                    if hit {
+                        yes = true;
+                        break;
+                    }
+                }
+            }
+            state[i] = if yes { 3 } else { 2 };
+            yes
+        }
+        ids.iter().map(|&id| go(self, id, &mut state, &class_pred, &ext_pred, 0)).collect()
+    }
+
+    /// Compute tenant ownership and managers of a model class (bases first).
+    fn model_facts(&mut self, id: ClassId, state: &mut [u8], depth: u32) {
+        let i = self.flat(id);
+        if state[i] != 0 || depth > 200 {
+            return;
+        }
+        state[i] = 1;
+        if !self.infos[i].is_model {
+            state[i] = 2;
+            return;
+        }
+        let model_bases: Vec<ClassId> = self.infos[i]
+            .bases
+            .iter()
+            .filter_map(|b| match b {
+                Resolved::Class(b) if self.infos[self.flat(*b)].is_model => Some(*b),
+                _ => None,
+            })
+            .collect();
+        for &b in &model_bases {
+            self.model_facts(b, state, depth + 1);
+        }
+        let class = self.class(id);
+
+        // Tenant ownership: own tenant foreign key, inherited one, or a tenant base class.
+        let mut tenant = None;
+        for a in &class.assigns {
+            if !self.conv.tenant_fields.iter().any(|f| f == a.name.as_str()) {
+                continue;
+            }
+            let Some(call) = a.value.as_call() else { continue };
+            let fk = match self.class_like(id.file, &call.func) {
+                ClassLike::Class(c) => self.info(c).is_fk,
+                ClassLike::External(p) => DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey",
+                _ => false,
+            };
+            if !fk {
+                continue;
+            }
+            let target = call.args.first().or_else(|| call.keywords.iter().find(|(k, _)| k == "to").map(|(_, v)| v));
+            if target.is_some_and(|t| self.is_tenant_model_ref(id.file, t)) {
+                tenant = Some(TenantReason::Field { field: a.name.clone(), in_class: id });
+                break;
+            }
+        }
+        if tenant.is_none() {
+            tenant = model_bases.iter().find_map(|&b| self.infos[self.flat(b)].tenant.clone());
+        }
+        if tenant.is_none() && self.infos[i].tenant_base {
+            let base = self
+                .conv
+                .tenant_base_classes
+                .iter()
+                .find(|s| self.class_reaches_config(id, s))
+                .cloned()
+                .unwrap_or_default();
+            tenant = Some(TenantReason::BaseClass(base));
+        }
+
+        // Managers: own declarations in source order, then the bases' in MRO order, the child's
+        // attribute shadowing a base's of the same name.
+        let mut managers: Vec<(u32, Manager)> = Vec::new();
+        for (ai, a) in class.assigns.iter().enumerate() {
+            let Some(cls) = self.instance_class(id.file, &a.value) else { continue };
+            if !self.like_is_manager(&cls) {
+                continue;
+            }
+            if managers.iter().any(|(_, m)| m.name == a.name) {
+                // A later assignment to the same name replaces the earlier one.
+                managers.retain(|(_, m)| m.name != a.name);
+            }
+            let scoped = self.like_is_scoped(&cls);
+            managers.push((
+                0,
+                Manager { name: a.name.clone(), class: cls, scoped, declared_in: Some(id), assign: Some(ai), implicit: false },
+            ));
+        }
+        // Names the class body binds to something other than a manager hide inherited managers.
+        let own_names: Vec<&Name> = class.assigns.iter().map(|a| &a.name).collect();
+        for (depth_rank, &b) in model_bases.iter().enumerate() {
+            for m in &self.infos[self.flat(b)].managers {
+                if m.implicit || own_names.contains(&&m.name) || managers.iter().any(|(_, x)| x.name == m.name) {
+                    continue;
+                }
+                managers.push((1 + depth_rank as u32, m.clone()));
+            }
+        }
+        managers.sort_by_key(|(d, _)| *d);
+        let mut managers: Vec<Manager> = managers.into_iter().map(|(_, m)| m).collect();
+
+        // `Meta.default_manager_name`; a model that declares no managers takes its first model
+        // parent's (Django's `Options.default_manager`).
+        let declares_managers = managers.iter().any(|m| m.declared_in == Some(id));
+        let default_name = class.meta.default_manager_name.clone().or_else(|| {
+            if declares_managers {
+                return None;
+            }
+            model_bases.first().and_then(|&b| self.infos[self.flat(b)].default_manager_name.clone())
+        });
+        let default_name_kept = default_name.clone();
+        if let Some(name) = default_name
+            && let Some(pos) = managers.iter().position(|m| m.name == name.as_str())
+        {
+            let m = managers.remove(pos);
+            managers.insert(0, m);
+        }
+        if managers.is_empty() {
+            managers.push(Manager {
+                name: Name::new("objects"),
+                class: ClassLike::External(DJANGO_MANAGERS[0].to_string()),
+                scoped: false,
+                declared_in: None,
+                assign: None,
+                implicit: true,
+            });
+        }
+        let info = &mut self.infos[i];
+        info.default_manager_name = default_name_kept;
+        info.tenant = tenant;
+        info.managers = managers;
+        state[i] = 2;
+    }
+
+    fn class_reaches_config(&self, id: ClassId, cfg: &str) -> bool {
+        let mut stack = vec![(id, 0u32)];
+        while let Some((c, d)) = stack.pop() {
+            if config_matches(cfg, &self.class(c).name, &self.qualname(c)) {
+                return true;
+            }
+            if d > 64 {
+                continue;
+            }
+            for b in &self.info(c).bases {
+                match b {
+                    Resolved::Class(b) => stack.push((*b, d + 1)),
+                    Resolved::External(p) if config_matches(cfg, last_component(p), p) => return true,
+                    _ => {}
+                }
+            }
+        }
+        false
+    }
+
+    // ---------------------------------------------------------------- lookups for fixes
+
+    /// All project classes matching a configured name, in file order.
+    pub fn find_classes(&self, config: &str) -> Vec<ClassId> {
+        self.all_ids()
+            .into_iter()
+            .filter(|&id| self.class(id).top_level && config_matches(config, &self.class(id).name, &self.qualname(id)))
+            .collect()
+    }
+
+    /// Where a module-level symbol named by config (bare or dotted) is defined in the project:
+    /// `(module, name)`.
+    pub fn find_symbol(&self, config: &str) -> Option<(String, String)> {
+        if let Some((module, name)) = config.rsplit_once('.') {
+            return Some((module.to_string(), name.to_string()));
+        }
+        let mut candidates: Vec<&FileFacts> = self
+            .files
+            .iter()
+            .filter(|f| {
+                f.bindings
+                    .iter()
+                    .any(|b| b.name == config && matches!(b.binding, Binding::Assign(_) | Binding::Class(_) | Binding::Other))
+            })
+            .collect();
+        // Prefer the shortest module path (the canonical home), then the name.
+        candidates.sort_by(|a, b| a.module.len().cmp(&b.module.len()).then(a.module.cmp(&b.module)));
+        candidates.first().map(|f| (f.module.clone(), config.to_string()))
+    }
+}

@@ -1,0 +1,120 @@
+//! The rule catalogue: codes, names, one-line summaries and the embedded documentation pages.
+//!
+//! Every rule keeps its code forever. The page for each rule lives in `rules/<CODE>.md` at the top
+//! of the repository and is embedded in the binary.
+
+use std::fmt;
+
+/// Whether a rule can offer fixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixAvailability {
+    None,
+    Sometimes,
+}
+
+macro_rules! rules {
+    ($( $variant:ident => $code:literal, $name:literal, $fix:ident, $summary:literal; )*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Rule { $( $variant, )* }
+
+        impl Rule {
+            pub const ALL: &'static [Rule] = &[ $( Rule::$variant, )* ];
+
+            pub fn code(self) -> &'static str {
+                match self { $( Rule::$variant => $code, )* }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $( Rule::$variant => $name, )* }
+            }
+
+            pub fn summary(self) -> &'static str {
+                match self { $( Rule::$variant => $summary, )* }
+            }
+
+            pub fn fix_availability(self) -> FixAvailability {
+                match self { $( Rule::$variant => FixAvailability::$fix, )* }
+            }
+
+            pub fn doc(self) -> &'static str {
+                match self { $( Rule::$variant => include_str!(concat!("../rules/", $code, ".md")), )* }
+            }
+        }
+    };
+}
+
+rules! {
+    MissingTenantManager => "TEN101", "missing-tenant-manager", Sometimes,
+        "A concrete tenant-owned model whose default manager is not tenant-scoped";
+    UnscopedQuery => "TEN201", "unscoped-query", None,
+        "A query on a tenant-owned model through a manager that is not tenant-scoped, with no tenant filter";
+    UnprefixedCacheKey => "TEN301", "unprefixed-cache-key", Sometimes,
+        "A call on Django's shared cache whose key is not tenant-prefixed";
+    SyntaxError => "TEN900", "syntax-error", None,
+        "A file that does not parse";
+    IoError => "TEN901", "io-error", None,
+        "A file that cannot be read or is not UTF-8";
+}
+
+impl Rule {
+    pub fn from_code(code: &str) -> Option<Rule> {
+        Rule::ALL.iter().copied().find(|r| r.code().eq_ignore_ascii_case(code))
+    }
+
+    /// Rules that report on files the checker could not analyse. They cannot be deselected by
+    /// accident through a prefix like `TEN1`, but `--ignore TEN900` still works.
+    pub fn is_file_error(self) -> bool {
+        matches!(self, Rule::SyntaxError | Rule::IoError)
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Does `selector` (a code or a code prefix such as `TEN`, `TEN3`, `TEN301`) select `rule`?
+pub fn selector_matches(selector: &str, rule: Rule) -> bool {
+    let sel = selector.trim();
+    if sel.eq_ignore_ascii_case("ALL") {
+        return true;
+    }
+    rule.code().len() >= sel.len() && rule.code()[..sel.len()].eq_ignore_ascii_case(sel)
+}
+
+/// Is `selector` a valid selector, i.e. does it select at least one rule?
+pub fn is_valid_selector(selector: &str) -> bool {
+    Rule::ALL.iter().any(|&r| selector_matches(selector, r))
+}
+
+/// Resolve `select` / `extend-select` / `ignore` into the set of enabled rules.
+///
+/// As in ruff, the more specific selector wins when `select` and `ignore` overlap
+/// (`--select TEN301 --ignore TEN3` keeps TEN301).
+pub fn resolve_selection(select: &[String], extend_select: &[String], ignore: &[String]) -> Vec<Rule> {
+    let mut enabled = Vec::new();
+    for &rule in Rule::ALL {
+        let best_select = select
+            .iter()
+            .chain(extend_select.iter())
+            .filter(|s| selector_matches(s, rule))
+            .map(|s| specificity(s))
+            .max();
+        let best_ignore = ignore
+            .iter()
+            .filter(|s| selector_matches(s, rule))
+            .map(|s| specificity(s))
+            .max();
+        match (best_select, best_ignore) {
+            (Some(s), Some(i)) if s > i => enabled.push(rule),
+            (Some(_), None) => enabled.push(rule),
+            _ => {}
+        }
+    }
+    enabled
+}
+
+fn specificity(selector: &str) -> usize {
+    if selector.eq_ignore_ascii_case("ALL") { 0 } else { selector.len() }
+}

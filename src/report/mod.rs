@@ -1,0 +1,98 @@
+//! Reporters: one module per output format. Every reporter reads the same [`Report`].
+
+pub mod json;
+pub mod text;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::diagnostics::Diagnostic;
+use crate::registry::Rule;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Full,
+    Concise,
+    Json,
+    JsonLines,
+    Sarif,
+    Github,
+    Gitlab,
+    Junit,
+}
+
+/// Everything a reporter may use.
+pub struct Report<'a> {
+    pub cwd: &'a Path,
+    pub diagnostics: &'a [Diagnostic],
+    /// Whether unsafe fixes are applied / shown as available in this run.
+    pub unsafe_fixes: bool,
+    pub color: bool,
+    /// Files that were checked (for formats that list passing files, like JUnit).
+    pub files: &'a [PathBuf],
+    /// Source text standing in for a file (standard input).
+    pub stdin: Option<(&'a Path, &'a str)>,
+}
+
+impl Report<'_> {
+    /// `filename` as the contract says: relative to the current directory when under it.
+    pub fn display_path(&self, path: &Path) -> String {
+        display_path(path, self.cwd)
+    }
+
+    /// The source of a file, for code frames.
+    pub fn source(&self, path: &Path) -> Option<String> {
+        if let Some((p, text)) = self.stdin
+            && p == path
+        {
+            return Some(text.to_string());
+        }
+        let bytes = std::fs::read(path).ok()?;
+        String::from_utf8(bytes).ok()
+    }
+}
+
+pub fn display_path(path: &Path, cwd: &Path) -> String {
+    let shown = path.strip_prefix(cwd).unwrap_or(path);
+    let s = shown.to_string_lossy();
+    if s.is_empty() { ".".into() } else { s.replace('\\', "/") }
+}
+
+pub fn write_report(w: &mut dyn Write, format: OutputFormat, report: &Report) -> io::Result<()> {
+    match format {
+        OutputFormat::Full => text::write_full(w, report),
+        OutputFormat::Concise => text::write_concise(w, report),
+        OutputFormat::Json => json::write_json(w, report),
+        OutputFormat::JsonLines => json::write_json_lines(w, report),
+        OutputFormat::Sarif | OutputFormat::Github | OutputFormat::Gitlab | OutputFormat::Junit => {
+            // Formats added by the CI integration work fall back to concise until they land.
+            text::write_concise(w, report)
+        }
+    }
+}
+
+/// One row of `--statistics`.
+#[derive(Debug, serde::Serialize)]
+pub struct StatRow {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub count: usize,
+    pub fixable: usize,
+}
+
+pub fn statistics(report: &Report) -> Vec<StatRow> {
+    let mut rows: Vec<StatRow> = Vec::new();
+    for &rule in Rule::ALL {
+        let of_rule: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| d.rule == rule).collect();
+        if of_rule.is_empty() {
+            continue;
+        }
+        let fixable = of_rule
+            .iter()
+            .filter(|d| d.fix.as_ref().is_some_and(|f| crate::check::applies(f.applicability, report.unsafe_fixes)))
+            .count();
+        rows.push(StatRow { code: rule.code(), name: rule.name(), count: of_rule.len(), fixable });
+    }
+    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+    rows
+}

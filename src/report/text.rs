@@ -1,0 +1,123 @@
+//! `full` (code frames, rendered by miette) and `concise` (one line per diagnostic).
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+
+use super::Report;
+use crate::check::applies;
+use crate::diagnostics::Diagnostic;
+
+struct Frame {
+    code: &'static str,
+    message: String,
+    label: String,
+    help: Option<String>,
+    source: Option<NamedSource<String>>,
+    offset: usize,
+    len: usize,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Frame {}
+
+impl miette::Diagnostic for Frame {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.code))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        Some(Box::new(std::iter::once(LabeledSpan::new(Some(self.label.clone()), self.offset, self.len))))
+    }
+}
+
+fn fix_note(d: &Diagnostic, unsafe_fixes: bool) -> Option<String> {
+    let fix = d.fix.as_ref()?;
+    if applies(fix.applicability, unsafe_fixes) {
+        Some(format!("[*] {}", fix.message))
+    } else {
+        Some(format!("(unsafe fix available with --unsafe-fixes) {}", fix.message))
+    }
+}
+
+pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let theme = if report.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(2).with_width(120);
+    let mut cached: Option<(PathBuf, Option<String>)> = None;
+    for d in report.diagnostics {
+        if cached.as_ref().is_none_or(|(p, _)| *p != d.path) {
+            cached = Some((d.path.clone(), report.source(&d.path)));
+        }
+        let text = cached.as_ref().and_then(|(_, t)| t.clone());
+        let name = report.display_path(&d.path);
+        let header = format!("{}:{}:{}: {}", name, d.span.start_pos.row, d.span.start_pos.column, d.message);
+        let mut help = d.help.clone();
+        if let Some(note) = fix_note(d, report.unsafe_fixes) {
+            help = Some(match help {
+                Some(h) => format!("{h}\n{note}"),
+                None => note,
+            });
+        }
+        let (source, offset, len) = match text {
+            Some(t) if (d.span.end as usize) <= t.len() && d.rule.code() != "TEN901" => {
+                (Some(NamedSource::new(name.clone(), t)), d.span.start as usize, (d.span.end - d.span.start) as usize)
+            }
+            _ => (None, 0, 0),
+        };
+        let frame = Frame {
+            code: d.rule.code(),
+            message: header,
+            label: d.rule.name().to_string(),
+            help,
+            source,
+            offset,
+            len,
+        };
+        let mut out = String::new();
+        if handler.render_report(&mut out, &frame).is_err() {
+            out = format!("{}\n", frame.message);
+        }
+        w.write_all(out.as_bytes())?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+pub fn write_concise(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    for d in report.diagnostics {
+        let fixable = d.fix.as_ref().is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
+        writeln!(
+            w,
+            "{}:{}:{}: {} {}{}",
+            report.display_path(&d.path),
+            d.span.start_pos.row,
+            d.span.start_pos.column,
+            d.rule.code(),
+            if fixable { "[*] " } else { "" },
+            d.message
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! TEN101 missing-tenant-manager: a concrete tenant-owned model whose default manager is not
+//! tenant-scoped.
+//!
+//! Fix: add `objects = <ScopedManager>()` as the first statement after the class docstring, and
+//! the manager's import (safe when the model has no manager at all); replace a plain Django manager
+//! (unsafe); for custom managers, no edit but a note on what to do.
+
+use super::Context;
+use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
+use crate::fix::imports::{ensure_import, scoped_manager_source};
+use crate::index::{ClassId, ClassLike, Manager};
+use crate::registry::Rule;
+
+pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let mut manager_source: Option<Option<(String, String)>> = None;
+    for (ci, class) in ctx.facts.classes.iter().enumerate() {
+        let id = ClassId { file: ctx.file, class: ci as u32 };
+        let info = ctx.index.info(id);
+        if !info.needs_scoping() || info.abstract_ {
+            continue;
+        }
+        let Some(default) = info.default_manager() else { continue };
+        if default.scoped {
+            continue;
+        }
+        let message = format!(
+            "Model `{}` is tenant-owned but its default manager `{}` is not tenant-scoped",
+            class.name, default.name
+        );
+        let source = manager_source.get_or_insert_with(|| scoped_manager_source(ctx)).clone();
+        let (fix, help) = fix_for(ctx, id, default, info.managers.iter().any(|m| m.scoped), source);
+        out.push(
+            Diagnostic::new(Rule::MissingTenantManager, message, ctx.facts.path.clone(), class.name_span)
+                .with_fix(fix)
+                .with_help(help),
+        );
+    }
+}
+
+fn is_plain_django_manager(c: &ClassLike) -> bool {
+    matches!(c, ClassLike::External(p) if p == "django.db.models.Manager" || p == "django.db.models.BaseManager")
+}
+
+fn fix_for(
+    ctx: &Context,
+    id: ClassId,
+    default: &Manager,
+    has_scoped: bool,
+    source: Option<(String, String)>,
+) -> (Option<Fix>, Option<String>) {
+    let index = ctx.index;
+    let class = index.class(id);
+    let Some((module, name)) = source else {
+        return (
+            None,
+            Some("Set `manager-import` to the dotted path of your tenant-scoped manager to enable the fix".into()),
+        );
+    };
+    if has_scoped {
+        return (
+            None,
+            Some(format!(
+                "The model has a scoped manager, but `{}` comes first: declare the scoped manager first or point `Meta.default_manager_name` at it",
+                default.name
+            )),
+        );
+    }
+    match (&default.class, default.implicit, default.declared_in == Some(id)) {
+        // No manager anywhere: add one. Nothing is replaced, so this is safe.
+        (_, true, _) => {
+            let Some(insert) = &class.body_insert else { return (None, None) };
+            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else { return (None, None) };
+            let mut edits = vec![Edit {
+                span: insert.span,
+                content: format!("{}objects = {}(){}", insert.prefix, local, insert.suffix),
+            }];
+            edits.extend(import_edit);
+            (
+                Some(Fix { applicability: Applicability::Safe, message: format!("Add `objects = {local}()`"), edits }),
+                None,
+            )
+        }
+        // A plain `models.Manager()` declared on the model: replace it. Unsafe: code may rely on
+        // reaching every tenant's rows through it.
+        (cls, false, true) if is_plain_django_manager(cls) => {
+            let Some(ai) = default.assign else { return (None, None) };
+            let assign = &class.assigns[ai];
+            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else { return (None, None) };
+            let mut edits = vec![Edit { span: assign.value_span, content: format!("{local}()") }];
+            edits.extend(import_edit);
+            (
+                Some(Fix {
+                    applicability: Applicability::Unsafe,
+                    message: format!(
+                        "Replace manager `{}` with `{local}()` (unsafe: code that relied on it seeing every tenant's rows changes behaviour)",
+                        default.name
+                    ),
+                    edits,
+                }),
+                None,
+            )
+        }
+        // A plain manager inherited from a base: shadow it on the model. Unsafe for the same reason.
+        (cls, false, false) if is_plain_django_manager(cls) => {
+            let Some(insert) = &class.body_insert else { return (None, None) };
+            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else { return (None, None) };
+            let mut edits = vec![Edit {
+                span: insert.span,
+                content: format!("{}{} = {}(){}", insert.prefix, default.name, local, insert.suffix),
+            }];
+            edits.extend(import_edit);
+            (
+                Some(Fix {
+                    applicability: Applicability::Unsafe,
+                    message: format!(
+                        "Add `{} = {local}()` to override the inherited unscoped manager (unsafe: changes what `{}` returns)",
+                        default.name, default.name
+                    ),
+                    edits,
+                }),
+                None,
+            )
+        }
+        // A custom manager class: replacing it would drop its methods. Say what to do.
+        (cls, _, _) => {
+            let what = index.like_display(cls);
+            let help = match cls {
+                ClassLike::FromQueryset(_, qs) => {
+                    format!("Build the manager from the scoped one: `{name}.from_queryset({})()`", index.like_display(qs))
+                }
+                ClassLike::AsManager(qs) => {
+                    format!("Build the manager from the scoped one: `{name}.from_queryset({})()`", index.like_display(qs))
+                }
+                _ => format!("Make `{what}` inherit from `{name}` so its queries are tenant-scoped"),
+            };
+            (None, Some(help))
+        }
+    }
+}

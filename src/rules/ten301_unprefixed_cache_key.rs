@@ -1,0 +1,160 @@
+//! TEN301 unprefixed-cache-key: a call on Django's shared cache whose key is not tenant-prefixed.
+//!
+//! Fix: route the call to the tenant cache (rewrite the receiver, import the tenant cache, drop
+//! the Django cache import once nothing uses it) -- only for methods the tenant cache supports.
+
+use super::Context;
+use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
+use crate::facts::{CacheSite, ExprRef, KeyExpr, RootBinding};
+use crate::fix::imports::{ensure_import, tenant_cache_source};
+use crate::index::{Index, config_matches};
+use crate::registry::Rule;
+
+const DJANGO_CACHE: &str = "django.core.cache.cache";
+const DJANGO_CACHES: &str = "django.core.cache.caches";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `cache` (the default cache proxy).
+    Cache,
+    /// `caches[...]`.
+    Caches,
+}
+
+fn target(ctx: &Context, site: &CacheSite) -> Option<Target> {
+    let index = ctx.index;
+    let (expr, subscript) = match &site.receiver {
+        ExprRef::Subscript(inner) => (&**inner, true),
+        other => (other, false),
+    };
+    let resolved = index.resolve_at(ctx.file, expr, &site.root);
+    let path = index.path_of(&resolved)?;
+    match (path.as_str(), subscript) {
+        (DJANGO_CACHE, false) => Some(Target::Cache),
+        (DJANGO_CACHES, true) => Some(Target::Caches),
+        _ => None,
+    }
+}
+
+fn is_prefixed(index: &Index, file: u32, key: &KeyExpr) -> bool {
+    match key {
+        KeyExpr::Prefixed | KeyExpr::NoKey => true,
+        KeyExpr::Unprefixed => false,
+        KeyExpr::Many(keys) => !keys.is_empty() && keys.iter().all(|k| is_prefixed(index, file, k)),
+        KeyExpr::Call(func) => {
+            let helpers = &index.conv.key_helpers;
+            let name = match func {
+                ExprRef::Name(n) => n.to_string(),
+                ExprRef::Attr(_, a) => a.to_string(),
+                _ => return false,
+            };
+            let resolved = index.resolve_expr(file, func);
+            match index.path_of(&resolved) {
+                Some(path) => helpers.iter().any(|h| config_matches(h, path.rsplit('.').next().unwrap_or(&path), &path)),
+                // Not resolvable at module level (a local helper): match the name as written.
+                None => helpers.iter().any(|h| !h.contains('.') && *h == name),
+            }
+        }
+    }
+}
+
+pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let index = ctx.index;
+    let flagged: Vec<(&CacheSite, Target)> = ctx
+        .facts
+        .cache_sites
+        .iter()
+        .filter_map(|site| target(ctx, site).map(|t| (site, t)))
+        .filter(|(site, _)| !is_prefixed(index, ctx.file, &site.key))
+        .collect();
+    if flagged.is_empty() {
+        return;
+    }
+    let methods = &ctx.conv().tenant_cache_methods;
+    let cache_name = &ctx.conv().tenant_cache;
+    let source = tenant_cache_source(ctx);
+    for &(site, t) in &flagged {
+        let receiver = ctx.facts.cache_sites.iter().find(|s| std::ptr::eq(*s, site)).and_then(|s| s.receiver.dotted());
+        let shown = receiver.unwrap_or_else(|| "caches[...]".into());
+        let message = format!("`{shown}.{}()` on Django's shared cache with a key that is not tenant-prefixed", site.method);
+        let supported = methods.iter().any(|m| m == site.method.as_str());
+        let (fix, help) = if !supported {
+            (
+                None,
+                Some(format!(
+                    "`{}` has no `{}` method (see `tenant-cache-methods`): prefix the key with a key helper instead",
+                    cache_name.rsplit('.').next().unwrap_or(cache_name),
+                    site.method
+                )),
+            )
+        } else {
+            match source.as_ref().and_then(|(m, n)| ensure_import(ctx, m, n)) {
+                None => (None, Some("Set `tenant-cache` to the dotted path of your tenant cache to enable the fix".into())),
+                Some((local, import_edit)) => {
+                    let mut edits = vec![Edit { span: site.receiver_span, content: local.clone() }];
+                    edits.extend(import_edit);
+                    if t == Target::Cache {
+                        edits.extend(drop_unused_import(ctx, site, &flagged));
+                    }
+                    let applicability = if t == Target::Caches { Applicability::Unsafe } else { Applicability::Safe };
+                    let message = if t == Target::Caches {
+                        format!("Use `{local}.{}()` (unsafe: `caches[...]` may name a different cache backend)", site.method)
+                    } else {
+                        format!("Use `{local}.{}()`", site.method)
+                    };
+                    (Some(Fix { applicability, message, edits }), None)
+                }
+            }
+        };
+        out.push(
+            Diagnostic::new(Rule::UnprefixedCacheKey, message, ctx.facts.path.clone(), site.span)
+                .with_fix(fix)
+                .with_help(help),
+        );
+    }
+}
+
+/// When every use of the imported `cache` name in its scope is a site this rule rewrites, the
+/// import goes too.
+fn drop_unused_import(ctx: &Context, site: &CacheSite, flagged: &[(&CacheSite, Target)]) -> Option<Edit> {
+    let ExprRef::Name(name) = &site.receiver else { return None };
+    if matches!(site.root, RootBinding::Local) {
+        return None;
+    }
+    let methods = &ctx.conv().tenant_cache_methods;
+    let uses = ctx.facts.name_uses.iter().filter(|u| u.name == *name && u.scope == site.root_scope).count();
+    let rewritten = flagged
+        .iter()
+        .filter(|(s, t)| {
+            *t == Target::Cache
+                && matches!(&s.receiver, ExprRef::Name(n) if n == name)
+                && s.root_scope == site.root_scope
+                && methods.iter().any(|m| m == s.method.as_str())
+                && !(ctx.suppressed)(Rule::UnprefixedCacheKey, s.span.start_pos.row)
+        })
+        .count();
+    if uses != rewritten {
+        return None;
+    }
+    let stmt = ctx.facts.imports.iter().find(|i| {
+        i.scope == site.root_scope
+            && i.from_module.as_deref() == Some("django.core.cache")
+            && i.names.iter().any(|(n, a)| a.as_ref().unwrap_or(n) == name && n == "cache")
+    })?;
+    if stmt.names.len() == 1 {
+        if !stmt.alone_on_lines {
+            return None;
+        }
+        return Some(Edit { span: stmt.line_span, content: String::new() });
+    }
+    let rest: Vec<String> = stmt
+        .names
+        .iter()
+        .filter(|(n, a)| a.as_ref().unwrap_or(n) != name)
+        .map(|(n, a)| match a {
+            Some(a) => format!("{n} as {a}"),
+            None => n.to_string(),
+        })
+        .collect();
+    Some(Edit { span: stmt.span, content: format!("from {} import {}", stmt.written_module, rest.join(", ")) })
+}
