@@ -24,9 +24,12 @@ Options:
   --seed N      seed for the generated project (default 1)
   --no-build    do not run `cargo build --release` (use target/release/tenantlint as is)
   --ruff-only   time ruff alone (e.g. while tenantlint does not build yet)
+  --wait-idle   before timing, wait (up to 15 min) until no cargo/rustc process is running
   -h, --help    this text
 
 TREE defaults to bench/work/synthetic, generated with bench/gen_project.py if missing.
+Environment: TENANTLINT=/path/to/binary benchmarks that binary instead (no build);
+             BENCH_NO_HYPERFINE=1 uses the fallback loop even if hyperfine is installed.
 Results: bench/work/results.md (this invocation) and bench/work/results-<mode>.md / .json.
 EOF
 }
@@ -41,6 +44,7 @@ LINES=1000000
 SEED=1
 BUILD=1
 RUFF_ONLY=0
+WAIT_IDLE=0
 TREE=""
 
 while [[ $# -gt 0 ]]; do
@@ -55,6 +59,7 @@ while [[ $# -gt 0 ]]; do
         --seed) SEED=${2:?--seed needs a value}; shift ;;
         --no-build) BUILD=0 ;;
         --ruff-only) RUFF_ONLY=1 ;;
+        --wait-idle) WAIT_IDLE=1 ;;
         -h|--help) usage; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
         *) [[ -z $TREE ]] || { echo "run.sh: only one TREE, got '$TREE' and '$1'" >&2; exit 2; }; TREE=$1 ;;
@@ -138,7 +143,8 @@ log "tree: $TREE ($TREE_FILES .py files, $TREE_LINES lines)"
 # tenantlint
 # ---------------------------------------------------------------------------------------
 
-TL=$ROOT/target/release/tenantlint
+TL=${TENANTLINT:-$ROOT/target/release/tenantlint}
+[[ -z ${TENANTLINT:-} ]] || BUILD=0   # an explicit binary is used as is
 TL_ARGS=()
 TL_IGNORE_FAILURE=0
 HELP=""
@@ -151,6 +157,10 @@ if [[ $RUFF_ONLY == 0 ]]; then
         fi
     fi
     [[ -x $TL ]] || { echo "run.sh: $TL not found (build it, or use --ruff-only)" >&2; exit 1; }
+    # Time a snapshot, so a concurrent `cargo build` cannot swap the binary between runs.
+    mkdir -p "$WORK/bin"
+    cp -f "$TL" "$WORK/bin/tenantlint"
+    TL=$WORK/bin/tenantlint
     HELP=$("$TL" check --help 2>&1 || true)
     has_flag() { grep -q -e "$1" <<<"$HELP"; }
     # Flags from the contract; any that this build does not know yet is dropped.
@@ -286,6 +296,23 @@ EOF
 # modes
 # ---------------------------------------------------------------------------------------
 
+# ---------------------------------------------------------------------------------------
+# a quiet machine
+# ---------------------------------------------------------------------------------------
+
+busy() { pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null; }
+if [[ $WAIT_IDLE == 1 ]] && busy; then
+    log "waiting for cargo/rustc to finish (up to 15 min)"
+    for ((i = 0; i < 180; i++)); do busy || break; sleep 5; done
+    sleep 2
+fi
+BUSY_NOTE=""
+if busy; then
+    BUSY_NOTE="cargo/rustc was running when timing started: numbers are unreliable"
+    warn "$BUSY_NOTE (use --wait-idle)"
+fi
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+
 SECTIONS=$WORK/.sections.$$
 : >"$SECTIONS"
 FIX_TMP=$WORK/fix-tmp
@@ -390,6 +417,7 @@ for mode in "${MODES[@]}"; do
         fi
         ;;
     esac
+    if busy; then BUSY_NOTE="cargo/rustc was running during the benchmark"; fi
 done
 
 CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo unknown)
@@ -406,6 +434,10 @@ MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/nu
     echo "- tenantlint: $TL_VERSION, git $GIT_REV$GIT_DIRTY"
     echo "- ruff: $RUFF_VERSION"
     echo "- hyperfine: $HF_VERSION; $WARMUP warm-up + $RUNS timed runs per command"
+    echo "- load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
+    if busy || [[ -n $BUSY_NOTE ]]; then
+        echo "- **warning: cargo/rustc ran during the benchmark; numbers are unreliable**"
+    fi
     echo
     cat "$SECTIONS"
 } >"$WORK/results.md"

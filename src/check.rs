@@ -103,10 +103,22 @@ impl From<ConfigError> for CheckError {
 }
 
 /// Resolve settings for a run started in `cwd` on `targets` (absolute paths).
-pub fn load_settings(cwd: &Path, targets: &[PathBuf], source: &ConfigSource) -> Result<Settings, CheckError> {
+pub fn load_settings(
+    cwd: &Path,
+    targets: &[PathBuf],
+    source: &ConfigSource,
+) -> Result<Settings, CheckError> {
     let start = targets
         .first()
-        .map(|t| if t.is_dir() { t.clone() } else { t.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf()) })
+        .map(|t| {
+            if t.is_dir() {
+                t.clone()
+            } else {
+                t.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| cwd.to_path_buf())
+            }
+        })
         .unwrap_or_else(|| cwd.to_path_buf());
     let config = match source {
         ConfigSource::Isolated => None,
@@ -121,7 +133,10 @@ pub fn load_settings(cwd: &Path, targets: &[PathBuf], source: &ConfigSource) -> 
         ConfigSource::Discover => config::find_config(&start)?,
     };
     let root = match &config {
-        Some((p, _)) => p.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf()),
+        Some((p, _)) => p
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| cwd.to_path_buf()),
         None => config::find_project_root(&start).unwrap_or_else(|| cwd.to_path_buf()),
     };
     Ok(config::resolve_settings(root, config)?)
@@ -129,12 +144,21 @@ pub fn load_settings(cwd: &Path, targets: &[PathBuf], source: &ConfigSource) -> 
 
 /// The rules enabled by the settings and the command line (the command line wins).
 pub fn enabled_rules(settings: &Settings, opts: &CheckOptions) -> Result<Vec<Rule>, CheckError> {
-    for sel in opts.select.iter().flatten().chain(&opts.extend_select).chain(&opts.ignore) {
+    for sel in opts
+        .select
+        .iter()
+        .flatten()
+        .chain(&opts.extend_select)
+        .chain(&opts.ignore)
+    {
         if !registry::is_valid_selector(sel) {
             return Err(CheckError::Usage(format!("unknown rule selector `{sel}`")));
         }
     }
-    let select = opts.select.clone().unwrap_or_else(|| settings.select.clone());
+    let select = opts
+        .select
+        .clone()
+        .unwrap_or_else(|| settings.select.clone());
     let mut extend = settings.extend_select.clone();
     extend.extend(opts.extend_select.iter().cloned());
     let mut ignore = settings.ignore.clone();
@@ -143,7 +167,11 @@ pub fn enabled_rules(settings: &Settings, opts: &CheckOptions) -> Result<Vec<Rul
 }
 
 /// Parse and extract every file, in parallel. `stdin` stands in for the file at its path.
-pub fn extract_all(settings: &Settings, paths: &[PathBuf], stdin: Option<(&Path, &str)>) -> Vec<FileFacts> {
+pub fn extract_all(
+    settings: &Settings,
+    paths: &[PathBuf],
+    stdin: Option<(&Path, &str)>,
+) -> Vec<FileFacts> {
     let conv = &settings.conventions;
     paths
         .par_iter()
@@ -161,7 +189,12 @@ pub fn extract_all(settings: &Settings, paths: &[PathBuf], stdin: Option<(&Path,
 }
 
 /// Run the rules on `targets` (indices into `files`) and drop suppressed diagnostics.
-pub fn lint(index: &Index, settings: &Settings, targets: &[usize], enabled: &[Rule]) -> Vec<Diagnostic> {
+pub fn lint(
+    index: &Index,
+    settings: &Settings,
+    targets: &[usize],
+    enabled: &[Rule],
+) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = targets
         .par_iter()
         .flat_map_iter(|&fi| lint_file(index, settings, fi, enabled))
@@ -170,7 +203,12 @@ pub fn lint(index: &Index, settings: &Settings, targets: &[usize], enabled: &[Ru
     out
 }
 
-pub fn lint_file(index: &Index, settings: &Settings, fi: usize, enabled: &[Rule]) -> Vec<Diagnostic> {
+pub fn lint_file(
+    index: &Index,
+    settings: &Settings,
+    fi: usize,
+    enabled: &[Rule],
+) -> Vec<Diagnostic> {
     let facts = &index.files[fi];
     let ignored = settings.per_file_ignored(&facts.path);
     let enabled: Vec<Rule> = enabled
@@ -182,9 +220,16 @@ pub fn lint_file(index: &Index, settings: &Settings, fi: usize, enabled: &[Rule]
         return Vec::new();
     }
     let suppressed = |rule: Rule, row: u32| noqa::is_suppressed(&facts.noqa, rule, row);
-    let ctx = Context { index, file: fi as u32, facts, suppressed: &suppressed };
+    let ctx = Context {
+        index,
+        file: fi as u32,
+        facts,
+        suppressed: &suppressed,
+    };
     let mut diags = rules::check_file(&ctx, &enabled);
-    diags.retain(|d| d.rule.is_file_error() || !noqa::is_suppressed(&facts.noqa, d.rule, d.span.start_pos.row));
+    diags.retain(|d| {
+        d.rule.is_file_error() || !noqa::is_suppressed(&facts.noqa, d.rule, d.span.start_pos.row)
+    });
     diags
 }
 
@@ -200,9 +245,19 @@ pub fn applies(applicability: Applicability, unsafe_fixes: bool) -> bool {
 /// Run `check` as the CLI does (without printing).
 pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let stdin_path = opts.stdin.as_ref().map(|_| {
-        config::normalize(&cwd.join(opts.stdin_filename.clone().unwrap_or_else(|| PathBuf::from("-"))))
+        config::normalize(
+            &cwd.join(
+                opts.stdin_filename
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("-")),
+            ),
+        )
     });
-    let mut targets: Vec<PathBuf> = opts.paths.iter().map(|p| config::normalize(&cwd.join(p))).collect();
+    let mut targets: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .map(|p| config::normalize(&cwd.join(p)))
+        .collect();
     if targets.is_empty() && stdin_path.is_none() {
         targets.push(cwd.to_path_buf());
     }
@@ -210,12 +265,15 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     if let Some(p) = &stdin_path {
         settings_start.insert(0, p.clone());
     }
+    let timer = Timer::new();
     let settings = load_settings(cwd, &settings_start, &opts.config)?;
     let enabled = enabled_rules(&settings, opts)?;
 
     // The whole project is indexed; only the targets are reported on.
     let (mut report_files, missing) = discovery::discover(&settings, &targets, opts.force_exclude);
-    let stdin_excluded = stdin_path.as_ref().is_some_and(|p| opts.force_exclude && settings.is_excluded(p));
+    let stdin_excluded = stdin_path
+        .as_ref()
+        .is_some_and(|p| opts.force_exclude && settings.is_excluded(p));
     if let Some(p) = &stdin_path
         && !stdin_excluded
     {
@@ -237,14 +295,21 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         all.push(p.clone());
         all.sort();
     }
+    timer.lap("discovery");
     let report_set: HashSet<&PathBuf> = report_files.iter().collect();
-    let target_idx: Vec<usize> = all.iter().enumerate().filter(|(_, p)| report_set.contains(p)).map(|(i, _)| i).collect();
+    let target_idx: Vec<usize> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| report_set.contains(p))
+        .map(|(i, _)| i)
+        .collect();
 
     let stdin = match (&stdin_path, &opts.stdin) {
         (Some(p), Some(text)) => Some((p.as_path(), text.as_str())),
         _ => None,
     };
     let files = extract_all(&settings, &all, stdin);
+    timer.lap("parse+extract");
     let missing_diags: Vec<Diagnostic> = if enabled.contains(&Rule::IoError) {
         missing
             .iter()
@@ -252,7 +317,12 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
                 let mut span = crate::locate::Span::default();
                 span.start_pos = crate::locate::Pos { row: 1, column: 1 };
                 span.end_pos = span.start_pos;
-                Diagnostic::new(Rule::IoError, format!("Cannot check path: {}", m.message), m.path.clone(), span)
+                Diagnostic::new(
+                    Rule::IoError,
+                    format!("Cannot check path: {}", m.message),
+                    m.path.clone(),
+                    span,
+                )
             })
             .collect()
     } else {
@@ -267,14 +337,24 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     };
     if opts.fix == FixMode::None {
         let index = Index::build(&files, &settings.conventions);
+        timer.lap("index");
         result.diagnostics = lint(&index, &settings, &target_idx, &enabled);
+        timer.lap("rules");
         merge_sorted(&mut result.diagnostics, missing_diags);
         if stdin_excluded {
             result.stdin_output = opts.stdin.clone();
         }
         return Ok(result);
     }
-    crate::fix::run_fixes(&settings, files, &target_idx, &enabled, opts, stdin, &mut result);
+    crate::fix::run_fixes(
+        &settings,
+        files,
+        &target_idx,
+        &enabled,
+        opts,
+        stdin,
+        &mut result,
+    );
     merge_sorted(&mut result.diagnostics, missing_diags);
     if stdin_excluded {
         result.stdin_output = opts.stdin.clone();
@@ -288,4 +368,30 @@ fn merge_sorted(into: &mut Vec<Diagnostic>, more: Vec<Diagnostic>) {
     }
     into.extend(more);
     into.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+/// Phase timings on stderr when `TENANTLINT_TIMINGS` is set (for profiling, not for tests).
+struct Timer {
+    enabled: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Timer {
+    fn new() -> Self {
+        Timer {
+            enabled: std::env::var_os("TENANTLINT_TIMINGS").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    fn lap(&self, phase: &str) {
+        if self.enabled {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "timing: {phase}: {:.1} ms",
+                (now - self.last.get()).as_secs_f64() * 1000.0
+            );
+            self.last.set(now);
+        }
+    }
 }

@@ -8,11 +8,15 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, CheckOptions, CheckResult, ConfigSource, FixMode};
-use crate::report::{self, OutputFormat, Report};
 use crate::registry::{FixAvailability, Rule};
+use crate::report::{self, OutputFormat, Report};
 
 #[derive(Parser, Debug)]
-#[command(name = "tenantlint", version, about = "Find and fix tenant-isolation bugs in multi-tenant Django projects")]
+#[command(
+    name = "tenantlint",
+    version,
+    about = "Find and fix tenant-isolation bugs in multi-tenant Django projects"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -134,12 +138,15 @@ pub fn main() -> ExitCode {
 }
 
 fn run_rule(args: RuleArgs) -> Result<u8, String> {
-    let rules: Vec<Rule> = if args.all {
-        Rule::ALL.to_vec()
-    } else {
-        let code = args.code.unwrap_or_default();
-        vec![Rule::from_code(&code).ok_or_else(|| format!("unknown rule `{code}`; `tenantlint rule --all` lists them"))?]
-    };
+    let rules: Vec<Rule> =
+        if args.all {
+            Rule::ALL.to_vec()
+        } else {
+            let code = args.code.unwrap_or_default();
+            vec![Rule::from_code(&code).ok_or_else(|| {
+                format!("unknown rule `{code}`; `tenantlint rule --all` lists them")
+            })?]
+        };
     let mut out = io::stdout().lock();
     match args.output_format {
         RuleFormat::Text => {
@@ -152,7 +159,11 @@ fn run_rule(args: RuleArgs) -> Result<u8, String> {
         }
         RuleFormat::Json => {
             let values: Vec<serde_json::Value> = rules.iter().map(|r| rule_json(*r)).collect();
-            let v = if args.all { serde_json::Value::Array(values) } else { values.into_iter().next().unwrap_or_default() };
+            let v = if args.all {
+                serde_json::Value::Array(values)
+            } else {
+                values.into_iter().next().unwrap_or_default()
+            };
             serde_json::to_writer_pretty(&mut out, &v).map_err(|e| e.to_string())?;
             writeln!(out).map_err(|e| e.to_string())?;
         }
@@ -182,11 +193,15 @@ fn use_color(color: Color, to_terminal: bool) -> bool {
 }
 
 fn run_check(args: CheckArgs) -> Result<u8, String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
-    let read_stdin = args.stdin_filename.is_some() || args.paths.iter().any(|p| p == Path::new("-"));
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let read_stdin =
+        args.stdin_filename.is_some() || args.paths.iter().any(|p| p == Path::new("-"));
     let stdin = if read_stdin {
         let mut buf = Vec::new();
-        io::stdin().read_to_end(&mut buf).map_err(|e| format!("cannot read standard input: {e}"))?;
+        io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
         match String::from_utf8(buf) {
             Ok(s) => Some(s),
             Err(_) => return Err("standard input is not valid UTF-8".into()),
@@ -195,7 +210,12 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         None
     };
     let opts = CheckOptions {
-        paths: args.paths.iter().filter(|p| *p != Path::new("-")).cloned().collect(),
+        paths: args
+            .paths
+            .iter()
+            .filter(|p| *p != Path::new("-"))
+            .cloned()
+            .collect(),
         stdin: stdin.clone(),
         stdin_filename: args.stdin_filename.clone(),
         config: match (&args.config, args.isolated) {
@@ -227,11 +247,13 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     let editor_fix = opts.fix == FixMode::Apply && stdin.is_some();
     let stdout_is_tty = io::stdout().is_terminal();
     let to_file = args.output_file.is_some();
-    let format = args.output_format.unwrap_or(if stdout_is_tty && !to_file && !editor_fix {
-        OutputFormat::Full
-    } else {
-        OutputFormat::Concise
-    });
+    let format = args
+        .output_format
+        .unwrap_or(if stdout_is_tty && !to_file && !editor_fix {
+            OutputFormat::Full
+        } else {
+            OutputFormat::Concise
+        });
     let color = use_color(args.color, stdout_is_tty && !to_file && !editor_fix);
 
     let mut stderr = io::stderr().lock();
@@ -244,7 +266,11 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         write_diffs(&mut out, &cwd, &result).map_err(|e| e.to_string())?;
         let changed = !result.fixed.is_empty();
         if !args.quiet {
-            let n: usize = result.fixed.iter().flat_map(|f| f.counts.iter().map(|(_, c)| c)).sum();
+            let n: usize = result
+                .fixed
+                .iter()
+                .flat_map(|f| f.counts.iter().map(|(_, c)| c))
+                .sum();
             if changed {
                 let _ = writeln!(stderr, "Would fix {n} error{}.", plural(n));
             } else {
@@ -299,7 +325,11 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     }
     if editor_fix {
         let mut out = io::stdout().lock();
-        let text = result.stdin_output.as_deref().or(stdin.as_deref()).unwrap_or_default();
+        let text = result
+            .stdin_output
+            .as_deref()
+            .or(stdin.as_deref())
+            .unwrap_or_default();
         out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
     }
@@ -313,7 +343,11 @@ fn plural(n: usize) -> &'static str {
 
 fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
     let remaining = result.diagnostics.len();
-    let fixed: usize = result.fixed.iter().flat_map(|f| f.counts.iter().map(|(_, c)| c)).sum();
+    let fixed: usize = result
+        .fixed
+        .iter()
+        .flat_map(|f| f.counts.iter().map(|(_, c)| c))
+        .sum();
     let mut s = String::new();
     if args.fix {
         if fixed + remaining == 0 {
@@ -333,19 +367,28 @@ fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
     let safe = result
         .diagnostics
         .iter()
-        .filter(|d| d.fix.as_ref().is_some_and(|f| check::applies(f.applicability, args.unsafe_fixes)))
+        .filter(|d| {
+            d.fix
+                .as_ref()
+                .is_some_and(|f| check::applies(f.applicability, args.unsafe_fixes))
+        })
         .count();
     let unsafe_only = result
         .diagnostics
         .iter()
         .filter(|d| {
-            d.fix.as_ref().is_some_and(|f| f.applicability == crate::diagnostics::Applicability::Unsafe && !args.unsafe_fixes)
+            d.fix.as_ref().is_some_and(|f| {
+                f.applicability == crate::diagnostics::Applicability::Unsafe && !args.unsafe_fixes
+            })
         })
         .count();
     if safe > 0 && !args.fix {
         s.push_str(&format!("[*] {safe} fixable with the `--fix` option"));
         if unsafe_only > 0 {
-            s.push_str(&format!(" ({unsafe_only} hidden fix{} can be enabled with the `--unsafe-fixes` option)", if unsafe_only == 1 { "" } else { "es" }));
+            s.push_str(&format!(
+                " ({unsafe_only} hidden fix{} can be enabled with the `--unsafe-fixes` option)",
+                if unsafe_only == 1 { "" } else { "es" }
+            ));
         }
         s.push_str(".\n");
     } else if unsafe_only > 0 {
@@ -361,7 +404,11 @@ fn show_fixes_text(cwd: &Path, result: &CheckResult) -> String {
     if result.fixed.is_empty() {
         return "No errors fixed.\n".into();
     }
-    let total: usize = result.fixed.iter().flat_map(|f| f.counts.iter().map(|(_, c)| c)).sum();
+    let total: usize = result
+        .fixed
+        .iter()
+        .flat_map(|f| f.counts.iter().map(|(_, c)| c))
+        .sum();
     let mut s = format!("Fixed {total} error{}:\n", plural(total));
     for f in &result.fixed {
         s.push_str(&format!("- {}:\n", report::display_path(&f.path, cwd)));
@@ -380,9 +427,17 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
             writeln!(w)
         }
         _ => {
-            let width = rows.iter().map(|r| r.count.to_string().len()).max().unwrap_or(1);
+            let width = rows
+                .iter()
+                .map(|r| r.count.to_string().len())
+                .max()
+                .unwrap_or(1);
             for r in rows {
-                writeln!(w, "{:>width$}\t{}\t{}\t{} fixable", r.count, r.code, r.name, r.fixable)?;
+                writeln!(
+                    w,
+                    "{:>width$}\t{}\t{}\t{} fixable",
+                    r.count, r.code, r.name, r.fixable
+                )?;
             }
             Ok(())
         }
@@ -393,7 +448,13 @@ fn write_diffs(w: &mut dyn Write, cwd: &Path, result: &CheckResult) -> io::Resul
     for f in &result.fixed {
         let name = report::display_path(&f.path, cwd);
         let diff = similar::TextDiff::from_lines(&f.original, &f.fixed);
-        write!(w, "{}", diff.unified_diff().context_radius(3).header(&format!("a/{name}"), &format!("b/{name}")))?;
+        write!(
+            w,
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{name}"), &format!("b/{name}"))
+        )?;
         writeln!(w)?;
     }
     Ok(())

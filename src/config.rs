@@ -87,7 +87,9 @@ impl Default for Conventions {
             global_models: vec![],
             manager_import: String::new(),
             tenant_cache: "tenant_cache".into(),
-            tenant_cache_methods: s(&["get", "set", "delete", "get_many", "set_many", "incr", "decr"]),
+            tenant_cache_methods: s(&[
+                "get", "set", "delete", "get_many", "set_many", "incr", "decr",
+            ]),
             key_helpers: s(&["tenant_key"]),
             key_prefixes: s(&["tenant:"]),
         }
@@ -175,20 +177,30 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError { file: self.file.to_path_buf(), key: Some(key.to_string()), message: message.into() }
+        ConfigError {
+            file: self.file.to_path_buf(),
+            key: Some(key.to_string()),
+            message: message.into(),
+        }
     }
 
     fn string(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
         match v {
             Value::String(s) => Ok(s.clone()),
-            other => Err(self.err(key, format!("expected a string, found {}", type_name(other)))),
+            other => Err(self.err(
+                key,
+                format!("expected a string, found {}", type_name(other)),
+            )),
         }
     }
 
     fn bool(&self, key: &str, v: &Value) -> Result<bool, ConfigError> {
         match v {
             Value::Boolean(b) => Ok(*b),
-            other => Err(self.err(key, format!("expected a boolean, found {}", type_name(other)))),
+            other => Err(self.err(
+                key,
+                format!("expected a boolean, found {}", type_name(other)),
+            )),
         }
     }
 
@@ -201,11 +213,18 @@ impl Reader<'_> {
                     Value::String(s) => Ok(s.clone()),
                     other => Err(self.err(
                         key,
-                        format!("expected an array of strings, but item {} is {}", i + 1, type_name(other)),
+                        format!(
+                            "expected an array of strings, but item {} is {}",
+                            i + 1,
+                            type_name(other)
+                        ),
                     )),
                 })
                 .collect(),
-            other => Err(self.err(key, format!("expected an array of strings, found {}", type_name(other)))),
+            other => Err(self.err(
+                key,
+                format!("expected an array of strings, found {}", type_name(other)),
+            )),
         }
     }
 
@@ -237,7 +256,10 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "ignore" => o.ignore = Some(r.selectors(k, v)?),
             "per-file-ignores" => {
                 let Value::Table(t) = v else {
-                    return Err(r.err(k, format!("expected a table of glob = [codes], found {}", type_name(v))));
+                    return Err(r.err(
+                        k,
+                        format!("expected a table of glob = [codes], found {}", type_name(v)),
+                    ));
                 };
                 let mut list = Vec::new();
                 for (glob, codes) in t {
@@ -260,7 +282,9 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
-                    .find(|known| known.replace('-', "_") == k || known.replace('-', "") == k.replace('_', ""))
+                    .find(|known| {
+                        known.replace('-', "_") == k || known.replace('-', "") == k.replace('_', "")
+                    })
                     .map(|known| format!(" (did you mean `{known}`?)"))
                     .unwrap_or_default();
                 return Err(r.err(k, format!("unknown configuration key{hint}")));
@@ -284,8 +308,12 @@ pub fn read_config_file(path: &Path) -> Result<Option<FileOptions>, ConfigError>
     })?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
     if is_pyproject {
-        let Some(tool) = doc.get("tool") else { return Ok(None) };
-        let Value::Table(tool) = tool else { return Ok(None) };
+        let Some(tool) = doc.get("tool") else {
+            return Ok(None);
+        };
+        let Value::Table(tool) = tool else {
+            return Ok(None);
+        };
         match tool.get("tenantlint") {
             None => Ok(None),
             Some(Value::Table(t)) => parse_options(path, t).map(Some),
@@ -320,7 +348,11 @@ pub fn find_config(start: &Path) -> Result<Option<(PathBuf, FileOptions)>, Confi
 pub fn find_project_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
-        .find(|dir| ["pyproject.toml", "setup.cfg", ".git"].iter().any(|m| dir.join(m).exists()))
+        .find(|dir| {
+            ["pyproject.toml", "setup.cfg", ".git"]
+                .iter()
+                .any(|m| dir.join(m).exists())
+        })
         .map(Path::to_path_buf)
 }
 
@@ -334,16 +366,25 @@ fn build_globset(patterns: &[String], file: &Path, key: &str) -> Result<GlobSet,
         })?;
         b.add(glob);
     }
-    b.build().map_err(|e| ConfigError { file: file.to_path_buf(), key: Some(key.into()), message: e.to_string() })
+    b.build().map_err(|e| ConfigError {
+        file: file.to_path_buf(),
+        key: Some(key.into()),
+        message: e.to_string(),
+    })
 }
 
 /// Build the settings for a run from an optional config file and the project root.
-pub fn resolve_settings(root: PathBuf, config: Option<(PathBuf, FileOptions)>) -> Result<Settings, ConfigError> {
+pub fn resolve_settings(
+    root: PathBuf,
+    config: Option<(PathBuf, FileOptions)>,
+) -> Result<Settings, ConfigError> {
     let (config_file, o) = match config {
         Some((p, o)) => (Some(p), o),
         None => (None, FileOptions::default()),
     };
-    let file_for_errors = config_file.clone().unwrap_or_else(|| PathBuf::from("<defaults>"));
+    let file_for_errors = config_file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<defaults>"));
     let d = Conventions::default();
     let conventions = Conventions {
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
@@ -443,7 +484,8 @@ impl Settings {
         let rel = path.strip_prefix(&self.root).unwrap_or(path);
         let mut out = Vec::new();
         for (m, basename_too, codes) in &self.per_file_ignores {
-            let hit = m.is_match(rel) || (*basename_too && path.file_name().is_some_and(|n| m.is_match(n)));
+            let hit = m.is_match(rel)
+                || (*basename_too && path.file_name().is_some_and(|n| m.is_match(n)));
             if hit {
                 out.extend(codes.iter().map(String::as_str));
             }

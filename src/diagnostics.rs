@@ -53,7 +53,14 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(rule: Rule, message: impl Into<String>, path: PathBuf, span: Span) -> Self {
-        Diagnostic { rule, message: message.into(), path, span, fix: None, help: None }
+        Diagnostic {
+            rule,
+            message: message.into(),
+            path,
+            span,
+            fix: None,
+            help: None,
+        }
     }
 
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
@@ -67,6 +74,11 @@ impl Diagnostic {
     }
 
     pub fn sort_key(&self) -> (&PathBuf, u32, u32, &'static str) {
-        (&self.path, self.span.start_pos.row, self.span.start_pos.column, self.rule.code())
+        (
+            &self.path,
+            self.span.start_pos.row,
+            self.span.start_pos.column,
+            self.rule.code(),
+        )
     }
 }

@@ -21,7 +21,11 @@ pub struct MissingPath {
 
 /// All Python files under `roots`, sorted, deduplicated. Directories are walked with the
 /// exclusion rules; a file named directly is kept even when excluded, unless `force_exclude`.
-pub fn discover(settings: &Settings, roots: &[PathBuf], force_exclude: bool) -> (Vec<PathBuf>, Vec<MissingPath>) {
+pub fn discover(
+    settings: &Settings,
+    roots: &[PathBuf],
+    force_exclude: bool,
+) -> (Vec<PathBuf>, Vec<MissingPath>) {
     let mut files = Vec::new();
     let mut missing = Vec::new();
     let mut dirs = Vec::new();
@@ -39,7 +43,10 @@ pub fn discover(settings: &Settings, roots: &[PathBuf], force_exclude: bool) -> 
                 }
                 files.push(root.clone());
             }
-            Err(e) => missing.push(MissingPath { path: root.clone(), message: e.to_string() }),
+            Err(e) => missing.push(MissingPath {
+                path: root.clone(),
+                message: e.to_string(),
+            }),
         }
     }
     if !dirs.is_empty() {
@@ -57,17 +64,27 @@ pub fn discover(settings: &Settings, roots: &[PathBuf], force_exclude: bool) -> 
             .ignore(settings.respect_gitignore)
             .require_git(false)
             .follow_links(false)
-            .threads(std::thread::available_parallelism().map_or(2, |n| n.get()).min(8));
+            .threads(
+                std::thread::available_parallelism()
+                    .map_or(2, |n| n.get())
+                    .min(8),
+            );
         let walker = builder.build_parallel();
         walker.run(|| {
             let found = &found;
             Box::new(move |entry| {
-                let Ok(entry) = entry else { return WalkState::Continue };
+                let Ok(entry) = entry else {
+                    return WalkState::Continue;
+                };
                 let path = entry.path();
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
                 // The roots themselves were given explicitly.
                 if entry.depth() > 0 && settings.is_excluded(path) {
-                    return if is_dir { WalkState::Skip } else { WalkState::Continue };
+                    return if is_dir {
+                        WalkState::Skip
+                    } else {
+                        WalkState::Continue
+                    };
                 }
                 if !is_dir && entry.file_type().is_some_and(|t| t.is_file()) && is_python(path) {
                     found.lock().unwrap().push(path.to_path_buf());

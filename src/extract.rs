@@ -1,7 +1,7 @@
 //! Read, parse and extract the facts of one file. This is the only place that sees a syntax tree;
 //! it is dropped when [`extract_source`] returns.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 use ruff_python_ast::token::TokenKind;
@@ -58,7 +58,15 @@ pub const CACHE_KEY_METHODS: &[&str] = &[
 ];
 
 /// QuerySet methods whose keyword arguments filter rows.
-const FILTERING_METHODS: &[&str] = &["filter", "get", "get_or_create", "update_or_create", "aget", "aget_or_create", "aupdate_or_create"];
+const FILTERING_METHODS: &[&str] = &[
+    "filter",
+    "get",
+    "get_or_create",
+    "update_or_create",
+    "aget",
+    "aget_or_create",
+    "aupdate_or_create",
+];
 
 /// Read `path` and extract its facts. Never panics on any input: unreadable, binary and
 /// non-UTF-8 files become a [`FileProblem::Io`].
@@ -66,7 +74,14 @@ pub fn read_and_extract(path: &Path, module: String, conv: &Conventions) -> File
     let is_package = path.file_stem().is_some_and(|s| s == "__init__");
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
-        Err(e) => return io_problem(path, module, is_package, format!("cannot read file: {}", io_message(&e))),
+        Err(e) => {
+            return io_problem(
+                path,
+                module,
+                is_package,
+                format!("cannot read file: {}", io_message(&e)),
+            );
+        }
     };
     match decode(&bytes) {
         Ok(text) => extract_source(path, module, is_package, text, conv),
@@ -80,8 +95,15 @@ pub fn decode(bytes: &[u8]) -> Result<&str, String> {
         return Err("binary file (contains NUL bytes), not Python source".into());
     }
     std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
-        format!("file is not valid UTF-8 (invalid byte at line {line}, byte offset {})", e.valid_up_to())
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
+        format!(
+            "file is not valid UTF-8 (invalid byte at line {line}, byte offset {})",
+            e.valid_up_to()
+        )
     })
 }
 
@@ -105,7 +127,13 @@ fn io_problem(path: &Path, module: String, is_package: bool, msg: String) -> Fil
 }
 
 /// Parse `source` once and extract the facts of the file.
-pub fn extract_source(path: &Path, module: String, is_package: bool, source: &str, conv: &Conventions) -> FileFacts {
+pub fn extract_source(
+    path: &Path,
+    module: String,
+    is_package: bool,
+    source: &str,
+    conv: &Conventions,
+) -> FileFacts {
     let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
     let locator = Locator::new(source);
     let mut facts = FileFacts {
@@ -118,14 +146,21 @@ pub fn extract_source(path: &Path, module: String, is_package: bool, source: &st
 
     if let Some(err) = parsed.errors().first() {
         let range = clamp(err.location, source);
-        facts.problems.push(FileProblem::Syntax { message: err.error.to_string(), span: locator.span(range) });
+        facts.problems.push(FileProblem::Syntax {
+            message: err.error.to_string(),
+            span: locator.span(range),
+        });
     }
 
     // Comments: `# noqa` directives.
     for token in parsed.tokens().iter() {
         if token.kind() == TokenKind::Comment {
             let text = locator.slice(token.range());
-            parse_noqa_comment(text, locator.pos(token.range().start()).row, &mut facts.noqa);
+            parse_noqa_comment(
+                text,
+                locator.pos(token.range().start()).row,
+                &mut facts.noqa,
+            );
         }
     }
 
@@ -141,7 +176,7 @@ pub fn extract_source(path: &Path, module: String, is_package: bool, source: &st
         scopes: Vec::new(),
         class_depth: 0,
         next_scope: 1,
-        tracked_names: HashSet::new(),
+        tracked_names: HashSet::default(),
     };
     ex.tracked_names = collect_import_names(body);
     ex.facts.import_insert = Some(import_insert_point(body, &locator));
@@ -151,7 +186,10 @@ pub fn extract_source(path: &Path, module: String, is_package: bool, source: &st
 
 fn clamp(range: TextRange, source: &str) -> TextRange {
     let len = TextSize::of(source);
-    TextRange::new(range.start().min(len), range.end().min(len).max(range.start().min(len)))
+    TextRange::new(
+        range.start().min(len),
+        range.end().min(len).max(range.start().min(len)),
+    )
 }
 
 /// Parse one comment for `# noqa[: CODES]` and `# tenantlint: noqa[: CODES]`.
@@ -186,7 +224,10 @@ pub fn parse_noqa_comment(text: &str, row: u32, noqa: &mut Noqa) {
             continue;
         }
         // `# noqa` must not be a prefix of a longer word (`# noqalike`).
-        if bytes.get(at + 4).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
+        if bytes
+            .get(at + 4)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        {
             continue;
         }
         let codes = parse_codes(&text[at + 4..]);
@@ -231,7 +272,8 @@ fn collect_import_names(body: &[Stmt]) -> HashSet<Name> {
                 }
                 Stmt::ImportFrom(i) => {
                     for a in &i.names {
-                        self.0.insert(a.asname.as_ref().unwrap_or(&a.name).id.clone());
+                        self.0
+                            .insert(a.asname.as_ref().unwrap_or(&a.name).id.clone());
                     }
                 }
                 _ => visitor::walk_stmt(self, stmt),
@@ -239,7 +281,7 @@ fn collect_import_names(body: &[Stmt]) -> HashSet<Name> {
         }
         fn visit_expr(&mut self, _: &'a Expr) {}
     }
-    let mut c = C(HashSet::new());
+    let mut c = C(HashSet::default());
     c.visit_body(body);
     c.0
 }
@@ -267,20 +309,35 @@ fn import_insert_point(body: &[Stmt], loc: &Locator) -> ImportInsert {
     let nl = detect_newline(loc.source);
     match anchor {
         Some(stmt) => match loc.next_line_start(stmt.end()) {
-            Some(off) => ImportInsert { span: loc.point(off), prefix: String::new() },
-            None => ImportInsert { span: loc.point(TextSize::of(loc.source)), prefix: nl.to_string() },
+            Some(off) => ImportInsert {
+                span: loc.point(off),
+                prefix: String::new(),
+            },
+            None => ImportInsert {
+                span: loc.point(TextSize::of(loc.source)),
+                prefix: nl.to_string(),
+            },
         },
         None => {
-            let mut off = body.first().map(|s| loc.line_start(loc.line_of(s.start()))).unwrap_or(TextSize::of(loc.source));
+            let mut off = body
+                .first()
+                .map(|s| loc.line_start(loc.line_of(s.start())))
+                .unwrap_or(TextSize::of(loc.source));
             if off == TextSize::from(0) && loc.source.starts_with('\u{feff}') {
                 off = TextSize::from(3);
             }
-            let prefix = if off == TextSize::of(loc.source) && !loc.source.is_empty() && !loc.source.ends_with('\n') {
+            let prefix = if off == TextSize::of(loc.source)
+                && !loc.source.is_empty()
+                && !loc.source.ends_with('\n')
+            {
                 nl.to_string()
             } else {
                 String::new()
             };
-            ImportInsert { span: loc.point(off), prefix }
+            ImportInsert {
+                span: loc.point(off),
+                prefix,
+            }
         }
     }
 }
@@ -296,15 +353,28 @@ fn to_ref_depth(e: &Expr, depth: u32) -> ExprRef {
     }
     match e {
         Expr::Name(n) => ExprRef::Name(n.id.clone()),
-        Expr::Attribute(a) => ExprRef::Attr(Box::new(to_ref_depth(&a.value, depth + 1)), a.attr.id.clone()),
+        Expr::Attribute(a) => ExprRef::Attr(
+            Box::new(to_ref_depth(&a.value, depth + 1)),
+            a.attr.id.clone(),
+        ),
         Expr::Call(c) => ExprRef::Call(Box::new(CallRef {
             func: to_ref_depth(&c.func, depth + 1),
-            args: c.arguments.args.iter().take(4).map(|a| to_ref_depth(a, depth + 1)).collect(),
+            args: c
+                .arguments
+                .args
+                .iter()
+                .take(4)
+                .map(|a| to_ref_depth(a, depth + 1))
+                .collect(),
             keywords: c
                 .arguments
                 .keywords
                 .iter()
-                .filter_map(|k| k.arg.as_ref().map(|a| (a.id.clone(), to_ref_depth(&k.value, depth + 1))))
+                .filter_map(|k| {
+                    k.arg
+                        .as_ref()
+                        .map(|a| (a.id.clone(), to_ref_depth(&k.value, depth + 1)))
+                })
                 .collect(),
         })),
         Expr::Subscript(s) => ExprRef::Subscript(Box::new(to_ref_depth(&s.value, depth + 1))),
@@ -345,9 +415,17 @@ impl<'a> Extractor<'a, '_> {
         if level == 0 {
             return module.unwrap_or_default().to_string();
         }
-        let mut parts: Vec<&str> = if self.facts.module.is_empty() { vec![] } else { self.facts.module.split('.').collect() };
+        let mut parts: Vec<&str> = if self.facts.module.is_empty() {
+            vec![]
+        } else {
+            self.facts.module.split('.').collect()
+        };
         // For a module `a.b.c`, level 1 is package `a.b`; for a package `a.b` (its __init__), it is `a.b`.
-        let drop = if self.facts.is_package { level - 1 } else { level } as usize;
+        let drop = if self.facts.is_package {
+            level - 1
+        } else {
+            level
+        } as usize;
         for _ in 0..drop.min(parts.len()) {
             parts.pop();
         }
@@ -367,7 +445,9 @@ impl<'a> Extractor<'a, '_> {
             Stmt::Import(i) => {
                 for a in &i.names {
                     match &a.asname {
-                        Some(asname) => out.push((asname.id.clone(), Binding::Module(a.name.id.to_string()))),
+                        Some(asname) => {
+                            out.push((asname.id.clone(), Binding::Module(a.name.id.to_string())))
+                        }
                         None => {
                             let top = a.name.id.split('.').next().unwrap_or_default();
                             out.push((Name::new(top), Binding::Module(top.to_string())));
@@ -376,13 +456,20 @@ impl<'a> Extractor<'a, '_> {
                 }
             }
             Stmt::ImportFrom(i) => {
-                let module = self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                let module =
+                    self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
                 for a in &i.names {
                     if a.name.id == "*" {
                         continue;
                     }
                     let bound = a.asname.as_ref().unwrap_or(&a.name).id.clone();
-                    out.push((bound, Binding::FromImport { module: module.clone(), name: a.name.id.clone() }));
+                    out.push((
+                        bound,
+                        Binding::FromImport {
+                            module: module.clone(),
+                            name: a.name.id.clone(),
+                        },
+                    ));
                 }
             }
             _ => {}
@@ -392,29 +479,46 @@ impl<'a> Extractor<'a, '_> {
 
     fn record_import_stmt(&mut self, stmt: &Stmt) {
         let (from_module, written_module, names) = match stmt {
-            Stmt::Import(i) => {
-                (None, String::new(), i.names.iter().map(|a| (a.name.id.clone(), a.asname.as_ref().map(|n| n.id.clone()))).collect())
-            }
+            Stmt::Import(i) => (
+                None,
+                String::new(),
+                i.names
+                    .iter()
+                    .map(|a| (a.name.id.clone(), a.asname.as_ref().map(|n| n.id.clone())))
+                    .collect(),
+            ),
             Stmt::ImportFrom(i) => {
-                let module = self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
-                let written = format!("{}{}", ".".repeat(i.level as usize), i.module.as_ref().map_or("", |m| m.id.as_str()));
+                let module =
+                    self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                let written = format!(
+                    "{}{}",
+                    ".".repeat(i.level as usize),
+                    i.module.as_ref().map_or("", |m| m.id.as_str())
+                );
                 if i.module.as_ref().is_some_and(|m| m.id == "__future__") {
                     return;
                 }
                 (
                     Some(module),
                     written,
-                    i.names.iter().map(|a| (a.name.id.clone(), a.asname.as_ref().map(|n| n.id.clone()))).collect(),
+                    i.names
+                        .iter()
+                        .map(|a| (a.name.id.clone(), a.asname.as_ref().map(|n| n.id.clone())))
+                        .collect(),
                 )
             }
             _ => return,
         };
         let range = stmt.range();
         let line_start = self.loc.line_start(self.loc.line_of(range.start()));
-        let line_end = self.loc.next_line_start(range.end()).unwrap_or(TextSize::of(self.loc.source));
+        let line_end = self
+            .loc
+            .next_line_start(range.end())
+            .unwrap_or(TextSize::of(self.loc.source));
         let before = &self.loc.source[line_start.to_usize()..range.start().to_usize()];
         let after = &self.loc.source[range.end().to_usize()..line_end.to_usize()];
-        let alone = before.trim().is_empty() && (after.trim().is_empty() || after.trim_start().starts_with('#'));
+        let alone = before.trim().is_empty()
+            && (after.trim().is_empty() || after.trim_start().starts_with('#'));
         self.facts.imports.push(ImportStmt {
             span: self.loc.span(range),
             line_span: self.loc.span(TextRange::new(line_start, line_end)),
@@ -450,7 +554,11 @@ impl<'a> Extractor<'a, '_> {
     fn note_name_use(&mut self, name: &Name, offset: TextSize) {
         if self.tracked_names.contains(name) {
             let scope = self.binding_scope(name);
-            self.facts.name_uses.push(NameUse { name: name.clone(), scope, offset: offset.to_u32() });
+            self.facts.name_uses.push(NameUse {
+                name: name.clone(),
+                scope,
+                offset: offset.to_u32(),
+            });
         }
     }
 
@@ -458,7 +566,11 @@ impl<'a> Extractor<'a, '_> {
         let mut fact = ClassFact {
             name: class.name.id.clone(),
             name_span: self.loc.span(class.name.range),
-            bases: class.arguments.as_ref().map(|a| a.args.iter().map(to_ref).collect()).unwrap_or_default(),
+            bases: class
+                .arguments
+                .as_ref()
+                .map(|a| a.args.iter().map(to_ref).collect())
+                .unwrap_or_default(),
             assigns: Vec::new(),
             methods: Vec::new(),
             meta: MetaFacts::default(),
@@ -480,7 +592,11 @@ impl<'a> Extractor<'a, '_> {
                 }
                 Stmt::AnnAssign(a) => {
                     if let (Expr::Name(n), Some(v)) = (&*a.target, &a.value) {
-                        fact.assigns.push(ClassAssign { name: n.id.clone(), value: to_ref(v), value_span: self.loc.span(v.range()) });
+                        fact.assigns.push(ClassAssign {
+                            name: n.id.clone(),
+                            value: to_ref(v),
+                            value_span: self.loc.span(v.range()),
+                        });
                     }
                 }
                 Stmt::FunctionDef(f) => fact.methods.push(f.name.id.clone()),
@@ -500,7 +616,10 @@ impl<'a> Extractor<'a, '_> {
         let first = class.body.first()?;
         let loc = self.loc;
         let nl = self.facts.newline;
-        let header_end = class.arguments.as_ref().map_or(class.name.end(), |a| a.end());
+        let header_end = class
+            .arguments
+            .as_ref()
+            .map_or(class.name.end(), |a| a.end());
         let one_line = loc.line_of(first.start()) == loc.line_of(header_end);
         if one_line {
             // `class A(B): pass` -> rebuild the body on its own lines.
@@ -508,11 +627,19 @@ impl<'a> Extractor<'a, '_> {
             let colon = header_end + TextSize::from(colon as u32);
             let last = class.body.last()?;
             let class_indent = loc.indentation_at(class.start());
-            let unit = if class_indent.contains('\t') || loc.source.contains("\n\t") { "\t" } else { "    " };
+            let unit = if class_indent.contains('\t') || loc.source.contains("\n\t") {
+                "\t"
+            } else {
+                "    "
+            };
             let indent = format!("{class_indent}{unit}");
             let texts: Vec<&str> = class.body.iter().map(|s| loc.slice(s.range())).collect();
             let sep = format!("{nl}{indent}");
-            let (head, tail) = if is_docstring(first) { (&texts[..1], &texts[1..]) } else { (&texts[..0], &texts[..]) };
+            let (head, tail) = if is_docstring(first) {
+                (&texts[..1], &texts[1..])
+            } else {
+                (&texts[..0], &texts[..])
+            };
             let mut prefix = format!(":{nl}{indent}");
             for t in head {
                 prefix.push_str(t);
@@ -523,27 +650,43 @@ impl<'a> Extractor<'a, '_> {
                 suffix.push_str(&sep);
                 suffix.push_str(t);
             }
-            return Some(BodyInsert { span: loc.span(TextRange::new(colon, last.end())), prefix, suffix });
+            return Some(BodyInsert {
+                span: loc.span(TextRange::new(colon, last.end())),
+                prefix,
+                suffix,
+            });
         }
         let indent = loc.indentation_at(first.start()).to_string();
         if is_docstring(first) {
             return Some(match loc.next_line_start(first.end()) {
-                Some(off) => BodyInsert { span: loc.point(off), prefix: indent, suffix: nl.to_string() },
-                None => BodyInsert { span: loc.point(first.end()), prefix: format!("{nl}{indent}"), suffix: String::new() },
+                Some(off) => BodyInsert {
+                    span: loc.point(off),
+                    prefix: indent,
+                    suffix: nl.to_string(),
+                },
+                None => BodyInsert {
+                    span: loc.point(first.end()),
+                    prefix: format!("{nl}{indent}"),
+                    suffix: String::new(),
+                },
             });
         }
         // Insert right after the header line, before any leading comments of the body.
         let off = loc.next_line_start(header_end)?;
-        Some(BodyInsert { span: loc.point(off), prefix: indent, suffix: nl.to_string() })
+        Some(BodyInsert {
+            span: loc.point(off),
+            prefix: indent,
+            suffix: nl.to_string(),
+        })
     }
 
     fn enter_function(&mut self, params: &'a ast::Parameters, body: &'a [Stmt]) {
-        let mut locals = HashSet::new();
+        let mut locals = HashSet::default();
         for p in params.iter() {
             locals.insert(p.name().id.clone());
         }
-        let mut imports = HashMap::new();
-        let mut globals = HashSet::new();
+        let mut imports = HashMap::default();
+        let mut globals = HashSet::default();
         collect_locals(body, &mut locals, &mut imports, &mut globals, self);
         for g in &globals {
             locals.remove(g);
@@ -551,7 +694,12 @@ impl<'a> Extractor<'a, '_> {
         }
         let id = self.next_scope;
         self.next_scope += 1;
-        self.scopes.push(FunctionScope { id, locals, imports, assigned: HashMap::new() });
+        self.scopes.push(FunctionScope {
+            id,
+            locals,
+            imports,
+            assigned: HashMap::default(),
+        });
     }
 
     /// Try to read a call as a query or cache call site. Returns true if it was recorded (the
@@ -582,34 +730,42 @@ impl<'a> Extractor<'a, '_> {
             }
         };
         links.reverse();
-        let Some(ci) = links.iter().position(|l| matches!(l, Expr::Call(_))) else { return false };
+        let Some(ci) = links.iter().position(|l| matches!(l, Expr::Call(_))) else {
+            return false;
+        };
         if ci == 0 {
             return false;
         }
-        let Expr::Attribute(method_attr) = links[ci - 1] else { return false };
+        let Expr::Attribute(method_attr) = links[ci - 1] else {
+            return false;
+        };
         let method = &method_attr.attr.id;
         let root = self.root_binding(&base.id);
         if matches!(root, RootBinding::Local) {
             return false;
         }
-        let Expr::Call(first_call) = links[ci] else { return false };
+        let Expr::Call(first_call) = links[ci] else {
+            return false;
+        };
         let receiver_expr: &Expr = &method_attr.value;
         let mut recorded = false;
 
         // `Receiver.manager.method(...)`
         if ci >= 2
             && let Expr::Attribute(manager_attr) = links[ci - 2]
-            && links[..ci - 2].iter().all(|l| matches!(l, Expr::Attribute(_)))
+            && links[..ci - 2]
+                .iter()
+                .all(|l| matches!(l, Expr::Attribute(_)))
         {
             let mut filter_keywords = Vec::new();
             let mut method_name: Option<&Name> = None;
             for link in &links[ci - 1..] {
                 match link {
                     Expr::Attribute(a) => method_name = Some(&a.attr.id),
-                    Expr::Call(c) => {
-                        if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) {
-                            collect_filter_keywords(&c.arguments, &mut filter_keywords);
-                        }
+                    Expr::Call(c)
+                        if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) =>
+                    {
+                        collect_filter_keywords(&c.arguments, &mut filter_keywords);
                     }
                     _ => {}
                 }
@@ -620,7 +776,9 @@ impl<'a> Extractor<'a, '_> {
                 manager: manager_attr.attr.id.clone(),
                 method: method.clone(),
                 filter_keywords,
-                span: self.loc.span(TextRange::new(base.start(), method_attr.attr.end())),
+                span: self
+                    .loc
+                    .span(TextRange::new(base.start(), method_attr.attr.end())),
             });
             recorded = true;
         }
@@ -657,12 +815,22 @@ impl<'a> Extractor<'a, '_> {
         let key_arg = args.args.first().or_else(|| {
             args.keywords
                 .iter()
-                .find(|k| k.arg.as_ref().is_some_and(|a| matches!(a.id.as_str(), "key" | "keys" | "data" | "mapping" | "pattern")))
+                .find(|k| {
+                    k.arg.as_ref().is_some_and(|a| {
+                        matches!(
+                            a.id.as_str(),
+                            "key" | "keys" | "data" | "mapping" | "pattern"
+                        )
+                    })
+                })
                 .map(|k| &k.value)
         });
         match key_arg {
             Some(Expr::Starred(_)) | None => {
-                if args.args.is_empty() && args.keywords.is_empty() && matches!(method, "keys" | "iter_keys") {
+                if args.args.is_empty()
+                    && args.keywords.is_empty()
+                    && matches!(method, "keys" | "iter_keys")
+                {
                     KeyExpr::Unprefixed
                 } else if args.args.is_empty() && args.keywords.is_empty() {
                     KeyExpr::NoKey
@@ -678,7 +846,12 @@ impl<'a> Extractor<'a, '_> {
         if depth > 4 {
             return KeyExpr::Unprefixed;
         }
-        let prefixed = |s: &str| self.conv.key_prefixes.iter().any(|p| !p.is_empty() && s.starts_with(p.as_str()));
+        let prefixed = |s: &str| {
+            self.conv
+                .key_prefixes
+                .iter()
+                .any(|p| !p.is_empty() && s.starts_with(p.as_str()))
+        };
         match e {
             Expr::StringLiteral(s) => {
                 if prefixed(s.value.to_str()) {
@@ -695,16 +868,26 @@ impl<'a> Extractor<'a, '_> {
                         ast::FStringPart::FString(fs) => {
                             for el in fs.elements.iter() {
                                 match el {
-                                    ast::InterpolatedStringElement::Literal(l) => lead.push_str(&l.value),
-                                    ast::InterpolatedStringElement::Interpolation(_) => break 'parts,
+                                    ast::InterpolatedStringElement::Literal(l) => {
+                                        lead.push_str(&l.value)
+                                    }
+                                    ast::InterpolatedStringElement::Interpolation(_) => {
+                                        break 'parts;
+                                    }
                                 }
                             }
                         }
                     }
                 }
-                if prefixed(&lead) { KeyExpr::Prefixed } else { KeyExpr::Unprefixed }
+                if prefixed(&lead) {
+                    KeyExpr::Prefixed
+                } else {
+                    KeyExpr::Unprefixed
+                }
             }
-            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => self.classify_key(&b.left, depth + 1),
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
+                self.classify_key(&b.left, depth + 1)
+            }
             Expr::Call(c) => {
                 if let Expr::Attribute(a) = &*c.func
                     && a.attr.id == "format"
@@ -715,15 +898,34 @@ impl<'a> Extractor<'a, '_> {
                 KeyExpr::Call(to_ref(&c.func))
             }
             Expr::Name(n) => {
-                let assigned = self.scopes.last().and_then(|s| s.assigned.get(&n.id)).copied();
+                let assigned = self
+                    .scopes
+                    .last()
+                    .and_then(|s| s.assigned.get(&n.id))
+                    .copied();
                 match assigned {
                     Some(v) => self.classify_key(v, depth + 1),
                     None => KeyExpr::Unprefixed,
                 }
             }
-            Expr::List(l) => KeyExpr::Many(l.elts.iter().map(|e| self.classify_key(e, depth + 1)).collect()),
-            Expr::Tuple(t) => KeyExpr::Many(t.elts.iter().map(|e| self.classify_key(e, depth + 1)).collect()),
-            Expr::Set(s) => KeyExpr::Many(s.elts.iter().map(|e| self.classify_key(e, depth + 1)).collect()),
+            Expr::List(l) => KeyExpr::Many(
+                l.elts
+                    .iter()
+                    .map(|e| self.classify_key(e, depth + 1))
+                    .collect(),
+            ),
+            Expr::Tuple(t) => KeyExpr::Many(
+                t.elts
+                    .iter()
+                    .map(|e| self.classify_key(e, depth + 1))
+                    .collect(),
+            ),
+            Expr::Set(s) => KeyExpr::Many(
+                s.elts
+                    .iter()
+                    .map(|e| self.classify_key(e, depth + 1))
+                    .collect(),
+            ),
             Expr::Dict(d) => KeyExpr::Many(
                 d.items
                     .iter()
@@ -909,7 +1111,10 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
         match stmt {
             Stmt::FunctionDef(f) => {
                 if self.at_module_level() {
-                    self.facts.bindings.push(BindingFact { name: f.name.id.clone(), binding: Binding::Other });
+                    self.facts.bindings.push(BindingFact {
+                        name: f.name.id.clone(),
+                        binding: Binding::Other,
+                    });
                 }
                 for d in &f.decorator_list {
                     self.visit_decorator(d);
@@ -927,7 +1132,10 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 let fact = self.class_fact(c);
                 if fact.top_level {
                     let idx = self.facts.classes.len() as u32;
-                    self.facts.bindings.push(BindingFact { name: c.name.id.clone(), binding: Binding::Class(idx) });
+                    self.facts.bindings.push(BindingFact {
+                        name: c.name.id.clone(),
+                        binding: Binding::Class(idx),
+                    });
                 }
                 if c.name.id != "Meta" || self.class_depth == 0 {
                     self.facts.classes.push(fact);
@@ -948,7 +1156,8 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     if let Stmt::ImportFrom(i) = stmt
                         && i.names.iter().any(|a| a.name.id == "*")
                     {
-                        let m = self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                        let m =
+                            self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
                         self.facts.star_imports.push(m);
                     }
                     for (name, binding) in self.import_bindings(stmt) {
@@ -960,15 +1169,18 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 if self.at_module_level() {
                     for t in &a.targets {
                         match t {
-                            Expr::Name(n) => self
-                                .facts
-                                .bindings
-                                .push(BindingFact { name: n.id.clone(), binding: Binding::Assign(to_ref(&a.value)) }),
+                            Expr::Name(n) => self.facts.bindings.push(BindingFact {
+                                name: n.id.clone(),
+                                binding: Binding::Assign(to_ref(&a.value)),
+                            }),
                             other => {
-                                let mut names = HashSet::new();
+                                let mut names = HashSet::default();
                                 collect_target_names(other, &mut names);
                                 for name in names {
-                                    self.facts.bindings.push(BindingFact { name, binding: Binding::Other });
+                                    self.facts.bindings.push(BindingFact {
+                                        name,
+                                        binding: Binding::Other,
+                                    });
                                 }
                             }
                         }
@@ -988,8 +1200,14 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 if self.at_module_level()
                     && let Expr::Name(n) = &*a.target
                 {
-                    let binding = a.value.as_ref().map_or(Binding::Other, |v| Binding::Assign(to_ref(v)));
-                    self.facts.bindings.push(BindingFact { name: n.id.clone(), binding });
+                    let binding = a
+                        .value
+                        .as_ref()
+                        .map_or(Binding::Other, |v| Binding::Assign(to_ref(v)));
+                    self.facts.bindings.push(BindingFact {
+                        name: n.id.clone(),
+                        binding,
+                    });
                 }
                 visitor::walk_stmt(self, stmt);
             }
@@ -1012,13 +1230,18 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
             Expr::Lambda(l) => {
                 // Lambda parameters shadow outer names inside the lambda body.
                 if let Some(params) = &l.parameters {
-                    let mut locals: HashSet<Name> = HashSet::new();
+                    let mut locals: HashSet<Name> = HashSet::default();
                     for p in params.iter() {
                         locals.insert(p.name().id.clone());
                     }
                     let id = self.next_scope;
                     self.next_scope += 1;
-                    self.scopes.push(FunctionScope { id, locals, imports: HashMap::new(), assigned: HashMap::new() });
+                    self.scopes.push(FunctionScope {
+                        id,
+                        locals,
+                        imports: HashMap::default(),
+                        assigned: HashMap::default(),
+                    });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
                 } else {

@@ -253,10 +253,17 @@ pub struct FileFacts {
 impl FileFacts {
     /// The binding of `name` at module level (the last one wins, as at run time).
     pub fn binding(&self, name: &str) -> Option<&Binding> {
-        self.bindings.iter().rev().find(|b| b.name == name).map(|b| &b.binding)
+        self.bindings
+            .iter()
+            .rev()
+            .find(|b| b.name == name)
+            .map(|b| &b.binding)
     }
 
     pub fn parsed(&self) -> bool {
-        !self.problems.iter().any(|p| matches!(p, FileProblem::Io(_)))
+        !self
+            .problems
+            .iter()
+            .any(|p| matches!(p, FileProblem::Io(_)))
     }
 }

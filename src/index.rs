@@ -4,7 +4,7 @@
 //! class whether it is a Django model, a manager or a queryset, whether it is tenant-owned, and
 //! which managers (and which default manager) each model ends up with, by Django's own rules.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -28,7 +28,10 @@ pub enum Resolved {
     /// Something outside the project, by canonical dotted path (`django.db.models.Model`).
     External(String),
     /// A module-level variable or function of the project.
-    Symbol { file: u32, name: Name },
+    Symbol {
+        file: u32,
+        name: Name,
+    },
     Unknown,
 }
 
@@ -115,7 +118,10 @@ const MAX_DEPTH: u32 = 24;
 pub const DJANGO_MODEL: &str = "django.db.models.Model";
 const DJANGO_MANAGERS: &[&str] = &["django.db.models.Manager", "django.db.models.BaseManager"];
 const DJANGO_QUERYSET: &str = "django.db.models.QuerySet";
-const DJANGO_FKS: &[&str] = &["django.db.models.ForeignKey", "django.db.models.OneToOneField"];
+const DJANGO_FKS: &[&str] = &[
+    "django.db.models.ForeignKey",
+    "django.db.models.OneToOneField",
+];
 
 /// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
 /// `django.db.models.fields.related.ForeignKey` become `django.db.models.Model` and
@@ -150,19 +156,29 @@ fn last_component(path: &str) -> &str {
 
 /// Does a configured name (bare or dotted) match a class known by `name` and `qualname`?
 pub fn config_matches(config: &str, name: &str, qualname: &str) -> bool {
-    if config.contains('.') { config == qualname || canonical(config) == canonical(qualname) } else { config == name }
+    if config.contains('.') {
+        config == qualname || canonical(config) == canonical(qualname)
+    } else {
+        config == name
+    }
 }
 
 impl<'f> Index<'f> {
     pub fn build(files: &'f [FileFacts], conv: &'f Conventions) -> Index<'f> {
-        let mut modules = HashMap::with_capacity(files.len());
+        let mut modules = HashMap::with_capacity_and_hasher(files.len(), Default::default());
         let mut offsets = Vec::with_capacity(files.len() + 1);
         let mut total = 0u32;
         for (i, f) in files.iter().enumerate() {
             // A `.py` file wins over a `.pyi` stub of the same module.
             let is_stub = f.path.extension().is_some_and(|e| e == "pyi");
             match modules.get(f.module.as_str()) {
-                Some(&existing) if !is_stub && files[existing as usize].path.extension().is_some_and(|e| e == "pyi") => {
+                Some(&existing)
+                    if !is_stub
+                        && files[existing as usize]
+                            .path
+                            .extension()
+                            .is_some_and(|e| e == "pyi") =>
+                {
                     modules.insert(f.module.as_str(), i as u32);
                 }
                 Some(_) => {}
@@ -199,7 +215,10 @@ impl<'f> Index<'f> {
         let mut ids = Vec::with_capacity(*self.offsets.last().unwrap_or(&0) as usize);
         for (fi, f) in self.files.iter().enumerate() {
             for ci in 0..f.classes.len() {
-                ids.push(ClassId { file: fi as u32, class: ci as u32 });
+                ids.push(ClassId {
+                    file: fi as u32,
+                    class: ci as u32,
+                });
             }
         }
         ids
@@ -254,21 +273,39 @@ impl<'f> Index<'f> {
         self.resolve_binding_depth(file, name, binding, 0)
     }
 
-    fn resolve_binding_depth(&self, file: u32, name: &str, binding: &Binding, depth: u32) -> Resolved {
+    fn resolve_binding_depth(
+        &self,
+        file: u32,
+        name: &str,
+        binding: &Binding,
+        depth: u32,
+    ) -> Resolved {
         match binding {
             Binding::Class(i) => Resolved::Class(ClassId { file, class: *i }),
             Binding::Module(m) => Resolved::Module(m.clone()),
-            Binding::FromImport { module, name: imported } => {
-                self.resolve_attr_depth(Resolved::Module(module.clone()), imported, depth + 1)
-            }
+            Binding::FromImport {
+                module,
+                name: imported,
+            } => self.resolve_attr_depth(Resolved::Module(module.clone()), imported, depth + 1),
             Binding::Assign(expr) => match expr {
-                ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr_depth(file, expr, depth + 1) {
-                    Resolved::Unknown => Resolved::Symbol { file, name: Name::new(name) },
-                    r => r,
+                ExprRef::Name(_) | ExprRef::Attr(..) => {
+                    match self.resolve_expr_depth(file, expr, depth + 1) {
+                        Resolved::Unknown => Resolved::Symbol {
+                            file,
+                            name: Name::new(name),
+                        },
+                        r => r,
+                    }
+                }
+                _ => Resolved::Symbol {
+                    file,
+                    name: Name::new(name),
                 },
-                _ => Resolved::Symbol { file, name: Name::new(name) },
             },
-            Binding::Other => Resolved::Symbol { file, name: Name::new(name) },
+            Binding::Other => Resolved::Symbol {
+                file,
+                name: Name::new(name),
+            },
         }
     }
 
@@ -348,7 +385,9 @@ impl<'f> Index<'f> {
             RootBinding::Module => self.resolve_expr(file, expr),
             RootBinding::Local => Resolved::Unknown,
             RootBinding::LocalImport(binding) => {
-                let Some(root_name) = expr.root_name() else { return Resolved::Unknown };
+                let Some(root_name) = expr.root_name() else {
+                    return Resolved::Unknown;
+                };
                 let mut attrs = Vec::new();
                 let mut cur = expr;
                 while let ExprRef::Attr(v, a) = cur {
@@ -372,7 +411,9 @@ impl<'f> Index<'f> {
         match r {
             Resolved::Class(c) => Some(self.qualname(*c)),
             Resolved::External(p) | Resolved::Module(p) => Some(p.clone()),
-            Resolved::Symbol { file, name } => Some(format!("{}.{}", self.files[*file as usize].module, name)),
+            Resolved::Symbol { file, name } => {
+                Some(format!("{}.{}", self.files[*file as usize].module, name))
+            }
             Resolved::Unknown => None,
         }
     }
@@ -389,22 +430,22 @@ impl<'f> Index<'f> {
         match expr {
             ExprRef::Call(call) => {
                 // `Manager.from_queryset(QS)`
-                if let ExprRef::Attr(base, method) = &call.func {
-                    if method == "from_queryset"
-                        && let Some(qs) = call.args.first()
-                    {
-                        return ClassLike::FromQueryset(
-                            Box::new(self.class_like_depth(file, base, depth + 1)),
-                            Box::new(self.class_like_depth(file, qs, depth + 1)),
-                        );
-                    }
+                if let ExprRef::Attr(base, method) = &call.func
+                    && method == "from_queryset"
+                    && let Some(qs) = call.args.first()
+                {
+                    return ClassLike::FromQueryset(
+                        Box::new(self.class_like_depth(file, base, depth + 1)),
+                        Box::new(self.class_like_depth(file, qs, depth + 1)),
+                    );
                 }
                 ClassLike::Unknown
             }
             ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr(file, expr) {
                 Resolved::Class(c) => ClassLike::Class(c),
                 Resolved::External(p) => ClassLike::External(p),
-                Resolved::Symbol { file: sf, name } => match self.files[sf as usize].binding(&name) {
+                Resolved::Symbol { file: sf, name } => match self.files[sf as usize].binding(&name)
+                {
                     Some(Binding::Assign(value)) if matches!(value, ExprRef::Call(_)) => {
                         self.class_like_depth(sf, &value.clone(), depth + 1)
                     }
@@ -433,7 +474,9 @@ impl<'f> Index<'f> {
     pub fn like_is_manager(&self, c: &ClassLike) -> bool {
         match c {
             ClassLike::Class(id) => self.info(*id).is_manager,
-            ClassLike::External(p) => DJANGO_MANAGERS.contains(&p.as_str()) || last_component(p).ends_with("Manager"),
+            ClassLike::External(p) => {
+                DJANGO_MANAGERS.contains(&p.as_str()) || last_component(p).ends_with("Manager")
+            }
             ClassLike::FromQueryset(base, _) => self.like_is_manager(base),
             ClassLike::AsManager(qs) => self.like_is_queryset(qs),
             ClassLike::Unknown => false,
@@ -443,7 +486,9 @@ impl<'f> Index<'f> {
     pub fn like_is_queryset(&self, c: &ClassLike) -> bool {
         match c {
             ClassLike::Class(id) => self.info(*id).is_queryset,
-            ClassLike::External(p) => p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet"),
+            ClassLike::External(p) => {
+                p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet")
+            }
             _ => false,
         }
     }
@@ -451,7 +496,11 @@ impl<'f> Index<'f> {
     pub fn like_is_scoped(&self, c: &ClassLike) -> bool {
         match c {
             ClassLike::Class(id) => self.info(*id).scoped,
-            ClassLike::External(p) => self.conv.scoped_managers.iter().any(|s| config_matches(s, last_component(p), p)),
+            ClassLike::External(p) => self
+                .conv
+                .scoped_managers
+                .iter()
+                .any(|s| config_matches(s, last_component(p), p)),
             ClassLike::FromQueryset(base, _) => self.like_is_scoped(base),
             // `QS.as_manager()` is scoped when the queryset is listed (or inherits a listed one).
             ClassLike::AsManager(qs) => self.like_is_scoped(qs),
@@ -463,7 +512,9 @@ impl<'f> Index<'f> {
     pub fn like_has_method(&self, c: &ClassLike, name: &str) -> bool {
         match c {
             ClassLike::Class(id) => self.class_has_method(*id, name, 0),
-            ClassLike::FromQueryset(base, qs) => self.like_has_method(base, name) || self.like_has_method(qs, name),
+            ClassLike::FromQueryset(base, qs) => {
+                self.like_has_method(base, name) || self.like_has_method(qs, name)
+            }
             ClassLike::AsManager(qs) => self.like_has_method(qs, name),
             _ => false,
         }
@@ -498,7 +549,11 @@ impl<'f> Index<'f> {
             ClassLike::Class(id) => self.class(*id).name.to_string(),
             ClassLike::External(p) => last_component(p).to_string(),
             ClassLike::FromQueryset(base, qs) => {
-                format!("{}.from_queryset({})", self.like_display(base), self.like_display(qs))
+                format!(
+                    "{}.from_queryset({})",
+                    self.like_display(base),
+                    self.like_display(qs)
+                )
             }
             ClassLike::AsManager(qs) => format!("{}.as_manager()", self.like_display(qs)),
             ClassLike::Unknown => "?".into(),
@@ -546,34 +601,68 @@ impl<'f> Index<'f> {
         let ids = self.all_ids();
         let bases: Vec<Vec<Resolved>> = ids
             .par_iter()
-            .map(|&id| self.class(id).bases.iter().map(|b| self.resolve_base(id.file, b)).collect())
+            .map(|&id| {
+                self.class(id)
+                    .bases
+                    .iter()
+                    .map(|b| self.resolve_base(id.file, b))
+                    .collect()
+            })
             .collect();
-        self.infos = bases.into_iter().map(|bases| ClassInfo { bases, ..Default::default() }).collect();
+        self.infos = bases
+            .into_iter()
+            .map(|bases| ClassInfo {
+                bases,
+                ..Default::default()
+            })
+            .collect();
 
         let n = ids.len();
         let is_model = self.reach_all(&ids, |_, q| q == DJANGO_MODEL, |p| p == DJANGO_MODEL);
         for (i, v) in is_model.into_iter().enumerate() {
             self.infos[i].is_model = v;
         }
-        let is_manager = self.reach_all(&ids, |_, q| DJANGO_MANAGERS.contains(&q), |p| {
-            DJANGO_MANAGERS.contains(&p) || last_component(p).ends_with("Manager")
-        });
-        let is_queryset = self.reach_all(&ids, |_, q| q == DJANGO_QUERYSET, |p| {
-            p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet")
-        });
-        let is_fk = self.reach_all(&ids, |_, q| DJANGO_FKS.contains(&q), |p| {
-            DJANGO_FKS.contains(&p) || last_component(p) == "TenantForeignKey"
-        });
+        let is_manager = self.reach_all(
+            &ids,
+            |_, q| DJANGO_MANAGERS.contains(&q),
+            |p| DJANGO_MANAGERS.contains(&p) || last_component(p).ends_with("Manager"),
+        );
+        let is_queryset = self.reach_all(
+            &ids,
+            |_, q| q == DJANGO_QUERYSET,
+            |p| p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet"),
+        );
+        let is_fk = self.reach_all(
+            &ids,
+            |_, q| DJANGO_FKS.contains(&q),
+            |p| DJANGO_FKS.contains(&p) || last_component(p) == "TenantForeignKey",
+        );
         let conv = self.conv;
         let scoped = self.reach_all(
             &ids,
-            |c, q| conv.scoped_managers.iter().any(|s| config_matches(s, &c.name, q)),
-            |p| conv.scoped_managers.iter().any(|s| config_matches(s, last_component(p), p)),
+            |c, q| {
+                conv.scoped_managers
+                    .iter()
+                    .any(|s| config_matches(s, &c.name, q))
+            },
+            |p| {
+                conv.scoped_managers
+                    .iter()
+                    .any(|s| config_matches(s, last_component(p), p))
+            },
         );
         let tenant_base = self.reach_all(
             &ids,
-            |c, q| conv.tenant_base_classes.iter().any(|s| config_matches(s, &c.name, q)),
-            |p| conv.tenant_base_classes.iter().any(|s| config_matches(s, last_component(p), p)),
+            |c, q| {
+                conv.tenant_base_classes
+                    .iter()
+                    .any(|s| config_matches(s, &c.name, q))
+            },
+            |p| {
+                conv.tenant_base_classes
+                    .iter()
+                    .any(|s| config_matches(s, last_component(p), p))
+            },
         );
         for i in 0..n {
             let info = &mut self.infos[i];
@@ -594,7 +683,10 @@ impl<'f> Index<'f> {
             let c = self.class(id);
             let q = self.qualname(id);
             let tenant_model = config_matches(&conv.tenant_model, &c.name, &q);
-            let global = conv.global_models.iter().any(|g| config_matches(g, &c.name, &q));
+            let global = conv
+                .global_models
+                .iter()
+                .any(|g| config_matches(g, &c.name, &q));
             let info = &mut self.infos[i];
             info.abstract_ = c.meta.abstract_ == Some(true);
             info.proxy = c.meta.proxy == Some(true);
@@ -654,7 +746,9 @@ impl<'f> Index<'f> {
             state[i] = if yes { 3 } else { 2 };
             yes
         }
-        ids.iter().map(|&id| go(self, id, &mut state, &class_pred, &ext_pred, 0)).collect()
+        ids.iter()
+            .map(|&id| go(self, id, &mut state, &class_pred, &ext_pred, 0))
+            .collect()
     }
 
     /// Compute tenant ownership and managers of a model class (bases first).
@@ -687,23 +781,37 @@ impl<'f> Index<'f> {
             if !self.conv.tenant_fields.iter().any(|f| f == a.name.as_str()) {
                 continue;
             }
-            let Some(call) = a.value.as_call() else { continue };
+            let Some(call) = a.value.as_call() else {
+                continue;
+            };
             let fk = match self.class_like(id.file, &call.func) {
                 ClassLike::Class(c) => self.info(c).is_fk,
-                ClassLike::External(p) => DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey",
+                ClassLike::External(p) => {
+                    DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey"
+                }
                 _ => false,
             };
             if !fk {
                 continue;
             }
-            let target = call.args.first().or_else(|| call.keywords.iter().find(|(k, _)| k == "to").map(|(_, v)| v));
+            let target = call.args.first().or_else(|| {
+                call.keywords
+                    .iter()
+                    .find(|(k, _)| k == "to")
+                    .map(|(_, v)| v)
+            });
             if target.is_some_and(|t| self.is_tenant_model_ref(id.file, t)) {
-                tenant = Some(TenantReason::Field { field: a.name.clone(), in_class: id });
+                tenant = Some(TenantReason::Field {
+                    field: a.name.clone(),
+                    in_class: id,
+                });
                 break;
             }
         }
         if tenant.is_none() {
-            tenant = model_bases.iter().find_map(|&b| self.infos[self.flat(b)].tenant.clone());
+            tenant = model_bases
+                .iter()
+                .find_map(|&b| self.infos[self.flat(b)].tenant.clone());
         }
         if tenant.is_none() && self.infos[i].tenant_base {
             let base = self
@@ -720,7 +828,9 @@ impl<'f> Index<'f> {
         // attribute shadowing a base's of the same name.
         let mut managers: Vec<(u32, Manager)> = Vec::new();
         for (ai, a) in class.assigns.iter().enumerate() {
-            let Some(cls) = self.instance_class(id.file, &a.value) else { continue };
+            let Some(cls) = self.instance_class(id.file, &a.value) else {
+                continue;
+            };
             if !self.like_is_manager(&cls) {
                 continue;
             }
@@ -731,14 +841,24 @@ impl<'f> Index<'f> {
             let scoped = self.like_is_scoped(&cls);
             managers.push((
                 0,
-                Manager { name: a.name.clone(), class: cls, scoped, declared_in: Some(id), assign: Some(ai), implicit: false },
+                Manager {
+                    name: a.name.clone(),
+                    class: cls,
+                    scoped,
+                    declared_in: Some(id),
+                    assign: Some(ai),
+                    implicit: false,
+                },
             ));
         }
         // Names the class body binds to something other than a manager hide inherited managers.
         let own_names: Vec<&Name> = class.assigns.iter().map(|a| &a.name).collect();
         for (depth_rank, &b) in model_bases.iter().enumerate() {
             for m in &self.infos[self.flat(b)].managers {
-                if m.implicit || own_names.contains(&&m.name) || managers.iter().any(|(_, x)| x.name == m.name) {
+                if m.implicit
+                    || own_names.contains(&&m.name)
+                    || managers.iter().any(|(_, x)| x.name == m.name)
+                {
                     continue;
                 }
                 managers.push((1 + depth_rank as u32, m.clone()));
@@ -754,7 +874,9 @@ impl<'f> Index<'f> {
             if declares_managers {
                 return None;
             }
-            model_bases.first().and_then(|&b| self.infos[self.flat(b)].default_manager_name.clone())
+            model_bases
+                .first()
+                .and_then(|&b| self.infos[self.flat(b)].default_manager_name.clone())
         });
         let default_name_kept = default_name.clone();
         if let Some(name) = default_name
@@ -792,7 +914,9 @@ impl<'f> Index<'f> {
             for b in &self.info(c).bases {
                 match b {
                     Resolved::Class(b) => stack.push((*b, d + 1)),
-                    Resolved::External(p) if config_matches(cfg, last_component(p), p) => return true,
+                    Resolved::External(p) if config_matches(cfg, last_component(p), p) => {
+                        return true;
+                    }
                     _ => {}
                 }
             }
@@ -806,7 +930,10 @@ impl<'f> Index<'f> {
     pub fn find_classes(&self, config: &str) -> Vec<ClassId> {
         self.all_ids()
             .into_iter()
-            .filter(|&id| self.class(id).top_level && config_matches(config, &self.class(id).name, &self.qualname(id)))
+            .filter(|&id| {
+                self.class(id).top_level
+                    && config_matches(config, &self.class(id).name, &self.qualname(id))
+            })
             .collect()
     }
 
@@ -820,13 +947,24 @@ impl<'f> Index<'f> {
             .files
             .iter()
             .filter(|f| {
-                f.bindings
-                    .iter()
-                    .any(|b| b.name == config && matches!(b.binding, Binding::Assign(_) | Binding::Class(_) | Binding::Other))
+                f.bindings.iter().any(|b| {
+                    b.name == config
+                        && matches!(
+                            b.binding,
+                            Binding::Assign(_) | Binding::Class(_) | Binding::Other
+                        )
+                })
             })
             .collect();
         // Prefer the shortest module path (the canonical home), then the name.
-        candidates.sort_by(|a, b| a.module.len().cmp(&b.module.len()).then(a.module.cmp(&b.module)));
-        candidates.first().map(|f| (f.module.clone(), config.to_string()))
+        candidates.sort_by(|a, b| {
+            a.module
+                .len()
+                .cmp(&b.module.len())
+                .then(a.module.cmp(&b.module))
+        });
+        candidates
+            .first()
+            .map(|f| (f.module.clone(), config.to_string()))
     }
 }

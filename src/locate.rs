@@ -34,13 +34,19 @@ pub struct Locator<'a> {
 
 impl<'a> Locator<'a> {
     pub fn new(source: &'a str) -> Self {
-        Locator { source, index: LineIndex::from_source_text(source) }
+        Locator {
+            source,
+            index: LineIndex::from_source_text(source),
+        }
     }
 
     pub fn pos(&self, offset: TextSize) -> Pos {
         let offset = offset.min(TextSize::of(self.source));
         let lc = self.index.line_column(offset, self.source);
-        Pos { row: lc.line.get() as u32, column: lc.column.get() as u32 }
+        Pos {
+            row: lc.line.get() as u32,
+            column: lc.column.get() as u32,
+        }
     }
 
     pub fn span(&self, range: TextRange) -> Span {
@@ -63,12 +69,19 @@ impl<'a> Locator<'a> {
 
     /// Byte offset where the 0-based `line` starts (the end of the text past the last line).
     pub fn line_start(&self, line: usize) -> TextSize {
-        self.index.line_starts().get(line).copied().unwrap_or_else(|| TextSize::of(self.source))
+        self.index
+            .line_starts()
+            .get(line)
+            .copied()
+            .unwrap_or_else(|| TextSize::of(self.source))
     }
 
     /// Byte offset where the line after the one holding `offset` starts, or the end of the text.
     pub fn next_line_start(&self, offset: TextSize) -> Option<TextSize> {
-        self.index.line_starts().get(self.line_of(offset) + 1).copied()
+        self.index
+            .line_starts()
+            .get(self.line_of(offset) + 1)
+            .copied()
     }
 
     /// The leading whitespace of the line holding `offset`.

@@ -18,5 +18,7 @@ pub fn is_suppressed(noqa: &Noqa, rule: Rule, row: u32) -> bool {
     {
         return true;
     }
-    noqa.lines.iter().any(|(r, codes)| *r == row && codes_match(codes, rule))
+    noqa.lines
+        .iter()
+        .any(|(r, codes)| *r == row && codes_match(codes, rule))
 }

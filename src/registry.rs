@@ -58,7 +58,10 @@ rules! {
 
 impl Rule {
     pub fn from_code(code: &str) -> Option<Rule> {
-        Rule::ALL.iter().copied().find(|r| r.code().eq_ignore_ascii_case(code))
+        Rule::ALL
+            .iter()
+            .copied()
+            .find(|r| r.code().eq_ignore_ascii_case(code))
     }
 
     /// Rules that report on files the checker could not analyse. They cannot be deselected by
@@ -92,7 +95,11 @@ pub fn is_valid_selector(selector: &str) -> bool {
 ///
 /// As in ruff, the more specific selector wins when `select` and `ignore` overlap
 /// (`--select TEN301 --ignore TEN3` keeps TEN301).
-pub fn resolve_selection(select: &[String], extend_select: &[String], ignore: &[String]) -> Vec<Rule> {
+pub fn resolve_selection(
+    select: &[String],
+    extend_select: &[String],
+    ignore: &[String],
+) -> Vec<Rule> {
     let mut enabled = Vec::new();
     for &rule in Rule::ALL {
         let best_select = select
@@ -116,5 +123,9 @@ pub fn resolve_selection(select: &[String], extend_select: &[String], ignore: &[
 }
 
 fn specificity(selector: &str) -> usize {
-    if selector.eq_ignore_ascii_case("ALL") { 0 } else { selector.len() }
+    if selector.eq_ignore_ascii_case("ALL") {
+        0
+    } else {
+        selector.len()
+    }
 }

@@ -20,7 +20,9 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
     for b in facts.bindings.iter().rev() {
         match &b.binding {
             Binding::FromImport { .. } => {
-                if index.resolve_binding(ctx.file, &b.name, &b.binding) == target && target != Resolved::Unknown {
+                if index.resolve_binding(ctx.file, &b.name, &b.binding) == target
+                    && target != Resolved::Unknown
+                {
                     return Some((b.name.to_string(), None));
                 }
                 if let Binding::FromImport { module: m, name: n } = &b.binding
@@ -33,16 +35,20 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
             Binding::Module(m) => {
                 // `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`.
                 let is_alias = facts.imports.iter().any(|i| {
-                    i.scope == 0 && i.from_module.is_none() && i.names.iter().any(|(_, asname)| asname.as_ref() == Some(&b.name))
+                    i.scope == 0
+                        && i.from_module.is_none()
+                        && i.names
+                            .iter()
+                            .any(|(_, asname)| asname.as_ref() == Some(&b.name))
                 });
                 if m == module {
                     return Some((format!("{}.{}", b.name, name), None));
                 }
-                if !is_alias
-                    && let Some(rest) = module.strip_prefix(&format!("{m}."))
-                {
+                if !is_alias && let Some(rest) = module.strip_prefix(&format!("{m}.")) {
                     let imported_fully = facts.imports.iter().any(|i| {
-                        i.scope == 0 && i.from_module.is_none() && i.names.iter().any(|(n, a)| a.is_none() && n == module)
+                        i.scope == 0
+                            && i.from_module.is_none()
+                            && i.names.iter().any(|(n, a)| a.is_none() && n == module)
                     });
                     if imported_fully {
                         return Some((format!("{}.{}.{}", b.name, rest, name), None));
@@ -59,7 +65,13 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
     let insert = facts.import_insert.as_ref()?;
     Some((
         name.to_string(),
-        Some(Edit { span: insert.span, content: format!("{}from {module} import {name}{}", insert.prefix, facts.newline) }),
+        Some(Edit {
+            span: insert.span,
+            content: format!(
+                "{}from {module} import {name}{}",
+                insert.prefix, facts.newline
+            ),
+        }),
     ))
 }
 
@@ -67,7 +79,10 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
 /// definition of the first configured scoped manager, else an existing import of one.
 /// Computed once per run.
 pub fn scoped_manager_source(ctx: &Context) -> Option<(String, String)> {
-    ctx.index.manager_source.get_or_init(|| compute_manager_source(ctx.index)).clone()
+    ctx.index
+        .manager_source
+        .get_or_init(|| compute_manager_source(ctx.index))
+        .clone()
 }
 
 fn compute_manager_source(index: &Index) -> Option<(String, String)> {
@@ -89,7 +104,8 @@ fn compute_manager_source(index: &Index) -> Option<(String, String)> {
         for (fi, f) in index.files.iter().enumerate() {
             for b in &f.bindings {
                 if let Binding::FromImport { .. } = &b.binding
-                    && let Resolved::External(p) = index.resolve_binding(fi as u32, &b.name, &b.binding)
+                    && let Resolved::External(p) =
+                        index.resolve_binding(fi as u32, &b.name, &b.binding)
                     && p.rsplit('.').next() == Some(cfg.as_str())
                     && let Some((m, n)) = p.rsplit_once('.')
                 {
@@ -104,5 +120,8 @@ fn compute_manager_source(index: &Index) -> Option<(String, String)> {
 /// Where the tenant cache the TEN301 fix routes to is defined: `tenant-cache` as a dotted path,
 /// else the project module that defines it. Computed once per run.
 pub fn tenant_cache_source(ctx: &Context) -> Option<(String, String)> {
-    ctx.index.cache_source.get_or_init(|| ctx.index.find_symbol(&ctx.index.conv.tenant_cache)).clone()
+    ctx.index
+        .cache_source
+        .get_or_init(|| ctx.index.find_symbol(&ctx.index.conv.tenant_cache))
+        .clone()
 }

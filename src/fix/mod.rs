@@ -25,7 +25,13 @@ const MAX_ROUNDS: usize = 10;
 /// (two fixes adding the same import) are applied once. Returns the new text and the fixes applied.
 pub fn apply_fixes<'a>(source: &str, fixes: &[&'a Fix]) -> (String, Vec<&'a Fix>) {
     let mut order: Vec<&Fix> = fixes.to_vec();
-    order.sort_by_key(|f| f.edits.iter().map(|e| (e.span.start, e.span.end)).min().unwrap_or((u32::MAX, u32::MAX)));
+    order.sort_by_key(|f| {
+        f.edits
+            .iter()
+            .map(|e| (e.span.start, e.span.end))
+            .min()
+            .unwrap_or((u32::MAX, u32::MAX))
+    });
     let mut chosen: Vec<Edit> = Vec::new();
     let mut applied = Vec::new();
     'fixes: for fix in order {
@@ -34,7 +40,10 @@ pub fn apply_fixes<'a>(source: &str, fixes: &[&'a Fix]) -> (String, Vec<&'a Fix>
             if chosen.contains(e) || new_edits.contains(e) {
                 continue;
             }
-            let overlaps = chosen.iter().chain(new_edits.iter()).any(|c: &Edit| overlap(c, e));
+            let overlaps = chosen
+                .iter()
+                .chain(new_edits.iter())
+                .any(|c: &Edit| overlap(c, e));
             if overlaps {
                 continue 'fixes;
             }
@@ -50,7 +59,11 @@ pub fn apply_fixes<'a>(source: &str, fixes: &[&'a Fix]) -> (String, Vec<&'a Fix>
     let mut last = 0usize;
     for (_, e) in indexed {
         let (s, t) = (e.span.start as usize, e.span.end as usize);
-        if s < last || t > source.len() || !source.is_char_boundary(s) || !source.is_char_boundary(t) {
+        if s < last
+            || t > source.len()
+            || !source.is_char_boundary(s)
+            || !source.is_char_boundary(t)
+        {
             continue;
         }
         out.push_str(&source[last..s]);
@@ -74,6 +87,37 @@ fn overlap(a: &Edit, b: &Edit) -> bool {
     }
     a0 < b1 && b0 < a1
 }
+
+/// Apply `fixes` to the source of the file described by `facts`, and extract the facts of the
+/// result. `Err` (with the fixes that were applied) when the result does not parse: the caller
+/// then leaves the file untouched.
+pub fn apply_verified<'a>(
+    facts: &FileFacts,
+    source: &str,
+    fixes: &[&'a Fix],
+    conv: &crate::config::Conventions,
+) -> Result<(String, FileFacts, Vec<&'a Fix>), Vec<&'a Fix>> {
+    let (fixed, applied) = apply_fixes(source, fixes);
+    let new_facts = extract::extract_source(
+        &facts.path,
+        facts.module.clone(),
+        facts.is_package,
+        &fixed,
+        conv,
+    );
+    if new_facts
+        .problems
+        .iter()
+        .any(|p| matches!(p, FileProblem::Syntax { .. }))
+    {
+        return Err(applied);
+    }
+    Ok((fixed, new_facts, applied))
+}
+
+/// A file's round: the fixed text and facts with the rules applied, or the text it had and the
+/// rules whose fixes broke it.
+type FixOutcome = Result<(String, FileFacts, Vec<Rule>), (String, Vec<Rule>)>;
 
 struct FileState {
     original: String,
@@ -106,13 +150,18 @@ pub fn run_fixes(
         }
         // Fixable diagnostics per file.
         let mut per_file: BTreeMap<usize, Vec<&Fix>> = BTreeMap::new();
-        let path_to_idx: HashMap<&Path, usize> = targets.iter().map(|&i| (files[i].path.as_path(), i)).collect();
+        let path_to_idx: HashMap<&Path, usize> = targets
+            .iter()
+            .map(|&i| (files[i].path.as_path(), i))
+            .collect();
         for d in &remaining {
             let Some(fix) = &d.fix else { continue };
             if !check::applies(fix.applicability, opts.unsafe_fixes) {
                 continue;
             }
-            let Some(&fi) = path_to_idx.get(d.path.as_path()) else { continue };
+            let Some(&fi) = path_to_idx.get(d.path.as_path()) else {
+                continue;
+            };
             if abandoned.contains(&fi) {
                 continue;
             }
@@ -121,10 +170,12 @@ pub fn run_fixes(
         if per_file.is_empty() {
             break;
         }
-        let rule_of: HashMap<usize, Rule> =
-            remaining.iter().filter_map(|d| d.fix.as_ref().map(|f| (f as *const Fix as usize, d.rule))).collect();
+        let rule_of: HashMap<usize, Rule> = remaining
+            .iter()
+            .filter_map(|d| d.fix.as_ref().map(|f| (f as *const Fix as usize, d.rule)))
+            .collect();
         let jobs: Vec<(usize, Vec<&Fix>)> = per_file.into_iter().collect();
-        let outcomes: Vec<(usize, Result<(String, FileFacts, Vec<Rule>), (String, Vec<Rule>)>)> = jobs
+        let outcomes: Vec<(usize, FixOutcome)> = jobs
             .par_iter()
             .map(|(fi, fixes)| {
                 let fi = *fi;
@@ -136,14 +187,22 @@ pub fn run_fixes(
                         Err(e) => return (fi, Err((e, vec![]))),
                     },
                 };
-                let (fixed, applied) = apply_fixes(&source, fixes);
-                let rules: Vec<Rule> = applied.iter().filter_map(|f| rule_of.get(&(*f as *const Fix as usize)).copied()).collect();
-                let new_facts =
-                    extract::extract_source(&facts.path, facts.module.clone(), facts.is_package, &fixed, conv);
-                if new_facts.problems.iter().any(|p| matches!(p, FileProblem::Syntax { .. })) {
-                    return (fi, Err((source, rules)));
+                match apply_verified(facts, &source, fixes, conv) {
+                    Ok((fixed, new_facts, applied)) => {
+                        let rules = applied
+                            .iter()
+                            .filter_map(|f| rule_of.get(&(*f as *const Fix as usize)).copied())
+                            .collect();
+                        (fi, Ok((fixed, new_facts, rules)))
+                    }
+                    Err(applied) => {
+                        let rules = applied
+                            .iter()
+                            .filter_map(|f| rule_of.get(&(*f as *const Fix as usize)).copied())
+                            .collect();
+                        (fi, Err((source, rules)))
+                    }
                 }
-                (fi, Ok((fixed, new_facts, rules)))
             })
             .collect();
         drop(index);
@@ -176,7 +235,10 @@ pub fn run_fixes(
                     names.sort();
                     names.dedup();
                     if names.is_empty() {
-                        result.fix_errors.push(format!("{}: cannot read the file to fix it", path.display()));
+                        result.fix_errors.push(format!(
+                            "{}: cannot read the file to fix it",
+                            path.display()
+                        ));
                     } else {
                         result.fix_errors.push(format!(
                             "{}: fixes from {} produced code that does not parse; the file was left untouched (please report this)",
@@ -188,7 +250,13 @@ pub fn run_fixes(
                     if let Some(state) = states.remove(&fi) {
                         let module = files[fi].module.clone();
                         let is_package = files[fi].is_package;
-                        files[fi] = extract::extract_source(&files[fi].path, module, is_package, &state.original, conv);
+                        files[fi] = extract::extract_source(
+                            &files[fi].path,
+                            module,
+                            is_package,
+                            &state.original,
+                            conv,
+                        );
                     }
                     progressed = true;
                 }
@@ -200,15 +268,22 @@ pub fn run_fixes(
     }
     result.diagnostics = remaining;
 
-    let mut changed: Vec<(usize, FileState)> = states.into_iter().filter(|(_, s)| s.current != s.original).collect();
+    let mut changed: Vec<(usize, FileState)> = states
+        .into_iter()
+        .filter(|(_, s)| s.current != s.original)
+        .collect();
     changed.sort_by(|a, b| files[a.0].path.cmp(&files[b.0].path));
     for (fi, state) in changed {
         let path = files[fi].path.clone();
         let is_stdin = stdin.is_some_and(|(p, _)| p == path);
-        if opts.fix == FixMode::Apply && !is_stdin
+        if opts.fix == FixMode::Apply
+            && !is_stdin
             && let Err(e) = write_atomic(&path, &state.current)
         {
-            result.fix_errors.push(format!("{}: cannot write the fixed file: {e}", path.display()));
+            result.fix_errors.push(format!(
+                "{}: cannot write the fixed file: {e}",
+                path.display()
+            ));
             continue;
         }
         if is_stdin {
@@ -244,10 +319,92 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
     let target = std::fs::canonicalize(path)?;
     let dir = target.parent().unwrap_or(Path::new("."));
     let perms = std::fs::metadata(&target)?.permissions();
-    let mut tmp = tempfile::Builder::new().prefix(".tenantlint-").suffix(".tmp").tempfile_in(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tenantlint-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
     tmp.write_all(contents.as_bytes())?;
     tmp.as_file().sync_all()?;
     tmp.as_file().set_permissions(perms)?;
     tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Conventions;
+    use crate::diagnostics::Applicability;
+    use crate::locate::Locator;
+    use ruff_text_size::{TextRange, TextSize};
+    use std::path::Path;
+
+    fn edit(source: &str, start: u32, end: u32, content: &str) -> Edit {
+        let loc = Locator::new(source);
+        Edit {
+            span: loc.span(TextRange::new(TextSize::from(start), TextSize::from(end))),
+            content: content.into(),
+        }
+    }
+
+    fn fix(edits: Vec<Edit>) -> Fix {
+        Fix {
+            applicability: Applicability::Safe,
+            message: "test".into(),
+            edits,
+        }
+    }
+
+    fn facts_for(source: &str) -> FileFacts {
+        extract::extract_source(
+            Path::new("m.py"),
+            "m".into(),
+            false,
+            source,
+            &Conventions::default(),
+        )
+    }
+
+    #[test]
+    fn a_fix_that_breaks_the_file_is_rejected() {
+        let source = "class A:\n    pass\n";
+        let bad = fix(vec![edit(source, 7, 8, "")]); // drops the colon
+        let result = apply_verified(&facts_for(source), source, &[&bad], &Conventions::default());
+        assert!(
+            result.is_err(),
+            "a fix producing invalid syntax must be rejected"
+        );
+    }
+
+    #[test]
+    fn a_sound_fix_is_applied_and_re_extracted() {
+        let source = "class A:\n    pass\n";
+        let good = fix(vec![edit(source, 9, 9, "    x = 1\n")]);
+        let (text, facts, applied) = apply_verified(
+            &facts_for(source),
+            source,
+            &[&good],
+            &Conventions::default(),
+        )
+        .expect("valid fix");
+        assert_eq!(text, "class A:\n    x = 1\n    pass\n");
+        assert_eq!(applied.len(), 1);
+        assert_eq!(facts.classes[0].assigns[0].name.as_str(), "x");
+    }
+
+    #[test]
+    fn overlapping_fixes_are_deferred_and_identical_edits_deduplicated() {
+        let source = "abcdef";
+        let import = edit(source, 0, 0, "I");
+        let a = fix(vec![edit(source, 1, 3, "X"), import.clone()]);
+        let b = fix(vec![edit(source, 2, 4, "Y")]);
+        let c = fix(vec![edit(source, 4, 5, "Z"), import]);
+        let (out, applied) = apply_fixes(source, &[&a, &b, &c]);
+        assert_eq!(out, "IaXdZf");
+        assert_eq!(
+            applied.len(),
+            2,
+            "the overlapping fix waits for the next round"
+        );
+    }
 }

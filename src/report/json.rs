@@ -36,7 +36,11 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
 }
 
 pub fn write_json(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let all: Vec<Value> = report.diagnostics.iter().map(|d| diagnostic_json(report, d)).collect();
+    let all: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .map(|d| diagnostic_json(report, d))
+        .collect();
     serde_json::to_writer_pretty(&mut *w, &all)?;
     writeln!(w)
 }

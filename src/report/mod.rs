@@ -1,6 +1,10 @@
 //! Reporters: one module per output format. Every reporter reads the same [`Report`].
 
+pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod junit;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};
@@ -55,7 +59,11 @@ impl Report<'_> {
 pub fn display_path(path: &Path, cwd: &Path) -> String {
     let shown = path.strip_prefix(cwd).unwrap_or(path);
     let s = shown.to_string_lossy();
-    if s.is_empty() { ".".into() } else { s.replace('\\', "/") }
+    if s.is_empty() {
+        ".".into()
+    } else {
+        s.replace('\\', "/")
+    }
 }
 
 pub fn write_report(w: &mut dyn Write, format: OutputFormat, report: &Report) -> io::Result<()> {
@@ -64,10 +72,10 @@ pub fn write_report(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
         OutputFormat::Concise => text::write_concise(w, report),
         OutputFormat::Json => json::write_json(w, report),
         OutputFormat::JsonLines => json::write_json_lines(w, report),
-        OutputFormat::Sarif | OutputFormat::Github | OutputFormat::Gitlab | OutputFormat::Junit => {
-            // Formats added by the CI integration work fall back to concise until they land.
-            text::write_concise(w, report)
-        }
+        OutputFormat::Sarif => sarif::write_sarif(w, report),
+        OutputFormat::Github => github::write_github(w, report),
+        OutputFormat::Gitlab => gitlab::write_gitlab(w, report),
+        OutputFormat::Junit => junit::write_junit(w, report),
     }
 }
 
@@ -83,15 +91,28 @@ pub struct StatRow {
 pub fn statistics(report: &Report) -> Vec<StatRow> {
     let mut rows: Vec<StatRow> = Vec::new();
     for &rule in Rule::ALL {
-        let of_rule: Vec<&Diagnostic> = report.diagnostics.iter().filter(|d| d.rule == rule).collect();
+        let of_rule: Vec<&Diagnostic> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.rule == rule)
+            .collect();
         if of_rule.is_empty() {
             continue;
         }
         let fixable = of_rule
             .iter()
-            .filter(|d| d.fix.as_ref().is_some_and(|f| crate::check::applies(f.applicability, report.unsafe_fixes)))
+            .filter(|d| {
+                d.fix
+                    .as_ref()
+                    .is_some_and(|f| crate::check::applies(f.applicability, report.unsafe_fixes))
+            })
             .count();
-        rows.push(StatRow { code: rule.code(), name: rule.name(), count: of_rule.len(), fixable });
+        rows.push(StatRow {
+            code: rule.code(),
+            name: rule.name(),
+            count: of_rule.len(),
+            fixable,
+        });
     }
     rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
     rows

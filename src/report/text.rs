@@ -40,7 +40,9 @@ impl miette::Diagnostic for Frame {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -49,7 +51,11 @@ impl miette::Diagnostic for Frame {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.source.as_ref()?;
-        Some(Box::new(std::iter::once(LabeledSpan::new(Some(self.label.clone()), self.offset, self.len))))
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(self.label.clone()),
+            self.offset,
+            self.len,
+        ))))
     }
 }
 
@@ -58,13 +64,22 @@ fn fix_note(d: &Diagnostic, unsafe_fixes: bool) -> Option<String> {
     if applies(fix.applicability, unsafe_fixes) {
         Some(format!("[*] {}", fix.message))
     } else {
-        Some(format!("(unsafe fix available with --unsafe-fixes) {}", fix.message))
+        Some(format!(
+            "(unsafe fix available with --unsafe-fixes) {}",
+            fix.message
+        ))
     }
 }
 
 pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    let theme = if report.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(2).with_width(120);
+    let theme = if report.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_context_lines(2)
+        .with_width(120);
     let mut cached: Option<(PathBuf, Option<String>)> = None;
     for d in report.diagnostics {
         if cached.as_ref().is_none_or(|(p, _)| *p != d.path) {
@@ -72,7 +87,10 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
         }
         let text = cached.as_ref().and_then(|(_, t)| t.clone());
         let name = report.display_path(&d.path);
-        let header = format!("{}:{}:{}: {}", name, d.span.start_pos.row, d.span.start_pos.column, d.message);
+        let header = format!(
+            "{}:{}:{}: {}",
+            name, d.span.start_pos.row, d.span.start_pos.column, d.message
+        );
         let mut help = d.help.clone();
         if let Some(note) = fix_note(d, report.unsafe_fixes) {
             help = Some(match help {
@@ -81,9 +99,11 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
             });
         }
         let (source, offset, len) = match text {
-            Some(t) if (d.span.end as usize) <= t.len() && d.rule.code() != "TEN901" => {
-                (Some(NamedSource::new(name.clone(), t)), d.span.start as usize, (d.span.end - d.span.start) as usize)
-            }
+            Some(t) if (d.span.end as usize) <= t.len() && d.rule.code() != "TEN901" => (
+                Some(NamedSource::new(name.clone(), t)),
+                d.span.start as usize,
+                (d.span.end - d.span.start) as usize,
+            ),
             _ => (None, 0, 0),
         };
         let frame = Frame {
@@ -107,7 +127,10 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
 
 pub fn write_concise(w: &mut dyn Write, report: &Report) -> io::Result<()> {
     for d in report.diagnostics {
-        let fixable = d.fix.as_ref().is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
+        let fixable = d
+            .fix
+            .as_ref()
+            .is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
         writeln!(
             w,
             "{}:{}:{}: {} {}{}",

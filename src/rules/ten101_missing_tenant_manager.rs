@@ -14,12 +14,17 @@ use crate::registry::Rule;
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mut manager_source: Option<Option<(String, String)>> = None;
     for (ci, class) in ctx.facts.classes.iter().enumerate() {
-        let id = ClassId { file: ctx.file, class: ci as u32 };
+        let id = ClassId {
+            file: ctx.file,
+            class: ci as u32,
+        };
         let info = ctx.index.info(id);
         if !info.needs_scoping() || info.abstract_ {
             continue;
         }
-        let Some(default) = info.default_manager() else { continue };
+        let Some(default) = info.default_manager() else {
+            continue;
+        };
         if default.scoped {
             continue;
         }
@@ -27,12 +32,25 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "Model `{}` is tenant-owned but its default manager `{}` is not tenant-scoped",
             class.name, default.name
         );
-        let source = manager_source.get_or_insert_with(|| scoped_manager_source(ctx)).clone();
-        let (fix, help) = fix_for(ctx, id, default, info.managers.iter().any(|m| m.scoped), source);
+        let source = manager_source
+            .get_or_insert_with(|| scoped_manager_source(ctx))
+            .clone();
+        let (fix, help) = fix_for(
+            ctx,
+            id,
+            default,
+            info.managers.iter().any(|m| m.scoped),
+            source,
+        );
         out.push(
-            Diagnostic::new(Rule::MissingTenantManager, message, ctx.facts.path.clone(), class.name_span)
-                .with_fix(fix)
-                .with_help(help),
+            Diagnostic::new(
+                Rule::MissingTenantManager,
+                message,
+                ctx.facts.path.clone(),
+                class.name_span,
+            )
+            .with_fix(fix)
+            .with_help(help),
         );
     }
 }
@@ -65,28 +83,47 @@ fn fix_for(
             )),
         );
     }
-    match (&default.class, default.implicit, default.declared_in == Some(id)) {
+    match (
+        &default.class,
+        default.implicit,
+        default.declared_in == Some(id),
+    ) {
         // No manager anywhere: add one. Nothing is replaced, so this is safe.
         (_, true, _) => {
-            let Some(insert) = &class.body_insert else { return (None, None) };
-            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else { return (None, None) };
+            let Some(insert) = &class.body_insert else {
+                return (None, None);
+            };
+            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
+                return (None, None);
+            };
             let mut edits = vec![Edit {
                 span: insert.span,
                 content: format!("{}objects = {}(){}", insert.prefix, local, insert.suffix),
             }];
             edits.extend(import_edit);
             (
-                Some(Fix { applicability: Applicability::Safe, message: format!("Add `objects = {local}()`"), edits }),
+                Some(Fix {
+                    applicability: Applicability::Safe,
+                    message: format!("Add `objects = {local}()`"),
+                    edits,
+                }),
                 None,
             )
         }
         // A plain `models.Manager()` declared on the model: replace it. Unsafe: code may rely on
         // reaching every tenant's rows through it.
         (cls, false, true) if is_plain_django_manager(cls) => {
-            let Some(ai) = default.assign else { return (None, None) };
+            let Some(ai) = default.assign else {
+                return (None, None);
+            };
             let assign = &class.assigns[ai];
-            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else { return (None, None) };
-            let mut edits = vec![Edit { span: assign.value_span, content: format!("{local}()") }];
+            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
+                return (None, None);
+            };
+            let mut edits = vec![Edit {
+                span: assign.value_span,
+                content: format!("{local}()"),
+            }];
             edits.extend(import_edit);
             (
                 Some(Fix {
@@ -102,11 +139,18 @@ fn fix_for(
         }
         // A plain manager inherited from a base: shadow it on the model. Unsafe for the same reason.
         (cls, false, false) if is_plain_django_manager(cls) => {
-            let Some(insert) = &class.body_insert else { return (None, None) };
-            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else { return (None, None) };
+            let Some(insert) = &class.body_insert else {
+                return (None, None);
+            };
+            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
+                return (None, None);
+            };
             let mut edits = vec![Edit {
                 span: insert.span,
-                content: format!("{}{} = {}(){}", insert.prefix, default.name, local, insert.suffix),
+                content: format!(
+                    "{}{} = {}(){}",
+                    insert.prefix, default.name, local, insert.suffix
+                ),
             }];
             edits.extend(import_edit);
             (
@@ -126,12 +170,20 @@ fn fix_for(
             let what = index.like_display(cls);
             let help = match cls {
                 ClassLike::FromQueryset(_, qs) => {
-                    format!("Build the manager from the scoped one: `{name}.from_queryset({})()`", index.like_display(qs))
+                    format!(
+                        "Build the manager from the scoped one: `{name}.from_queryset({})()`",
+                        index.like_display(qs)
+                    )
                 }
                 ClassLike::AsManager(qs) => {
-                    format!("Build the manager from the scoped one: `{name}.from_queryset({})()`", index.like_display(qs))
+                    format!(
+                        "Build the manager from the scoped one: `{name}.from_queryset({})()`",
+                        index.like_display(qs)
+                    )
                 }
-                _ => format!("Make `{what}` inherit from `{name}` so its queries are tenant-scoped"),
+                _ => {
+                    format!("Make `{what}` inherit from `{name}` so its queries are tenant-scoped")
+                }
             };
             (None, Some(help))
         }

@@ -75,12 +75,16 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let tenant_fields = &ctx.conv().tenant_fields;
     for site in &ctx.facts.query_sites {
-        let Resolved::Class(model) = index.resolve_at(ctx.file, &site.receiver, &site.root) else { continue };
+        let Resolved::Class(model) = index.resolve_at(ctx.file, &site.receiver, &site.root) else {
+            continue;
+        };
         let info = index.info(model);
         if !info.needs_scoping() {
             continue;
         }
-        let Some((manager_name, scoped, manager_class)) = manager_of(info, &site.manager) else { continue };
+        let Some((manager_name, scoped, manager_class)) = manager_of(info, &site.manager) else {
+            continue;
+        };
         if scoped {
             continue;
         }
@@ -92,14 +96,18 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let filtered = site.filter_keywords.iter().any(|k| {
             tenant_fields.iter().any(|f| {
                 k == f.as_str()
-                    || k.strip_prefix(f.as_str()).is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
+                    || k.strip_prefix(f.as_str())
+                        .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
             })
         });
         if filtered {
             continue;
         }
         let model_name = &index.class(model).name;
-        let receiver = site.receiver.dotted().unwrap_or_else(|| model_name.to_string());
+        let receiver = site
+            .receiver
+            .dotted()
+            .unwrap_or_else(|| model_name.to_string());
         let why = if site.manager == "_base_manager" {
             "`_base_manager`, which is never tenant-scoped".to_string()
         } else if site.manager == "_default_manager" {
@@ -111,18 +119,38 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`{receiver}.{}.{}()` queries tenant-owned model `{model_name}` through {why}, with no tenant filter",
             site.manager, site.method
         );
-        out.push(Diagnostic::new(Rule::UnscopedQuery, message, ctx.facts.path.clone(), site.span).with_help(Some(
-            format!("Query through a tenant-scoped manager, or filter on `{}`", tenant_fields.first().map_or("tenant", |s| s))
+        out.push(
+            Diagnostic::new(
+                Rule::UnscopedQuery,
+                message,
+                ctx.facts.path.clone(),
+                site.span,
+            )
+            .with_help(Some(
+                format!(
+                    "Query through a tenant-scoped manager, or filter on `{}`",
+                    tenant_fields.first().map_or("tenant", |s| s)
+                )
                 .to_string(),
-        )));
+            )),
+        );
     }
 }
 
 /// The manager reached by `Model.<attr>`: `(name, scoped, class)`.
-fn manager_of<'a>(info: &'a ClassInfo, attr: &str) -> Option<(&'a str, bool, Option<&'a crate::index::ClassLike>)> {
+fn manager_of<'a>(
+    info: &'a ClassInfo,
+    attr: &str,
+) -> Option<(&'a str, bool, Option<&'a crate::index::ClassLike>)> {
     match attr {
         "_base_manager" => Some(("_base_manager", false, None)),
-        "_default_manager" => info.default_manager().map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
-        _ => info.managers.iter().find(|m| m.name == attr).map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
+        "_default_manager" => info
+            .default_manager()
+            .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
+        _ => info
+            .managers
+            .iter()
+            .find(|m| m.name == attr)
+            .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
     }
 }

@@ -50,7 +50,9 @@ fn is_prefixed(index: &Index, file: u32, key: &KeyExpr) -> bool {
             };
             let resolved = index.resolve_expr(file, func);
             match index.path_of(&resolved) {
-                Some(path) => helpers.iter().any(|h| config_matches(h, path.rsplit('.').next().unwrap_or(&path), &path)),
+                Some(path) => helpers
+                    .iter()
+                    .any(|h| config_matches(h, path.rsplit('.').next().unwrap_or(&path), &path)),
                 // Not resolvable at module level (a local helper): match the name as written.
                 None => helpers.iter().any(|h| !h.contains('.') && *h == name),
             }
@@ -74,9 +76,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let cache_name = &ctx.conv().tenant_cache;
     let source = tenant_cache_source(ctx);
     for &(site, t) in &flagged {
-        let receiver = ctx.facts.cache_sites.iter().find(|s| std::ptr::eq(*s, site)).and_then(|s| s.receiver.dotted());
+        let receiver = ctx
+            .facts
+            .cache_sites
+            .iter()
+            .find(|s| std::ptr::eq(*s, site))
+            .and_then(|s| s.receiver.dotted());
         let shown = receiver.unwrap_or_else(|| "caches[...]".into());
-        let message = format!("`{shown}.{}()` on Django's shared cache with a key that is not tenant-prefixed", site.method);
+        let message = format!(
+            "`{shown}.{}()` on Django's shared cache with a key that is not tenant-prefixed",
+            site.method
+        );
         let supported = methods.iter().any(|m| m == site.method.as_str());
         let (fix, help) = if !supported {
             (
@@ -107,22 +117,38 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             }
         };
         out.push(
-            Diagnostic::new(Rule::UnprefixedCacheKey, message, ctx.facts.path.clone(), site.span)
-                .with_fix(fix)
-                .with_help(help),
+            Diagnostic::new(
+                Rule::UnprefixedCacheKey,
+                message,
+                ctx.facts.path.clone(),
+                site.span,
+            )
+            .with_fix(fix)
+            .with_help(help),
         );
     }
 }
 
 /// When every use of the imported `cache` name in its scope is a site this rule rewrites, the
 /// import goes too.
-fn drop_unused_import(ctx: &Context, site: &CacheSite, flagged: &[(&CacheSite, Target)]) -> Option<Edit> {
-    let ExprRef::Name(name) = &site.receiver else { return None };
+fn drop_unused_import(
+    ctx: &Context,
+    site: &CacheSite,
+    flagged: &[(&CacheSite, Target)],
+) -> Option<Edit> {
+    let ExprRef::Name(name) = &site.receiver else {
+        return None;
+    };
     if matches!(site.root, RootBinding::Local) {
         return None;
     }
     let methods = &ctx.conv().tenant_cache_methods;
-    let uses = ctx.facts.name_uses.iter().filter(|u| u.name == *name && u.scope == site.root_scope).count();
+    let uses = ctx
+        .facts
+        .name_uses
+        .iter()
+        .filter(|u| u.name == *name && u.scope == site.root_scope)
+        .count();
     let rewritten = flagged
         .iter()
         .filter(|(s, t)| {
@@ -139,13 +165,18 @@ fn drop_unused_import(ctx: &Context, site: &CacheSite, flagged: &[(&CacheSite, T
     let stmt = ctx.facts.imports.iter().find(|i| {
         i.scope == site.root_scope
             && i.from_module.as_deref() == Some("django.core.cache")
-            && i.names.iter().any(|(n, a)| a.as_ref().unwrap_or(n) == name && n == "cache")
+            && i.names
+                .iter()
+                .any(|(n, a)| a.as_ref().unwrap_or(n) == name && n == "cache")
     })?;
     if stmt.names.len() == 1 {
         if !stmt.alone_on_lines {
             return None;
         }
-        return Some(Edit { span: stmt.line_span, content: String::new() });
+        return Some(Edit {
+            span: stmt.line_span,
+            content: String::new(),
+        });
     }
     let rest: Vec<String> = stmt
         .names
@@ -156,5 +187,8 @@ fn drop_unused_import(ctx: &Context, site: &CacheSite, flagged: &[(&CacheSite, T
             None => n.to_string(),
         })
         .collect();
-    Some(Edit { span: stmt.span, content: format!("from {} import {}", stmt.written_module, rest.join(", ")) })
+    Some(Edit {
+        span: stmt.span,
+        content: format!("from {} import {}", stmt.written_module, rest.join(", ")),
+    })
 }

@@ -1,0 +1,174 @@
+//! `gitlab`: a GitLab Code Quality report (a subset of the Code Climate format): one JSON array of
+//! issues, each with `description`, `check_name`, `fingerprint`, `severity` and `location`.
+//!
+//! GitLab compares the fingerprints of the merge request's report with the target branch's to
+//! tell new findings from old ones, so a fingerprint must not change when unrelated lines are
+//! added above a finding. It is therefore built from what the finding *is* (file, rule, message
+//! and the text of the line it starts on, whitespace-trimmed) and never from row numbers; an
+//! occurrence counter tells apart identical findings on identical lines of one file.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::Report;
+use crate::diagnostics::Diagnostic;
+
+/// FNV-1a, 64 bits: small, stable across platforms and releases (unlike `DefaultHasher`).
+pub struct Fnv1a64(u64);
+
+impl Fnv1a64 {
+    pub fn new() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    /// Hash one field, followed by a separator that cannot occur in text, so that
+    /// `("ab", "c")` and `("a", "bc")` differ.
+    pub fn field(&mut self, s: &str) {
+        self.write(s.as_bytes());
+        self.write(&[0xff]);
+    }
+
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Fnv1a64 {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The stripped text of the line a diagnostic starts on ("" when the file cannot be read).
+fn line_text<'s>(source: Option<&'s str>, d: &Diagnostic) -> &'s str {
+    let Some(src) = source else { return "" };
+    let start = (d.span.start as usize).min(src.len());
+    let start = (0..=start)
+        .rev()
+        .find(|&i| src.is_char_boundary(i))
+        .unwrap_or(0);
+    let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = src[start..].find('\n').map_or(src.len(), |i| start + i);
+    src[line_start..line_end].trim()
+}
+
+/// One fingerprint per diagnostic, in order: 32 hex digits, unique within the report, and
+/// unchanged by line shifts and by re-runs.
+pub fn fingerprints(report: &Report) -> Vec<String> {
+    let mut out = Vec::with_capacity(report.diagnostics.len());
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut occurrences: HashMap<(String, &str, &str, String), u32> = HashMap::new();
+    let mut cached: Option<(PathBuf, Option<String>)> = None;
+    for d in report.diagnostics {
+        if cached.as_ref().is_none_or(|(p, _)| *p != d.path) {
+            cached = Some((d.path.clone(), report.source(&d.path)));
+        }
+        let source = cached.as_ref().and_then(|(_, s)| s.as_deref());
+        let path = report.display_path(&d.path);
+        let line = line_text(source, d).to_string();
+        let n = occurrences
+            .entry((
+                path.clone(),
+                d.rule.code(),
+                d.message.as_str(),
+                line.clone(),
+            ))
+            .or_insert(0);
+        let mut occurrence = *n;
+        *n += 1;
+        loop {
+            // Two independent 64-bit hashes (different field order) make 128 bits.
+            let mut a = Fnv1a64::new();
+            let mut b = Fnv1a64::new();
+            for (h, parts) in [
+                (
+                    &mut a,
+                    [
+                        path.as_str(),
+                        d.rule.code(),
+                        d.message.as_str(),
+                        line.as_str(),
+                    ],
+                ),
+                (
+                    &mut b,
+                    [
+                        line.as_str(),
+                        d.message.as_str(),
+                        d.rule.code(),
+                        path.as_str(),
+                    ],
+                ),
+            ] {
+                h.field("tenantlint");
+                for p in parts {
+                    h.field(p);
+                }
+                h.field(&occurrence.to_string());
+            }
+            let fp = format!("{:016x}{:016x}", a.finish(), b.finish());
+            if seen.insert(fp.clone()) {
+                out.push(fp);
+                break;
+            }
+            // A hash collision within one report: take the next occurrence number instead.
+            occurrence += 1;
+        }
+    }
+    out
+}
+
+pub fn write_gitlab(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let fps = fingerprints(report);
+    let issues: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .zip(fps)
+        .map(|(d, fingerprint)| {
+            let begin = d.span.start_pos.row.max(1);
+            let end = d.span.end_pos.row.max(begin);
+            json!({
+                "type": "issue",
+                "check_name": d.rule.code(),
+                "description": format!("{}: {}", d.rule.code(), d.message),
+                "categories": ["Security"],
+                "severity": "major",
+                "fingerprint": fingerprint,
+                "location": {
+                    "path": report.display_path(&d.path),
+                    "lines": {"begin": begin, "end": end},
+                },
+            })
+        })
+        .collect();
+    serde_json::to_writer_pretty(&mut *w, &issues)?;
+    writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv1a64_matches_reference_values() {
+        // Reference vectors from the FNV specification.
+        let h = |s: &str| {
+            let mut f = Fnv1a64::new();
+            f.write(s.as_bytes());
+            f.finish()
+        };
+        assert_eq!(h(""), 0xcbf29ce484222325);
+        assert_eq!(h("a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(h("foobar"), 0x85944171f73967e8);
+    }
+}

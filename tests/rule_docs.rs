@@ -1,0 +1,335 @@
+//! The rule pages in `rules/<CODE>.md` are embedded in the binary and printed by `tenantlint rule`.
+//! These tests keep them honest:
+//!
+//! - every rule has a page with the expected structure, printed by `tenantlint rule CODE` and by
+//!   `tenantlint rule --all`;
+//! - the first ```python block after `## Example` triggers the rule, and the first ```python block
+//!   after `## Use instead` does not. Each is linted as `app/models.py` of its own throwaway
+//!   project.
+//!
+//! Pages whose examples cannot be shown as source (TEN901: a file that is not UTF-8) mark their
+//! blocks ```text; they are skipped, and only the pages listed in `TEXT_ONLY` may do that.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// Pages whose examples are prose (```text blocks) rather than Python.
+const TEXT_ONLY: &[&str] = &["TEN901"];
+
+/// The sections every page has, in this order (others may be interleaved).
+const SECTIONS: &[&str] = &[
+    "What it does",
+    "Why it matters",
+    "Example",
+    "Use instead",
+    "Fix safety",
+    "Configuration",
+    "Suppression",
+];
+
+fn tenantlint() -> Command {
+    let mut cmd = Command::cargo_bin("tenantlint").expect("the tenantlint binary is built");
+    cmd.env_remove("NO_COLOR");
+    cmd
+}
+
+struct RuleDoc {
+    code: String,
+    name: String,
+    explanation: String,
+}
+
+/// `tenantlint rule --all --output-format json`.
+fn rules() -> Vec<RuleDoc> {
+    let out = tenantlint()
+        .args(["rule", "--all", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rule --all --output-format json failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value =
+        serde_json::from_slice(&out.stdout).expect("rule --all --output-format json prints JSON");
+    let arr = v
+        .as_array()
+        .expect("rule --all --output-format json prints an array");
+    assert!(!arr.is_empty(), "no rules listed");
+    arr.iter()
+        .map(|r| {
+            let s = |k: &str| {
+                r.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_else(|| panic!("rule entry without string `{k}`: {r}"))
+                    .to_string()
+            };
+            for k in ["summary", "fix_availability"] {
+                let _ = s(k);
+            }
+            RuleDoc {
+                code: s("code"),
+                name: s("name"),
+                explanation: s("explanation"),
+            }
+        })
+        .collect()
+}
+
+/// A level-2 section of a page: its heading and its lines (fence-aware: a `## ` line inside a
+/// code block is not a heading).
+struct Section<'a> {
+    heading: &'a str,
+    lines: Vec<&'a str>,
+}
+
+fn sections(page: &str) -> Vec<Section<'_>> {
+    let mut out: Vec<Section> = Vec::new();
+    let mut in_fence = false;
+    for line in page.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if !in_fence && let Some(h) = line.strip_prefix("## ") {
+            out.push(Section {
+                heading: h.trim(),
+                lines: Vec::new(),
+            });
+            continue;
+        }
+        if let Some(s) = out.last_mut() {
+            s.lines.push(line);
+        }
+    }
+    out
+}
+
+/// The first fenced block of a section: `(language, body)`.
+fn first_block(section: &Section) -> Option<(String, String)> {
+    let mut iter = section.lines.iter();
+    let lang = loop {
+        let line = iter.next()?;
+        if let Some(info) = line.trim_start().strip_prefix("```") {
+            break info.trim().to_string();
+        }
+    };
+    let mut body = String::new();
+    for line in iter {
+        if line.trim_start().starts_with("```") {
+            return Some((lang, body));
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    panic!("unterminated code block in section `{}`", section.heading);
+}
+
+/// The first block after `## <heading>`, which must exist.
+fn example(doc: &RuleDoc, heading: &str) -> (String, String) {
+    let secs = sections(&doc.explanation);
+    let sec = secs
+        .iter()
+        .find(|s| s.heading == heading)
+        .unwrap_or_else(|| panic!("{}: page has no `## {heading}` section", doc.code));
+    first_block(sec).unwrap_or_else(|| panic!("{}: no code block under `## {heading}`", doc.code))
+}
+
+/// Lint `source` as `app/models.py` of a fresh project; returns the exit code and the diagnostics.
+fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String) {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "app/__init__.py", "");
+    write(root, "app/models.py", source);
+    let mut cmd = tenantlint();
+    // `--isolated`: the examples document the embedded defaults, whatever config files sit above
+    // the temporary directory.
+    cmd.current_dir(root)
+        .args(["check", "--isolated", "--output-format", "json"]);
+    if let Some(code) = select {
+        cmd.args(["--select", code]);
+    }
+    let out = cmd.arg(".").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let diags: Vec<Value> = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "check did not print JSON ({e}):\nstdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), diags, stdout)
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn with_code<'a>(diags: &'a [Value], code: &str) -> Vec<&'a Value> {
+    diags.iter().filter(|d| d["code"] == code).collect()
+}
+
+#[test]
+fn every_rule_has_a_page() {
+    for doc in rules() {
+        let page = &doc.explanation;
+        let title = format!("# {}: {}", doc.code, doc.name);
+        assert_eq!(
+            page.lines().next(),
+            Some(title.as_str()),
+            "{}: the page must start with `{title}`",
+            doc.code
+        );
+        let summary = page
+            .lines()
+            .skip(1)
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or_default();
+        assert!(
+            !summary.is_empty() && !summary.starts_with('#'),
+            "{}: a one-paragraph summary must follow the title",
+            doc.code
+        );
+        let headings: Vec<&str> = sections(page).iter().map(|s| s.heading).collect();
+        let mut pos = 0;
+        for want in SECTIONS {
+            match headings[pos..].iter().position(|h| h == want) {
+                Some(i) => pos += i + 1,
+                None => panic!(
+                    "{}: missing or misplaced `## {want}` (sections: {headings:?})",
+                    doc.code
+                ),
+            }
+        }
+        assert!(
+            page.contains("```")
+                && page
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with("```"))
+                    .count()
+                    % 2
+                    == 0,
+            "{}: unbalanced code fences",
+            doc.code
+        );
+    }
+}
+
+#[test]
+fn rule_command_prints_each_page() {
+    for doc in rules() {
+        let out = tenantlint().args(["rule", &doc.code]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "rule {} failed: {}",
+            doc.code,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            stdout.starts_with(&format!("# {}: {}", doc.code, doc.name)),
+            "rule {} printed:\n{stdout}",
+            doc.code
+        );
+        assert_eq!(
+            stdout, doc.explanation,
+            "rule {} (text) and its JSON explanation differ",
+            doc.code
+        );
+    }
+}
+
+#[test]
+fn rule_command_rejects_unknown_codes() {
+    let out = tenantlint().args(["rule", "NOPE"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "rule NOPE: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "rule NOPE printed to stdout");
+}
+
+#[test]
+fn rule_all_prints_every_page() {
+    let out = tenantlint().args(["rule", "--all"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for doc in rules() {
+        assert!(
+            stdout.contains(&doc.explanation),
+            "rule --all does not contain the page of {}",
+            doc.code
+        );
+    }
+}
+
+#[test]
+fn examples_trigger_the_rule_and_fixes_do_not() {
+    let mut skipped = Vec::new();
+    let mut failures = Vec::new();
+    for doc in rules() {
+        let (bad_lang, bad) = example(&doc, "Example");
+        let (good_lang, good) = example(&doc, "Use instead");
+        match (bad_lang.as_str(), good_lang.as_str()) {
+            ("python", "python") => {}
+            ("text", "text") => {
+                skipped.push(doc.code.clone());
+                continue;
+            }
+            (b, g) => {
+                failures.push(format!(
+                    "{}: the `## Example` and `## Use instead` blocks must both be ```python (or both ```text), found ```{b} and ```{g}",
+                    doc.code
+                ));
+                continue;
+            }
+        }
+
+        let (status, diags, out) = lint_snippet(&bad, Some(&doc.code));
+        if with_code(&diags, &doc.code).is_empty() || status != 1 {
+            failures.push(format!(
+                "{}: the `## Example` code must trigger {} (exit {status}):\n{bad}\n--- output:\n{out}",
+                doc.code, doc.code
+            ));
+        }
+        let (status, diags, out) = lint_snippet(&good, Some(&doc.code));
+        if !with_code(&diags, &doc.code).is_empty() || status != 0 {
+            failures.push(format!(
+                "{}: the `## Use instead` code must not trigger {} (exit {status}):\n{good}\n--- output:\n{out}",
+                doc.code, doc.code
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_eq!(
+        skipped, TEXT_ONLY,
+        "only these pages may have ```text examples"
+    );
+}
+
+/// A "Use instead" example that another rule flags would teach the wrong thing.
+#[test]
+fn fixed_examples_are_clean_under_every_rule() {
+    let mut failures = Vec::new();
+    for doc in rules() {
+        let (lang, good) = example(&doc, "Use instead");
+        if lang != "python" {
+            continue;
+        }
+        let (status, diags, out) = lint_snippet(&good, None);
+        if !diags.is_empty() || status != 0 {
+            failures.push(format!(
+                "{}: the `## Use instead` code is not clean (exit {status}):\n{out}",
+                doc.code
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
