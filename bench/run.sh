@@ -300,15 +300,24 @@ EOF
 # a quiet machine
 # ---------------------------------------------------------------------------------------
 
-busy() { pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null; }
+cpu_used_pct() {  # whole-machine CPU use over the next second, from /proc/stat
+    local a b
+    a=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+        busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%d", (busy + idle) ? 100 * busy / (busy + idle) : 0 }'
+}
+busy() {  # a build running, or more than 15% of the machine in use by someone else
+    pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null || (($(cpu_used_pct) > 15))
+}
 if [[ $WAIT_IDLE == 1 ]] && busy; then
-    log "waiting for cargo/rustc to finish (up to 15 min)"
-    for ((i = 0; i < 180; i++)); do busy || break; sleep 5; done
-    sleep 2
+    log "waiting for the machine to be idle: no cargo/rustc, <15% CPU (up to 15 min)"
+    for ((i = 0; i < 300; i++)); do busy || break; sleep 2; done
 fi
 BUSY_NOTE=""
 if busy; then
-    BUSY_NOTE="cargo/rustc was running when timing started: numbers are unreliable"
+    BUSY_NOTE="the machine was busy (cargo/rustc or >15% CPU) when timing started: numbers are unreliable"
     warn "$BUSY_NOTE (use --wait-idle)"
 fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
@@ -417,7 +426,7 @@ for mode in "${MODES[@]}"; do
         fi
         ;;
     esac
-    if busy; then BUSY_NOTE="cargo/rustc was running during the benchmark"; fi
+    if pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null; then BUSY_NOTE="cargo/rustc was running during the benchmark"; fi
 done
 
 CPU=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo unknown)
@@ -435,8 +444,8 @@ MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/nu
     echo "- ruff: $RUFF_VERSION"
     echo "- hyperfine: $HF_VERSION; $WARMUP warm-up + $RUNS timed runs per command"
     echo "- load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
-    if busy || [[ -n $BUSY_NOTE ]]; then
-        echo "- **warning: cargo/rustc ran during the benchmark; numbers are unreliable**"
+    if [[ -n $BUSY_NOTE ]]; then
+        echo "- **warning: $BUSY_NOTE**"
     fi
     echo
     cat "$SECTIONS"

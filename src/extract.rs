@@ -519,8 +519,29 @@ impl<'a> Extractor<'a, '_> {
         let after = &self.loc.source[range.end().to_usize()..line_end.to_usize()];
         let alone = before.trim().is_empty()
             && (after.trim().is_empty() || after.trim_start().starts_with('#'));
+        // Take one following blank line along when the statement starts the file or follows a
+        // blank line, so no double blank line (or leading blank line) is left behind.
+        let mut delete_end = line_end;
+        let prev_blank = line_start == TextSize::from(0) || {
+            let prev_line = self.loc.line_of(line_start).saturating_sub(1);
+            let ps = self.loc.line_start(prev_line).to_usize();
+            self.loc.source[ps..line_start.to_usize()].trim().is_empty()
+        };
+        if prev_blank && line_end.to_usize() < self.loc.source.len() {
+            let next_end = self
+                .loc
+                .next_line_start(line_end)
+                .unwrap_or(TextSize::of(self.loc.source));
+            if self.loc.source[line_end.to_usize()..next_end.to_usize()]
+                .trim()
+                .is_empty()
+            {
+                delete_end = next_end;
+            }
+        }
         self.facts.imports.push(ImportStmt {
             span: self.loc.span(range),
+            delete_span: self.loc.span(TextRange::new(line_start, delete_end)),
             line_span: self.loc.span(TextRange::new(line_start, line_end)),
             from_module,
             written_module,

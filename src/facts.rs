@@ -85,7 +85,10 @@ pub struct BindingFact {
 pub struct ImportStmt {
     /// Whole statement.
     pub span: Span,
-    /// The statement's full lines, including the trailing newline (for deletion).
+    /// The statement's full lines, including the trailing newline, and one following blank line
+    /// when the statement starts the file or follows a blank line (for deletion).
+    pub delete_span: Span,
+    /// The statement's full lines, including the trailing newline.
     pub line_span: Span,
     /// `None` for `import x`; the absolute module for `from x import ...`.
     pub from_module: Option<String>,
@@ -248,6 +251,18 @@ pub struct FileFacts {
     pub noqa: Noqa,
     pub import_insert: Option<ImportInsert>,
     pub newline: &'static str,
+}
+
+impl ImportStmt {
+    /// The name an alias of this statement binds: `as` name, else the imported name for
+    /// `from` imports, else the top-level package for `import a.b`.
+    pub fn bound_name<'a>(&self, name: &'a Name, asname: &'a Option<Name>) -> &'a str {
+        match asname {
+            Some(a) => a.as_str(),
+            None if self.from_module.is_some() => name.as_str(),
+            None => name.as_str().split('.').next().unwrap_or_default(),
+        }
+    }
 }
 
 impl FileFacts {

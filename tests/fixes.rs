@@ -25,16 +25,7 @@ use serde_json::Value;
 /// Cases (or single modes of a case: `case/safe`, `case/unsafe`) where the engine is known to be
 /// wrong: the fixture holds the correct expectation and the case is skipped (and named in the
 /// test output) until the engine is fixed. Set `TENANTLINT_RUN_KNOWN_BROKEN=1` to run them anyway.
-const KNOWN_BROKEN: &[&str] = &[
-    // `from tenancy import managers` already makes the manager reachable as
-    // `managers.TenantAwareManager`; the fix adds a second import instead.
-    "ten101_from_package_import_module",
-    // Routing `caches["default"]` to the tenant cache leaves `from django.core.cache import caches`
-    // behind although nothing uses it any more.
-    "ten301_caches_subscript/unsafe",
-    // Same as above, in a file mixing safe and unsafe fixes.
-    "mixed_safe_unsafe/unsafe",
-];
+const KNOWN_BROKEN: &[&str] = &[];
 
 const EXPECTED: &str = ".expected";
 const EXPECTED_UNSAFE: &str = ".expected-unsafe";

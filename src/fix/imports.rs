@@ -20,10 +20,13 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
     for b in facts.bindings.iter().rev() {
         match &b.binding {
             Binding::FromImport { .. } => {
-                if index.resolve_binding(ctx.file, &b.name, &b.binding) == target
-                    && target != Resolved::Unknown
-                {
+                let resolved = index.resolve_binding(ctx.file, &b.name, &b.binding);
+                if resolved == target && target != Resolved::Unknown {
                     return Some((b.name.to_string(), None));
+                }
+                // `from tenancy import managers` then `managers.TenantAwareManager`.
+                if resolved == Resolved::Module(module.to_string()) {
+                    return Some((format!("{}.{}", b.name, name), None));
                 }
                 if let Binding::FromImport { module: m, name: n } = &b.binding
                     && m == module

@@ -42,6 +42,11 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             info.managers.iter().any(|m| m.scoped),
             source,
         );
+        // With no automatic edit, the message itself says what to do.
+        let (message, help) = match (&fix, help) {
+            (None, Some(advice)) => (format!("{message}: {}", lower_first(&advice)), None),
+            (_, help) => (message, help),
+        };
         out.push(
             Diagnostic::new(
                 Rule::MissingTenantManager,
@@ -187,5 +192,13 @@ fn fix_for(
             };
             (None, Some(help))
         }
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -83,11 +83,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .find(|s| std::ptr::eq(*s, site))
             .and_then(|s| s.receiver.dotted());
         let shown = receiver.unwrap_or_else(|| "caches[...]".into());
-        let message = format!(
+        let supported = methods.iter().any(|m| m == site.method.as_str());
+        let mut message = format!(
             "`{shown}.{}()` on Django's shared cache with a key that is not tenant-prefixed",
             site.method
         );
-        let supported = methods.iter().any(|m| m == site.method.as_str());
+        if !supported {
+            message.push_str(&format!(
+                "; no fix: the tenant cache has no `{}` method",
+                site.method
+            ));
+        }
         let (fix, help) = if !supported {
             (
                 None,
@@ -103,9 +109,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 Some((local, import_edit)) => {
                     let mut edits = vec![Edit { span: site.receiver_span, content: local.clone() }];
                     edits.extend(import_edit);
-                    if t == Target::Cache {
-                        edits.extend(drop_unused_import(ctx, site, &flagged));
-                    }
+                    edits.extend(drop_unused_import(ctx, site, &flagged));
                     let applicability = if t == Target::Caches { Applicability::Unsafe } else { Applicability::Safe };
                     let message = if t == Target::Caches {
                         format!("Use `{local}.{}()` (unsafe: `caches[...]` may name a different cache backend)", site.method)
@@ -129,19 +133,17 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// When every use of the imported `cache` name in its scope is a site this rule rewrites, the
-/// import goes too.
+/// When every use of the imported name (`cache`, `caches`, or the `django` of
+/// `import django.core.cache`) in its scope is a site this rule rewrites, the import goes too.
 fn drop_unused_import(
     ctx: &Context,
     site: &CacheSite,
     flagged: &[(&CacheSite, Target)],
 ) -> Option<Edit> {
-    let ExprRef::Name(name) = &site.receiver else {
-        return None;
-    };
     if matches!(site.root, RootBinding::Local) {
         return None;
     }
+    let name = site.receiver.root_name()?;
     let methods = &ctx.conv().tenant_cache_methods;
     let uses = ctx
         .facts
@@ -151,9 +153,8 @@ fn drop_unused_import(
         .count();
     let rewritten = flagged
         .iter()
-        .filter(|(s, t)| {
-            *t == Target::Cache
-                && matches!(&s.receiver, ExprRef::Name(n) if n == name)
+        .filter(|(s, _)| {
+            s.receiver.root_name() == Some(name)
                 && s.root_scope == site.root_scope
                 && methods.iter().any(|m| m == s.method.as_str())
                 && !(ctx.suppressed)(Rule::UnprefixedCacheKey, s.span.start_pos.row)
@@ -163,32 +164,39 @@ fn drop_unused_import(
         return None;
     }
     let stmt = ctx.facts.imports.iter().find(|i| {
-        i.scope == site.root_scope
-            && i.from_module.as_deref() == Some("django.core.cache")
-            && i.names
-                .iter()
-                .any(|(n, a)| a.as_ref().unwrap_or(n) == name && n == "cache")
+        i.scope == site.root_scope && i.names.iter().any(|(n, a)| i.bound_name(n, a) == name)
     })?;
     if stmt.names.len() == 1 {
         if !stmt.alone_on_lines {
             return None;
         }
+        // Keep clear of the point where new imports go (right after this statement when it ends
+        // the import block), so the two edits do not overlap.
+        let insert_at = ctx.facts.import_insert.as_ref().map(|i| i.span.start);
+        let span = match insert_at {
+            Some(at) if stmt.delete_span.start < at && at < stmt.delete_span.end => stmt.line_span,
+            _ => stmt.delete_span,
+        };
         return Some(Edit {
-            span: stmt.line_span,
+            span,
             content: String::new(),
         });
     }
     let rest: Vec<String> = stmt
         .names
         .iter()
-        .filter(|(n, a)| a.as_ref().unwrap_or(n) != name)
+        .filter(|(n, a)| stmt.bound_name(n, a) != name)
         .map(|(n, a)| match a {
             Some(a) => format!("{n} as {a}"),
             None => n.to_string(),
         })
         .collect();
+    let content = match &stmt.from_module {
+        Some(_) => format!("from {} import {}", stmt.written_module, rest.join(", ")),
+        None => format!("import {}", rest.join(", ")),
+    };
     Some(Edit {
         span: stmt.span,
-        content: format!("from {} import {}", stmt.written_module, rest.join(", ")),
+        content,
     })
 }
