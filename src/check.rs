@@ -79,6 +79,10 @@ pub struct CheckResult {
     pub stdin_output: Option<String>,
     /// The path standard input was checked as.
     pub stdin_path: Option<PathBuf>,
+    /// Paths named on the command line: (absolute, as written).
+    pub given: Vec<(PathBuf, PathBuf)>,
+    /// The files reported on (absolute), sorted.
+    pub checked: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -331,6 +335,12 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let mut result = CheckResult {
         missing,
         stdin_path: stdin_path.clone(),
+        given: opts
+            .paths
+            .iter()
+            .map(|p| (config::normalize(&cwd.join(p)), p.clone()))
+            .collect(),
+        checked: target_idx.iter().map(|&i| all[i].clone()).collect(),
         files_checked: target_idx.len(),
         settings_root: settings.root.clone(),
         ..Default::default()

@@ -115,7 +115,15 @@ pub enum RuleFormat {
     Json,
 }
 
+/// Stack size of the worker threads: deeply nested expressions (a 100 000-term `+` chain) make
+/// the parser, the visitors and the syntax tree's destructor recurse deeply. Only the pages a
+/// thread really touches are committed, so a large reservation costs nothing in the common case.
+const WORKER_STACK: usize = 512 * 1024 * 1024;
+
 pub fn main() -> ExitCode {
+    let _ = rayon::ThreadPoolBuilder::new()
+        .stack_size(WORKER_STACK)
+        .build_global();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -280,14 +288,14 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         return Ok(if changed && !args.exit_zero { 1 } else { 0 });
     }
 
-    let files: Vec<PathBuf> = Vec::new();
     let report = Report {
         cwd: &cwd,
         diagnostics: &result.diagnostics,
         unsafe_fixes: args.unsafe_fixes,
         color,
-        files: &files,
+        files: &result.checked,
         stdin: stdin_pair,
+        given: &result.given,
     };
 
     let mut buf: Vec<u8> = Vec::new();
@@ -411,7 +419,10 @@ fn show_fixes_text(cwd: &Path, result: &CheckResult) -> String {
         .sum();
     let mut s = format!("Fixed {total} error{}:\n", plural(total));
     for f in &result.fixed {
-        s.push_str(&format!("- {}:\n", report::display_path(&f.path, cwd)));
+        s.push_str(&format!(
+            "- {}:\n",
+            report::display_path_given(&f.path, cwd, &result.given)
+        ));
         for (rule, n) in &f.counts {
             s.push_str(&format!("    {n} × {} ({})\n", rule.code(), rule.name()));
         }
@@ -446,7 +457,7 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
 
 fn write_diffs(w: &mut dyn Write, cwd: &Path, result: &CheckResult) -> io::Result<()> {
     for f in &result.fixed {
-        let name = report::display_path(&f.path, cwd);
+        let name = report::display_path_given(&f.path, cwd, &result.given);
         let diff = similar::TextDiff::from_lines(&f.original, &f.fixed);
         write!(
             w,

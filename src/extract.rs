@@ -177,6 +177,7 @@ pub fn extract_source(
         class_depth: 0,
         next_scope: 1,
         tracked_names: HashSet::default(),
+        expr_depth: 0,
     };
     ex.tracked_names = collect_import_names(body);
     ex.facts.import_insert = Some(import_insert_point(body, &locator));
@@ -399,7 +400,10 @@ struct Extractor<'a, 'f> {
     class_depth: u32,
     next_scope: u32,
     tracked_names: HashSet<Name>,
+    expr_depth: u32,
 }
+
+const MAX_EXPR_DEPTH: u32 = 1000;
 
 impl<'a> Extractor<'a, '_> {
     fn at_module_level(&self) -> bool {
@@ -1237,6 +1241,19 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
     }
 
     fn visit_expr(&mut self, expr: &'a Expr) {
+        // Facts never come from absurdly deep expressions; stop descending long before the stack
+        // is at risk.
+        if self.expr_depth > MAX_EXPR_DEPTH {
+            return;
+        }
+        self.expr_depth += 1;
+        self.visit_expr_inner(expr);
+        self.expr_depth -= 1;
+    }
+}
+
+impl<'a> Extractor<'a, '_> {
+    fn visit_expr_inner(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Call(_) => {
                 if !self.call_site(expr) {

@@ -330,7 +330,7 @@ fn deep_parentheses_and_huge_list_do_not_crash() {
 /// Deep nesting of other node kinds: each case alone in a project with one ordinary file. Every
 /// one must end normally (checked, or a TEN900), with the ordinary file still reported.
 #[test]
-#[ignore = "engine bug: stack overflow (abort) on deeply nested expressions in extract.rs visitor"]
+
 fn deep_nesting_of_other_expressions_does_not_crash() {
     let n = 5000;
     let concat: Vec<&str> = vec!["\"a\""; 1000];

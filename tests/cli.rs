@@ -1038,7 +1038,6 @@ fn json_filename_is_relative_to_cwd() {
 }
 
 #[test]
-#[ignore = "engine bug: filename outside cwd is shown absolute, not as given"]
 fn json_filename_outside_cwd_is_as_given() {
     let p = std_project();
     let tenancy = p.path().join("tenancy");

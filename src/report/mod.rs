@@ -36,12 +36,15 @@ pub struct Report<'a> {
     pub files: &'a [PathBuf],
     /// Source text standing in for a file (standard input).
     pub stdin: Option<(&'a Path, &'a str)>,
+    /// The paths named on the command line: (absolute, as written), to show files outside the
+    /// current directory as the user named them.
+    pub given: &'a [(PathBuf, PathBuf)],
 }
 
 impl Report<'_> {
     /// `filename` as the contract says: relative to the current directory when under it.
     pub fn display_path(&self, path: &Path) -> String {
-        display_path(path, self.cwd)
+        display_path_given(path, self.cwd, self.given)
     }
 
     /// The source of a file, for code frames.
@@ -54,6 +57,27 @@ impl Report<'_> {
         let bytes = std::fs::read(path).ok()?;
         String::from_utf8(bytes).ok()
     }
+}
+
+/// Relative to `cwd` when under it, else as the user wrote the path it was found under, else
+/// absolute.
+pub fn display_path_given(path: &Path, cwd: &Path, given: &[(PathBuf, PathBuf)]) -> String {
+    if !path.starts_with(cwd) {
+        let best = given
+            .iter()
+            .filter(|(abs, _)| path.starts_with(abs))
+            .max_by_key(|(abs, _)| abs.components().count());
+        if let Some((abs, written)) = best {
+            let rest = path.strip_prefix(abs).unwrap_or(Path::new(""));
+            let shown = if rest.as_os_str().is_empty() {
+                written.clone()
+            } else {
+                written.join(rest)
+            };
+            return shown.to_string_lossy().replace('\\', "/");
+        }
+    }
+    display_path(path, cwd)
 }
 
 pub fn display_path(path: &Path, cwd: &Path) -> String {
