@@ -228,6 +228,7 @@ pub fn lint_file(
         index,
         file: fi as u32,
         facts,
+        settings,
         suppressed: &suppressed,
     };
     let mut diags = rules::check_file(&ctx, &enabled);

@@ -42,6 +42,27 @@ pub const DEFAULT_EXCLUDES: &[&str] = &[
     "venv",
 ];
 
+/// Where scope bypasses are expected: migrations, management commands, tests.
+pub const DEFAULT_BYPASS_ALLOWED: &[&str] = &[
+    "**/migrations/**",
+    "**/management/commands/**",
+    "**/tests/**",
+    "**/tests.py",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/*_tests.py",
+    "**/conftest.py",
+];
+
+/// Django settings modules.
+pub const DEFAULT_SETTINGS_MODULES: &[&str] = &[
+    "**/settings.py",
+    "**/settings/*.py",
+    "settings.py",
+    "settings/*.py",
+    "**/settings_*.py",
+];
+
 /// A configuration error: always names the file and, where there is one, the key.
 #[derive(Debug)]
 pub struct ConfigError {
@@ -74,6 +95,28 @@ pub struct Conventions {
     pub tenant_cache_methods: Vec<String>,
     pub key_helpers: Vec<String>,
     pub key_prefixes: Vec<String>,
+    /// Calls that set the current tenant (TEN401, TEN402).
+    pub tenant_setters: Vec<String>,
+    /// Calls that clear it (TEN401; TEN202 when queries follow).
+    pub tenant_clearers: Vec<String>,
+    /// Context managers that establish a tenant context (TEN402).
+    pub tenant_context_managers: Vec<String>,
+    /// Celery task base classes that establish a tenant context (TEN402).
+    pub task_base_classes: Vec<String>,
+    /// Calls that escape scoping (TEN202).
+    pub bypass_calls: Vec<String>,
+    /// Managers that escape scoping on purpose (TEN202).
+    pub bypass_managers: Vec<String>,
+    /// Admin mixins that scope the changelist (TEN501).
+    pub tenant_admin_mixins: Vec<String>,
+    /// Middleware classes that set the current tenant (TEN601).
+    pub tenant_middlewares: Vec<String>,
+    /// Database routers that must be installed (TEN601).
+    pub tenant_routers: Vec<String>,
+    /// `KEY_FUNCTION`s that make cache keys tenant-aware (TEN301, TEN302, TEN303).
+    pub tenant_key_functions: Vec<String>,
+    /// The schema-per-tenant model (django-tenants): the ORM is scoped by schema.
+    pub schema_per_tenant: bool,
 }
 
 impl Default for Conventions {
@@ -92,6 +135,73 @@ impl Default for Conventions {
             ]),
             key_helpers: s(&["tenant_key"]),
             key_prefixes: s(&["tenant:"]),
+            tenant_setters: s(&["set_current_tenant", "activate_tenant"]),
+            tenant_clearers: s(&[
+                "unset_current_tenant",
+                "clear_current_tenant",
+                "deactivate_tenant",
+            ]),
+            tenant_context_managers: s(&["tenant_context"]),
+            task_base_classes: s(&["TenantTask"]),
+            bypass_calls: s(&["unscoped", "scopes_disabled", "with_scopes_disabled"]),
+            bypass_managers: s(&["all_objects", "unscoped_objects", "global_objects"]),
+            tenant_admin_mixins: s(&["TenantAdminMixin", "TenantAwareAdminMixin"]),
+            tenant_middlewares: s(&["TenantMiddleware"]),
+            tenant_routers: vec![],
+            tenant_key_functions: s(&["django_tenants.cache.make_key"]),
+            schema_per_tenant: false,
+        }
+    }
+}
+
+/// The tenancy libraries with a preset.
+pub const PRESETS: &[&str] = &["django-multitenant", "django-scopes", "django-tenants"];
+
+impl Conventions {
+    /// The conventions of a preset; explicit config keys are applied on top.
+    pub fn preset(name: &str) -> Option<Conventions> {
+        let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let mut c = Conventions::default();
+        match name {
+            "django-multitenant" => {
+                c.tenant_base_classes = s(&["TenantModel", "TenantModelMixin"]);
+                c.scoped_managers = s(&["TenantManager", "TenantManagerMixin"]);
+                c.tenant_setters = s(&["set_current_tenant"]);
+                c.tenant_clearers = s(&["unset_current_tenant"]);
+                c.tenant_middlewares = s(&["MultitenantMiddleware"]);
+                c.tenant_context_managers = s(&["tenant_context"]);
+            }
+            "django-scopes" => {
+                c.scoped_managers = s(&["ScopedManager"]);
+                c.tenant_context_managers = s(&["scope"]);
+                c.bypass_calls = s(&["scopes_disabled", "with_scopes_disabled"]);
+                c.tenant_setters = vec![];
+                c.tenant_clearers = vec![];
+                c.tenant_middlewares = vec![];
+            }
+            "django-tenants" => {
+                c.tenant_model = "Client".into();
+                c.tenant_base_classes = s(&["TenantMixin"]);
+                c.tenant_setters = s(&["set_tenant", "set_schema"]);
+                c.tenant_clearers = s(&["set_schema_to_public"]);
+                c.tenant_context_managers = s(&["schema_context", "tenant_context"]);
+                c.task_base_classes = s(&["TenantTask"]);
+                c.tenant_middlewares = s(&["TenantMainMiddleware", "TenantSubfolderMiddleware"]);
+                c.tenant_routers = s(&["django_tenants.routers.TenantSyncRouter"]);
+                c.tenant_key_functions = s(&["django_tenants.cache.make_key"]);
+                c.schema_per_tenant = true;
+            }
+            _ => return None,
+        }
+        Some(c)
+    }
+
+    /// Rules a preset turns off by default (they do not apply to its tenancy model).
+    pub fn preset_ignores(name: &str) -> &'static [&'static str] {
+        match name {
+            // Schema per tenant: every ORM query runs in the tenant's schema.
+            "django-tenants" => &["TEN101", "TEN102", "TEN201", "TEN204", "TEN501"],
+            _ => &[],
         }
     }
 }
@@ -113,6 +223,11 @@ pub struct Settings {
     pub ignore: Vec<String>,
     pub per_file_ignores: Vec<(GlobMatcher, bool, Vec<String>)>,
     pub conventions: Conventions,
+    /// Where scope bypasses are expected (TEN202).
+    pub bypass_allowed: GlobSet,
+    /// Which modules are Django settings (TEN303, TEN601, and the cache `KEY_FUNCTION`).
+    pub settings_modules: GlobSet,
+    pub preset: Option<String>,
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -136,6 +251,19 @@ pub struct FileOptions {
     pub tenant_cache_methods: Option<Vec<String>>,
     pub key_helpers: Option<Vec<String>>,
     pub key_prefixes: Option<Vec<String>>,
+    pub preset: Option<String>,
+    pub tenant_setters: Option<Vec<String>>,
+    pub tenant_clearers: Option<Vec<String>>,
+    pub tenant_context_managers: Option<Vec<String>>,
+    pub task_base_classes: Option<Vec<String>>,
+    pub bypass_calls: Option<Vec<String>>,
+    pub bypass_managers: Option<Vec<String>>,
+    pub bypass_allowed_paths: Option<Vec<String>>,
+    pub tenant_admin_mixins: Option<Vec<String>>,
+    pub tenant_middlewares: Option<Vec<String>>,
+    pub tenant_routers: Option<Vec<String>>,
+    pub tenant_key_functions: Option<Vec<String>>,
+    pub settings_modules: Option<Vec<String>>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
@@ -157,6 +285,19 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-cache-methods",
     "key-helpers",
     "key-prefixes",
+    "preset",
+    "tenant-setters",
+    "tenant-clearers",
+    "tenant-context-managers",
+    "task-base-classes",
+    "bypass-calls",
+    "bypass-managers",
+    "bypass-allowed-paths",
+    "tenant-admin-mixins",
+    "tenant-middlewares",
+    "tenant-routers",
+    "tenant-key-functions",
+    "settings-modules",
 ];
 
 fn type_name(v: &Value) -> &'static str {
@@ -228,6 +369,14 @@ impl Reader<'_> {
         }
     }
 
+    fn globs(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        let list = self.strings(key, v)?;
+        for g in &list {
+            Glob::new(g).map_err(|e| self.err(key, format!("invalid glob `{g}`: {e}")))?;
+        }
+        Ok(list)
+    }
+
     fn selectors(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
         let list = self.strings(key, v)?;
         for sel in &list {
@@ -279,6 +428,31 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "tenant-cache-methods" => o.tenant_cache_methods = Some(r.strings(k, v)?),
             "key-helpers" => o.key_helpers = Some(r.strings(k, v)?),
             "key-prefixes" => o.key_prefixes = Some(r.strings(k, v)?),
+            "preset" => {
+                let p = r.string(k, v)?;
+                if !PRESETS.contains(&p.as_str()) {
+                    return Err(r.err(
+                        k,
+                        format!(
+                            "unknown preset `{p}`; expected one of {}",
+                            PRESETS.join(", ")
+                        ),
+                    ));
+                }
+                o.preset = Some(p);
+            }
+            "tenant-setters" => o.tenant_setters = Some(r.strings(k, v)?),
+            "tenant-clearers" => o.tenant_clearers = Some(r.strings(k, v)?),
+            "tenant-context-managers" => o.tenant_context_managers = Some(r.strings(k, v)?),
+            "task-base-classes" => o.task_base_classes = Some(r.strings(k, v)?),
+            "bypass-calls" => o.bypass_calls = Some(r.strings(k, v)?),
+            "bypass-managers" => o.bypass_managers = Some(r.strings(k, v)?),
+            "bypass-allowed-paths" => o.bypass_allowed_paths = Some(r.globs(k, v)?),
+            "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.strings(k, v)?),
+            "tenant-middlewares" => o.tenant_middlewares = Some(r.strings(k, v)?),
+            "tenant-routers" => o.tenant_routers = Some(r.strings(k, v)?),
+            "tenant-key-functions" => o.tenant_key_functions = Some(r.strings(k, v)?),
+            "settings-modules" => o.settings_modules = Some(r.globs(k, v)?),
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
@@ -385,8 +559,24 @@ pub fn resolve_settings(
     let file_for_errors = config_file
         .clone()
         .unwrap_or_else(|| PathBuf::from("<defaults>"));
-    let d = Conventions::default();
+    let d = match &o.preset {
+        Some(p) => Conventions::preset(p).unwrap_or_default(),
+        None => Conventions::default(),
+    };
     let conventions = Conventions {
+        tenant_setters: o.tenant_setters.unwrap_or(d.tenant_setters),
+        tenant_clearers: o.tenant_clearers.unwrap_or(d.tenant_clearers),
+        tenant_context_managers: o
+            .tenant_context_managers
+            .unwrap_or(d.tenant_context_managers),
+        task_base_classes: o.task_base_classes.unwrap_or(d.task_base_classes),
+        bypass_calls: o.bypass_calls.unwrap_or(d.bypass_calls),
+        bypass_managers: o.bypass_managers.unwrap_or(d.bypass_managers),
+        tenant_admin_mixins: o.tenant_admin_mixins.unwrap_or(d.tenant_admin_mixins),
+        tenant_middlewares: o.tenant_middlewares.unwrap_or(d.tenant_middlewares),
+        tenant_routers: o.tenant_routers.unwrap_or(d.tenant_routers),
+        tenant_key_functions: o.tenant_key_functions.unwrap_or(d.tenant_key_functions),
+        schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
         tenant_fields: o.tenant_fields.unwrap_or(d.tenant_fields),
         tenant_base_classes: o.tenant_base_classes.unwrap_or(d.tenant_base_classes),
@@ -405,6 +595,26 @@ pub fn resolve_settings(
     };
     excludes.extend(o.extend_exclude.unwrap_or_default());
     let exclude = build_globset(&excludes, &file_for_errors, "exclude")?;
+    let bypass_allowed = build_globset(
+        &o.bypass_allowed_paths.unwrap_or_else(|| {
+            DEFAULT_BYPASS_ALLOWED
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        }),
+        &file_for_errors,
+        "bypass-allowed-paths",
+    )?;
+    let settings_modules = build_globset(
+        &o.settings_modules.unwrap_or_else(|| {
+            DEFAULT_SETTINGS_MODULES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        }),
+        &file_for_errors,
+        "settings-modules",
+    )?;
 
     let mut src: Vec<PathBuf> = o
         .src
@@ -434,7 +644,23 @@ pub fn resolve_settings(
         respect_gitignore: o.respect_gitignore.unwrap_or(true),
         select: o.select.unwrap_or_else(|| vec!["TEN".into()]),
         extend_select: o.extend_select.unwrap_or_default(),
-        ignore: o.ignore.unwrap_or_default(),
+        ignore: {
+            let mut ignore: Vec<String> = o
+                .preset
+                .as_deref()
+                .map(|p| {
+                    Conventions::preset_ignores(p)
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            ignore.extend(o.ignore.unwrap_or_default());
+            ignore
+        },
+        bypass_allowed,
+        settings_modules,
+        preset: o.preset,
         per_file_ignores,
         conventions,
     })
@@ -477,6 +703,20 @@ impl Settings {
             }
         }
         false
+    }
+
+    fn rel<'p>(&self, path: &'p Path) -> &'p Path {
+        path.strip_prefix(&self.root).unwrap_or(path)
+    }
+
+    /// Is `path` a place where scope bypasses are expected (`bypass-allowed-paths`)?
+    pub fn bypass_allowed(&self, path: &Path) -> bool {
+        self.bypass_allowed.is_match(self.rel(path))
+    }
+
+    /// Is `path` a Django settings module (`settings-modules`)?
+    pub fn is_settings_module(&self, path: &Path) -> bool {
+        self.settings_modules.is_match(self.rel(path))
     }
 
     /// Codes ignored for `path` by `per-file-ignores`.

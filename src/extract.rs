@@ -152,15 +152,25 @@ pub fn extract_source(
         });
     }
 
-    // Comments: `# noqa` directives.
+    // Comments (`# noqa` directives) and multi-line strings (which a re-indenting fix must not
+    // touch).
+    let mut multiline_strings: Vec<TextRange> = Vec::new();
     for token in parsed.tokens().iter() {
-        if token.kind() == TokenKind::Comment {
-            let text = locator.slice(token.range());
-            parse_noqa_comment(
-                text,
-                locator.pos(token.range().start()).row,
-                &mut facts.noqa,
-            );
+        match token.kind() {
+            TokenKind::Comment => {
+                let text = locator.slice(token.range());
+                parse_noqa_comment(
+                    text,
+                    locator.pos(token.range().start()).row,
+                    &mut facts.noqa,
+                );
+            }
+            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle => {
+                if locator.slice(token.range()).contains('\n') {
+                    multiline_strings.push(token.range());
+                }
+            }
+            _ => {}
         }
     }
 
@@ -178,6 +188,12 @@ pub fn extract_source(
         next_scope: 1,
         tracked_names: HashSet::default(),
         expr_depth: 0,
+        class_ctx: None,
+        finally_depth: 0,
+        in_with_item: false,
+        in_decorator: false,
+        pending_wraps: HashMap::default(),
+        multiline_strings,
     };
     ex.tracked_names = collect_import_names(body);
     ex.facts.import_insert = Some(import_insert_point(body, &locator));
@@ -401,6 +417,51 @@ struct Extractor<'a, 'f> {
     next_scope: u32,
     tracked_names: HashSet<Name>,
     expr_depth: u32,
+    /// Set while visiting a class body directly (not inside its methods).
+    class_ctx: Option<ClassCtx>,
+    /// `finally:` blocks entered in the current function.
+    finally_depth: u32,
+    in_with_item: bool,
+    in_decorator: bool,
+    /// Tenant-setter statements whose function body could be wrapped in try/finally, by offset.
+    pending_wraps: HashMap<u32, WrapRest>,
+    multiline_strings: Vec<TextRange>,
+}
+
+/// Callee names recorded as [`CallSite`]s, besides the configured setters, clearers, context
+/// managers and bypass calls.
+const CALL_NAMES: &[&str] = &[
+    "execute",
+    "executemany",
+    "raw",
+    "RawSQL",
+    "extra",
+    "cache_page",
+    "method_decorator",
+    "register",
+    "set",
+    "reset",
+    "scopes_disabled",
+    "with_scopes_disabled",
+    "unscoped",
+    "scope",
+    "schema_context",
+    "tenant_context",
+    "set_current_tenant",
+    "unset_current_tenant",
+    "set_tenant",
+    "set_schema",
+    "set_schema_to_public",
+    "Thread",
+    "local",
+    "ContextVar",
+];
+
+fn is_setting_name(name: &str) -> bool {
+    name.bytes().any(|b| b.is_ascii_uppercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 const MAX_EXPR_DEPTH: u32 = 1000;
@@ -599,6 +660,11 @@ impl<'a> Extractor<'a, '_> {
             assigns: Vec::new(),
             methods: Vec::new(),
             meta: MetaFacts::default(),
+            decorators: class
+                .decorator_list
+                .iter()
+                .map(|d| to_ref(&d.expression))
+                .collect(),
             top_level: self.at_module_level(),
             body_insert: None,
         };
@@ -804,6 +870,8 @@ impl<'a> Extractor<'a, '_> {
                 span: self
                     .loc
                     .span(TextRange::new(base.start(), method_attr.attr.end())),
+                scope: self.scope_id(),
+                class_ctx: self.class_ctx.clone(),
             });
             recorded = true;
         }
@@ -825,6 +893,13 @@ impl<'a> Extractor<'a, '_> {
 
         if recorded {
             self.note_name_use(&base.id, base.start());
+            // The outermost call was recorded by the caller; the chain's inner calls are not
+            // visited as expressions, so record them here.
+            for link in &links[..links.len() - 1] {
+                if let Expr::Call(c) = link {
+                    self.maybe_record_call(c);
+                }
+            }
             for link in &links {
                 match link {
                     Expr::Call(c) => self.visit_arguments(&c.arguments),
@@ -834,6 +909,193 @@ impl<'a> Extractor<'a, '_> {
             }
         }
         recorded
+    }
+
+    fn interesting_call(&self, name: &str) -> bool {
+        let conv = self.conv;
+        CALL_NAMES.contains(&name)
+            || [
+                &conv.tenant_setters,
+                &conv.tenant_clearers,
+                &conv.tenant_context_managers,
+                &conv.bypass_calls,
+            ]
+            .iter()
+            .any(|list| list.iter().any(|c| c.rsplit('.').next() == Some(name)))
+    }
+
+    /// Record `call` as a [`CallSite`] when its callee's last name is of interest.
+    fn maybe_record_call(&mut self, call: &'a ast::ExprCall) {
+        let (name, base) = match &*call.func {
+            Expr::Name(n) => (&n.id, Some(&n.id)),
+            Expr::Attribute(a) => {
+                let mut cur: &Expr = &a.value;
+                while let Expr::Attribute(inner) = cur {
+                    cur = &inner.value;
+                }
+                let base = match cur {
+                    Expr::Name(n) => Some(&n.id),
+                    _ => None,
+                };
+                (&a.attr.id, base)
+            }
+            _ => return,
+        };
+        if !self.interesting_call(name) {
+            return;
+        }
+        let root = match base {
+            Some(b) => self.root_binding(b),
+            None => RootBinding::Local,
+        };
+        let start = call.start().to_u32();
+        self.facts.calls.push(CallSite {
+            func: to_ref(&call.func),
+            root,
+            span: self.loc.span(call.range()),
+            scope: self.scope_id(),
+            args: call
+                .arguments
+                .args
+                .iter()
+                .take(4)
+                .map(|a| arg_value(a, 0))
+                .collect(),
+            keywords: call
+                .arguments
+                .keywords
+                .iter()
+                .filter_map(|k| {
+                    k.arg
+                        .as_ref()
+                        .map(|a| (a.id.clone(), arg_value(&k.value, 0)))
+                })
+                .collect(),
+            in_finally: self.finally_depth > 0,
+            with_item: self.in_with_item,
+            in_decorator: self.in_decorator,
+            wrap_rest: self.pending_wraps.remove(&start),
+        });
+    }
+
+    fn attr_store(&mut self, attr: &'a ast::ExprAttribute, clears: bool) {
+        let mut cur: &Expr = &attr.value;
+        while let Expr::Attribute(inner) = cur {
+            cur = &inner.value;
+        }
+        let Expr::Name(base) = cur else { return };
+        if base.id == "self" || base.id == "cls" {
+            return;
+        }
+        let root = self.root_binding(&base.id);
+        if matches!(root, RootBinding::Local) {
+            return;
+        }
+        self.facts.attr_stores.push(AttrStore {
+            target: to_ref(&attr.value),
+            attr: attr.attr.id.clone(),
+            root,
+            scope: self.scope_id(),
+            in_finally: self.finally_depth > 0,
+            clears,
+            span: self.loc.span(attr.range()),
+        });
+    }
+
+    /// For each tenant-setter call statement directly in `body`, how the rest of the body would be
+    /// wrapped in `try`/`finally` (none when re-indenting would change a multi-line string).
+    fn prepare_wraps(&mut self, body: &'a [Stmt]) {
+        for (i, stmt) in body.iter().enumerate() {
+            let Stmt::Expr(e) = stmt else { continue };
+            let Expr::Call(call) = &*e.value else {
+                continue;
+            };
+            let name = match &*call.func {
+                Expr::Name(n) => n.id.as_str(),
+                Expr::Attribute(a) => a.attr.id.as_str(),
+                _ => continue,
+            };
+            if !self
+                .conv
+                .tenant_setters
+                .iter()
+                .any(|s| s.rsplit('.').next() == Some(name))
+            {
+                continue;
+            }
+            let rest = &body[i + 1..];
+            let (Some(first), Some(last)) = (rest.first(), rest.last()) else {
+                continue;
+            };
+            let loc = self.loc;
+            let start = loc.line_start(loc.line_of(first.start()));
+            if loc.line_of(first.start()) == loc.line_of(stmt.end()) {
+                continue; // `set(); rest` on one line
+            }
+            let end = loc
+                .next_line_start(last.end())
+                .unwrap_or(TextSize::of(loc.source));
+            let range = TextRange::new(start, end);
+            if self
+                .multiline_strings
+                .iter()
+                .any(|r| r.intersect(range).is_some())
+            {
+                continue;
+            }
+            let indent = loc.indentation_at(first.start()).to_string();
+            let unit = if indent.starts_with('\t') {
+                "\t"
+            } else {
+                "    "
+            }
+            .to_string();
+            let mut reindented = String::with_capacity(range.len().to_usize() + 64);
+            for line in loc.slice(range).split_inclusive('\n') {
+                if !line.trim().is_empty() {
+                    reindented.push_str(&unit);
+                }
+                reindented.push_str(line);
+            }
+            if !reindented.ends_with('\n') {
+                reindented.push_str(self.facts.newline);
+            }
+            self.pending_wraps.insert(
+                call.start().to_u32(),
+                WrapRest {
+                    span: loc.span(range),
+                    indent,
+                    unit,
+                    reindented,
+                },
+            );
+        }
+    }
+
+    fn lit(&self, e: &Expr, depth: u32) -> Lit {
+        if depth > 12 {
+            return Lit::Other;
+        }
+        match e {
+            Expr::StringLiteral(s) => {
+                Lit::Str(s.value.to_str().to_string(), self.loc.span(s.range))
+            }
+            Expr::BooleanLiteral(b) => Lit::Bool(b.value),
+            Expr::List(l) => Lit::Seq(l.elts.iter().map(|e| self.lit(e, depth + 1)).collect()),
+            Expr::Tuple(t) => Lit::Seq(t.elts.iter().map(|e| self.lit(e, depth + 1)).collect()),
+            Expr::Dict(d) => Lit::Dict(
+                d.items
+                    .iter()
+                    .filter_map(|item| {
+                        item.key
+                            .as_ref()
+                            .map(|k| (self.lit(k, depth + 1), self.lit(&item.value, depth + 1)))
+                    })
+                    .collect(),
+            ),
+            Expr::Name(_) | Expr::Attribute(_) => Lit::Ref(to_ref(e)),
+            _ => Lit::Other,
+        }
     }
 
     fn cache_key(&self, method: &str, args: &'a ast::Arguments) -> KeyExpr {
@@ -962,6 +1224,65 @@ impl<'a> Extractor<'a, '_> {
             ),
             _ => KeyExpr::Unprefixed,
         }
+    }
+}
+
+/// An argument reduced to an [`ArgValue`].
+fn arg_value(e: &Expr, depth: u32) -> ArgValue {
+    if depth > 8 {
+        return ArgValue::Other;
+    }
+    match e {
+        Expr::StringLiteral(s) => ArgValue::Str(s.value.to_str().to_string()),
+        Expr::FString(f) => {
+            let mut out = String::new();
+            for part in f.value.iter() {
+                match part {
+                    ast::FStringPart::Literal(l) => out.push_str(&l.value),
+                    ast::FStringPart::FString(fs) => {
+                        for el in fs.elements.iter() {
+                            match el {
+                                ast::InterpolatedStringElement::Literal(l) => {
+                                    out.push_str(&l.value)
+                                }
+                                ast::InterpolatedStringElement::Interpolation(_) => {
+                                    out.push_str("{}")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            ArgValue::Str(out)
+        }
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
+            match (arg_value(&b.left, depth + 1), &b.op) {
+                (ArgValue::Str(l), ast::Operator::Add) => match arg_value(&b.right, depth + 1) {
+                    ArgValue::Str(r) => ArgValue::Str(l + &r),
+                    _ => ArgValue::Str(l + "{}"),
+                },
+                (ArgValue::Str(l), _) => ArgValue::Str(l),
+                (_, ast::Operator::Add) => match arg_value(&b.right, depth + 1) {
+                    ArgValue::Str(r) => ArgValue::Str(format!("{{}}{r}")),
+                    _ => ArgValue::Other,
+                },
+                _ => ArgValue::Other,
+            }
+        }
+        Expr::Call(c) => {
+            // `"...".format(...)`
+            if let Expr::Attribute(a) = &*c.func
+                && a.attr.id == "format"
+                && let ArgValue::Str(s) = arg_value(&a.value, depth + 1)
+            {
+                return ArgValue::Str(s);
+            }
+            ArgValue::Ref(to_ref(e))
+        }
+        Expr::List(l) => ArgValue::Seq(l.elts.iter().map(|e| arg_value(e, depth + 1)).collect()),
+        Expr::Tuple(t) => ArgValue::Seq(t.elts.iter().map(|e| arg_value(e, depth + 1)).collect()),
+        Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => ArgValue::Ref(to_ref(e)),
+        _ => ArgValue::Other,
     }
 }
 
@@ -1141,16 +1462,39 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         binding: Binding::Other,
                     });
                 }
+                self.in_decorator = true;
                 for d in &f.decorator_list {
                     self.visit_decorator(d);
                 }
+                self.in_decorator = false;
                 for p in f.parameters.iter_non_variadic_params() {
                     if let Some(d) = &p.default {
                         self.visit_expr(d);
                     }
                 }
+                let class = self.class_ctx.as_ref().map(|c| c.class);
+                let parent_scope = self.scope_id();
                 self.enter_function(&f.parameters, &f.body);
+                self.facts.functions.push(FunctionFact {
+                    name: f.name.id.clone(),
+                    name_span: self.loc.span(f.name.range),
+                    scope: self.scope_id(),
+                    parent_scope,
+                    class,
+                    decorators: f
+                        .decorator_list
+                        .iter()
+                        .map(|d| to_ref(&d.expression))
+                        .collect(),
+                    params: f.parameters.iter().map(|p| p.name().id.clone()).collect(),
+                    is_async: f.is_async,
+                });
+                self.prepare_wraps(&f.body);
+                let saved_class = self.class_ctx.take();
+                let saved_finally = std::mem::take(&mut self.finally_depth);
                 self.visit_body(&f.body);
+                self.finally_depth = saved_finally;
+                self.class_ctx = saved_class;
                 self.scopes.pop();
             }
             Stmt::ClassDef(c) => {
@@ -1162,18 +1506,31 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         binding: Binding::Class(idx),
                     });
                 }
-                if c.name.id != "Meta" || self.class_depth == 0 {
+                let is_meta = c.name.id == "Meta" && self.class_depth > 0;
+                let idx = self.facts.classes.len() as u32;
+                if !is_meta {
                     self.facts.classes.push(fact);
                 }
+                self.in_decorator = true;
                 for d in &c.decorator_list {
                     self.visit_decorator(d);
                 }
+                self.in_decorator = false;
                 if let Some(args) = &c.arguments {
                     self.visit_arguments(args);
                 }
+                let saved = std::mem::replace(
+                    &mut self.class_ctx,
+                    (!is_meta).then_some(ClassCtx {
+                        class: idx,
+                        attr: None,
+                        keyword: None,
+                    }),
+                );
                 self.class_depth += 1;
                 self.visit_body(&c.body);
                 self.class_depth -= 1;
+                self.class_ctx = saved;
             }
             Stmt::Import(_) | Stmt::ImportFrom(_) => {
                 self.record_import_stmt(stmt);
@@ -1191,6 +1548,31 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 }
             }
             Stmt::Assign(a) => {
+                if self.at_module_level() {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t
+                            && is_setting_name(&n.id)
+                        {
+                            self.facts.settings.push(SettingFact {
+                                name: n.id.clone(),
+                                value: self.lit(&a.value, 0),
+                                span: self.loc.span(n.range),
+                                augmented: false,
+                            });
+                        }
+                    }
+                }
+                for t in &a.targets {
+                    if let Expr::Attribute(attr) = t {
+                        let clears = matches!(&*a.value, Expr::NoneLiteral(_));
+                        self.attr_store(attr, clears);
+                    }
+                }
+                if let Some(ctx) = &mut self.class_ctx
+                    && let [Expr::Name(n)] = a.targets.as_slice()
+                {
+                    ctx.attr = Some(n.id.clone());
+                }
                 if self.at_module_level() {
                     for t in &a.targets {
                         match t {
@@ -1220,6 +1602,52 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     }
                 }
                 visitor::walk_stmt(self, stmt);
+                if let Some(ctx) = &mut self.class_ctx {
+                    ctx.attr = None;
+                }
+            }
+            Stmt::AugAssign(a) => {
+                if self.at_module_level()
+                    && let Expr::Name(n) = &*a.target
+                    && is_setting_name(&n.id)
+                {
+                    self.facts.settings.push(SettingFact {
+                        name: n.id.clone(),
+                        value: self.lit(&a.value, 0),
+                        span: self.loc.span(n.range),
+                        augmented: true,
+                    });
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    if let Expr::Attribute(attr) = t {
+                        self.attr_store(attr, true);
+                    }
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::Try(t) => {
+                self.visit_body(&t.body);
+                for h in &t.handlers {
+                    self.visit_except_handler(h);
+                }
+                self.visit_body(&t.orelse);
+                self.finally_depth += 1;
+                self.visit_body(&t.finalbody);
+                self.finally_depth -= 1;
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    self.in_with_item = true;
+                    self.visit_expr(&item.context_expr);
+                    self.in_with_item = false;
+                    if let Some(v) = &item.optional_vars {
+                        self.visit_expr(v);
+                    }
+                }
+                self.visit_body(&w.body);
             }
             Stmt::AnnAssign(a) => {
                 if self.at_module_level()
@@ -1240,6 +1668,16 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
         }
     }
 
+    fn visit_keyword(&mut self, keyword: &'a ast::Keyword) {
+        let saved = self.class_ctx.as_mut().map(|ctx| {
+            std::mem::replace(&mut ctx.keyword, keyword.arg.as_ref().map(|a| a.id.clone()))
+        });
+        self.visit_expr(&keyword.value);
+        if let (Some(ctx), Some(saved)) = (self.class_ctx.as_mut(), saved) {
+            ctx.keyword = saved;
+        }
+    }
+
     fn visit_expr(&mut self, expr: &'a Expr) {
         // Facts never come from absurdly deep expressions; stop descending long before the stack
         // is at risk.
@@ -1255,9 +1693,15 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
 impl<'a> Extractor<'a, '_> {
     fn visit_expr_inner(&mut self, expr: &'a Expr) {
         match expr {
-            Expr::Call(_) => {
+            Expr::Call(call) => {
+                self.maybe_record_call(call);
                 if !self.call_site(expr) {
+                    // Calls nested in a `with` item or decorator are not themselves the item.
+                    let (w, d) = (self.in_with_item, self.in_decorator);
+                    self.in_with_item = false;
                     visitor::walk_expr(self, expr);
+                    self.in_with_item = w;
+                    self.in_decorator = d;
                 }
             }
             Expr::Name(n) => {

@@ -144,6 +144,7 @@ pub struct ClassFact {
     pub assigns: Vec<ClassAssign>,
     pub methods: Vec<Name>,
     pub meta: MetaFacts,
+    pub decorators: Vec<ExprRef>,
     /// Defined at module level (and so bound in the module namespace).
     pub top_level: bool,
     pub body_insert: Option<BodyInsert>,
@@ -172,6 +173,150 @@ pub struct QuerySite {
     pub filter_keywords: Vec<Name>,
     /// From the start of the receiver to the end of the method name.
     pub span: Span,
+    /// The innermost function scope (0: module level or a class body).
+    pub scope: u32,
+    /// Set when the chain is evaluated directly in a class body (at import time).
+    pub class_ctx: Option<ClassCtx>,
+}
+
+/// Where in a class body an expression is evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassCtx {
+    /// Index of the class in [`FileFacts::classes`].
+    pub class: u32,
+    /// The class attribute being assigned (`queryset = ...`).
+    pub attr: Option<Name>,
+    /// The keyword argument the expression is passed as (`queryset=...`), innermost.
+    pub keyword: Option<Name>,
+}
+
+/// An argument value, reduced to what rules read: strings (SQL, settings), references, lists.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArgValue {
+    /// A string literal; f-strings and `+`/`%` concatenations keep their literal parts, with `{}`
+    /// where a value is interpolated.
+    Str(String),
+    Ref(ExprRef),
+    Seq(Vec<ArgValue>),
+    Other,
+}
+
+/// How to wrap the rest of a function body in `try`/`finally` after a statement (TEN401's fix).
+#[derive(Clone, Debug)]
+pub struct WrapRest {
+    /// From the start of the line after the statement to the end of the body's last line.
+    pub span: Span,
+    /// The body's indentation.
+    pub indent: String,
+    /// One indentation level (`"    "` or `"\t"`).
+    pub unit: String,
+    /// The text of `span`, indented one more level.
+    pub reindented: String,
+}
+
+/// A call whose callee's last name is one of interest to the rules (SQL execution, tenant
+/// setters and clearers, scope bypasses, `cache_page`, registrations, `ContextVar.set`, ...).
+#[derive(Clone, Debug)]
+pub struct CallSite {
+    pub func: ExprRef,
+    pub root: RootBinding,
+    /// The whole call.
+    pub span: Span,
+    /// The innermost function scope (0: module level or a class body).
+    pub scope: u32,
+    pub args: Vec<ArgValue>,
+    pub keywords: Vec<(Name, ArgValue)>,
+    /// Inside a `finally:` block of its function.
+    pub in_finally: bool,
+    /// The context expression of a `with` statement.
+    pub with_item: bool,
+    /// Part of a decorator expression.
+    pub in_decorator: bool,
+    /// The call is a whole statement directly in its function's body.
+    pub wrap_rest: Option<WrapRest>,
+}
+
+impl CallSite {
+    /// The callee's last name: `execute` for `cursor.execute(...)`.
+    pub fn name(&self) -> &str {
+        match &self.func {
+            ExprRef::Name(n) => n.as_str(),
+            ExprRef::Attr(_, a) => a.as_str(),
+            _ => "",
+        }
+    }
+}
+
+/// A function or method definition.
+#[derive(Clone, Debug)]
+pub struct FunctionFact {
+    pub name: Name,
+    pub name_span: Span,
+    /// The scope id of its body (sites carry it in their `scope`).
+    pub scope: u32,
+    /// The scope it is defined in (0: module level or a class body).
+    pub parent_scope: u32,
+    /// The class whose body defines it directly (a method).
+    pub class: Option<u32>,
+    pub decorators: Vec<ExprRef>,
+    pub params: Vec<Name>,
+    pub is_async: bool,
+}
+
+/// `obj.attr = value` or `del obj.attr` where `obj` is not a local variable (thread-locals).
+#[derive(Clone, Debug)]
+pub struct AttrStore {
+    pub target: ExprRef,
+    pub attr: Name,
+    pub root: RootBinding,
+    pub scope: u32,
+    pub in_finally: bool,
+    /// `del obj.attr` or `obj.attr = None`.
+    pub clears: bool,
+    pub span: Span,
+}
+
+/// A literal value of a module-level UPPER_CASE assignment (settings).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lit {
+    Str(String, Span),
+    Seq(Vec<Lit>),
+    Dict(Vec<(Lit, Lit)>),
+    Bool(bool),
+    /// A name or dotted reference (`SHARED_APPS`).
+    Ref(ExprRef),
+    Other,
+}
+
+impl Lit {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Lit::Str(s, _) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// `dict[key]` for a literal dict with string keys.
+    pub fn get(&self, key: &str) -> Option<&Lit> {
+        match self {
+            Lit::Dict(items) => items
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SettingFact {
+    pub name: Name,
+    pub value: Lit,
+    /// The assignment target.
+    pub span: Span,
+    /// `NAME += ...`
+    pub augmented: bool,
 }
 
 /// How a cache key argument looks.
@@ -247,6 +392,10 @@ pub struct FileFacts {
     pub classes: Vec<ClassFact>,
     pub query_sites: Vec<QuerySite>,
     pub cache_sites: Vec<CacheSite>,
+    pub calls: Vec<CallSite>,
+    pub functions: Vec<FunctionFact>,
+    pub attr_stores: Vec<AttrStore>,
+    pub settings: Vec<SettingFact>,
     pub name_uses: Vec<NameUse>,
     pub noqa: Noqa,
     pub import_insert: Option<ImportInsert>,
@@ -266,6 +415,32 @@ impl ImportStmt {
 }
 
 impl FileFacts {
+    /// The function whose body is scope `scope`.
+    pub fn function(&self, scope: u32) -> Option<&FunctionFact> {
+        self.functions.iter().find(|f| f.scope == scope)
+    }
+
+    /// Is scope `inner` the same as, or nested inside, scope `outer`?
+    pub fn scope_within(&self, inner: u32, outer: u32) -> bool {
+        let mut cur = inner;
+        for _ in 0..256 {
+            if cur == outer {
+                return true;
+            }
+            match self.function(cur) {
+                Some(f) => cur = f.parent_scope,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&SettingFact> {
+        self.settings
+            .iter()
+            .rev()
+            .find(|s| s.name == name && !s.augmented)
+    }
     /// The binding of `name` at module level (the last one wins, as at run time).
     pub fn binding(&self, name: &str) -> Option<&Binding> {
         self.bindings

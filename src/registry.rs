@@ -45,11 +45,33 @@ macro_rules! rules {
 
 rules! {
     MissingTenantManager => "TEN101", "missing-tenant-manager", Sometimes,
-        "A concrete tenant-owned model whose default manager is not tenant-scoped";
+        "A concrete tenant-owned model with no tenant-scoped manager as its default manager";
+    UnscopedDefaultManager => "TEN102", "unscoped-default-manager", None,
+        "A tenant-owned model that declares a scoped manager, but whose default manager is not scoped";
+    SharedUploadPath => "TEN104", "shared-upload-path", None,
+        "A file field on a tenant-owned model whose `upload_to` is one folder shared by every tenant";
     UnscopedQuery => "TEN201", "unscoped-query", None,
         "A query on a tenant-owned model through a manager that is not tenant-scoped, with no tenant filter";
+    ScopeBypass => "TEN202", "scope-bypass", None,
+        "An explicit escape from tenant scoping outside the places where one is expected";
+    RawSqlWithoutTenantFilter => "TEN203", "raw-sql-without-tenant-filter", None,
+        "Raw SQL that reads a tenant-owned table without a predicate on its tenant column";
+    ImportTimeQueryset => "TEN204", "import-time-queryset", None,
+        "A queryset on a tenant-owned model built once, at class-definition time";
     UnprefixedCacheKey => "TEN301", "unprefixed-cache-key", Sometimes,
         "A call on Django's shared cache whose key is not tenant-prefixed";
+    TenantAgnosticPageCache => "TEN302", "tenant-agnostic-page-cache", None,
+        "`cache_page` with no tenant-specific key, so one tenant's page is served to another";
+    IgnoredCacheKeyFunction => "TEN303", "ignored-cache-key-function", None,
+        "A cache `KEY_FUNCTION` or `KEY_PREFIX` inside `OPTIONS`, where Django ignores it";
+    TenantContextNotCleared => "TEN401", "tenant-context-not-cleared", Sometimes,
+        "Middleware that sets the current tenant without clearing it on every path";
+    TaskWithoutTenantContext => "TEN402", "task-without-tenant-context", None,
+        "A Celery task that queries tenant-owned models without establishing a tenant context";
+    TenantUnawareAdmin => "TEN501", "tenant-unaware-admin", None,
+        "A ModelAdmin for a tenant-owned model that does not scope its queryset";
+    TenantMiddlewareSetup => "TEN601", "tenant-middleware-setup", None,
+        "Settings without exactly one tenant middleware, or without the tenant database router";
     SyntaxError => "TEN900", "syntax-error", None,
         "A file that does not parse";
     IoError => "TEN901", "io-error", None,

@@ -3,10 +3,22 @@
 //! system and never see a syntax tree.
 
 pub mod ten101_missing_tenant_manager;
+pub mod ten102_unscoped_default_manager;
+pub mod ten104_shared_upload_path;
 pub mod ten201_unscoped_query;
+pub mod ten202_scope_bypass;
+pub mod ten203_raw_sql_without_tenant_filter;
+pub mod ten204_import_time_queryset;
 pub mod ten301_unprefixed_cache_key;
+pub mod ten302_tenant_agnostic_page_cache;
+pub mod ten303_ignored_cache_key_function;
+pub mod ten401_tenant_context_not_cleared;
+pub mod ten402_task_without_tenant_context;
+pub mod ten501_tenant_unaware_admin;
+pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
 
+use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
 use crate::facts::FileFacts;
 use crate::index::Index;
@@ -18,6 +30,8 @@ pub struct Context<'a> {
     /// Index of the file in the project.
     pub file: u32,
     pub facts: &'a FileFacts,
+    /// The run's settings (paths: settings modules, places where bypasses are allowed).
+    pub settings: &'a Settings,
     /// Is a line suppressed for a rule (so fixes can tell which sites will really change)?
     pub suppressed: &'a dyn Fn(Rule, u32) -> bool,
 }
@@ -38,14 +52,51 @@ pub fn check_file(ctx: &Context, enabled: &[Rule]) -> Vec<Diagnostic> {
         ten900_syntax_error::check(ctx, &mut out, on(Rule::SyntaxError), on(Rule::IoError));
         return out;
     }
-    if on(Rule::MissingTenantManager) {
-        ten101_missing_tenant_manager::check(ctx, &mut out);
-    }
-    if on(Rule::UnscopedQuery) {
-        ten201_unscoped_query::check(ctx, &mut out);
-    }
-    if on(Rule::UnprefixedCacheKey) {
-        ten301_unprefixed_cache_key::check(ctx, &mut out);
+    type Check = fn(&Context, &mut Vec<Diagnostic>);
+    const RULES: &[(Rule, Check)] = &[
+        (
+            Rule::MissingTenantManager,
+            ten101_missing_tenant_manager::check,
+        ),
+        (
+            Rule::UnscopedDefaultManager,
+            ten102_unscoped_default_manager::check,
+        ),
+        (Rule::SharedUploadPath, ten104_shared_upload_path::check),
+        (Rule::UnscopedQuery, ten201_unscoped_query::check),
+        (Rule::ScopeBypass, ten202_scope_bypass::check),
+        (
+            Rule::RawSqlWithoutTenantFilter,
+            ten203_raw_sql_without_tenant_filter::check,
+        ),
+        (Rule::ImportTimeQueryset, ten204_import_time_queryset::check),
+        (Rule::UnprefixedCacheKey, ten301_unprefixed_cache_key::check),
+        (
+            Rule::TenantAgnosticPageCache,
+            ten302_tenant_agnostic_page_cache::check,
+        ),
+        (
+            Rule::IgnoredCacheKeyFunction,
+            ten303_ignored_cache_key_function::check,
+        ),
+        (
+            Rule::TenantContextNotCleared,
+            ten401_tenant_context_not_cleared::check,
+        ),
+        (
+            Rule::TaskWithoutTenantContext,
+            ten402_task_without_tenant_context::check,
+        ),
+        (Rule::TenantUnawareAdmin, ten501_tenant_unaware_admin::check),
+        (
+            Rule::TenantMiddlewareSetup,
+            ten601_tenant_middleware_setup::check,
+        ),
+    ];
+    for &(rule, check) in RULES {
+        if on(rule) {
+            check(ctx, &mut out);
+        }
     }
     out
 }
