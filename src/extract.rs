@@ -1185,14 +1185,20 @@ impl<'a> Extractor<'a, '_> {
                 KeyExpr::Call(to_ref(&c.func))
             }
             Expr::Name(n) => {
-                let assigned = self
-                    .scopes
-                    .last()
-                    .and_then(|s| s.assigned.get(&n.id))
-                    .copied();
-                match assigned {
-                    Some(v) => self.classify_key(v, depth + 1),
-                    None => KeyExpr::Unprefixed,
+                // The innermost function that binds the name: its last assignment so far (a
+                // parameter or a name bound otherwise is not known to be prefixed).
+                for scope in self.scopes.iter().rev() {
+                    if let Some(v) = scope.assigned.get(&n.id) {
+                        return self.classify_key(v, depth + 1);
+                    }
+                    if scope.locals.contains(&n.id) || scope.imports.contains_key(&n.id) {
+                        return KeyExpr::Unprefixed;
+                    }
+                }
+                // A module-level constant: `KEY = "tenant:..."`.
+                match self.facts.binding(&n.id) {
+                    Some(Binding::Assign(ExprRef::Str(s))) if prefixed(s) => KeyExpr::Prefixed,
+                    _ => KeyExpr::Unprefixed,
                 }
             }
             Expr::List(l) => KeyExpr::Many(
@@ -1361,6 +1367,7 @@ fn meta_facts(meta: &ast::StmtClassDef) -> MetaFacts {
                 "abstract" => m.abstract_ = as_bool,
                 "proxy" => m.proxy = as_bool,
                 "default_manager_name" => m.default_manager_name = as_str,
+                "base_manager_name" => m.base_manager_name = as_str,
                 "db_table" => m.db_table = as_str,
                 "app_label" => m.app_label = as_str,
                 _ => {}

@@ -116,6 +116,7 @@ pub struct MetaFacts {
     pub abstract_: Option<bool>,
     pub proxy: Option<bool>,
     pub default_manager_name: Option<String>,
+    pub base_manager_name: Option<String>,
     pub db_table: Option<String>,
     pub app_label: Option<String>,
     /// `class Meta(Base.Meta)` inherits options from an abstract base's Meta.

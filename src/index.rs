@@ -88,6 +88,8 @@ pub struct ClassInfo {
     pub managers: Vec<Manager>,
     /// The effective `Meta.default_manager_name` (own, or inherited from the first parent).
     pub default_manager_name: Option<String>,
+    /// The effective `Meta.base_manager_name` (own, or inherited from the first parent).
+    pub base_manager_name: Option<String>,
 }
 
 impl ClassInfo {
@@ -879,6 +881,11 @@ impl<'f> Index<'f> {
                 .and_then(|&b| self.infos[self.flat(b)].default_manager_name.clone())
         });
         let default_name_kept = default_name.clone();
+        let base_manager_name = class.meta.base_manager_name.clone().or_else(|| {
+            model_bases
+                .first()
+                .and_then(|&b| self.infos[self.flat(b)].base_manager_name.clone())
+        });
         if let Some(name) = default_name
             && let Some(pos) = managers.iter().position(|m| m.name == name.as_str())
         {
@@ -897,6 +904,7 @@ impl<'f> Index<'f> {
         }
         let info = &mut self.infos[i];
         info.default_manager_name = default_name_kept;
+        info.base_manager_name = base_manager_name;
         info.tenant = tenant;
         info.managers = managers;
         state[i] = 2;

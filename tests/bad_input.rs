@@ -330,7 +330,6 @@ fn deep_parentheses_and_huge_list_do_not_crash() {
 /// Deep nesting of other node kinds: each case alone in a project with one ordinary file. Every
 /// one must end normally (checked, or a TEN900), with the ordinary file still reported.
 #[test]
-
 fn deep_nesting_of_other_expressions_does_not_crash() {
     let n = 5000;
     let concat: Vec<&str> = vec!["\"a\""; 1000];
@@ -387,10 +386,19 @@ fn deep_nesting_of_other_expressions_does_not_crash() {
         let out = run(p.path(), &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let ok_status = matches!(out.status.code(), Some(0) | Some(1));
-        let reported = ok_status && keys(&out.stdout).contains(&"app/ok.py:3:1 TEN301".to_string());
+        let got = if ok_status {
+            keys(&out.stdout)
+        } else {
+            Vec::new()
+        };
+        let mut reported = got.contains(&"app/ok.py:3:1 TEN301".to_string());
+        // A shallow call with a deep argument is still an ordinary finding.
+        if *what == "long cache key" {
+            reported &= got.contains(&"app/deep.py:2:1 TEN301".to_string());
+        }
         if !ok_status || !reported || stderr.contains("panicked") || stderr.contains("overflow") {
             failures.push(format!(
-                "{what}: status {:?}, stderr: {}",
+                "{what}: status {:?}, findings {got:?}, stderr: {}",
                 out.status,
                 stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
             ));

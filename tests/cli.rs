@@ -337,6 +337,38 @@ fn nearest_config_up_from_the_checked_files_wins() {
     );
 }
 
+/// pre-commit passes the changed files in any order: each file gets its nearest config, and the
+/// order of the paths on the command line changes nothing.
+#[test]
+fn nearest_config_with_several_paths_is_per_file_and_order_independent() {
+    let p = std_project();
+    write(
+        p.path(),
+        "scripts/job.py",
+        "from django.core.cache import cache\n\ncache.get(\"plain\")\n",
+    );
+    write(
+        p.path(),
+        "scripts/.tenantlint.toml",
+        "ignore = [\"TEN301\"]\n",
+    );
+    let want = lines(&[
+        "app/views.py:8:12 TEN201",
+        "app/views.py:12:5 TEN301",
+        "app/views.py:16:12 TEN201",
+    ]);
+    assert_eq!(
+        findings(p.path(), &["app/views.py", "scripts/job.py"]),
+        want,
+        "app/views.py first"
+    );
+    assert_eq!(
+        findings(p.path(), &["scripts/job.py", "app/views.py"]),
+        want,
+        "scripts/job.py first"
+    );
+}
+
 #[test]
 fn config_flag_uses_that_file_and_skips_discovery() {
     let p = std_project();
@@ -843,6 +875,27 @@ fn stdin_filename_resolves_against_the_project() {
         "{}",
         stderr_of(&out)
     );
+}
+
+/// Standard input that is not UTF-8 is the same problem as a file that is not: a TEN901
+/// diagnostic for that path, not a usage error.
+#[test]
+fn stdin_invalid_utf8_is_ten901() {
+    let p = clean_project();
+    let out = tl()
+        .current_dir(p.path())
+        .args([
+            "check",
+            "--output-format",
+            "json",
+            "--stdin-filename",
+            "app/legacy.py",
+        ])
+        .write_stdin(&b"x = '\xff'\n"[..])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(keys(&out.stdout), lines(&["app/legacy.py:1:1 TEN901"]));
 }
 
 #[test]

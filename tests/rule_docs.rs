@@ -107,16 +107,27 @@ fn sections(page: &str) -> Vec<Section<'_>> {
     out
 }
 
-/// The first fenced block of a section: `(language, body)`.
+/// The first fenced block of a section: `(language, body)`. A line
+/// `<!-- file: config/settings.py -->` right before the fence names the file the example is
+/// linted as (default `app/models.py`); it is prepended to the body as `#file:` metadata.
 fn first_block(section: &Section) -> Option<(String, String)> {
     let mut iter = section.lines.iter();
+    let mut previous: Option<&str> = None;
     let lang = loop {
         let line = iter.next()?;
         if let Some(info) = line.trim_start().strip_prefix("```") {
             break info.trim().to_string();
         }
+        previous = Some(line);
     };
+    let file = previous
+        .and_then(|p| p.trim().strip_prefix("<!-- file:"))
+        .and_then(|p| p.strip_suffix("-->"))
+        .map(|p| p.trim().to_string());
     let mut body = String::new();
+    if let Some(file) = file {
+        body.push_str(&format!("{FILE_MARKER}{file}\n"));
+    }
     for line in iter {
         if line.trim_start().starts_with("```") {
             return Some((lang, body));
@@ -137,13 +148,29 @@ fn example(doc: &RuleDoc, heading: &str) -> (String, String) {
     first_block(sec).unwrap_or_else(|| panic!("{}: no code block under `## {heading}`", doc.code))
 }
 
-/// Lint `source` as `app/models.py` of a fresh project; returns the exit code and the diagnostics.
+const FILE_MARKER: &str = "#file: ";
+
+/// Lint `source` as `app/models.py` (or the file its `<!-- file: ... -->` marker names) of a fresh
+/// project; returns the exit code and the diagnostics.
 fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String) {
     let dir = TempDir::new().unwrap();
     let root = dir.path();
+    let (file, source) = match source.strip_prefix(FILE_MARKER) {
+        Some(rest) => {
+            let (file, body) = rest.split_once('\n').unwrap_or((rest, ""));
+            (file.to_string(), body)
+        }
+        None => ("app/models.py".to_string(), source),
+    };
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "app/__init__.py", "");
-    write(root, "app/models.py", source);
+    if let Some(dir) = Path::new(&file).parent().filter(|d| !d.as_os_str().is_empty()) {
+        let init = dir.join("__init__.py");
+        if !root.join(&init).exists() {
+            write(root, &init.to_string_lossy(), "");
+        }
+    }
+    write(root, &file, source);
     let mut cmd = tenantlint();
     // `--isolated`: the examples document the embedded defaults, whatever config files sit above
     // the temporary directory.

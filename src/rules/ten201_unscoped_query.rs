@@ -108,7 +108,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .receiver
             .dotted()
             .unwrap_or_else(|| model_name.to_string());
-        let why = if site.manager == "_base_manager" {
+        let why = if site.manager == "_base_manager" && manager_name != "_base_manager" {
+            format!("its base manager `{manager_name}`, which is not tenant-scoped")
+        } else if site.manager == "_base_manager" {
             "`_base_manager`, which is never tenant-scoped".to_string()
         } else if site.manager == "_default_manager" {
             format!("its default manager `{manager_name}`, which is not tenant-scoped")
@@ -143,7 +145,15 @@ fn manager_of<'a>(
     attr: &str,
 ) -> Option<(&'a str, bool, Option<&'a crate::index::ClassLike>)> {
     match attr {
-        "_base_manager" => Some(("_base_manager", false, None)),
+        // `_base_manager` is a plain `Manager` unless `Meta.base_manager_name` names another.
+        "_base_manager" => match &info.base_manager_name {
+            Some(name) => info
+                .managers
+                .iter()
+                .find(|m| m.name == name.as_str())
+                .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
+            None => Some(("_base_manager", false, None)),
+        },
         "_default_manager" => info
             .default_manager()
             .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
