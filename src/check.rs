@@ -45,6 +45,8 @@ pub struct CheckOptions {
     pub paths: Vec<PathBuf>,
     /// Source read from standard input, checked as `stdin_filename` (or `-`).
     pub stdin: Option<String>,
+    /// Why standard input could not be used as source (not UTF-8): a TEN901 for that file.
+    pub stdin_error: Option<String>,
     pub stdin_filename: Option<PathBuf>,
     pub config: ConfigSource,
     pub force_exclude: bool,
@@ -112,8 +114,10 @@ pub fn load_settings(
     targets: &[PathBuf],
     source: &ConfigSource,
 ) -> Result<Settings, CheckError> {
-    let start = targets
-        .first()
+    // Start from the deepest directory holding every target, so the order of the paths on the
+    // command line changes nothing.
+    let dirs: Vec<PathBuf> = targets
+        .iter()
         .map(|t| {
             if t.is_dir() {
                 t.clone()
@@ -123,7 +127,8 @@ pub fn load_settings(
                     .unwrap_or_else(|| cwd.to_path_buf())
             }
         })
-        .unwrap_or_else(|| cwd.to_path_buf());
+        .collect();
+    let start = common_ancestor(&dirs).unwrap_or_else(|| cwd.to_path_buf());
     let config = match source {
         ConfigSource::Isolated => None,
         ConfigSource::File(p) => {
@@ -144,6 +149,85 @@ pub fn load_settings(
         None => config::find_project_root(&start).unwrap_or_else(|| cwd.to_path_buf()),
     };
     Ok(config::resolve_settings(root, config)?)
+}
+
+fn common_ancestor(paths: &[PathBuf]) -> Option<PathBuf> {
+    let mut iter = paths.iter();
+    let mut acc = iter.next()?.clone();
+    for p in iter {
+        while !p.starts_with(&acc) {
+            if !acc.pop() {
+                return None;
+            }
+        }
+    }
+    Some(acc)
+}
+
+/// Which rules apply to which file: the main config's selection, and nested config files (closer
+/// to a file than the main one) whose `select`, `extend-select`, `ignore` and `per-file-ignores`
+/// replace it for the files below them, as ruff's hierarchical configs do. Tenancy conventions
+/// always come from the main config: the project index is one for the whole project.
+pub struct Selections {
+    main: Vec<Rule>,
+    nested: Vec<(PathBuf, Vec<Rule>, Settings)>,
+}
+
+impl Selections {
+    /// The enabled rules for `path`, and the settings holding its `per-file-ignores`.
+    pub fn for_path<'a>(&'a self, path: &Path, main: &'a Settings) -> (&'a [Rule], &'a Settings) {
+        self.nested
+            .iter()
+            .filter(|(dir, _, _)| path.starts_with(dir))
+            .max_by_key(|(dir, _, _)| dir.components().count())
+            .map_or((&self.main, main), |(_, rules, settings)| {
+                (rules.as_slice(), settings)
+            })
+    }
+
+    pub fn any_enables(&self, rule: Rule) -> bool {
+        self.main.contains(&rule) || self.nested.iter().any(|(_, r, _)| r.contains(&rule))
+    }
+}
+
+/// Find nested config files between the files and the main config's directory.
+pub fn selections(
+    settings: &Settings,
+    opts: &CheckOptions,
+    files: &[PathBuf],
+) -> Result<Selections, CheckError> {
+    let main = enabled_rules(settings, opts)?;
+    let mut nested = Vec::new();
+    if matches!(opts.config, ConfigSource::Discover) {
+        let top = settings
+            .config_file
+            .as_ref()
+            .and_then(|c| c.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| settings.root.clone());
+        let mut seen: HashSet<PathBuf> = HashSet::new();
+        for file in files {
+            let mut dir = file.parent();
+            while let Some(d) = dir {
+                if d == top || !d.starts_with(&top) || !seen.insert(d.to_path_buf()) {
+                    break;
+                }
+                for name in ["tenantlint.toml", ".tenantlint.toml", "pyproject.toml"] {
+                    let candidate = d.join(name);
+                    if candidate.is_file()
+                        && let Some(options) = config::read_config_file(&candidate)?
+                    {
+                        let nested_settings =
+                            config::resolve_settings(d.to_path_buf(), Some((candidate, options)))?;
+                        let rules = enabled_rules(&nested_settings, opts)?;
+                        nested.push((d.to_path_buf(), rules, nested_settings));
+                        break;
+                    }
+                }
+                dir = d.parent();
+            }
+        }
+    }
+    Ok(Selections { main, nested })
 }
 
 /// The rules enabled by the settings and the command line (the command line wins).
@@ -175,6 +259,7 @@ pub fn extract_all(
     settings: &Settings,
     paths: &[PathBuf],
     stdin: Option<(&Path, &str)>,
+    stdin_error: Option<&str>,
 ) -> Vec<FileFacts> {
     let conv = &settings.conventions;
     paths
@@ -184,7 +269,10 @@ pub fn extract_all(
             match stdin {
                 Some((p, text)) if p == path => {
                     let is_package = path.file_stem().is_some_and(|s| s == "__init__");
-                    extract::extract_source(path, module, is_package, text, conv)
+                    match stdin_error {
+                        Some(msg) => extract::io_problem(path, module, is_package, msg.to_string()),
+                        None => extract::extract_source(path, module, is_package, text, conv),
+                    }
                 }
                 _ => extract::read_and_extract(path, module, conv),
             }
@@ -197,11 +285,15 @@ pub fn lint(
     index: &Index,
     settings: &Settings,
     targets: &[usize],
-    enabled: &[Rule],
+    selections: &Selections,
 ) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = targets
         .par_iter()
-        .flat_map_iter(|&fi| lint_file(index, settings, fi, enabled))
+        .flat_map_iter(|&fi| {
+            let (enabled, selection_settings) =
+                selections.for_path(&index.files[fi].path, settings);
+            lint_file(index, settings, selection_settings, fi, enabled)
+        })
         .collect();
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out
@@ -210,11 +302,12 @@ pub fn lint(
 pub fn lint_file(
     index: &Index,
     settings: &Settings,
+    selection_settings: &Settings,
     fi: usize,
     enabled: &[Rule],
 ) -> Vec<Diagnostic> {
     let facts = &index.files[fi];
-    let ignored = settings.per_file_ignored(&facts.path);
+    let ignored = selection_settings.per_file_ignored(&facts.path);
     let enabled: Vec<Rule> = enabled
         .iter()
         .copied()
@@ -272,7 +365,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     let timer = Timer::new();
     let settings = load_settings(cwd, &settings_start, &opts.config)?;
-    let enabled = enabled_rules(&settings, opts)?;
+    enabled_rules(&settings, opts)?;
 
     // The whole project is indexed; only the targets are reported on.
     let (mut report_files, missing) = discovery::discover(&settings, &targets, opts.force_exclude);
@@ -313,9 +406,10 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         (Some(p), Some(text)) => Some((p.as_path(), text.as_str())),
         _ => None,
     };
-    let files = extract_all(&settings, &all, stdin);
+    let files = extract_all(&settings, &all, stdin, opts.stdin_error.as_deref());
     timer.lap("parse+extract");
-    let missing_diags: Vec<Diagnostic> = if enabled.contains(&Rule::IoError) {
+    let selections = selections(&settings, opts, &report_files)?;
+    let missing_diags: Vec<Diagnostic> = if selections.any_enables(Rule::IoError) {
         missing
             .iter()
             .map(|m| {
@@ -349,7 +443,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     if opts.fix == FixMode::None {
         let index = Index::build(&files, &settings.conventions);
         timer.lap("index");
-        result.diagnostics = lint(&index, &settings, &target_idx, &enabled);
+        result.diagnostics = lint(&index, &settings, &target_idx, &selections);
         timer.lap("rules");
         merge_sorted(&mut result.diagnostics, missing_diags);
         if stdin_excluded {
@@ -361,7 +455,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         &settings,
         files,
         &target_idx,
-        &enabled,
+        &selections,
         opts,
         stdin,
         &mut result,

@@ -205,14 +205,22 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let read_stdin =
         args.stdin_filename.is_some() || args.paths.iter().any(|p| p == Path::new("-"));
+    // Input that is not UTF-8 is a TEN901 diagnostic for the stdin file, as it is on disk; with
+    // `--fix` it is echoed back byte for byte.
+    let mut stdin_raw: Option<Vec<u8>> = None;
+    let mut stdin_error: Option<String> = None;
     let stdin = if read_stdin {
         let mut buf = Vec::new();
         io::stdin()
             .read_to_end(&mut buf)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
-        match String::from_utf8(buf) {
-            Ok(s) => Some(s),
-            Err(_) => return Err("standard input is not valid UTF-8".into()),
+        match crate::extract::decode(&buf) {
+            Ok(s) => Some(s.to_string()),
+            Err(msg) => {
+                stdin_error = Some(msg);
+                stdin_raw = Some(buf);
+                Some(String::new())
+            }
         }
     } else {
         None
@@ -225,6 +233,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             .cloned()
             .collect(),
         stdin: stdin.clone(),
+        stdin_error,
         stdin_filename: args.stdin_filename.clone(),
         config: match (&args.config, args.isolated) {
             (Some(p), _) => ConfigSource::File(p.clone()),
@@ -333,6 +342,12 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     }
     if editor_fix {
         let mut out = io::stdout().lock();
+        if let Some(raw) = &stdin_raw {
+            out.write_all(raw).map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| e.to_string())?;
+            let remaining = !result.diagnostics.is_empty();
+            return Ok(if remaining && !args.exit_zero { 1 } else { 0 });
+        }
         let text = result
             .stdin_output
             .as_deref()

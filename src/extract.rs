@@ -115,7 +115,7 @@ fn io_message(e: &std::io::Error) -> String {
     }
 }
 
-fn io_problem(path: &Path, module: String, is_package: bool, msg: String) -> FileFacts {
+pub fn io_problem(path: &Path, module: String, is_package: bool, msg: String) -> FileFacts {
     FileFacts {
         path: path.to_path_buf(),
         module,

@@ -131,7 +131,7 @@ pub fn run_fixes(
     settings: &Settings,
     mut files: Vec<FileFacts>,
     targets: &[usize],
-    enabled: &[Rule],
+    selections: &check::Selections,
     opts: &CheckOptions,
     stdin: Option<(&Path, &str)>,
     result: &mut CheckResult,
@@ -143,7 +143,7 @@ pub fn run_fixes(
     let mut round = 0;
     loop {
         let index = Index::build(&files, conv);
-        remaining = check::lint(&index, settings, targets, enabled);
+        remaining = check::lint(&index, settings, targets, selections);
         round += 1;
         if round > MAX_ROUNDS {
             break;
