@@ -165,10 +165,10 @@ pub fn extract_source(
                     &mut facts.noqa,
                 );
             }
-            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle => {
-                if locator.slice(token.range()).contains('\n') {
-                    multiline_strings.push(token.range());
-                }
+            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle
+                if locator.slice(token.range()).contains('\n') =>
+            {
+                multiline_strings.push(token.range());
             }
             _ => {}
         }
@@ -1669,7 +1669,15 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         binding,
                     });
                 }
+                if let Some(ctx) = &mut self.class_ctx
+                    && let Expr::Name(n) = &*a.target
+                {
+                    ctx.attr = Some(n.id.clone());
+                }
                 visitor::walk_stmt(self, stmt);
+                if let Some(ctx) = &mut self.class_ctx {
+                    ctx.attr = None;
+                }
             }
             _ => visitor::walk_stmt(self, stmt),
         }
@@ -1717,6 +1725,8 @@ impl<'a> Extractor<'a, '_> {
                 }
             }
             Expr::Lambda(l) => {
+                // A lambda body runs when called, not at class-definition time.
+                let saved_class = self.class_ctx.take();
                 // Lambda parameters shadow outer names inside the lambda body.
                 if let Some(params) = &l.parameters {
                     let mut locals: HashSet<Name> = HashSet::default();
@@ -1736,6 +1746,7 @@ impl<'a> Extractor<'a, '_> {
                 } else {
                     self.visit_expr(&l.body);
                 }
+                self.class_ctx = saved_class;
             }
             _ => visitor::walk_expr(self, expr),
         }

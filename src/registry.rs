@@ -45,7 +45,7 @@ macro_rules! rules {
 
 rules! {
     MissingTenantManager => "TEN101", "missing-tenant-manager", Sometimes,
-        "A concrete tenant-owned model with no tenant-scoped manager as its default manager";
+        "A concrete tenant-owned model with no tenant-scoped manager";
     UnscopedDefaultManager => "TEN102", "unscoped-default-manager", None,
         "A tenant-owned model that declares a scoped manager, but whose default manager is not scoped";
     SharedUploadPath => "TEN104", "shared-upload-path", None,

@@ -324,7 +324,6 @@ pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)?;
     tmp.write_all(contents.as_bytes())?;
-    tmp.as_file().sync_all()?;
     tmp.as_file().set_permissions(perms)?;
     tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())

@@ -1,5 +1,6 @@
 //! TEN101 missing-tenant-manager: a concrete tenant-owned model whose default manager is not
-//! tenant-scoped.
+//! tenant-scoped, and that has no scoped manager at all (a model with a scoped manager that is not
+//! the default is TEN102's).
 //!
 //! Fix: add `objects = <ScopedManager>()` as the first statement after the class docstring, and
 //! the manager's import (safe when the model has no manager at all); replace a plain Django manager
@@ -25,7 +26,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let Some(default) = info.default_manager() else {
             continue;
         };
-        if default.scoped {
+        // A scoped manager that is not the default: TEN102 reports it.
+        if default.scoped || info.managers.iter().any(|m| m.scoped) {
             continue;
         }
         let message = format!(
@@ -35,13 +37,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let source = manager_source
             .get_or_insert_with(|| scoped_manager_source(ctx))
             .clone();
-        let (fix, help) = fix_for(
-            ctx,
-            id,
-            default,
-            info.managers.iter().any(|m| m.scoped),
-            source,
-        );
+        let (fix, help) = fix_for(ctx, id, default, source);
         // With no automatic edit, the message itself says what to do.
         let (message, help) = match (&fix, help) {
             (None, Some(advice)) => (format!("{message}: {}", lower_first(&advice)), None),
@@ -68,7 +64,6 @@ fn fix_for(
     ctx: &Context,
     id: ClassId,
     default: &Manager,
-    has_scoped: bool,
     source: Option<(String, String)>,
 ) -> (Option<Fix>, Option<String>) {
     let index = ctx.index;
@@ -79,15 +74,6 @@ fn fix_for(
             Some("Set `manager-import` to the dotted path of your tenant-scoped manager to enable the fix".into()),
         );
     };
-    if has_scoped {
-        return (
-            None,
-            Some(format!(
-                "The model has a scoped manager, but `{}` comes first: declare the scoped manager first or point `Meta.default_manager_name` at it",
-                default.name
-            )),
-        );
-    }
     match (
         &default.class,
         default.implicit,

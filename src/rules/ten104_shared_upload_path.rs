@@ -1,8 +1,281 @@
-//! TEN104 NAME: SUMMARY
+//! TEN104 shared-upload-path: a `FileField`/`ImageField` on a tenant-owned model whose
+//! `upload_to` is a constant (a string, a module-level string constant, `os.path.join` of
+//! strings, a `strftime` date pattern) or missing, so every tenant's files share one folder.
 //!
-//! Not implemented yet.
+//! Not flagged: a callable `upload_to` (a function, `partial(...)`, an instance of a class), an
+//! expression that cannot be read statically (f-strings, concatenations), a project field class
+//! with its own `__init__`/`generate_filename`, a field with a tenant-aware `storage=`, and fields of every model when the settings install a tenant-aware
+//! default storage. No fix: the right path depends on the project's storage layout.
 
 use super::Context;
 use crate::diagnostics::Diagnostic;
+use crate::facts::{Binding, CallRef, ExprRef, Lit};
+use crate::index::{ClassId, ClassLike, Index, Resolved};
+use crate::registry::Rule;
 
-pub fn check(_ctx: &Context, _out: &mut Vec<Diagnostic>) {}
+const FILE_FIELD: &str = "django.db.models.FileField";
+const IMAGE_FIELD: &str = "django.db.models.ImageField";
+
+/// Methods with which a project subclass of `FileField` may compute its own upload path.
+const PATH_METHODS: &[&str] = &["__init__", "generate_filename"];
+
+pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let index = ctx.index;
+    // Whether the settings install a tenant-aware default storage: computed only if needed.
+    let mut default_storage_tenant: Option<bool> = None;
+    for (ci, class) in ctx.facts.classes.iter().enumerate() {
+        let id = ClassId {
+            file: ctx.file,
+            class: ci as u32,
+        };
+        let info = index.info(id);
+        // Abstract tenant-owned bases too: the field is reported where it is declared.
+        if !info.needs_scoping() {
+            continue;
+        }
+        for assign in &class.assigns {
+            let Some(call) = assign.value.as_call() else {
+                continue;
+            };
+            let Some(kind) = file_field_kind(index, ctx.file, &call.func) else {
+                continue;
+            };
+            // A project field with its own `__init__` or `generate_filename` may supply or
+            // rewrite the path (e.g. prefix the tenant): its `upload_to` says nothing for sure.
+            if kind.custom {
+                continue;
+            }
+            let upload_to = keyword(call, "upload_to").or_else(|| {
+                // `FileField(verbose_name=None, name=None, upload_to="", ...)`; `ImageField` takes
+                // `width_field` third.
+                (!kind.image).then(|| call.args.get(2)).flatten()
+            });
+            let constant = match upload_to {
+                None => String::new(),
+                Some(e) => match constant_str(index, ctx.file, e) {
+                    Some(s) => s,
+                    None => continue,
+                },
+            };
+            if let Some(storage) = keyword(call, "storage") {
+                if is_tenant_storage(index, ctx.file, storage) {
+                    continue;
+                }
+            } else if *default_storage_tenant.get_or_insert_with(|| settings_tenant_storage(ctx)) {
+                continue;
+            }
+            let field_kind = if kind.image {
+                "Image field"
+            } else {
+                "File field"
+            };
+            let what = if constant.is_empty() {
+                match upload_to {
+                    None => "has no `upload_to`, so every tenant's files land in the storage root"
+                        .to_string(),
+                    Some(_) => {
+                        "has an empty `upload_to`, so every tenant's files land in the storage root"
+                            .to_string()
+                    }
+                }
+            } else if constant.contains('%') {
+                format!(
+                    "has the constant `upload_to` \"{constant}\": its date folders are shared by every tenant"
+                )
+            } else {
+                format!(
+                    "has the constant `upload_to` \"{constant}\": one folder shared by every tenant"
+                )
+            };
+            let message = format!(
+                "{field_kind} `{}.{}` of a tenant-owned model {what}; pass a function that puts the tenant in the path (`upload_to=tenant_upload_path`)",
+                class.name, assign.name
+            );
+            out.push(
+                Diagnostic::new(
+                    Rule::SharedUploadPath,
+                    message,
+                    ctx.facts.path.clone(),
+                    assign.value_span,
+                )
+                .with_help(Some(
+                    "e.g. `def tenant_upload_path(instance, filename): return f\"tenants/{instance.tenant_id}/documents/{filename}\"`"
+                        .into(),
+                )),
+            );
+        }
+    }
+}
+
+struct FieldKind {
+    image: bool,
+    /// A project subclass that defines `__init__` or `generate_filename` (it may supply or
+    /// rewrite the upload path, and its positional arguments are unknown).
+    custom: bool,
+}
+
+/// Is `func` Django's `FileField`/`ImageField`, or a project subclass of one?
+fn file_field_kind(index: &Index, file: u32, func: &ExprRef) -> Option<FieldKind> {
+    match index.class_like(file, func) {
+        ClassLike::External(p) => external_kind(&p).map(|image| FieldKind {
+            image,
+            custom: false,
+        }),
+        ClassLike::Class(c) => {
+            let mut custom = false;
+            let mut stack = vec![(c, 0u32)];
+            let mut seen = Vec::new();
+            while let Some((c, depth)) = stack.pop() {
+                if depth > 32 || seen.contains(&c) {
+                    continue;
+                }
+                seen.push(c);
+                let class = index.class(c);
+                if class
+                    .methods
+                    .iter()
+                    .any(|m| PATH_METHODS.contains(&m.as_str()))
+                {
+                    custom = true;
+                }
+                for b in &index.info(c).bases {
+                    match b {
+                        Resolved::Class(b) => stack.push((*b, depth + 1)),
+                        Resolved::External(p) => {
+                            if let Some(image) = external_kind(p) {
+                                return Some(FieldKind { image, custom });
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// `Some(is_image)` for Django's file fields.
+fn external_kind(path: &str) -> Option<bool> {
+    match path {
+        FILE_FIELD => Some(false),
+        IMAGE_FIELD => Some(true),
+        _ => None,
+    }
+}
+
+fn keyword<'a>(call: &'a CallRef, name: &str) -> Option<&'a ExprRef> {
+    call.keywords
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// The string an `upload_to` value always is, if it is a constant.
+fn constant_str(index: &Index, file: u32, expr: &ExprRef) -> Option<String> {
+    constant_str_depth(index, file, expr, 0)
+}
+
+fn constant_str_depth(index: &Index, file: u32, expr: &ExprRef, depth: u32) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    match expr {
+        ExprRef::Str(s) => Some(s.clone()),
+        // A module-level string constant, here or imported.
+        ExprRef::Name(_) | ExprRef::Attr(..) => match index.resolve_expr(file, expr) {
+            Resolved::Symbol { file: sf, name } => match index.files[sf as usize].binding(&name) {
+                Some(Binding::Assign(value @ ExprRef::Str(_))) => {
+                    constant_str_depth(index, sf, value, depth + 1)
+                }
+                _ => None,
+            },
+            _ => None,
+        },
+        // `os.path.join("a", "b")`
+        ExprRef::Call(call) => {
+            let path = index.path_of(&index.resolve_expr(file, &call.func))?;
+            if !matches!(path.as_str(), "os.path.join" | "posixpath.join") || call.args.is_empty() {
+                return None;
+            }
+            let parts: Option<Vec<String>> = call
+                .args
+                .iter()
+                .map(|a| constant_str_depth(index, file, a, depth + 1))
+                .collect();
+            let parts = parts?;
+            Some(parts.join("/"))
+        }
+        _ => None,
+    }
+}
+
+/// Does a name (of a storage class, instance or factory) say it is tenant-aware?
+fn tenant_named(path: &str) -> bool {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    last.to_ascii_lowercase().contains("tenant")
+}
+
+/// `storage=TenantFileSystemStorage()`, `storage=tenant_storage`, `storage=get_tenant_storage`, or
+/// an instance of a project class that inherits a tenant-named storage.
+fn is_tenant_storage(index: &Index, file: u32, expr: &ExprRef) -> bool {
+    let target = match expr {
+        ExprRef::Call(call) => &call.func,
+        other => other,
+    };
+    let resolved = index.resolve_expr(file, target);
+    if let Some(p) = index.path_of(&resolved).or_else(|| target.dotted())
+        && tenant_named(&p)
+    {
+        return true;
+    }
+    let Resolved::Class(c) = resolved else {
+        return false;
+    };
+    let mut stack = vec![(c, 0u32)];
+    while let Some((c, depth)) = stack.pop() {
+        if depth > 32 {
+            continue;
+        }
+        if tenant_named(&index.class(c).name) {
+            return true;
+        }
+        for b in &index.info(c).bases {
+            match b {
+                Resolved::Class(b) => stack.push((*b, depth + 1)),
+                Resolved::External(p) if tenant_named(p) => return true,
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
+/// Do the project's settings modules install a tenant-aware default storage
+/// (`DEFAULT_FILE_STORAGE`, or `STORAGES["default"]["BACKEND"]`, naming a tenant storage such as
+/// django-tenants' `TenantFileSystemStorage`)? Only files that assign one of those names are
+/// matched against `settings-modules`.
+fn settings_tenant_storage(ctx: &Context) -> bool {
+    for facts in ctx.index.files {
+        for s in &facts.settings {
+            if s.augmented {
+                continue;
+            }
+            let backend = match s.name.as_str() {
+                "DEFAULT_FILE_STORAGE" => s.value.as_str(),
+                "STORAGES" => s
+                    .value
+                    .get("default")
+                    .and_then(|d| d.get("BACKEND"))
+                    .and_then(Lit::as_str),
+                _ => continue,
+            };
+            if backend.is_some_and(tenant_named) && ctx.settings.is_settings_module(&facts.path) {
+                return true;
+            }
+        }
+    }
+    false
+}
