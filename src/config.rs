@@ -180,8 +180,10 @@ impl Conventions {
                 c.tenant_middlewares = vec![];
             }
             "django-tenants" => {
-                c.tenant_model = "Client".into();
-                c.tenant_base_classes = s(&["TenantMixin"]);
+                // The tenant model is whatever inherits `TenantMixin`; tenant-owned models are
+                // those of the apps in `TENANT_APPS`.
+                c.tenant_model = "TenantMixin".into();
+                c.tenant_base_classes = vec![];
                 c.tenant_setters = s(&["set_tenant", "set_schema"]);
                 c.tenant_clearers = s(&["set_schema_to_public"]);
                 c.tenant_context_managers = s(&["schema_context", "tenant_context"]);

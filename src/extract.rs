@@ -941,15 +941,34 @@ impl<'a> Extractor<'a, '_> {
             }
             _ => return,
         };
-        if !self.interesting_call(name) {
-            return;
-        }
+        // A callee imported under another name is recorded under its original name
+        // (`from tenancy import activate_tenant as activate`).
+        let name = if self.interesting_call(name) {
+            name.clone()
+        } else {
+            match self.imported_as(name) {
+                Some(original)
+                    if matches!(&*call.func, Expr::Name(_)) && self.interesting_call(&original) =>
+                {
+                    original
+                }
+                _ => return,
+            }
+        };
         let root = match base {
             Some(b) => self.root_binding(b),
             None => RootBinding::Local,
         };
         let start = call.start().to_u32();
         self.facts.calls.push(CallSite {
+            name,
+            arg_spans: call
+                .arguments
+                .args
+                .iter()
+                .take(4)
+                .map(|a| self.loc.span(a.range()))
+                .collect(),
             func: to_ref(&call.func),
             root,
             span: self.loc.span(call.range()),
@@ -976,6 +995,19 @@ impl<'a> Extractor<'a, '_> {
             in_decorator: self.in_decorator,
             wrap_rest: self.pending_wraps.remove(&start),
         });
+    }
+
+    /// The original name of `name` when it is bound by `from m import original as name`.
+    fn imported_as(&self, name: &Name) -> Option<Name> {
+        let binding = match self.root_binding(name) {
+            RootBinding::LocalImport(b) => b,
+            RootBinding::Local => return None,
+            RootBinding::Module => self.facts.binding(name)?.clone(),
+        };
+        match binding {
+            Binding::FromImport { name: original, .. } if original != *name => Some(original),
+            _ => None,
+        }
     }
 
     fn attr_store(&mut self, attr: &'a ast::ExprAttribute, clears: bool) {

@@ -219,6 +219,9 @@ pub struct WrapRest {
 /// setters and clearers, scope bypasses, `cache_page`, registrations, `ContextVar.set`, ...).
 #[derive(Clone, Debug)]
 pub struct CallSite {
+    /// The callee's last name, as imported (`activate_tenant` for `activate(...)` after
+    /// `from tenancy import activate_tenant as activate`).
+    pub name: Name,
     pub func: ExprRef,
     pub root: RootBinding,
     /// The whole call.
@@ -226,6 +229,8 @@ pub struct CallSite {
     /// The innermost function scope (0: module level or a class body).
     pub scope: u32,
     pub args: Vec<ArgValue>,
+    /// Where each of `args` is.
+    pub arg_spans: Vec<Span>,
     pub keywords: Vec<(Name, ArgValue)>,
     /// Inside a `finally:` block of its function.
     pub in_finally: bool,
@@ -238,13 +243,10 @@ pub struct CallSite {
 }
 
 impl CallSite {
-    /// The callee's last name: `execute` for `cursor.execute(...)`.
+    /// The callee's last name: `execute` for `cursor.execute(...)`; for a name imported under
+    /// an alias, the original name.
     pub fn name(&self) -> &str {
-        match &self.func {
-            ExprRef::Name(n) => n.as_str(),
-            ExprRef::Attr(_, a) => a.as_str(),
-            _ => "",
-        }
+        self.name.as_str()
     }
 }
 

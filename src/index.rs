@@ -68,6 +68,8 @@ pub enum TenantReason {
     Field { field: Name, in_class: ClassId },
     /// Inherits a configured tenant base class.
     BaseClass(String),
+    /// Schema per tenant (django-tenants): the model's app is in `TENANT_APPS`.
+    TenantApp(String),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -111,6 +113,8 @@ pub struct Index<'f> {
     infos: Vec<ClassInfo>,
     /// Lazily computed fix sources (see [`crate::fix::imports`]).
     pub manager_source: OnceLock<Option<(String, String)>>,
+    /// Schema per tenant: the apps listed in `TENANT_APPS` by the project's settings.
+    tenant_apps: Vec<String>,
     pub cache_source: OnceLock<Option<(String, String)>>,
 }
 
@@ -124,6 +128,30 @@ const DJANGO_FKS: &[&str] = &[
     "django.db.models.ForeignKey",
     "django.db.models.OneToOneField",
 ];
+
+/// The apps in the project's `TENANT_APPS` settings (`billing.apps.BillingConfig` -> `billing`).
+fn tenant_apps(files: &[FileFacts]) -> Vec<String> {
+    let mut apps = Vec::new();
+    for f in files {
+        let Some(setting) = f.setting("TENANT_APPS") else {
+            continue;
+        };
+        let crate::facts::Lit::Seq(items) = &setting.value else {
+            continue;
+        };
+        for item in items {
+            let Some(app) = item.as_str() else { continue };
+            let app = match app.split_once(".apps.") {
+                Some((pkg, cfg)) if cfg.ends_with("Config") => pkg,
+                _ => app,
+            };
+            if !apps.iter().any(|a| a == app) {
+                apps.push(app.to_string());
+            }
+        }
+    }
+    apps
+}
 
 /// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
 /// `django.db.models.fields.related.ForeignKey` become `django.db.models.Model` and
@@ -199,6 +227,11 @@ impl<'f> Index<'f> {
             offsets,
             infos: Vec::new(),
             manager_source: OnceLock::new(),
+            tenant_apps: if conv.schema_per_tenant {
+                tenant_apps(files)
+            } else {
+                Vec::new()
+            },
             cache_source: OnceLock::new(),
         };
         index.compute_infos();
@@ -684,7 +717,10 @@ impl<'f> Index<'f> {
             }
             let c = self.class(id);
             let q = self.qualname(id);
-            let tenant_model = config_matches(&conv.tenant_model, &c.name, &q);
+            // The tenant model, or a subclass of it (django-tenants: whatever inherits
+            // `TenantMixin`).
+            let tenant_model = config_matches(&conv.tenant_model, &c.name, &q)
+                || self.class_reaches_config(id, &conv.tenant_model);
             let global = conv
                 .global_models
                 .iter()
@@ -814,6 +850,19 @@ impl<'f> Index<'f> {
             tenant = model_bases
                 .iter()
                 .find_map(|&b| self.infos[self.flat(b)].tenant.clone());
+        }
+        if tenant.is_none() && !self.tenant_apps.is_empty() {
+            let module = &self.files[id.file as usize].module;
+            let label = class.meta.app_label.as_deref();
+            tenant = self
+                .tenant_apps
+                .iter()
+                .find(|app| {
+                    module == *app
+                        || module.starts_with(&format!("{app}."))
+                        || label.is_some_and(|l| app.rsplit('.').next() == Some(l))
+                })
+                .map(|app| TenantReason::TenantApp(app.clone()));
         }
         if tenant.is_none() && self.infos[i].tenant_base {
             let base = self

@@ -460,6 +460,8 @@ cases! {
     ten301_tenant_cache_alias,
     ten301_noqa,
     mixed_safe_unsafe,
+    ten401_wrap_rest,
+    ten401_crlf_tabs,
 }
 
 #[test]

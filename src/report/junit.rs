@@ -5,6 +5,7 @@
 //! clean file gets a suite with one passing testcase; a run with nothing to report at all still
 //! writes one passing testcase, because some consumers reject a report without tests.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -62,30 +63,23 @@ fn failure_text(report: &Report, path: &str, d: &Diagnostic) -> String {
 }
 
 pub fn write_junit(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    // Group the (sorted) diagnostics by file, keeping their order.
-    let mut groups: Vec<(String, Vec<&Diagnostic>)> = Vec::new();
+    // One suite per file, in path order: the diagnostics of a file (already sorted), or none for
+    // a clean file that was checked.
+    let mut suites: BTreeMap<String, Vec<&Diagnostic>> = BTreeMap::new();
     for d in report.diagnostics {
-        let path = report.display_path(&d.path);
-        match groups.last_mut() {
-            Some((p, ds)) if *p == path => ds.push(d),
-            _ => groups.push((path, vec![d])),
-        }
+        suites
+            .entry(report.display_path(&d.path))
+            .or_default()
+            .push(d);
     }
-    let mut clean: Vec<String> = report
-        .files
-        .iter()
-        .map(|f| report.display_path(f))
-        .filter(|p| !groups.iter().any(|(g, _)| g == p))
-        .collect();
-    clean.sort();
-    clean.dedup();
+    for f in report.files {
+        suites.entry(report.display_path(f)).or_default();
+    }
 
     let failures = report.diagnostics.len();
-    let mut tests = failures + clean.len();
-    let placeholder = tests == 0;
-    if placeholder {
-        tests = 1;
-    }
+    let clean = suites.values().filter(|ds| ds.is_empty()).count();
+    let placeholder = failures + clean == 0;
+    let tests = if placeholder { 1 } else { failures + clean };
 
     let mut out = String::new();
     out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -93,13 +87,20 @@ pub fn write_junit(w: &mut dyn Write, report: &Report) -> io::Result<()> {
         out,
         "<testsuites name=\"tenantlint\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">"
     );
-    for (path, ds) in &groups {
+    for (path, ds) in &suites {
         let p = escape_xml(path);
+        let n = ds.len().max(1);
         let _ = writeln!(
             out,
-            "  <testsuite name=\"{p}\" tests=\"{n}\" failures=\"{n}\" errors=\"0\" skipped=\"0\">",
-            n = ds.len()
+            "  <testsuite name=\"{p}\" tests=\"{n}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
+            ds.len()
         );
+        if ds.is_empty() {
+            let _ = writeln!(
+                out,
+                "    <testcase name=\"tenantlint\" classname=\"{p}\" file=\"{p}\"/>"
+            );
+        }
         for d in ds {
             let _ = writeln!(
                 out,
@@ -120,20 +121,10 @@ pub fn write_junit(w: &mut dyn Write, report: &Report) -> io::Result<()> {
         }
         out.push_str("  </testsuite>\n");
     }
-    for path in &clean {
-        let p = escape_xml(path);
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{p}\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\">"
-        );
-        let _ = writeln!(
-            out,
-            "    <testcase name=\"tenantlint\" classname=\"{p}\" file=\"{p}\"/>"
-        );
-        out.push_str("  </testsuite>\n");
-    }
     if placeholder {
-        out.push_str("  <testsuite name=\"tenantlint\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\">\n");
+        out.push_str(
+            "  <testsuite name=\"tenantlint\" tests=\"1\" failures=\"0\" errors=\"0\" skipped=\"0\">\n",
+        );
         out.push_str("    <testcase name=\"no diagnostics\" classname=\"tenantlint\"/>\n");
         out.push_str("  </testsuite>\n");
     }

@@ -2,6 +2,7 @@
 //! returns diagnostics (with fixes where a safe or unsafe one exists). Rules never touch the file
 //! system and never see a syntax tree.
 
+pub mod settings_lookup;
 pub mod ten101_missing_tenant_manager;
 pub mod ten102_unscoped_default_manager;
 pub mod ten104_shared_upload_path;

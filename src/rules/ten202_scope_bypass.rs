@@ -1,8 +1,333 @@
-//! TEN202 NAME: SUMMARY
+//! TEN202 scope-bypass: an explicit escape from tenant scoping outside the places where one is
+//! expected (`bypass-allowed-paths`: migrations, management commands and tests by default).
 //!
-//! Not implemented yet.
+//! Three forms:
+//! - a query through a manager named in `bypass-managers` (`Invoice.all_objects.all()`) on a
+//!   tenant-owned model, unless that manager is itself scoped;
+//! - a call named in `bypass-calls`: a function (`scopes_disabled()`, as a `with` item, a decorator
+//!   or a plain call) resolved through imports, or a method on a tenant-owned model's manager chain
+//!   (`Invoice.objects.unscoped()`);
+//! - a tenant clearer (`tenant-clearers`, e.g. `unset_current_tenant()`) outside a `finally:`
+//!   block, followed in the same function by a query on a tenant-owned model, with no tenant set
+//!   again in between.
+
+use rustc_hash::FxHashSet as HashSet;
 
 use super::Context;
+use super::ten201_unscoped_query::QUERY_METHODS;
 use crate::diagnostics::Diagnostic;
+use crate::facts::{CallSite, ExprRef, QuerySite, RootBinding};
+use crate::index::{ClassId, ClassInfo, Index, Resolved, config_matches};
+use crate::registry::Rule;
 
-pub fn check(_ctx: &Context, _out: &mut Vec<Diagnostic>) {}
+const ALLOWED: &str = "bypasses belong only in `bypass-allowed-paths` (migrations, management commands and tests by default)";
+
+pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    if ctx.settings.bypass_allowed(&ctx.facts.path) {
+        return;
+    }
+    // Chains reported once, even when a bypass manager and a bypass method meet in one chain.
+    let mut reported: HashSet<u32> = HashSet::default();
+    bypass_managers(ctx, out, &mut reported);
+    bypass_calls(ctx, out, &mut reported);
+    clearers(ctx, out);
+}
+
+fn last(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// Does the chain filter on a tenant field (`tenant=`, `tenant_id=`, `tenant__...=`), as TEN201
+/// understands it?
+fn tenant_filtered(ctx: &Context, site: &QuerySite) -> bool {
+    let fields = &ctx.conv().tenant_fields;
+    site.filter_keywords.iter().any(|k| {
+        fields.iter().any(|f| {
+            k == f.as_str()
+                || k.strip_prefix(f.as_str())
+                    .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
+        })
+    })
+}
+
+/// The tenant-owned model a query site's receiver resolves to.
+fn tenant_model(ctx: &Context, site: &QuerySite) -> Option<ClassId> {
+    match ctx.index.resolve_at(ctx.file, &site.receiver, &site.root) {
+        Resolved::Class(c) if ctx.index.info(c).needs_scoping() => Some(c),
+        _ => None,
+    }
+}
+
+/// Is `site.method` a query through the model's manager `site.manager` (the QuerySet API, or a
+/// method the manager's class or queryset defines)?
+fn is_query(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
+    if QUERY_METHODS.contains(&site.method.as_str()) {
+        return true;
+    }
+    let manager = match site.manager.as_str() {
+        "_default_manager" => info.default_manager(),
+        name => info.managers.iter().find(|m| m.name == name),
+    };
+    manager.is_some_and(|m| index.like_has_method(&m.class, &site.method))
+}
+
+fn shown_receiver(ctx: &Context, site: &QuerySite, model: ClassId) -> String {
+    site.receiver
+        .dotted()
+        .unwrap_or_else(|| ctx.index.class(model).name.to_string())
+}
+
+// ------------------------------------------------------------------ bypass managers
+
+fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet<u32>) {
+    let conv = ctx.conv();
+    if conv.bypass_managers.is_empty() {
+        return;
+    }
+    for site in &ctx.facts.query_sites {
+        if !conv
+            .bypass_managers
+            .iter()
+            .any(|m| last(m) == site.manager.as_str())
+        {
+            continue;
+        }
+        let Some(model) = tenant_model(ctx, site) else {
+            continue;
+        };
+        let info = ctx.index.info(model);
+        // A manager that is itself scoped (a soft-delete `all_objects` built on the tenant
+        // manager) is no escape from tenant scoping.
+        if info
+            .managers
+            .iter()
+            .any(|m| m.name == site.manager && m.scoped)
+        {
+            continue;
+        }
+        // A tenant filter in the chain does not make it less of an escape: which tenant it names
+        // is up to the code, not the scope (TEN201 reports the unfiltered ones as well).
+        if !is_query(ctx.index, info, site) {
+            continue;
+        }
+        if !reported.insert(site.span.start) {
+            continue;
+        }
+        let receiver = shown_receiver(ctx, site, model);
+        let model_name = &ctx.index.class(model).name;
+        out.push(
+            Diagnostic::new(
+                Rule::ScopeBypass,
+                format!(
+                    "`{receiver}.{}.{}()` escapes tenant scoping through bypass manager `{}` of tenant-owned model `{model_name}`; {ALLOWED}",
+                    site.manager, site.method, site.manager
+                ),
+                ctx.facts.path.clone(),
+                site.span,
+            )
+            .with_help(Some(format!(
+                "Query through the tenant-scoped manager, filter on `{}`, or move this code to a management command",
+                conv.tenant_fields.first().map_or("tenant", |s| s)
+            ))),
+        );
+    }
+}
+
+// ------------------------------------------------------------------ bypass calls
+
+/// Does the callee resolve (through imports) to something a configured name in `list` names?
+fn resolves_to(ctx: &Context, call: &CallSite, list: &[String]) -> Option<String> {
+    let resolved = ctx.index.resolve_at(ctx.file, &call.func, &call.root);
+    let path = ctx.index.path_of(&resolved)?;
+    list.iter()
+        .any(|c| config_matches(c, last(&path), &path))
+        .then_some(path)
+}
+
+/// In `Model.<manager>...` chains: the tenant-owned model and its manager attribute.
+fn model_manager_in_chain(ctx: &Context, expr: &ExprRef, root: &RootBinding) -> Option<ClassId> {
+    if matches!(root, RootBinding::Local) {
+        return None;
+    }
+    let mut cur = expr;
+    for _ in 0..64 {
+        match cur {
+            ExprRef::Call(c) => cur = &c.func,
+            ExprRef::Attr(inner, attr) => {
+                if inner.dotted().is_some()
+                    && let Resolved::Class(c) = ctx.index.resolve_at(ctx.file, inner, root)
+                {
+                    let info = ctx.index.info(c);
+                    let is_manager = matches!(attr.as_str(), "_default_manager" | "_base_manager")
+                        || info.managers.iter().any(|m| m.name == *attr);
+                    return (info.is_model && is_manager && info.needs_scoping()).then_some(c);
+                }
+                cur = inner;
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
+fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet<u32>) {
+    let list = &ctx.conv().bypass_calls;
+    if list.is_empty() {
+        return;
+    }
+    for call in &ctx.facts.calls {
+        let name = call.name();
+        if name.is_empty() || !list.iter().any(|c| last(c) == name) {
+            continue;
+        }
+        // `scopes_disabled()`, `django_scopes.scopes_disabled()`: the function, resolved.
+        if resolves_to(ctx, call, list).is_some() {
+            if !reported.insert(call.span.start) {
+                continue;
+            }
+            let how = if call.with_item {
+                "`with` block"
+            } else if call.in_decorator {
+                "decorated function"
+            } else {
+                "call"
+            };
+            let shown = call.func.dotted().unwrap_or_else(|| name.to_string());
+            out.push(
+                Diagnostic::new(
+                    Rule::ScopeBypass,
+                    format!(
+                        "`{shown}()` disables tenant scoping for the whole {how}; {ALLOWED}"
+                    ),
+                    ctx.facts.path.clone(),
+                    call.span,
+                )
+                .with_help(Some(
+                    "Activate the tenant's scope instead, or move this code to a management command"
+                        .into(),
+                )),
+            );
+            continue;
+        }
+        // `Invoice.objects.unscoped()`, `Invoice.objects.filter(...).with_scopes_disabled()`.
+        let ExprRef::Attr(receiver, _) = &call.func else {
+            continue;
+        };
+        // A chain through calls (`Post.objects.filter(...).unscoped()`) has no root binding of
+        // its own; the query site that starts where it starts has.
+        let root = match (&call.root, &**receiver) {
+            (RootBinding::Local, ExprRef::Call(_)) => match ctx
+                .facts
+                .query_sites
+                .iter()
+                .find(|s| s.span.start == call.span.start)
+            {
+                Some(site) => &site.root,
+                None => continue,
+            },
+            (root, _) => root,
+        };
+        let Some(model) = model_manager_in_chain(ctx, receiver, root) else {
+            continue;
+        };
+        if !reported.insert(call.span.start) {
+            continue;
+        }
+        let model_name = &ctx.index.class(model).name;
+        out.push(
+            Diagnostic::new(
+                Rule::ScopeBypass,
+                format!(
+                    "`.{name}()` escapes tenant scoping on tenant-owned model `{model_name}`; {ALLOWED}"
+                ),
+                ctx.facts.path.clone(),
+                call.span,
+            )
+            .with_help(Some(format!(
+                "Keep the scoped queryset, filter on `{}`, or move this code to a management command",
+                ctx.conv().tenant_fields.first().map_or("tenant", |s| s)
+            ))),
+        );
+    }
+}
+
+// ------------------------------------------------------------------ tenant clearers
+
+fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let conv = ctx.conv();
+    if conv.tenant_clearers.is_empty() {
+        return;
+    }
+    let facts = ctx.facts;
+    let is_named = |call: &CallSite, list: &[String]| {
+        let n = call.name();
+        !n.is_empty() && list.iter().any(|c| last(c) == n)
+    };
+    for call in &facts.calls {
+        if call.in_finally || !is_named(call, &conv.tenant_clearers) {
+            continue;
+        }
+        if resolves_to(ctx, call, &conv.tenant_clearers).is_none() {
+            continue;
+        }
+        // Calls that establish a tenant again after the clearer.
+        let resets: Vec<&CallSite> = facts
+            .calls
+            .iter()
+            .filter(|c| {
+                c.span.start >= call.span.end
+                    && (is_named(c, &conv.tenant_setters)
+                        || is_named(c, &conv.tenant_context_managers))
+            })
+            .collect();
+        let follows = facts.query_sites.iter().find(|site| {
+            if site.span.start < call.span.end {
+                return false;
+            }
+            let in_scope = if call.scope == 0 {
+                site.scope == 0
+            } else {
+                facts.scope_within(site.scope, call.scope)
+            };
+            if !in_scope {
+                return false;
+            }
+            let Some(model) = tenant_model(ctx, site) else {
+                return false;
+            };
+            if !is_query(ctx.index, ctx.index.info(model), site) || tenant_filtered(ctx, site) {
+                return false;
+            }
+            !resets
+                .iter()
+                .any(|r| r.span.start < site.span.start && facts.scope_within(site.scope, r.scope))
+        });
+        let Some(site) = follows else {
+            continue;
+        };
+        let model = tenant_model(ctx, site).expect("checked above");
+        let shown = call
+            .func
+            .dotted()
+            .unwrap_or_else(|| call.name().to_string());
+        out.push(
+            Diagnostic::new(
+                Rule::ScopeBypass,
+                format!(
+                    "`{shown}()` clears the current tenant, then `{}.{}.{}()` on line {} queries tenant-owned model `{}` with no tenant set; {ALLOWED}",
+                    shown_receiver(ctx, site, model),
+                    site.manager,
+                    site.method,
+                    site.span.start_pos.row,
+                    ctx.index.class(model).name
+                ),
+                ctx.facts.path.clone(),
+                call.span,
+            )
+            .with_help(Some(
+                "Set the tenant the queries are for, filter them by tenant, or clear the tenant only in a `finally:` block"
+                    .into(),
+            )),
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //! the Django cache import once nothing uses it) -- only for methods the tenant cache supports.
 
 use super::Context;
+use super::settings_lookup::{DEFAULT_ALIAS, tenant_caches};
 use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
 use crate::facts::{CacheSite, ExprRef, KeyExpr, RootBinding};
 use crate::fix::imports::{ensure_import, tenant_cache_source};
@@ -68,6 +69,20 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         .iter()
         .filter_map(|site| target(ctx, site).map(|t| (site, t)))
         .filter(|(site, _)| !is_prefixed(index, ctx.file, &site.key))
+        .collect();
+    if flagged.is_empty() {
+        return;
+    }
+    // A tenant-aware `KEY_FUNCTION` at the top level of the cache's settings entry prefixes every
+    // key already. `cache` is the default alias; the alias of `caches[...]` is not in the facts,
+    // so it is covered only when every configured cache is.
+    let caches = tenant_caches(ctx);
+    let flagged: Vec<(&CacheSite, Target)> = flagged
+        .into_iter()
+        .filter(|&(_, t)| match t {
+            Target::Cache => !caches.covers(DEFAULT_ALIAS),
+            Target::Caches => !caches.covers_every_alias(),
+        })
         .collect();
     if flagged.is_empty() {
         return;

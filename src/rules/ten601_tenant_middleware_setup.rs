@@ -1,8 +1,329 @@
-//! TEN601 NAME: SUMMARY
+//! TEN601 tenant-middleware-setup: in settings modules, a literal `MIDDLEWARE` with no
+//! configured tenant middleware or with more than one of them, and configured tenant routers
+//! missing from `DATABASE_ROUTERS`. With the django-tenants conventions (`schema_per_tenant`),
+//! also the consistency of `SHARED_APPS` / `TENANT_APPS` / `INSTALLED_APPS` and the tenant
+//! middleware's position.
 //!
-//! Not implemented yet.
+//! Only what the file spells out literally is judged: a `MIDDLEWARE` built with `+=`,
+//! concatenation or a name from elsewhere is never "missing" anything, and split settings
+//! (`base.py` + `prod.py` with `from .base import *`) are checked in the file that assigns the
+//! list.
 
 use super::Context;
+use super::settings_lookup::{
+    Lookup, app_label, assigns, deref, lookup, matches_config, str_items,
+};
 use crate::diagnostics::Diagnostic;
+use crate::facts::{FileFacts, Lit, SettingFact};
+use crate::locate::Span;
+use crate::registry::Rule;
 
-pub fn check(_ctx: &Context, _out: &mut Vec<Diagnostic>) {}
+const WATCHED: &[&str] = &[
+    "MIDDLEWARE",
+    "DATABASE_ROUTERS",
+    "SHARED_APPS",
+    "TENANT_APPS",
+];
+
+fn push(ctx: &Context, out: &mut Vec<Diagnostic>, span: Span, message: String, help: String) {
+    out.push(
+        Diagnostic::new(
+            Rule::TenantMiddlewareSetup,
+            message,
+            ctx.facts.path.clone(),
+            span,
+        )
+        .with_help(Some(help)),
+    );
+}
+
+fn listed(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A setting assigned literally in this file, as a list of strings (`None` when it is not
+/// assigned here, is built non-literally, or holds anything but string literals).
+fn own_list<'a>(
+    facts: &'a FileFacts,
+    name: &str,
+) -> Option<(&'a SettingFact, Vec<(&'a str, Span)>)> {
+    let fact = super::settings_lookup::literal_setting(facts, name)?;
+    let items = str_items(deref(facts, &fact.value))?;
+    Some((fact, items))
+}
+
+pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let facts = ctx.facts;
+    if !facts
+        .settings
+        .iter()
+        .any(|s| WATCHED.contains(&s.name.as_str()))
+        || !ctx.settings.is_settings_module(&facts.path)
+    {
+        return;
+    }
+    let middleware = own_list(facts, "MIDDLEWARE");
+    if let Some((fact, items)) = &middleware {
+        check_middleware(ctx, out, fact, items);
+    }
+    check_routers(ctx, out, middleware.as_ref().map(|(f, _)| *f));
+    if ctx.conv().schema_per_tenant {
+        check_tenant_apps(ctx, out);
+    }
+}
+
+fn check_middleware(
+    ctx: &Context,
+    out: &mut Vec<Diagnostic>,
+    fact: &SettingFact,
+    items: &[(&str, Span)],
+) {
+    let conv = ctx.conv();
+    let configured = &conv.tenant_middlewares;
+    if configured.is_empty() {
+        return;
+    }
+    let matches: Vec<(usize, &str, Span)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, (s, _))| configured.iter().any(|c| matches_config(c, s)))
+        .map(|(i, (s, span))| (i, *s, *span))
+        .collect();
+    let Some(&(first_pos, first, _)) = matches.first() else {
+        push(
+            ctx,
+            out,
+            fact.span,
+            format!(
+                "`MIDDLEWARE` has no tenant middleware (one of {}, see `tenant-middlewares`): requests are served without a current tenant",
+                listed(configured)
+            ),
+            "Add your tenant middleware to `MIDDLEWARE`, or list it in `tenant-middlewares` if it has another name".into(),
+        );
+        return;
+    };
+    for &(_, other, span) in &matches[1..] {
+        let message = if other == first {
+            format!(
+                "`{other}` is listed twice in `MIDDLEWARE`: the tenant is resolved twice per request"
+            )
+        } else {
+            format!(
+                "A second tenant middleware `{other}` in `MIDDLEWARE` besides `{first}`: two middlewares resolve the tenant independently and can disagree about it"
+            )
+        };
+        push(
+            ctx,
+            out,
+            span,
+            message,
+            format!("Keep exactly one tenant middleware (`{first}`) in `MIDDLEWARE`"),
+        );
+    }
+    if conv.schema_per_tenant && first_pos != 0 {
+        let (_, span) = items[first_pos];
+        push(
+            ctx,
+            out,
+            span,
+            format!(
+                "`{first}` is not the first entry of `MIDDLEWARE` (it is entry {}): the middleware before it runs in the public schema",
+                first_pos + 1
+            ),
+            format!("Move `{first}` to the top of `MIDDLEWARE`"),
+        );
+    }
+}
+
+/// Configured routers missing from `DATABASE_ROUTERS`: reported at a literal `DATABASE_ROUTERS`
+/// of this file; when no module this one can see assigns `DATABASE_ROUTERS` at all (Django's
+/// default, no routers), reported at this file's literal `MIDDLEWARE` (the file that is the
+/// project's settings).
+fn check_routers(ctx: &Context, out: &mut Vec<Diagnostic>, middleware: Option<&SettingFact>) {
+    let facts = ctx.facts;
+    let routers = &ctx.conv().tenant_routers;
+    if routers.is_empty() {
+        return;
+    }
+    if assigns(facts, "DATABASE_ROUTERS") {
+        let Some((fact, items)) = own_list(facts, "DATABASE_ROUTERS") else {
+            return;
+        };
+        for r in routers {
+            if !items.iter().any(|(s, _)| matches_config(r, s)) {
+                push(
+                    ctx,
+                    out,
+                    fact.span,
+                    format!(
+                        "`DATABASE_ROUTERS` lacks the tenant router `{r}` (see `tenant-routers`): Django never consults it"
+                    ),
+                    format!("Add `\"{r}\"` to `DATABASE_ROUTERS`"),
+                );
+            }
+        }
+        return;
+    }
+    let Some(mw) = middleware else { return };
+    if !matches!(
+        lookup(ctx.index, ctx.file, "DATABASE_ROUTERS"),
+        Lookup::Absent
+    ) {
+        return; // A star-imported module assigns it (and is checked itself), or it is unknown.
+    }
+    for r in routers {
+        push(
+            ctx,
+            out,
+            mw.span,
+            format!(
+                "These settings have no `DATABASE_ROUTERS`, so the tenant router `{r}` (see `tenant-routers`) is not installed"
+            ),
+            format!("Add `DATABASE_ROUTERS = [\"{r}\"]`"),
+        );
+    }
+}
+
+/// The app label of the tenant model: from `TENANT_MODEL = "app_label.Model"`, else from the
+/// project's single `tenant-model` class.
+fn tenant_model_app(ctx: &Context) -> Option<(String, String)> {
+    if let Lookup::Literal(file, fact) = lookup(ctx.index, ctx.file, "TENANT_MODEL") {
+        let facts = &ctx.index.files[file as usize];
+        if let Lit::Str(s, _) = deref(facts, &fact.value) {
+            let (label, _) = s.rsplit_once('.')?;
+            return Some((label.to_string(), s.clone()));
+        }
+        return None;
+    }
+    let index = ctx.index;
+    let models: Vec<_> = index
+        .find_classes(&ctx.conv().tenant_model)
+        .into_iter()
+        // Not `is_model`: the tenant model's base (`TenantMixin`) is outside the project.
+        .filter(|&id| {
+            index.info(id).is_model
+                || index.files[id.file as usize]
+                    .module
+                    .split('.')
+                    .any(|p| p == "models")
+        })
+        .collect();
+    let [id] = models.as_slice() else {
+        return None;
+    };
+    let class = index.class(*id);
+    let label = match &class.meta.app_label {
+        Some(l) => l.clone(),
+        None => {
+            let module = &index.files[id.file as usize].module;
+            let parts: Vec<&str> = module.split('.').collect();
+            match parts.iter().rposition(|p| *p == "models") {
+                Some(i) if i > 0 => parts[i - 1].to_string(),
+                _ if parts.len() >= 2 => parts[parts.len() - 2].to_string(),
+                _ => return None,
+            }
+        }
+    };
+    let shown = format!("{label}.{}", class.name);
+    Some((label, shown))
+}
+
+/// django-tenants: `SHARED_APPS` starts with `django_tenants` and holds the tenant model's app;
+/// every shared and tenant app is installed.
+fn check_tenant_apps(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    let facts = ctx.facts;
+    let shared = own_list(facts, "SHARED_APPS");
+    if let Some((fact, items)) = &shared {
+        if !items.iter().any(|(s, _)| app_label(s) == "django_tenants") {
+            push(
+                ctx,
+                out,
+                fact.span,
+                "`SHARED_APPS` lacks `django_tenants`, which django-tenants requires there (its documentation marks it mandatory)".into(),
+                "Add `\"django_tenants\"` as the first entry of `SHARED_APPS`".into(),
+            );
+        }
+        check_django_tenants_first(ctx, out, "SHARED_APPS", items);
+        if let Some((label, model)) = tenant_model_app(ctx)
+            && !items.iter().any(|(s, _)| app_label(s) == label)
+        {
+            push(
+                ctx,
+                out,
+                fact.span,
+                format!(
+                    "`SHARED_APPS` lacks `{label}`, the app of the tenant model `{model}`: the tenant table must live in the public schema"
+                ),
+                format!("Add the `{label}` app to `SHARED_APPS`"),
+            );
+        }
+    }
+    if let Some((_, items)) = own_list(facts, "INSTALLED_APPS") {
+        check_django_tenants_first(ctx, out, "INSTALLED_APPS", &items);
+    }
+    // Apps that are shared or per tenant but never installed: only when `INSTALLED_APPS` is a
+    // literal list (it is usually computed from the other two, and then always consistent).
+    let installed = match lookup(ctx.index, ctx.file, "INSTALLED_APPS") {
+        Lookup::Literal(file, fact) => {
+            let f = &ctx.index.files[file as usize];
+            match str_items(deref(f, &fact.value)) {
+                Some(items) => items
+                    .into_iter()
+                    .map(|(s, _)| app_label(s))
+                    .collect::<Vec<_>>(),
+                None => return,
+            }
+        }
+        _ => return,
+    };
+    let tenant = own_list(facts, "TENANT_APPS");
+    for (setting, list) in [("SHARED_APPS", &shared), ("TENANT_APPS", &tenant)] {
+        let Some((_, items)) = list else { continue };
+        for &(app, span) in items {
+            if !installed.contains(&app_label(app)) {
+                push(
+                    ctx,
+                    out,
+                    span,
+                    format!(
+                        "`{app}` is in `{setting}` but not in `INSTALLED_APPS`: Django never loads it, so its tables are not migrated"
+                    ),
+                    format!(
+                        "Add `\"{app}\"` to `INSTALLED_APPS`, or build `INSTALLED_APPS` from `SHARED_APPS` and `TENANT_APPS`"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// django-tenants' own system check: `django_tenants` must come before every Django core app
+/// (`django.*`), so that its schema-aware management commands override Django's.
+fn check_django_tenants_first(
+    ctx: &Context,
+    out: &mut Vec<Diagnostic>,
+    setting: &str,
+    items: &[(&str, Span)],
+) {
+    let Some(pos) = items
+        .iter()
+        .position(|(s, _)| app_label(s) == "django_tenants")
+    else {
+        return;
+    };
+    if let Some((core, _)) = items[..pos].iter().find(|(s, _)| s.starts_with("django.")) {
+        push(
+            ctx,
+            out,
+            items[pos].1,
+            format!(
+                "`django_tenants` comes after `{core}` in `{setting}`: Django apps listed before it override its schema-aware management commands"
+            ),
+            format!("Move `\"django_tenants\"` to the top of `{setting}`"),
+        );
+    }
+}
