@@ -212,7 +212,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             // Something we cannot read.
             Some(_) => continue,
         };
-        emit(ctx, out, &models, admin_name.as_deref(), call.span);
+        // Reported at the model argument.
+        let span = call.arg_spans.first().copied().unwrap_or(call.span);
+        emit(ctx, out, &models, admin_name.as_deref(), span);
     }
 
     // `@admin.register(Model, ...)` on an admin class.
@@ -261,7 +263,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                         .chain(facts.functions.iter().map(|f| f.name_span.start))
                         .any(|s| s > c.span.end && s < start)
                 })
-                .map_or(class.name_span, |c| c.span);
+                .map_or(class.name_span, |c| c.arg_spans.first().copied().unwrap_or(c.span));
             emit(ctx, out, &models, Some(class.name.as_str()), span);
         }
     }
