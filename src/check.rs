@@ -287,12 +287,13 @@ pub fn lint(
     targets: &[usize],
     selections: &Selections,
 ) -> Vec<Diagnostic> {
+    let shared = rules::Shared::default();
     let mut out: Vec<Diagnostic> = targets
         .par_iter()
         .flat_map_iter(|&fi| {
             let (enabled, selection_settings) =
                 selections.for_path(&index.files[fi].path, settings);
-            lint_file(index, settings, selection_settings, fi, enabled)
+            lint_file(index, settings, &shared, selection_settings, fi, enabled)
         })
         .collect();
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -302,6 +303,7 @@ pub fn lint(
 pub fn lint_file(
     index: &Index,
     settings: &Settings,
+    shared: &rules::Shared,
     selection_settings: &Settings,
     fi: usize,
     enabled: &[Rule],
@@ -322,6 +324,7 @@ pub fn lint_file(
         file: fi as u32,
         facts,
         settings,
+        shared,
         suppressed: &suppressed,
     };
     let mut diags = rules::check_file(&ctx, &enabled);

@@ -881,6 +881,13 @@ impl<'a> Extractor<'a, '_> {
             let key = self.cache_key(method, &first_call.arguments);
             self.facts.cache_sites.push(CacheSite {
                 receiver: to_ref(receiver_expr),
+                alias: match receiver_expr {
+                    Expr::Subscript(sub) => match &*sub.slice {
+                        Expr::StringLiteral(lit) => Some(lit.value.to_str().to_string()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
                 root,
                 receiver_span: self.loc.span(receiver_expr.range()),
                 method: method.clone(),

@@ -343,6 +343,8 @@ pub struct CacheSite {
     pub receiver: ExprRef,
     pub root: RootBinding,
     pub receiver_span: Span,
+    /// The alias of `caches["alias"]` when it is a string literal.
+    pub alias: Option<String>,
     pub method: Name,
     pub key: KeyExpr,
     /// The whole call.

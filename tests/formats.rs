@@ -87,12 +87,10 @@ fn fixture_projects() -> Vec<PathBuf> {
     dirs
 }
 
-fn expected_count(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("EXPECTED"))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count()
+/// How many diagnostics the JSON output has: the reference every other format is compared to
+/// (the fixtures' EXPECTED files are checked against it by the rule tests).
+fn diagnostic_count(dir: &Path) -> usize {
+    json_diagnostics(dir).len()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +175,6 @@ fn sarif_validates_against_the_official_schema_and_matches_json() {
         json.len(),
         "one SARIF result per JSON diagnostic"
     );
-    assert_eq!(results.len(), expected_count(&dir));
     let mut fingerprints = HashSet::new();
     for (r, j) in results.iter().zip(&json) {
         assert_eq!(r["ruleId"], j["code"]);
@@ -248,7 +245,7 @@ fn sarif_validates_against_the_official_schema_and_matches_json() {
 fn sarif_validates_on_every_fixture() {
     let validators = sarif_validators();
     for dir in fixture_projects() {
-        let n = expected_count(&dir);
+        let n = diagnostic_count(&dir);
         let log: Value = serde_json::from_str(&check(&dir, "sarif", if n == 0 { 0 } else { 1 }))
             .expect("sarif output is JSON");
         assert_valid_sarif(&validators, &log, &dir.display().to_string());
@@ -473,35 +470,31 @@ fn junit_is_well_formed_with_one_testcase_per_diagnostic() {
         .unwrap_or_else(|e| panic!("junit output is not XML: {e}\n{out}"));
     let root_el = doc.root_element();
     assert_eq!(root_el.tag_name().name(), "testsuites");
+    let all_cases = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .count();
     assert_eq!(
         root_el.attribute("tests"),
-        Some(json.len().to_string().as_str())
+        Some(all_cases.to_string().as_str())
     );
     assert_eq!(
         root_el.attribute("failures"),
         Some(json.len().to_string().as_str())
     );
 
-    let suites: Vec<_> = root_el
-        .children()
-        .filter(|n| n.has_tag_name("testsuite"))
-        .collect();
-    let files: HashSet<&str> = json
-        .iter()
-        .map(|j| j["filename"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        suites.len(),
-        files.len(),
-        "one testsuite per file with diagnostics"
-    );
-
-    let cases: Vec<_> = doc
+    // One failing testcase per diagnostic, in the order of the JSON output.
+    let failing: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
         .collect();
-    assert_eq!(cases.len(), json.len(), "one testcase per diagnostic");
-    for (case, j) in cases.iter().zip(&json) {
+    assert_eq!(
+        failing.len(),
+        json.len(),
+        "one failing testcase per diagnostic"
+    );
+    for (case, j) in failing.iter().zip(&json) {
         let suite = case.parent_element().unwrap();
         assert_eq!(suite.attribute("name"), j["filename"].as_str());
         assert_eq!(case.attribute("classname"), j["filename"].as_str());
@@ -512,33 +505,80 @@ fn junit_is_well_formed_with_one_testcase_per_diagnostic() {
             j["location"]["column"]
         );
         assert_eq!(case.attribute("name"), Some(name.as_str()));
-        let failure = case
+        let failures: Vec<_> = case
             .children()
-            .find(|n| n.has_tag_name("failure"))
-            .expect("a failure element");
-        assert_eq!(failure.attribute("type"), j["code"].as_str());
-        assert_eq!(failure.attribute("message"), j["message"].as_str());
+            .filter(|n| n.has_tag_name("failure"))
+            .collect();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].attribute("type"), j["code"].as_str());
+        assert_eq!(failures[0].attribute("message"), j["message"].as_str());
         assert!(
-            failure
+            failures[0]
                 .text()
                 .unwrap()
                 .contains(j["message"].as_str().unwrap())
         );
     }
+
+    // One testsuite per file: those with diagnostics fail, checked clean files pass.
+    let suites: Vec<_> = root_el
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    let names: Vec<&str> = suites
+        .iter()
+        .map(|s| s.attribute("name").unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().collect::<HashSet<_>>().len(),
+        names.len(),
+        "suite names are unique"
+    );
+    let with_diagnostics: HashSet<&str> = json
+        .iter()
+        .map(|j| j["filename"].as_str().unwrap())
+        .collect();
     for suite in &suites {
-        let n = suite
+        let name = suite.attribute("name").unwrap();
+        assert!(
+            dir.join(name).is_file(),
+            "suite {name} is a file of the project"
+        );
+        let cases: Vec<_> = suite
             .children()
             .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        let failed = cases
+            .iter()
+            .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
             .count();
-        assert_eq!(suite.attribute("tests"), Some(n.to_string().as_str()));
-        assert_eq!(suite.attribute("failures"), Some(n.to_string().as_str()));
+        assert_eq!(
+            suite.attribute("tests"),
+            Some(cases.len().to_string().as_str())
+        );
+        assert_eq!(
+            suite.attribute("failures"),
+            Some(failed.to_string().as_str())
+        );
+        if with_diagnostics.contains(name) {
+            assert_eq!(failed, cases.len(), "{name}");
+        } else {
+            assert_eq!(
+                (cases.len(), failed),
+                (1, 0),
+                "a clean file is one passing testcase: {name}"
+            );
+        }
+    }
+    for f in &with_diagnostics {
+        assert!(names.contains(f), "no testsuite for {f}");
     }
 }
 
 #[test]
 fn every_format_is_well_formed_on_every_fixture() {
     for dir in fixture_projects() {
-        let n = expected_count(&dir);
+        let n = diagnostic_count(&dir);
         let status = if n == 0 { 0 } else { 1 };
         let junit = check(&dir, "junit", status);
         let doc = roxmltree::Document::parse(&junit)
@@ -667,7 +707,7 @@ fn exit_zero_and_statistics_in_every_format() {
 #[test]
 fn clean_project_exits_zero_in_every_format() {
     let dir = root().join("fixtures/rules/empty_file");
-    assert_eq!(expected_count(&dir), 0);
+    assert_eq!(diagnostic_count(&dir), 0);
     for format in ALL_FORMATS {
         let o = run(&dir, &["check", "--no-cache", "--output-format", format]);
         assert_eq!(

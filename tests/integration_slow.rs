@@ -44,7 +44,12 @@ fn show(o: &Output) -> String {
 
 /// Run a command with the environment every tool here shares; panic with its output on a failure
 /// to start.
-fn run_in(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str], extra_env: &[(&str, &Path)]) -> Output {
+fn run_in(
+    dir: &Path,
+    program: impl AsRef<std::ffi::OsStr>,
+    args: &[&str],
+    extra_env: &[(&str, &Path)],
+) -> Output {
     let program = program.as_ref();
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -54,13 +59,16 @@ fn run_in(dir: &Path, program: impl AsRef<std::ffi::OsStr>, args: &[&str], extra
         .env("PRE_COMMIT_COLOR", "never")
         .env("NO_COLOR", "1")
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        // No global hooks path, templates or signing from the machine's git config.
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
         .env_remove("GIT_WORK_TREE");
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {}: {e}", program.to_string_lossy()))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.to_string_lossy()))
 }
 
 fn ok(o: Output, what: &str) -> Output {
@@ -69,17 +77,45 @@ fn ok(o: Output, what: &str) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// The venv holding maturin, pre-commit and junitparser.
 fn tools() -> PathBuf {
-    let venv = std::env::var_os("TENANTLINT_SLOW_VENV").map(PathBuf::from).unwrap_or_else(|| work().join("venv"));
+    let venv = std::env::var_os("TENANTLINT_SLOW_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| work().join("venv"));
     let bin = venv.join("bin");
-    if !(bin.join("pre-commit").exists() && bin.join("maturin").exists() && bin.join("python").exists()) {
-        ok(run_in(&repo(), python(), &["-m", "venv", venv.to_str().unwrap()], &[]), "python -m venv");
+    if !(bin.join("pre-commit").exists()
+        && bin.join("maturin").exists()
+        && bin.join("python").exists())
+    {
         ok(
-            run_in(&repo(), bin.join("pip"), &["install", "-q", "maturin>=1.5,<2.0", "pre-commit", "junitparser"], &[]),
+            run_in(
+                &repo(),
+                python(),
+                &["-m", "venv", venv.to_str().unwrap()],
+                &[],
+            ),
+            "python -m venv",
+        );
+        ok(
+            run_in(
+                &repo(),
+                bin.join("pip"),
+                &[
+                    "install",
+                    "-q",
+                    "maturin>=1.5,<2.0",
+                    "pre-commit",
+                    "junitparser",
+                ],
+                &[],
+            ),
             "pip install maturin pre-commit junitparser",
         );
     }
@@ -92,7 +128,11 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 
 fn git_init(dir: &Path) {
     ok(git(dir, &["init", "-q", "-b", "main"]), "git init");
-    for (k, v) in [("user.name", "tenantlint tests"), ("user.email", "tests@example.invalid"), ("commit.gpgsign", "false")] {
+    for (k, v) in [
+        ("user.name", "tenantlint tests"),
+        ("user.email", "tests@example.invalid"),
+        ("commit.gpgsign", "false"),
+    ] {
         ok(git(dir, &["config", k, v]), "git config");
     }
 }
@@ -120,7 +160,16 @@ fn snapshot(into: &Path) -> (PathBuf, String) {
     let dest = into.join("tenantlint");
     std::fs::create_dir_all(&dest).unwrap();
     let listed = ok(
-        git(&repo(), &["ls-files", "-z", "--cached", "--others", "--exclude-standard"]),
+        git(
+            &repo(),
+            &[
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+        ),
         "git ls-files",
     );
     for name in listed.stdout.split(|&b| b == 0).filter(|n| !n.is_empty()) {
@@ -135,13 +184,23 @@ fn snapshot(into: &Path) -> (PathBuf, String) {
     }
     git_init(&dest);
     ok(git(&dest, &["add", "-A"]), "git add");
-    ok(git(&dest, &["commit", "-q", "--no-verify", "-m", "snapshot"]), "git commit");
-    let sha = String::from_utf8(ok(git(&dest, &["rev-parse", "HEAD"]), "rev-parse").stdout).unwrap();
+    ok(
+        git(&dest, &["commit", "-q", "--no-verify", "-m", "snapshot"]),
+        "git commit",
+    );
+    let sha =
+        String::from_utf8(ok(git(&dest, &["rev-parse", "HEAD"]), "rev-parse").stdout).unwrap();
     (dest, sha.trim().to_string())
 }
 
-fn expected_count(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("EXPECTED")).unwrap().lines().filter(|l| !l.trim().is_empty()).count()
+/// The JSON report of the binary cargo built for this test run: what the installed one must match.
+fn reference_json(dir: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_tenantlint"))
+        .args(["check", "--no-cache", "--output-format", "json"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).expect("reference JSON")
 }
 
 /// `pip` builds the wheel (PEP 517, maturin from `pyproject.toml`); the wheel installs into a fresh
@@ -155,7 +214,18 @@ fn pip_builds_and_installs_a_working_binary() {
 
     let wheels = tmp.path().join("wheels");
     ok(
-        run_in(tmp.path(), bin.join("pip"), &["wheel", "--no-deps", "-w", wheels.to_str().unwrap(), source.to_str().unwrap()], &[]),
+        run_in(
+            tmp.path(),
+            bin.join("pip"),
+            &[
+                "wheel",
+                "--no-deps",
+                "-w",
+                wheels.to_str().unwrap(),
+                source.to_str().unwrap(),
+            ],
+            &[],
+        ),
         "pip wheel (maturin)",
     );
     let wheel = std::fs::read_dir(&wheels)
@@ -164,20 +234,49 @@ fn pip_builds_and_installs_a_working_binary() {
         .find(|p| p.extension().is_some_and(|e| e == "whl"))
         .expect("a wheel was built");
     let name = wheel.file_name().unwrap().to_string_lossy().to_string();
-    assert!(name.starts_with(&format!("tenantlint-{}-", env!("CARGO_PKG_VERSION"))), "{name}");
+    assert!(
+        name.starts_with(&format!("tenantlint-{}-", env!("CARGO_PKG_VERSION"))),
+        "{name}"
+    );
 
     let venv = tmp.path().join("venv");
-    ok(run_in(tmp.path(), python(), &["-m", "venv", venv.to_str().unwrap()], &[]), "python -m venv");
-    ok(run_in(tmp.path(), venv.join("bin/pip"), &["install", "-q", wheel.to_str().unwrap()], &[]), "pip install wheel");
+    ok(
+        run_in(
+            tmp.path(),
+            python(),
+            &["-m", "venv", venv.to_str().unwrap()],
+            &[],
+        ),
+        "python -m venv",
+    );
+    ok(
+        run_in(
+            tmp.path(),
+            venv.join("bin/pip"),
+            &["install", "-q", wheel.to_str().unwrap()],
+            &[],
+        ),
+        "pip install wheel",
+    );
 
     let exe = venv.join("bin/tenantlint");
     assert!(exe.is_file(), "pip put tenantlint into the venv's bin/");
-    let version = ok(run_in(tmp.path(), &exe, &["--version"], &[]), "tenantlint --version");
-    assert_eq!(String::from_utf8_lossy(&version.stdout).trim(), format!("tenantlint {}", env!("CARGO_PKG_VERSION")));
+    let version = ok(
+        run_in(tmp.path(), &exe, &["--version"], &[]),
+        "tenantlint --version",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("tenantlint {}", env!("CARGO_PKG_VERSION"))
+    );
 
     // A real check from the installed binary (found through PATH, as a user would run it).
     let demo = repo().join("fixtures/demo");
-    let path = format!("{}:{}", venv.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("tenantlint")
         .args(["check", "--no-cache", "--output-format", "json"])
         .current_dir(&demo)
@@ -186,19 +285,53 @@ fn pip_builds_and_installs_a_working_binary() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let diags: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(diags.as_array().unwrap().len(), expected_count(&demo));
+    let reference = reference_json(&demo);
+    assert!(!reference.as_array().unwrap().is_empty());
+    assert_eq!(
+        diags, reference,
+        "the installed binary reports what the cargo-built one does"
+    );
 
     // The JUnit report is readable by a common consumer (junitparser, as used by many CI tools).
     let report = tmp.path().join("junit.xml");
-    let o = run_in(&demo, &exe, &["check", "--no-cache", "--output-format", "junit", "--output-file", report.to_str().unwrap()], &[]);
+    let o = run_in(
+        &demo,
+        &exe,
+        &[
+            "check",
+            "--no-cache",
+            "--output-format",
+            "junit",
+            "--output-file",
+            report.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     let script = "import sys\nfrom junitparser import JUnitXml, Failure\nxml = JUnitXml.fromfile(sys.argv[1])\n\
                   cases = [c for s in xml for c in s]\n\
                   failed = [c for c in cases if any(isinstance(r, Failure) for r in c.result)]\n\
-                  print(len(cases), len(failed))\n";
-    let o = ok(run_in(&demo, bin.join("python"), &["-c", script, report.to_str().unwrap()], &[]), "junitparser");
-    let n = expected_count(&demo);
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), format!("{n} {n}"));
+                  print(len(failed), len({c.classname for c in failed}))\n";
+    let o = ok(
+        run_in(
+            &demo,
+            bin.join("python"),
+            &["-c", script, report.to_str().unwrap()],
+            &[],
+        ),
+        "junitparser",
+    );
+    let files: std::collections::HashSet<&str> = reference
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("{} {}", reference.as_array().unwrap().len(), files.len()),
+        "junitparser sees one failing testcase per diagnostic, classname the file"
+    );
 }
 
 /// The hooks of `.pre-commit-hooks.yaml` under the real pre-commit, in a throwaway repository
@@ -219,7 +352,10 @@ fn pre_commit_hooks_block_bad_commits_and_fix() {
     // with a finding (pre-commit names it explicitly; `--force-exclude` must still skip it).
     let fixture = repo().join("fixtures/fixes/ten301_supported_only");
     let project = tmp.path().join("project");
-    copy_dir(&fixture, &project, &|p| p.extension().is_some_and(|e| e.to_string_lossy().starts_with("expected")));
+    copy_dir(&fixture, &project, &|p| {
+        p.extension()
+            .is_some_and(|e| e.to_string_lossy().starts_with("expected"))
+    });
     let expected_fixed = std::fs::read_to_string(fixture.join("app/services.py.expected")).unwrap();
     let original = std::fs::read_to_string(project.join("app/services.py")).unwrap();
     assert_ne!(original, expected_fixed);
@@ -227,10 +363,27 @@ fn pre_commit_hooks_block_bad_commits_and_fix() {
     pyproject.push_str("\n[tool.tenantlint]\nextend-exclude = [\"legacy/*\"]\n");
     std::fs::write(project.join("pyproject.toml"), pyproject).unwrap();
     std::fs::create_dir_all(project.join("legacy")).unwrap();
-    std::fs::write(project.join("legacy/old.py"), "from django.core.cache import cache\n\ncache.get(\"k\")\n").unwrap();
-    let config = |hook: &str| format!("repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: {hook}\n", hooks.display());
-    std::fs::write(project.join(".pre-commit-config.yaml"), config("tenantlint")).unwrap();
-    std::fs::write(project.join("fix.pre-commit-config.yaml"), config("tenantlint-fix")).unwrap();
+    std::fs::write(
+        project.join("legacy/old.py"),
+        "from django.core.cache import cache\n\ncache.get(\"k\")\n",
+    )
+    .unwrap();
+    let config = |hook: &str| {
+        format!(
+            "repos:\n  - repo: {}\n    rev: {rev}\n    hooks:\n      - id: {hook}\n",
+            hooks.display()
+        )
+    };
+    std::fs::write(
+        project.join(".pre-commit-config.yaml"),
+        config("tenantlint"),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("fix.pre-commit-config.yaml"),
+        config("tenantlint-fix"),
+    )
+    .unwrap();
     git_init(&project);
     ok(git(&project, &["add", "-A"]), "git add");
 
@@ -238,51 +391,111 @@ fn pre_commit_hooks_block_bad_commits_and_fix() {
     let o = run_in(
         &project,
         &pre_commit,
-        &["try-repo", hooks.to_str().unwrap(), "tenantlint", "--files", "app/services.py"],
+        &[
+            "try-repo",
+            hooks.to_str().unwrap(),
+            "tenantlint",
+            "--files",
+            "app/services.py",
+        ],
         &env,
     );
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "try-repo on the bad file fails:\n{out}");
-    assert!(out.contains("tenantlint") && out.contains("Failed"), "{out}");
-    assert!(out.contains("app/services.py:5:13: TEN301"), "the diagnostics are shown:\n{out}");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "try-repo on the bad file fails:\n{out}"
+    );
+    assert!(
+        out.contains("tenantlint") && out.contains("Failed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("app/services.py:5:13: TEN301"),
+        "the diagnostics are shown:\n{out}"
+    );
 
     // 2. Installed as a git hook: a commit of clean files passes (the excluded legacy file too).
-    ok(run_in(&project, &pre_commit, &["install"], &env), "pre-commit install");
+    ok(
+        run_in(&project, &pre_commit, &["install"], &env),
+        "pre-commit install",
+    );
     ok(git(&project, &["reset", "-q"]), "git reset");
     ok(
-        git(&project, &["add", "pyproject.toml", ".pre-commit-config.yaml", "fix.pre-commit-config.yaml", "tenancy", "app/__init__.py", "legacy"]),
+        git(
+            &project,
+            &[
+                "add",
+                "pyproject.toml",
+                ".pre-commit-config.yaml",
+                "fix.pre-commit-config.yaml",
+                "tenancy",
+                "app/__init__.py",
+                "legacy",
+            ],
+        ),
         "git add clean files",
     );
     let o = git(&project, &["commit", "-m", "clean"]);
     let out = text(&o);
     assert!(o.status.success(), "a clean commit passes:\n{out}");
-    assert!(out.contains("tenantlint") && out.contains("Passed"), "{out}");
-    let head = |p: &Path| String::from_utf8(ok(git(p, &["rev-parse", "HEAD"]), "rev-parse").stdout).unwrap();
+    assert!(
+        out.contains("tenantlint") && out.contains("Passed"),
+        "{out}"
+    );
+    let head = |p: &Path| {
+        String::from_utf8(ok(git(p, &["rev-parse", "HEAD"]), "rev-parse").stdout).unwrap()
+    };
     let clean_head = head(&project);
 
     // 3. A commit with the bad file is blocked, with the diagnostics shown.
-    ok(git(&project, &["add", "app/services.py"]), "git add bad file");
+    ok(
+        git(&project, &["add", "app/services.py"]),
+        "git add bad file",
+    );
     let o = git(&project, &["commit", "-m", "bad"]);
     let out = text(&o);
     assert!(!o.status.success(), "a bad commit is blocked:\n{out}");
-    assert!(out.contains("Failed") && out.contains("app/services.py:5:13: TEN301"), "{out}");
+    assert!(
+        out.contains("Failed") && out.contains("app/services.py:5:13: TEN301"),
+        "{out}"
+    );
     assert_eq!(head(&project), clean_head, "nothing was committed");
-    assert_eq!(std::fs::read_to_string(project.join("app/services.py")).unwrap(), original, "tenantlint does not modify");
+    assert_eq!(
+        std::fs::read_to_string(project.join("app/services.py")).unwrap(),
+        original,
+        "tenantlint does not modify"
+    );
 
     // 4. tenantlint-fix: the first commit fixes the file and fails (files were modified), the
     //    second, with the fix staged, passes.
     ok(
-        run_in(&project, &pre_commit, &["install", "--overwrite", "-c", "fix.pre-commit-config.yaml"], &env),
+        run_in(
+            &project,
+            &pre_commit,
+            &["install", "--overwrite", "-c", "fix.pre-commit-config.yaml"],
+            &env,
+        ),
         "pre-commit install (fix hook)",
     );
     let o = git(&project, &["commit", "-m", "bad, fixed by the hook"]);
     let out = text(&o);
-    assert!(!o.status.success(), "the fixing run fails as pre-commit expects:\n{out}");
+    assert!(
+        !o.status.success(),
+        "the fixing run fails as pre-commit expects:\n{out}"
+    );
     assert!(out.contains("files were modified by this hook"), "{out}");
     assert_eq!(head(&project), clean_head);
-    assert_eq!(std::fs::read_to_string(project.join("app/services.py")).unwrap(), expected_fixed, "the fix was applied");
+    assert_eq!(
+        std::fs::read_to_string(project.join("app/services.py")).unwrap(),
+        expected_fixed,
+        "the fix was applied"
+    );
 
-    ok(git(&project, &["add", "app/services.py"]), "git add fixed file");
+    ok(
+        git(&project, &["add", "app/services.py"]),
+        "git add fixed file",
+    );
     let o = git(&project, &["commit", "-m", "fixed"]);
     let out = text(&o);
     assert!(o.status.success(), "the second run passes:\n{out}");

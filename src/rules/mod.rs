@@ -25,6 +25,13 @@ use crate::facts::FileFacts;
 use crate::index::Index;
 use crate::registry::Rule;
 
+/// Project-wide facts that rules derive from the index and settings, computed once per run on
+/// first use (so a rule never walks the whole project per file).
+#[derive(Default)]
+pub struct Shared {
+    pub tenant_caches: std::sync::OnceLock<settings_lookup::TenantCaches>,
+}
+
 /// What a rule may look at while checking one file.
 pub struct Context<'a> {
     pub index: &'a Index<'a>,
@@ -33,6 +40,8 @@ pub struct Context<'a> {
     pub facts: &'a FileFacts,
     /// The run's settings (paths: settings modules, places where bypasses are allowed).
     pub settings: &'a Settings,
+    /// Project-wide facts derived for the rules, computed once per run on first use.
+    pub shared: &'a Shared,
     /// Is a line suppressed for a rule (so fixes can tell which sites will really change)?
     pub suppressed: &'a dyn Fn(Rule, u32) -> bool,
 }

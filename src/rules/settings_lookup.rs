@@ -116,15 +116,11 @@ fn key_function_path(index: &Index, file: u32, value: &Lit) -> Option<String> {
     }
 }
 
-/// The project's [`TenantCaches`], for the cache rules.
-///
-/// Computed per call for now: one pass over every file's settings list, done only for files with
-/// a flagged cache site. Once the index has a per-run slot for it
-/// (`Index::tenant_caches: OnceLock<TenantCaches>`), this becomes
-/// `ctx.index.tenant_caches.get_or_init(|| TenantCaches::compute(ctx.index, ctx.settings))`
-/// (returning `&TenantCaches`; callers need no change).
-pub fn tenant_caches(ctx: &Context) -> TenantCaches {
-    TenantCaches::compute(ctx.index, ctx.settings)
+/// The project's [`TenantCaches`], for the cache rules: computed once per run, on first use.
+pub fn tenant_caches<'a>(ctx: &Context<'a>) -> &'a TenantCaches {
+    ctx.shared
+        .tenant_caches
+        .get_or_init(|| TenantCaches::compute(ctx.index, ctx.settings))
 }
 
 /// Which caches the project's settings make tenant-aware with a top-level `KEY_FUNCTION`.

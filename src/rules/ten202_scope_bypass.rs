@@ -105,9 +105,18 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
         {
             continue;
         }
-        // A tenant filter in the chain does not make it less of an escape: which tenant it names
-        // is up to the code, not the scope (TEN201 reports the unfiltered ones as well).
         if !is_query(ctx.index, info, site) {
+            continue;
+        }
+        // A tenant filter in the chain does not make it less of an escape: which tenant it names
+        // is up to this code, not the scope. Without one, TEN201 reports the very same query (an
+        // unscoped manager, no tenant filter), and one diagnostic per query is enough: a
+        // `# noqa: TEN201` there must not make a second one appear.
+        let unscoped_manager = info
+            .managers
+            .iter()
+            .any(|m| m.name == site.manager && !m.scoped);
+        if unscoped_manager && !tenant_filtered(ctx, site) {
             continue;
         }
         if !reported.insert(site.span.start) {
@@ -125,10 +134,10 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
                 ctx.facts.path.clone(),
                 site.span,
             )
-            .with_help(Some(format!(
-                "Query through the tenant-scoped manager, filter on `{}`, or move this code to a management command",
-                conv.tenant_fields.first().map_or("tenant", |s| s)
-            ))),
+            .with_help(Some(
+                "Query through the tenant-scoped manager inside the tenant's context, or move this code to a management command"
+                    .into(),
+            )),
         );
     }
 }
@@ -243,10 +252,10 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
                 ctx.facts.path.clone(),
                 call.span,
             )
-            .with_help(Some(format!(
-                "Keep the scoped queryset, filter on `{}`, or move this code to a management command",
-                ctx.conv().tenant_fields.first().map_or("tenant", |s| s)
-            ))),
+            .with_help(Some(
+                "Keep the scoped queryset inside the tenant's context, or move this code to a management command"
+                    .into(),
+            )),
         );
     }
 }

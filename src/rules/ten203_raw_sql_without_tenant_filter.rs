@@ -13,6 +13,7 @@ use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::facts::{ArgValue, CallSite, ExprRef};
 use crate::index::{ClassId, Index, Resolved, TenantReason};
+use crate::locate::Span;
 use crate::registry::Rule;
 
 /// Keyword names that carry the SQL of `execute`, `raw` and `RawSQL`.
@@ -36,6 +37,21 @@ enum SqlKind<'a> {
         tables: Vec<&'a str>,
         wheres: Option<Vec<&'a str>>,
     },
+}
+
+impl SqlSite<'_> {
+    /// Where to report: the SQL argument when it is passed positionally, else the call.
+    fn span(&self) -> Span {
+        match self.kind {
+            SqlKind::Statement(_) if !self.call.args.is_empty() => self
+                .call
+                .arg_spans
+                .first()
+                .copied()
+                .unwrap_or(self.call.span),
+            _ => self.call.span,
+        }
+    }
 }
 
 fn sql_arg(call: &CallSite) -> Option<&str> {
@@ -88,10 +104,8 @@ fn sql_sites<'a>(ctx: &'a Context) -> Vec<SqlSite<'a>> {
                     });
                 }
             }
+            // `RawSQL` is Django's expression (or a project subclass of it, under the same name).
             "execute" | "executemany" | "RawSQL" => {
-                if call.name() == "RawSQL" && !is_django_raw_sql(ctx, call) {
-                    continue;
-                }
                 if let Some(sql) = sql_arg(call) {
                     out.push(SqlSite {
                         call,
@@ -125,17 +139,11 @@ fn sql_sites<'a>(ctx: &'a Context) -> Vec<SqlSite<'a>> {
     out
 }
 
-/// `RawSQL` is Django's (`django.db.models.expressions.RawSQL`, re-exported from
-/// `django.db.models`), or cannot be resolved (a local import of an unknown module).
-fn is_django_raw_sql(ctx: &Context, call: &CallSite) -> bool {
-    let r = ctx.index.resolve_at(ctx.file, &call.func, &call.root);
-    match ctx.index.path_of(&r) {
-        Some(p) => p.starts_with("django.db.models.") || matches!(r, Resolved::Module(_)),
-        None => true,
-    }
-}
-
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    // Data migrations, maintenance commands and tests work across tenants on purpose.
+    if ctx.settings.bypass_allowed(&ctx.facts.path) {
+        return;
+    }
     let sites = sql_sites(ctx);
     if sites.is_empty() {
         return;
@@ -198,7 +206,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                     first.table, first.model, first.column
                 ),
                 ctx.facts.path.clone(),
-                site.call.span,
+                site.span(),
             )
             .with_help(Some(format!(
                 "Add `{}.{} = %s` (the current tenant's id) to the WHERE clause, or use the ORM through the scoped manager",
@@ -248,7 +256,16 @@ fn tenant_tables(index: &Index, wanted: &[&str]) -> HashMap<String, TenantTable>
             continue;
         }
         let module_label = app_label(&f.module);
+        // Most files define no model whose default table name is wanted: then only classes with
+        // an explicit `db_table` or `app_label` can match.
+        let label_wanted = wanted.iter().any(|w| {
+            let (w, l) = (w.as_bytes(), module_label.as_bytes());
+            w.len() > l.len() + 1 && w[..l.len()].eq_ignore_ascii_case(l) && w[l.len()] == b'_'
+        });
         for (ci, class) in f.classes.iter().enumerate() {
+            if !label_wanted && class.meta.db_table.is_none() && class.meta.app_label.is_none() {
+                continue;
+            }
             let id = ClassId {
                 file: fi as u32,
                 class: ci as u32,
@@ -1027,7 +1044,7 @@ fn schema_check(ctx: &Context, site: &SqlSite, out: &mut Vec<Diagnostic>) {
                         "Raw SQL {problem}, stepping out of the current tenant's schema"
                     ),
                     ctx.facts.path.clone(),
-                    site.call.span,
+                    site.span(),
                 )
                 .with_help(Some(
                     "Leave the schema to the tenant connection (unqualified table names), or switch tenants with `schema_context(...)`".into(),

@@ -74,14 +74,15 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     // A tenant-aware `KEY_FUNCTION` at the top level of the cache's settings entry prefixes every
-    // key already. `cache` is the default alias; the alias of `caches[...]` is not in the facts,
-    // so it is covered only when every configured cache is.
+    // key already. `cache` is the default alias; `caches["x"]` is alias `x`, and `caches[expr]` is
+    // covered only when every configured cache is.
     let caches = tenant_caches(ctx);
     let flagged: Vec<(&CacheSite, Target)> = flagged
         .into_iter()
-        .filter(|&(_, t)| match t {
-            Target::Cache => !caches.covers(DEFAULT_ALIAS),
-            Target::Caches => !caches.covers_every_alias(),
+        .filter(|&(site, t)| match (t, &site.alias) {
+            (Target::Cache, _) => !caches.covers(DEFAULT_ALIAS),
+            (Target::Caches, Some(alias)) => !caches.covers(alias),
+            (Target::Caches, None) => !caches.covers_every_alias(),
         })
         .collect();
     if flagged.is_empty() {

@@ -15,6 +15,7 @@ use super::settings_lookup::{
 };
 use crate::diagnostics::Diagnostic;
 use crate::facts::{FileFacts, Lit, SettingFact};
+use crate::index::{ClassId, Index, Resolved, config_matches};
 use crate::locate::Span;
 use crate::registry::Rule;
 
@@ -188,8 +189,67 @@ fn check_routers(ctx: &Context, out: &mut Vec<Diagnostic>, middleware: Option<&S
     }
 }
 
+/// The project's tenant model class: the one top-level class named by `tenant-model`, else the
+/// one concrete class in a `models` module that inherits it (django-tenants' `TenantMixin`, which
+/// lives outside the project, so the subclass is not known to be a Django model).
+fn tenant_model_class(index: &Index) -> Option<ClassId> {
+    let cfg = &index.conv.tenant_model;
+    let named = index.find_classes(cfg);
+    if let [id] = named.as_slice()
+        && index.class(*id).meta.abstract_ != Some(true)
+    {
+        return Some(*id);
+    }
+    if !named.is_empty() {
+        return None;
+    }
+    let mut found = None;
+    for (fi, facts) in index.files.iter().enumerate() {
+        if !facts.module.split('.').any(|p| p == "models") {
+            continue;
+        }
+        for (ci, class) in facts.classes.iter().enumerate() {
+            let id = ClassId {
+                file: fi as u32,
+                class: ci as u32,
+            };
+            if !class.top_level || class.meta.abstract_ == Some(true) || !reaches(index, id, cfg) {
+                continue;
+            }
+            if found.is_some() {
+                return None; // Several candidates: do not guess.
+            }
+            found = Some(id);
+        }
+    }
+    found
+}
+
+/// Does class `id` inherit (through project classes) from the class `cfg` names?
+fn reaches(index: &Index, id: ClassId, cfg: &str) -> bool {
+    let mut stack = vec![(id, 0u32)];
+    while let Some((c, depth)) = stack.pop() {
+        for b in &index.info(c).bases {
+            match b {
+                Resolved::Class(b) => {
+                    let class = index.class(*b);
+                    if config_matches(cfg, &class.name, &index.qualname(*b)) {
+                        return true;
+                    }
+                    if depth < 32 {
+                        stack.push((*b, depth + 1));
+                    }
+                }
+                Resolved::External(p) if matches_config(cfg, p) => return true,
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
 /// The app label of the tenant model: from `TENANT_MODEL = "app_label.Model"`, else from the
-/// project's single `tenant-model` class.
+/// project's tenant model class.
 fn tenant_model_app(ctx: &Context) -> Option<(String, String)> {
     if let Lookup::Literal(file, fact) = lookup(ctx.index, ctx.file, "TENANT_MODEL") {
         let facts = &ctx.index.files[file as usize];
@@ -200,22 +260,8 @@ fn tenant_model_app(ctx: &Context) -> Option<(String, String)> {
         return None;
     }
     let index = ctx.index;
-    let models: Vec<_> = index
-        .find_classes(&ctx.conv().tenant_model)
-        .into_iter()
-        // Not `is_model`: the tenant model's base (`TenantMixin`) is outside the project.
-        .filter(|&id| {
-            index.info(id).is_model
-                || index.files[id.file as usize]
-                    .module
-                    .split('.')
-                    .any(|p| p == "models")
-        })
-        .collect();
-    let [id] = models.as_slice() else {
-        return None;
-    };
-    let class = index.class(*id);
+    let id = tenant_model_class(index)?;
+    let class = index.class(id);
     let label = match &class.meta.app_label {
         Some(l) => l.clone(),
         None => {
