@@ -10,6 +10,8 @@
 #   DJANGO_SPEC   default "django==5.1.*"  (Django itself: ~2,800 files, ~475k lines incl. tests)
 #   WAGTAIL_SPEC  default "wagtail==8.0.*" (a large Django application: ~1,400 files, ~270k lines)
 set -euo pipefail
+{  # the whole script is one block: bash parses it before running, so editing this file
+   # while a benchmark runs cannot change what that run executes
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 WORK=$HERE/work
@@ -82,3 +84,4 @@ if [[ ${#TREES[@]} -gt 0 ]]; then
     echo "benchmark one with, e.g.:  bench/run.sh ${TREES[0]#"$(dirname "$HERE")/"}" >&2
 fi
 exit "$status"
+}

@@ -5,6 +5,8 @@
 #
 # Everything this script creates lives under bench/work/ (gitignored).
 set -euo pipefail
+{  # the whole script is one block: bash parses it before running, so editing this file
+   # while a benchmark runs cannot change what that run executes
 
 usage() {
     cat <<'EOF'
@@ -24,7 +26,7 @@ Options:
   --seed N      seed for the generated project (default 1)
   --no-build    do not run `cargo build --release` (use target/release/tenantlint as is)
   --ruff-only   time ruff alone (e.g. while tenantlint does not build yet)
-  --wait-idle   before timing, wait (up to 15 min) until no cargo/rustc process is running
+  --wait-idle   before timing, wait (up to $BENCH_IDLE_MINUTES, default 15 min) for an idle machine
   -h, --help    this text
 
 TREE defaults to bench/work/synthetic, generated with bench/gen_project.py if missing.
@@ -228,6 +230,22 @@ bench() {
     fi
 }
 
+# cpu_table MODE -> CPU time per command from hyperfine's JSON (less sensitive than wall time
+# to other load on the machine, though not immune to it)
+cpu_table() {
+    local json=$WORK/results-$1.json
+    [[ -f $json ]] || return 0
+    python3 - "$json" <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["results"]
+print("CPU time (mean per run, from hyperfine):\n")
+print("| Command | Wall [s] | User [s] | System [s] | User + System [s] |")
+print("|:---|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| `{r['command']}` | {r['mean']:.3f} | {r['user']:.3f} | {r['system']:.3f} | {r['user'] + r['system']:.3f} |")
+EOF
+}
+
 # rss NAME CMD -> one run under GNU time; appends a row to $RSS_ROWS
 RSS_ROWS=""
 rss() {
@@ -312,8 +330,9 @@ busy() {  # a build running, or more than 15% of the machine in use by someone e
     pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null || (($(cpu_used_pct) > 15))
 }
 if [[ $WAIT_IDLE == 1 ]] && busy; then
-    log "waiting for the machine to be idle: no cargo/rustc, <15% CPU (up to 15 min)"
-    for ((i = 0; i < 300; i++)); do busy || break; sleep 2; done
+    log "waiting for the machine to be idle: no cargo/rustc, <15% CPU (up to ${BENCH_IDLE_MINUTES:-15} min)"
+    deadline=$((SECONDS + 60 * ${BENCH_IDLE_MINUTES:-15}))
+    while ((SECONDS < deadline)) && busy; do sleep 2; done
 fi
 BUSY_NOTE=""
 if busy; then
@@ -354,6 +373,8 @@ for mode in "${MODES[@]}"; do
             echo
             cat "$WORK/results-compare.md" 2>/dev/null || echo "_timing failed_"
             echo
+            cpu_table compare
+            echo
             echo "### Peak memory (one extra run each, GNU time -v)"
             echo
             rss_table
@@ -380,6 +401,8 @@ for mode in "${MODES[@]}"; do
             echo "## Scaling with cores (RAYON_NUM_THREADS)"
             echo
             cat "$WORK/results-threads.md" 2>/dev/null || echo "_timing failed_"
+            echo
+            cpu_table threads
             echo
             rss_table
             echo
@@ -413,6 +436,8 @@ for mode in "${MODES[@]}"; do
                 echo "## --fix (each run on a fresh \`cp -a\` of the tree; the copy is not timed)"
                 echo
                 cat "$WORK/results-fix.md"
+                echo
+                cpu_table fix
                 echo
                 rss_table
                 echo
@@ -454,3 +479,4 @@ MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/nu
 log "results written to bench/work/results.md"
 cat "$WORK/results.md"
 exit "$FAILED"
+}

@@ -985,7 +985,7 @@ impl<'a> Extractor<'a, '_> {
                 .args
                 .iter()
                 .take(4)
-                .map(|a| arg_value(a, 0))
+                .map(|a| self.arg_value_followed(a))
                 .collect(),
             keywords: call
                 .arguments
@@ -1002,6 +1002,26 @@ impl<'a> Extractor<'a, '_> {
             in_decorator: self.in_decorator,
             wrap_rest: self.pending_wraps.remove(&start),
         });
+    }
+
+    /// [`arg_value`], following a plain name to its last assignment in the function that binds
+    /// it, or to a module-level string constant (`sql = "SELECT ..."; cursor.execute(sql)`).
+    fn arg_value_followed(&self, e: &'a Expr) -> ArgValue {
+        let Expr::Name(n) = e else {
+            return arg_value(e, 0);
+        };
+        for scope in self.scopes.iter().rev() {
+            if let Some(v) = scope.assigned.get(&n.id) {
+                return arg_value(v, 0);
+            }
+            if scope.locals.contains(&n.id) || scope.imports.contains_key(&n.id) {
+                return arg_value(e, 0);
+            }
+        }
+        match self.facts.binding(&n.id) {
+            Some(Binding::Assign(ExprRef::Str(s))) => ArgValue::Str(s.clone()),
+            _ => arg_value(e, 0),
+        }
     }
 
     /// The original name of `name` when it is bound by `from m import original as name`.

@@ -164,7 +164,10 @@ fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String)
     };
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "app/__init__.py", "");
-    if let Some(dir) = Path::new(&file).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(&file)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         let init = dir.join("__init__.py");
         if !root.join(&init).exists() {
             write(root, &init.to_string_lossy(), "");

@@ -2,8 +2,9 @@
 //! expected (`bypass-allowed-paths`: migrations, management commands and tests by default).
 //!
 //! Three forms:
-//! - a query through a manager named in `bypass-managers` (`Invoice.all_objects.all()`) on a
-//!   tenant-owned model, unless that manager is itself scoped;
+//! - a query through a manager named in `bypass-managers` on a tenant-owned model
+//!   (`Invoice.all_objects.filter(tenant=t)`), unless that manager is itself scoped; without a
+//!   tenant filter the query is TEN201's, reported once;
 //! - a call named in `bypass-calls`: a function (`scopes_disabled()`, as a `with` item, a decorator
 //!   or a plain call) resolved through imports, or a method on a tenant-owned model's manager chain
 //!   (`Invoice.objects.unscoped()`);

@@ -263,7 +263,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                         .chain(facts.functions.iter().map(|f| f.name_span.start))
                         .any(|s| s > c.span.end && s < start)
                 })
-                .map_or(class.name_span, |c| c.arg_spans.first().copied().unwrap_or(c.span));
+                .map_or(class.name_span, |c| {
+                    c.arg_spans.first().copied().unwrap_or(c.span)
+                });
             emit(ctx, out, &models, Some(class.name.as_str()), span);
         }
     }
