@@ -30,6 +30,9 @@ use crate::registry::Rule;
 #[derive(Default)]
 pub struct Shared {
     pub tenant_caches: std::sync::OnceLock<settings_lookup::TenantCaches>,
+    pub tenant_tables: std::sync::OnceLock<
+        rustc_hash::FxHashMap<String, ten203_raw_sql_without_tenant_filter::TenantTable>,
+    >,
 }
 
 /// What a rule may look at while checking one file.

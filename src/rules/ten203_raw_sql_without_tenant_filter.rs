@@ -179,10 +179,14 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     if wanted.is_empty() {
         return;
     }
-    let tables = tenant_tables(ctx.index, &wanted);
-    if tables.is_empty() {
+    let all = ctx
+        .shared
+        .tenant_tables
+        .get_or_init(|| tenant_tables(ctx.index));
+    if !wanted.iter().any(|w| all.contains_key(*w)) {
         return;
     }
+    let tables = all;
     for (site, parsed) in sites.iter().zip(&parsed) {
         let Some(parsed) = parsed else { continue };
         let findings = evaluate(parsed, &tables);
@@ -246,26 +250,16 @@ pub struct TenantTable {
     pub columns: Vec<String>,
 }
 
-/// The tables among `wanted` (lowercase names found in this file's SQL) that belong to concrete
-/// tenant-owned models, with their tenant columns. One pass over the project's classes, with no
-/// allocation until a table matches.
-fn tenant_tables(index: &Index, wanted: &[&str]) -> HashMap<String, TenantTable> {
+/// The tables (lowercase names) of the project's concrete tenant-owned models, with their tenant
+/// columns. One pass over the project's classes, done once per run (see [`super::Shared`]).
+pub fn tenant_tables(index: &Index) -> HashMap<String, TenantTable> {
     let mut out: HashMap<String, TenantTable> = HashMap::default();
     for (fi, f) in index.files.iter().enumerate() {
         if f.classes.is_empty() {
             continue;
         }
         let module_label = app_label(&f.module);
-        // Most files define no model whose default table name is wanted: then only classes with
-        // an explicit `db_table` or `app_label` can match.
-        let label_wanted = wanted.iter().any(|w| {
-            let (w, l) = (w.as_bytes(), module_label.as_bytes());
-            w.len() > l.len() + 1 && w[..l.len()].eq_ignore_ascii_case(l) && w[l.len()] == b'_'
-        });
         for (ci, class) in f.classes.iter().enumerate() {
-            if !label_wanted && class.meta.db_table.is_none() && class.meta.app_label.is_none() {
-                continue;
-            }
             let id = ClassId {
                 file: fi as u32,
                 class: ci as u32,
@@ -274,17 +268,16 @@ fn tenant_tables(index: &Index, wanted: &[&str]) -> HashMap<String, TenantTable>
             if !info.needs_scoping() || info.abstract_ || info.proxy {
                 continue;
             }
-            let Some(&table) = wanted.iter().find(|w| match &class.meta.db_table {
-                Some(t) => t.eq_ignore_ascii_case(w),
-                None => table_name_is(
-                    w,
+            let table = match &class.meta.db_table {
+                Some(t) => t.to_ascii_lowercase(),
+                None => format!(
+                    "{}_{}",
                     class.meta.app_label.as_deref().unwrap_or(module_label),
-                    &class.name,
-                ),
-            }) else {
-                continue;
+                    class.name
+                )
+                .to_ascii_lowercase(),
             };
-            if out.contains_key(table) {
+            if out.contains_key(&table) {
                 continue;
             }
             let own_field = matches!(&info.tenant, Some(TenantReason::Field { in_class, .. }) if *in_class == id);
@@ -316,7 +309,7 @@ fn tenant_tables(index: &Index, wanted: &[&str]) -> HashMap<String, TenantTable>
                 },
             }
             out.insert(
-                table.to_string(),
+                table,
                 TenantTable {
                     model: class.name.to_string(),
                     columns,
@@ -325,15 +318,6 @@ fn tenant_tables(index: &Index, wanted: &[&str]) -> HashMap<String, TenantTable>
         }
     }
     out
-}
-
-/// Is `table` (lowercase) `<label>_<name>`, case-insensitively?
-fn table_name_is(table: &str, label: &str, name: &str) -> bool {
-    let (t, l, n) = (table.as_bytes(), label.as_bytes(), name.as_bytes());
-    t.len() == l.len() + 1 + n.len()
-        && t[..l.len()].eq_ignore_ascii_case(l)
-        && t[l.len()] == b'_'
-        && t[l.len() + 1..].eq_ignore_ascii_case(n)
 }
 
 /// django-multitenant names the tenant column with a class attribute: `tenant_id = "account_id"`.
