@@ -218,6 +218,10 @@ class Stats:
     ambiguous: dict[str, int] = field(default_factory=lambda: {"TEN201": 0, "TEN301": 0})
     clean: dict[str, int] = field(default_factory=lambda: {"models": 0, "queries": 0, "cache_calls": 0})
     kinds: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, int] = field(default_factory=dict)
+
+    def note(self, key: str) -> None:
+        self.detail[key] = self.detail.get(key, 0) + 1
 
     def plant(self, code: str, suppressed: bool) -> None:
         (self.suppressed if suppressed else self.planted)[code] += 1
@@ -282,6 +286,7 @@ class Gen:
         self.all_models: list[ModelSpec] = []
         self.r = random.Random(seed)
         self.keep_unused = 0.05
+        self.in_tests = False
 
     # ---- output -----------------------------------------------------------------------
 
@@ -791,6 +796,7 @@ class Gen:
             if planted:
                 suffix, supp = self.noqa(r, "TEN101", 0.1)
                 st.plant("TEN101", supp)
+                st.note(f"TEN101 {'suppressed' if supp else 'planted'}: model kind {m.kind}")
             elif m.tenant_owned:
                 st.clean["models"] += 1
             if m.kind.startswith("base"):
@@ -931,7 +937,9 @@ class Gen:
         """Return (expression, noqa-suffix).  Records planted/clean counts."""
         st = self.stats
         tail = self.chain(r, m, terminal)
+        where = "tests/" if self.in_tests else "app code"
         if not m.tenant_owned:
+            st.note("clean query: global model")
             if r.random() < 0.1:
                 st.clean["queries"] += 1
                 return f"{m.name}._base_manager.all(){tail}", ""
@@ -946,13 +954,16 @@ class Gen:
                 expr = head + (r.choice([".all()", f'.filter(status="{r.choice(STATUSES)}")', ".filter(is_active=True)"])) + tail
                 suffix, supp = self.noqa(r, "TEN201", 0.1 if single_line else 0.0)
                 st.plant("TEN201", supp)
+                st.note(f"TEN201 {'suppressed' if supp else 'planted'}: via `{mgr}` (default manager scoped)")
                 return expr, suffix
             c = r.random()
             st.clean["queries"] += 1
             if c < 0.7 or not m.unscoped_attr:
+                st.note("clean query: scoped default manager `objects`")
                 if c < 0.2:
                     return f"{m.name}.objects.filter({tf}){tail}", ""
                 return f"{m.name}.objects{tail or '.all()'}", ""
+            st.note(f"clean query: unscoped `{m.unscoped_attr}` with a tenant filter, in {where}")
             if c < 0.85:
                 return f"{m.name}.{m.unscoped_attr}.filter({tf}){tail}", ""
             return f'{m.name}.{m.unscoped_attr}.filter(status="open").filter({tf}){tail}', ""
@@ -963,8 +974,10 @@ class Gen:
             expr = f"{m.name}.{unscoped}" + r.choice([".all()", '.filter(status="open")', ".exclude(is_active=False)"]) + tail
             suffix, supp = self.noqa(r, "TEN201", 0.1 if single_line else 0.0)
             st.plant("TEN201", supp)
+            st.note(f"TEN201 {'suppressed' if supp else 'planted'}: via `{unscoped}` (the unscoped default manager)")
             return expr, suffix
         st.clean["queries"] += 1
+        st.note(f"clean query: unscoped default manager with a tenant filter, in {where}")
         return f"{m.name}.objects.filter({tf}){tail}", ""
 
     def cache_call(self, r: random.Random, m: ModelSpec, tenant: str, dj: str, tc: str, tk: str,
@@ -1566,6 +1579,13 @@ class Gen:
         return lines
 
     def gen_tests(self, r: random.Random, app: str, specs: list[ModelSpec]) -> list[str]:
+        self.in_tests = True
+        try:
+            return self._gen_tests(r, app, specs)
+        finally:
+            self.in_tests = False
+
+    def _gen_tests(self, r: random.Random, app: str, specs: list[ModelSpec]) -> list[str]:
         lines = [
             "import pytest",
             "from django.db.models import Count, Q",
@@ -1596,6 +1616,8 @@ class Gen:
                 # create(tenant=...) through an unscoped manager: carries the tenant, but whether
                 # that counts as a "tenant filter" is up to the engine.
                 self.stats.ambiguous["TEN201"] += 2
+                self.stats.detail["ambiguous: Model.objects.create(tenant=...) via an unscoped default manager, in tests/"] = (
+                    self.stats.detail.get("ambiguous: Model.objects.create(tenant=...) via an unscoped default manager, in tests/", 0) + 2)
             q, _ = self.query(r, m, "tenant", terminal=False, allow_plant=False)
             lines += [
                 "",
@@ -1970,6 +1992,7 @@ class Gen:
             "planted_suppressed_with_noqa": self.stats.suppressed,
             "ambiguous_sites": self.stats.ambiguous,
             "clean_sites": self.stats.clean,
+            "breakdown": dict(sorted(self.stats.detail.items())),
             "note": (
                 "planted_unsuppressed is what a correct tenantlint should report with default settings "
                 "(TEN101 per model class, TEN201 per query, TEN301 per cache call); clean_sites should "

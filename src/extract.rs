@@ -1207,25 +1207,9 @@ impl<'a> Extractor<'a, '_> {
                 }
             }
             Expr::FString(f) => {
-                let mut lead = String::new();
-                'parts: for part in f.value.iter() {
-                    match part {
-                        ast::FStringPart::Literal(l) => lead.push_str(&l.value),
-                        ast::FStringPart::FString(fs) => {
-                            for el in fs.elements.iter() {
-                                match el {
-                                    ast::InterpolatedStringElement::Literal(l) => {
-                                        lead.push_str(&l.value)
-                                    }
-                                    ast::InterpolatedStringElement::Interpolation(_) => {
-                                        break 'parts;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                if prefixed(&lead) {
+                let text = fstring_text(f);
+                let lead = text.split(HOLE).next().unwrap_or_default();
+                if prefixed(lead) {
                     KeyExpr::Prefixed
                 } else {
                     KeyExpr::Unprefixed
@@ -1292,6 +1276,29 @@ impl<'a> Extractor<'a, '_> {
     }
 }
 
+/// Marks where an f-string interpolates a value in [`fstring_text`].
+const HOLE: char = '\u{1}';
+
+/// The literal text of an f-string (all its implicitly concatenated parts), with [`HOLE`] where a
+/// value is interpolated.
+fn fstring_text(f: &ast::ExprFString) -> String {
+    let mut out = String::new();
+    for part in f.value.iter() {
+        match part {
+            ast::FStringPart::Literal(l) => out.push_str(&l.value),
+            ast::FStringPart::FString(fs) => {
+                for el in fs.elements.iter() {
+                    match el {
+                        ast::InterpolatedStringElement::Literal(l) => out.push_str(&l.value),
+                        ast::InterpolatedStringElement::Interpolation(_) => out.push(HOLE),
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// An argument reduced to an [`ArgValue`].
 fn arg_value(e: &Expr, depth: u32) -> ArgValue {
     if depth > 8 {
@@ -1299,27 +1306,7 @@ fn arg_value(e: &Expr, depth: u32) -> ArgValue {
     }
     match e {
         Expr::StringLiteral(s) => ArgValue::Str(s.value.to_str().to_string()),
-        Expr::FString(f) => {
-            let mut out = String::new();
-            for part in f.value.iter() {
-                match part {
-                    ast::FStringPart::Literal(l) => out.push_str(&l.value),
-                    ast::FStringPart::FString(fs) => {
-                        for el in fs.elements.iter() {
-                            match el {
-                                ast::InterpolatedStringElement::Literal(l) => {
-                                    out.push_str(&l.value)
-                                }
-                                ast::InterpolatedStringElement::Interpolation(_) => {
-                                    out.push_str("{}")
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            ArgValue::Str(out)
-        }
+        Expr::FString(f) => ArgValue::Str(fstring_text(f).replace(HOLE, "{}")),
         Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
             match (arg_value(&b.left, depth + 1), &b.op) {
                 (ArgValue::Str(l), ast::Operator::Add) => match arg_value(&b.right, depth + 1) {

@@ -189,7 +189,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let tables = all;
     for (site, parsed) in sites.iter().zip(&parsed) {
         let Some(parsed) = parsed else { continue };
-        let findings = evaluate(parsed, &tables);
+        let findings = evaluate(parsed, tables);
         let Some(first) = findings.first() else {
             continue;
         };
