@@ -958,13 +958,13 @@ class Gen:
                 return expr, suffix
             c = r.random()
             st.clean["queries"] += 1
-            if c < 0.7 or not m.unscoped_attr:
+            if c < 0.9 or not m.unscoped_attr:
                 st.note("clean query: scoped default manager `objects`")
                 if c < 0.2:
                     return f"{m.name}.objects.filter({tf}){tail}", ""
                 return f"{m.name}.objects{tail or '.all()'}", ""
             st.note(f"clean query: unscoped `{m.unscoped_attr}` with a tenant filter, in {where}")
-            if c < 0.85:
+            if c < 0.95:
                 return f"{m.name}.{m.unscoped_attr}.filter({tf}){tail}", ""
             return f'{m.name}.{m.unscoped_attr}.filter(status="open").filter({tf}){tail}', ""
         # tenant-owned model whose default manager is not scoped
@@ -1457,7 +1457,7 @@ class Gen:
 
     # ---- small files ------------------------------------------------------------------
 
-    def gen_admin(self, app: str, specs: list[ModelSpec]) -> list[str]:
+    def gen_admin(self, r: random.Random, app: str, specs: list[ModelSpec]) -> list[str]:
         lines = ["from django.contrib import admin", "", "from .models import " + ", ".join(m.name for m in specs), ""]
         for m in specs:
             lines += [
@@ -1468,8 +1468,18 @@ class Gen:
                 '    list_filter = ("status", "is_active")',
                 '    search_fields = ("name",)',
                 '    ordering = ("-created_at",)',
-                "",
             ]
+            if m.tenant_owned:
+                if r.random() < 0.9:
+                    self.stats.note("admin: tenant-owned model, get_queryset filters by request.tenant")
+                    lines += [
+                        "",
+                        "    def get_queryset(self, request):",
+                        "        return super().get_queryset(request).filter(tenant=request.tenant)",
+                    ]
+                else:
+                    self.stats.note("admin: tenant-owned model, ModelAdmin without a tenant-scoped get_queryset")
+            lines.append("")
         return lines
 
     def gen_serializers(self, app: str, specs: list[ModelSpec]) -> list[str]:
@@ -1946,7 +1956,7 @@ class Gen:
         self.write(f"{app}/urls.py", self.gen_urls(app, specs, views))
         self.write(f"{app}/services.py", self.gen_services(r, app, specs))
         self.write(f"{app}/tasks.py", self.gen_tasks(r, app, specs))
-        self.write(f"{app}/admin.py", self.gen_admin(app, specs))
+        self.write(f"{app}/admin.py", self.gen_admin(r, app, specs))
         self.write(f"{app}/serializers.py", self.gen_serializers(app, specs))
         self.write(f"{app}/signals.py", self.gen_signals(r, app, specs))
         self.write(f"{app}/migrations/__init__.py", [])

@@ -448,9 +448,16 @@ fn show_fixes_text(cwd: &Path, result: &CheckResult) -> String {
 fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) -> io::Result<()> {
     let rows = report::statistics(report);
     match format {
-        OutputFormat::Json | OutputFormat::JsonLines => {
+        OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *w, &rows)?;
             writeln!(w)
+        }
+        OutputFormat::JsonLines => {
+            for row in &rows {
+                serde_json::to_writer(&mut *w, row)?;
+                writeln!(w)?;
+            }
+            Ok(())
         }
         _ => {
             let width = rows

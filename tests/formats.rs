@@ -658,11 +658,19 @@ fn exit_zero_and_statistics_in_every_format() {
         );
         let text = stdout(&stats);
         if matches!(*format, "json" | "json-lines") {
-            let rows: Value =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{format}: {e}\n{text}"));
+            // `json`: one array; `json-lines`: one row object per line.
+            let rows: Vec<Value> = if *format == "json" {
+                let v: Value =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{format}: {e}\n{text}"));
+                v.as_array().unwrap().clone()
+            } else {
+                text.lines()
+                    .map(|l| {
+                        serde_json::from_str(l).unwrap_or_else(|e| panic!("{format}: {e}\n{l}"))
+                    })
+                    .collect()
+            };
             let got: BTreeMap<String, usize> = rows
-                .as_array()
-                .unwrap()
                 .iter()
                 .map(|r| {
                     (
