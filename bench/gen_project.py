@@ -1980,6 +1980,22 @@ class Gen:
             n += 1
         self.all_models.extend(specs)
 
+    def expected_by_code(self) -> dict[str, int]:
+        """What the rule set as of tenantlint ef08c8a reports on this tree (see bench/README.md)."""
+        st, d = self.stats, self.stats.detail
+        extra_first = d.get("TEN101 planted: model kind base_extra_first", 0)
+        return {
+            # a child's own plain manager ahead of an inherited scoped one is TEN102, not TEN101
+            "TEN101": st.planted["TEN101"] - extra_first,
+            # ...and `# noqa: TEN101` does not silence TEN102
+            "TEN102": extra_first + d.get("TEN101 suppressed: model kind base_extra_first", 0),
+            "TEN201": st.planted["TEN201"],
+            # bypass managers (all_objects) outside migrations/tests, even with a tenant filter
+            "TEN202": d.get("clean query: unscoped `all_objects` with a tenant filter, in app code", 0),
+            "TEN301": st.planted["TEN301"],
+            "TEN501": d.get("admin: tenant-owned model, ModelAdmin without a tenant-scoped get_queryset", 0),
+        }
+
     def run(self) -> None:
         self.skeleton()
         apps = []
@@ -1999,6 +2015,7 @@ class Gen:
             "models": len(self.all_models),
             "model_kinds": dict(sorted(self.stats.kinds.items())),
             "planted_unsuppressed": self.stats.planted,
+            "expected_by_code": self.expected_by_code(),
             "planted_suppressed_with_noqa": self.stats.suppressed,
             "ambiguous_sites": self.stats.ambiguous,
             "clean_sites": self.stats.clean,
@@ -2007,7 +2024,9 @@ class Gen:
                 "planted_unsuppressed is what a correct tenantlint should report with default settings "
                 "(TEN101 per model class, TEN201 per query, TEN301 per cache call); clean_sites should "
                 "produce nothing. Counts are by construction and follow Django's default-manager rules "
-                "(a manager declared on the child comes before inherited ones)."
+                "(a manager declared on the child comes before inherited ones). expected_by_code maps the "
+                "breakdown onto the rule set as of tenantlint ef08c8a (TEN102, TEN202, TEN501 added); "
+                "update expected_by_code() in gen_project.py when rules change."
             ),
         }
         with open(os.path.join(self.out, "bench_manifest.json"), "w", encoding="utf-8") as fh:

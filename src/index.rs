@@ -111,6 +111,8 @@ pub struct Index<'f> {
     modules: HashMap<&'f str, u32>,
     offsets: Vec<u32>,
     infos: Vec<ClassInfo>,
+    /// `module.Class` of every class, canonical, in flat class order.
+    qualnames: Vec<String>,
     /// Lazily computed fix sources (see [`crate::fix::imports`]).
     pub manager_source: OnceLock<Option<(String, String)>>,
     /// Schema per tenant: the apps listed in `TENANT_APPS` by the project's settings.
@@ -226,6 +228,14 @@ impl<'f> Index<'f> {
             modules,
             offsets,
             infos: Vec::new(),
+            qualnames: files
+                .iter()
+                .flat_map(|f| {
+                    f.classes
+                        .iter()
+                        .map(move |c| canonical(&format!("{}.{}", f.module, c.name)))
+                })
+                .collect(),
             manager_source: OnceLock::new(),
             tenant_apps: if conv.schema_per_tenant {
                 tenant_apps(files)
@@ -268,9 +278,8 @@ impl<'f> Index<'f> {
     }
 
     /// `module.Class`, canonical.
-    pub fn qualname(&self, id: ClassId) -> String {
-        let f = &self.files[id.file as usize];
-        canonical(&format!("{}.{}", f.module, self.class(id).name))
+    pub fn qualname(&self, id: ClassId) -> &str {
+        &self.qualnames[self.flat(id)]
     }
 
     // ---------------------------------------------------------------- name resolution
@@ -444,7 +453,7 @@ impl<'f> Index<'f> {
     /// The dotted path of a resolved symbol: classes by qualname, symbols by `module.name`.
     pub fn path_of(&self, r: &Resolved) -> Option<String> {
         match r {
-            Resolved::Class(c) => Some(self.qualname(*c)),
+            Resolved::Class(c) => Some(self.qualname(*c).to_string()),
             Resolved::External(p) | Resolved::Module(p) => Some(p.clone()),
             Resolved::Symbol { file, name } => {
                 Some(format!("{}.{}", self.files[*file as usize].module, name))
@@ -617,7 +626,7 @@ impl<'f> Index<'f> {
                 }
             }
             ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr(file, expr) {
-                Resolved::Class(c) => config_matches(cfg, &self.class(c).name, &self.qualname(c)),
+                Resolved::Class(c) => config_matches(cfg, &self.class(c).name, self.qualname(c)),
                 Resolved::External(p) => {
                     if let Some(setting) = p.strip_prefix("django.conf.settings.") {
                         return setting.to_ascii_uppercase().contains("TENANT");
@@ -767,7 +776,7 @@ impl<'f> Index<'f> {
                 return false;
             }
             state[i] = 1;
-            let mut yes = class_pred(idx.class(id), &idx.qualname(id));
+            let mut yes = class_pred(idx.class(id), idx.qualname(id));
             if !yes {
                 for b in &idx.infos[i].bases {
                     let hit = match b {
@@ -962,7 +971,7 @@ impl<'f> Index<'f> {
     fn class_reaches_config(&self, id: ClassId, cfg: &str) -> bool {
         let mut stack = vec![(id, 0u32)];
         while let Some((c, d)) = stack.pop() {
-            if config_matches(cfg, &self.class(c).name, &self.qualname(c)) {
+            if config_matches(cfg, &self.class(c).name, self.qualname(c)) {
                 return true;
             }
             if d > 64 {
@@ -989,7 +998,7 @@ impl<'f> Index<'f> {
             .into_iter()
             .filter(|&id| {
                 self.class(id).top_level
-                    && config_matches(config, &self.class(id).name, &self.qualname(id))
+                    && config_matches(config, &self.class(id).name, self.qualname(id))
             })
             .collect()
     }
