@@ -728,12 +728,12 @@ impl<'f> Index<'f> {
             let q = self.qualname(id);
             // The tenant model, or a subclass of it (django-tenants: whatever inherits
             // `TenantMixin`).
-            let tenant_model = config_matches(&conv.tenant_model, &c.name, &q)
+            let tenant_model = config_matches(&conv.tenant_model, &c.name, q)
                 || self.class_reaches_config(id, &conv.tenant_model);
             let global = conv
                 .global_models
                 .iter()
-                .any(|g| config_matches(g, &c.name, &q));
+                .any(|g| config_matches(g, &c.name, q));
             let info = &mut self.infos[i];
             info.abstract_ = c.meta.abstract_ == Some(true);
             info.proxy = c.meta.proxy == Some(true);
