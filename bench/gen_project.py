@@ -1987,7 +1987,7 @@ class Gen:
         return {
             # a child's own plain manager ahead of an inherited scoped one is TEN102, not TEN101
             "TEN101": st.planted["TEN101"] - extra_first,
-            # ...and `# noqa: TEN101` does not silence TEN102
+            # ...and a noqa comment naming only TEN101 does not silence TEN102
             "TEN102": extra_first + d.get("TEN101 suppressed: model kind base_extra_first", 0),
             "TEN201": st.planted["TEN201"],
             # bypass managers (all_objects) outside migrations/tests, even with a tenant filter

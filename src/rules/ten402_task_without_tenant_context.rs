@@ -41,7 +41,7 @@ fn reaches_config(index: &Index, r: &Resolved, list: &[String]) -> bool {
             Resolved::Class(c) => {
                 let name = &index.class(c).name;
                 let q = index.qualname(c);
-                if list.iter().any(|cfg| config_matches(cfg, name, &q)) {
+                if list.iter().any(|cfg| config_matches(cfg, name, q)) {
                     return true;
                 }
                 if depth < 32 {

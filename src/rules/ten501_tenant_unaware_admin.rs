@@ -90,7 +90,7 @@ fn admin_kind(index: &Index, r: Resolved) -> AdminKind {
             Resolved::Class(c) => {
                 let class = index.class(c);
                 let q = index.qualname(c);
-                if mixins.iter().any(|m| config_matches(m, &class.name, &q))
+                if mixins.iter().any(|m| config_matches(m, &class.name, q))
                     || class.methods.iter().any(|m| m == "get_queryset")
                 {
                     return AdminKind::Scoped;

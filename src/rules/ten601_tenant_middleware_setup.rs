@@ -233,7 +233,7 @@ fn reaches(index: &Index, id: ClassId, cfg: &str) -> bool {
             match b {
                 Resolved::Class(b) => {
                     let class = index.class(*b);
-                    if config_matches(cfg, &class.name, &index.qualname(*b)) {
+                    if config_matches(cfg, &class.name, index.qualname(*b)) {
                         return true;
                     }
                     if depth < 32 {
