@@ -251,7 +251,33 @@ pub fn enabled_rules(settings: &Settings, opts: &CheckOptions) -> Result<Vec<Rul
     extend.extend(opts.extend_select.iter().cloned());
     let mut ignore = settings.ignore.clone();
     ignore.extend(opts.ignore.iter().cloned());
-    Ok(registry::resolve_selection(&select, &extend, &ignore))
+    let mut rules = registry::resolve_selection(&select, &extend, &ignore);
+    // A preset's rules-off are the weakest word: a rule named (or a prefix like `TEN2`, not the
+    // blanket `TEN`) in an explicit `select` / `extend-select`, in the config or on the command
+    // line, stays on.
+    let explicit: Vec<&String> = opts
+        .select
+        .iter()
+        .flatten()
+        .chain(&opts.extend_select)
+        .chain(
+            settings
+                .select_explicit
+                .then_some(&settings.select)
+                .into_iter()
+                .flatten(),
+        )
+        .chain(&settings.extend_select)
+        .filter(|s| !s.eq_ignore_ascii_case("TEN") && !s.eq_ignore_ascii_case("ALL"))
+        .collect();
+    rules.retain(|&r| {
+        !settings
+            .preset_ignore
+            .iter()
+            .any(|p| registry::selector_matches(p, r))
+            || explicit.iter().any(|s| registry::selector_matches(s, r))
+    });
+    Ok(rules)
 }
 
 /// Parse and extract every file, in parallel. `stdin` stands in for the file at its path.

@@ -221,8 +221,12 @@ pub struct Settings {
     pub exclude: GlobSet,
     pub respect_gitignore: bool,
     pub select: Vec<String>,
+    /// `select` was set in the config (not the default).
+    pub select_explicit: bool,
     pub extend_select: Vec<String>,
     pub ignore: Vec<String>,
+    /// Rules the preset turns off; an explicit `select` / `extend-select` naming one wins.
+    pub preset_ignore: Vec<String>,
     pub per_file_ignores: Vec<(GlobMatcher, bool, Vec<String>)>,
     pub conventions: Conventions,
     /// Where scope bypasses are expected (TEN202).
@@ -644,22 +648,20 @@ pub fn resolve_settings(
         src,
         exclude,
         respect_gitignore: o.respect_gitignore.unwrap_or(true),
+        select_explicit: o.select.is_some(),
         select: o.select.unwrap_or_else(|| vec!["TEN".into()]),
         extend_select: o.extend_select.unwrap_or_default(),
-        ignore: {
-            let mut ignore: Vec<String> = o
-                .preset
-                .as_deref()
-                .map(|p| {
-                    Conventions::preset_ignores(p)
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
-                })
-                .unwrap_or_default();
-            ignore.extend(o.ignore.unwrap_or_default());
-            ignore
-        },
+        ignore: o.ignore.unwrap_or_default(),
+        preset_ignore: o
+            .preset
+            .as_deref()
+            .map(|p| {
+                Conventions::preset_ignores(p)
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
         bypass_allowed,
         settings_modules,
         preset: o.preset,

@@ -660,6 +660,7 @@ impl<'a> Extractor<'a, '_> {
             assigns: Vec::new(),
             methods: Vec::new(),
             meta: MetaFacts::default(),
+            tenant_column: None,
             decorators: class
                 .decorator_list
                 .iter()
@@ -692,8 +693,14 @@ impl<'a> Extractor<'a, '_> {
                 }
                 Stmt::FunctionDef(f) => fact.methods.push(f.name.id.clone()),
                 Stmt::ClassDef(c) if c.name.id == "Meta" => fact.meta = meta_facts(c),
+                Stmt::ClassDef(c) if c.name.id == "TenantMeta" => {
+                    fact.tenant_column = string_attr(&c.body, &["tenant_field_name", "tenant_id"]);
+                }
                 _ => {}
             }
+        }
+        if fact.tenant_column.is_none() {
+            fact.tenant_column = string_attr(&class.body, &["tenant_id"]);
         }
         if !fact.bases.is_empty() {
             fact.body_insert = self.body_insert(class);
@@ -1382,6 +1389,22 @@ fn collect_q_keywords(e: &Expr, out: &mut Vec<Name>, depth: u32) {
         }
         _ => {}
     }
+}
+
+/// The string value of the first of `names` assigned directly in `body`.
+fn string_attr(body: &[Stmt], names: &[&str]) -> Option<String> {
+    body.iter().find_map(|stmt| {
+        let Stmt::Assign(a) = stmt else { return None };
+        let [Expr::Name(n)] = a.targets.as_slice() else {
+            return None;
+        };
+        match &*a.value {
+            Expr::StringLiteral(s) if names.contains(&n.id.as_str()) => {
+                Some(s.value.to_str().to_string())
+            }
+            _ => None,
+        }
+    })
 }
 
 fn meta_facts(meta: &ast::StmtClassDef) -> MetaFacts {

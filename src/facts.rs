@@ -145,6 +145,9 @@ pub struct ClassFact {
     pub assigns: Vec<ClassAssign>,
     pub methods: Vec<Name>,
     pub meta: MetaFacts,
+    /// django-multitenant's tenant column: `tenant_id = "account_id"` on the class, or
+    /// `class TenantMeta: tenant_field_name = "account_id"`.
+    pub tenant_column: Option<String>,
     pub decorators: Vec<ExprRef>,
     /// Defined at module level (and so bound in the module namespace).
     pub top_level: bool,

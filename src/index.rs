@@ -92,6 +92,33 @@ pub struct ClassInfo {
     pub default_manager_name: Option<String>,
     /// The effective `Meta.base_manager_name` (own, or inherited from the first parent).
     pub base_manager_name: Option<String>,
+    /// django-multitenant's tenant column (`tenant_id = "account_id"`), own or inherited.
+    pub tenant_column: Option<String>,
+}
+
+impl ClassInfo {
+    /// Keyword names that filter on the tenant: each of `tenant-fields` (and its `_id` column),
+    /// and the model's own tenant column (`account_id`, and `account` for its relation).
+    pub fn is_tenant_filter(&self, keyword: &str, tenant_fields: &[String]) -> bool {
+        let matches_field = |f: &str| {
+            keyword == f
+                || keyword
+                    .strip_prefix(f)
+                    .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
+        };
+        if tenant_fields.iter().any(|f| matches_field(f)) {
+            return true;
+        }
+        match &self.tenant_column {
+            Some(col) => {
+                let relation = col.strip_suffix("_id").unwrap_or(col);
+                keyword == col
+                    || keyword.starts_with(&format!("{col}__"))
+                    || matches_field(relation)
+            }
+            None => false,
+        }
+    }
 }
 
 impl ClassInfo {
@@ -662,7 +689,20 @@ impl<'f> Index<'f> {
             .collect();
 
         let n = ids.len();
-        let is_model = self.reach_all(&ids, |_, q| q == DJANGO_MODEL, |p| p == DJANGO_MODEL);
+        // A configured tenant base class from a library (django-multitenant's `TenantModel`) is a
+        // Django model too, though its own bases are out of sight.
+        let conv = self.conv;
+        let is_model = self.reach_all(
+            &ids,
+            |_, q| q == DJANGO_MODEL,
+            |p| {
+                p == DJANGO_MODEL
+                    || conv
+                        .tenant_base_classes
+                        .iter()
+                        .any(|s| config_matches(s, last_component(p), p))
+            },
+        );
         for (i, v) in is_model.into_iter().enumerate() {
             self.infos[i].is_model = v;
         }
@@ -681,7 +721,6 @@ impl<'f> Index<'f> {
             |_, q| DJANGO_FKS.contains(&q),
             |p| DJANGO_FKS.contains(&p) || last_component(p) == "TenantForeignKey",
         );
-        let conv = self.conv;
         let scoped = self.reach_all(
             &ids,
             |c, q| {
@@ -924,6 +963,32 @@ impl<'f> Index<'f> {
                 managers.push((1 + depth_rank as u32, m.clone()));
             }
         }
+        // A tenant base model from a library (django-multitenant's `TenantModel`) declares
+        // `objects = <its scoped manager>` out of sight; a mixin (`TenantModelMixin`) does not.
+        for (rank, b) in self.infos[i].bases.iter().enumerate() {
+            if let Resolved::External(p) = b
+                && !last_component(p).ends_with("Mixin")
+                && self
+                    .conv
+                    .tenant_base_classes
+                    .iter()
+                    .any(|s| config_matches(s, last_component(p), p))
+                && !own_names.iter().any(|n| *n == "objects")
+                && !managers.iter().any(|(_, m)| m.name == "objects")
+            {
+                managers.push((
+                    1 + rank as u32,
+                    Manager {
+                        name: Name::new("objects"),
+                        class: ClassLike::External(p.clone()),
+                        scoped: true,
+                        declared_in: None,
+                        assign: None,
+                        implicit: false,
+                    },
+                ));
+            }
+        }
         managers.sort_by_key(|(d, _)| *d);
         let mut managers: Vec<Manager> = managers.into_iter().map(|(_, m)| m).collect();
 
@@ -960,7 +1025,14 @@ impl<'f> Index<'f> {
                 implicit: true,
             });
         }
+        // The tenant column (django-multitenant), own or inherited.
+        let tenant_column = class.tenant_column.clone().or_else(|| {
+            model_bases
+                .iter()
+                .find_map(|&b| self.infos[self.flat(b)].tenant_column.clone())
+        });
         let info = &mut self.infos[i];
+        info.tenant_column = tenant_column;
         info.default_manager_name = default_name_kept;
         info.base_manager_name = base_manager_name;
         info.tenant = tenant;

@@ -9,7 +9,7 @@
 use super::Context;
 use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
 use crate::fix::imports::{ensure_import, scoped_manager_source};
-use crate::index::{ClassId, ClassLike, Manager};
+use crate::index::{ClassId, ClassLike, Manager, TenantReason};
 use crate::registry::Rule;
 
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
@@ -60,6 +60,25 @@ fn is_plain_django_manager(c: &ClassLike) -> bool {
     matches!(c, ClassLike::External(p) if p == "django.db.models.Manager" || p == "django.db.models.BaseManager")
 }
 
+/// The scoped manager's constructor call. django-scopes' `ScopedManager` needs the scope
+/// dimension: `ScopedManager(site="site")`, from the model's tenant field. Returns the call and
+/// whether it is such a scopes manager.
+fn manager_call(ctx: &Context, id: ClassId, local: &str, name: &str) -> (String, bool) {
+    if name != "ScopedManager" {
+        return (format!("{local}()"), false);
+    }
+    let field = match &ctx.index.info(id).tenant {
+        Some(TenantReason::Field { field, .. }) => field.to_string(),
+        _ => ctx
+            .conv()
+            .tenant_fields
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "tenant".into()),
+    };
+    (format!("{local}({field}=\"{field}\")"), true)
+}
+
 fn fix_for(
     ctx: &Context,
     id: ClassId,
@@ -87,15 +106,26 @@ fn fix_for(
             let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
                 return (None, None);
             };
+            let (call, scopes) = manager_call(ctx, id, &local, &name);
             let mut edits = vec![Edit {
                 span: insert.span,
-                content: format!("{}objects = {}(){}", insert.prefix, local, insert.suffix),
+                content: format!("{}objects = {call}{}", insert.prefix, insert.suffix),
             }];
             edits.extend(import_edit);
+            let (applicability, message) = if scopes {
+                (
+                    Applicability::Unsafe,
+                    format!(
+                        "Add `objects = {call}` (unsafe: queries outside a `scope()` start raising `ScopeError`)"
+                    ),
+                )
+            } else {
+                (Applicability::Safe, format!("Add `objects = {call}`"))
+            };
             (
                 Some(Fix {
-                    applicability: Applicability::Safe,
-                    message: format!("Add `objects = {local}()`"),
+                    applicability,
+                    message,
                     edits,
                 }),
                 None,
@@ -111,16 +141,17 @@ fn fix_for(
             let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
                 return (None, None);
             };
+            let (call, _) = manager_call(ctx, id, &local, &name);
             let mut edits = vec![Edit {
                 span: assign.value_span,
-                content: format!("{local}()"),
+                content: call.clone(),
             }];
             edits.extend(import_edit);
             (
                 Some(Fix {
                     applicability: Applicability::Unsafe,
                     message: format!(
-                        "Replace manager `{}` with `{local}()` (unsafe: code that relied on it seeing every tenant's rows changes behaviour)",
+                        "Replace manager `{}` with `{call}` (unsafe: code that relied on it seeing every tenant's rows changes behaviour)",
                         default.name
                     ),
                     edits,
@@ -136,11 +167,12 @@ fn fix_for(
             let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
                 return (None, None);
             };
+            let (call, _) = manager_call(ctx, id, &local, &name);
             let mut edits = vec![Edit {
                 span: insert.span,
                 content: format!(
-                    "{}{} = {}(){}",
-                    insert.prefix, default.name, local, insert.suffix
+                    "{}{} = {call}{}",
+                    insert.prefix, default.name, insert.suffix
                 ),
             }];
             edits.extend(import_edit);
@@ -148,7 +180,7 @@ fn fix_for(
                 Some(Fix {
                     applicability: Applicability::Unsafe,
                     message: format!(
-                        "Add `{} = {local}()` to override the inherited unscoped manager (unsafe: changes what `{}` returns)",
+                        "Add `{} = {call}` to override the inherited unscoped manager (unsafe: changes what `{}` returns)",
                         default.name, default.name
                     ),
                     edits,

@@ -93,13 +93,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if !is_query {
             continue;
         }
-        let filtered = site.filter_keywords.iter().any(|k| {
-            tenant_fields.iter().any(|f| {
-                k == f.as_str()
-                    || k.strip_prefix(f.as_str())
-                        .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
-            })
-        });
+        let filtered = site
+            .filter_keywords
+            .iter()
+            .any(|k| info.is_tenant_filter(k, tenant_fields));
         if filtered {
             continue;
         }

@@ -40,15 +40,11 @@ fn last(path: &str) -> &str {
 
 /// Does the chain filter on a tenant field (`tenant=`, `tenant_id=`, `tenant__...=`), as TEN201
 /// understands it?
-fn tenant_filtered(ctx: &Context, site: &QuerySite) -> bool {
+fn tenant_filtered(ctx: &Context, info: &ClassInfo, site: &QuerySite) -> bool {
     let fields = &ctx.conv().tenant_fields;
-    site.filter_keywords.iter().any(|k| {
-        fields.iter().any(|f| {
-            k == f.as_str()
-                || k.strip_prefix(f.as_str())
-                    .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
-        })
-    })
+    site.filter_keywords
+        .iter()
+        .any(|k| info.is_tenant_filter(k, fields))
 }
 
 /// The tenant-owned model a query site's receiver resolves to.
@@ -117,7 +113,7 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
             .managers
             .iter()
             .any(|m| m.name == site.manager && !m.scoped);
-        if unscoped_manager && !tenant_filtered(ctx, site) {
+        if unscoped_manager && !tenant_filtered(ctx, info, site) {
             continue;
         }
         if !reported.insert(site.span.start) {
@@ -305,7 +301,8 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             let Some(model) = tenant_model(ctx, site) else {
                 return false;
             };
-            if !is_query(ctx.index, ctx.index.info(model), site) || tenant_filtered(ctx, site) {
+            let info = ctx.index.info(model);
+            if !is_query(ctx.index, info, site) || tenant_filtered(ctx, info, site) {
                 return false;
             }
             !resets

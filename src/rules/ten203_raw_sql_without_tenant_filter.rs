@@ -297,7 +297,7 @@ pub fn tenant_tables(index: &Index) -> HashMap<String, TenantTable> {
                 }
                 // A tenant base class: django-multitenant names the column in the model's
                 // `tenant_id` attribute; otherwise the configured tenant fields' columns.
-                _ => match tenant_id_attr(index, id, 0) {
+                _ => match &info.tenant_column {
                     Some(col) => columns.push(col.to_ascii_lowercase()),
                     None => columns.extend(
                         index
@@ -318,23 +318,6 @@ pub fn tenant_tables(index: &Index) -> HashMap<String, TenantTable> {
         }
     }
     out
-}
-
-/// django-multitenant names the tenant column with a class attribute: `tenant_id = "account_id"`.
-fn tenant_id_attr(index: &Index, id: ClassId, depth: u32) -> Option<String> {
-    if depth > 16 {
-        return None;
-    }
-    let class = index.class(id);
-    if let Some(a) = class.assigns.iter().rev().find(|a| a.name == "tenant_id")
-        && let ExprRef::Str(s) = &a.value
-    {
-        return Some(s.clone());
-    }
-    index.info(id).bases.iter().find_map(|b| match b {
-        Resolved::Class(b) if index.info(*b).is_model => tenant_id_attr(index, *b, depth + 1),
-        _ => None,
-    })
 }
 
 /// Django's default app label: the package that holds the `models` module
