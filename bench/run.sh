@@ -297,10 +297,16 @@ if os.path.exists(manifest):
     m = json.load(open(manifest))
     planted = m.get("expected_by_code") or m.get("planted_unsuppressed", {})
 print(f"exit status {status}; {len(rows)} diagnostics in {files} files.\n")
-print("| Code | Reported | Expected (bench_manifest.json) |")
-print("|:---|---:|---:|")
-for code in sorted(set(counts) | set(planted)):
-    print(f"| {code} | {counts.get(code, 0)} | {planted.get(code, '—')} |")
+if planted:
+    print("| Code | Reported | Expected (bench_manifest.json) |")
+    print("|:---|---:|---:|")
+    for code in sorted(set(counts) | set(planted)):
+        print(f"| {code} | {counts.get(code, 0)} | {planted.get(code, '—')} |")
+else:
+    print("| Code | Reported |")
+    print("|:---|---:|")
+    for code in sorted(counts):
+        print(f"| {code} | {counts[code]} |")
 errs = open(err, encoding="utf-8", errors="replace").read().strip().splitlines()
 if errs:
     print("\nstderr (first lines):\n")
@@ -330,13 +336,21 @@ cpu_used_pct() {  # whole-machine CPU use over the next second, from /proc/stat
 busy() {  # a build running, or more than 15% of the machine in use by someone else
     pgrep -x cargo >/dev/null || pgrep -x rustc >/dev/null || (($(cpu_used_pct) > 15))
 }
-if [[ $WAIT_IDLE == 1 ]] && busy; then
-    log "waiting for the machine to be idle: no cargo/rustc, <15% CPU (up to ${BENCH_IDLE_MINUTES:-15} min)"
-    deadline=$((SECONDS + 60 * ${BENCH_IDLE_MINUTES:-15}))
-    while ((SECONDS < deadline)) && busy; do sleep 2; done
-fi
 BUSY_NOTE=""
-if busy; then
+if [[ $WAIT_IDLE == 1 ]]; then
+    # idle = five consecutive one-second samples without a build and under 15% CPU
+    log "waiting for the machine to be idle: no cargo/rustc, <15% CPU for 5 s (up to ${BENCH_IDLE_MINUTES:-15} min)"
+    deadline=$((SECONDS + 60 * ${BENCH_IDLE_MINUTES:-15}))
+    quiet=0
+    while ((quiet < 5)); do
+        if busy; then quiet=0; else quiet=$((quiet + 1)); fi
+        if ((SECONDS >= deadline)); then
+            BUSY_NOTE="the machine did not become idle within ${BENCH_IDLE_MINUTES:-15} min: numbers are unreliable"
+            warn "$BUSY_NOTE"
+            break
+        fi
+    done
+elif busy; then
     BUSY_NOTE="the machine was busy (cargo/rustc or >15% CPU) when timing started: numbers are unreliable"
     warn "$BUSY_NOTE (use --wait-idle)"
 fi
@@ -477,7 +491,8 @@ MEM=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo 2>/dev/nu
     cat "$SECTIONS"
 } >"$WORK/results.md"
 
-log "results written to bench/work/results.md"
+cp "$WORK/results.md" "$WORK/results-$(basename "$TREE").md"
+log "results written to bench/work/results.md (and results-$(basename "$TREE").md)"
 cat "$WORK/results.md"
 exit "$FAILED"
 }
