@@ -420,6 +420,14 @@ impl<'f> Index<'f> {
         }
     }
 
+    /// Resolve a dotted path written as a string (`"app.middleware.TenantMiddleware"`).
+    pub fn resolve_dotted(&self, path: &str) -> Resolved {
+        match path.rsplit_once('.') {
+            Some((module, name)) => self.resolve_attr(Resolved::Module(module.to_string()), name),
+            None => Resolved::Unknown,
+        }
+    }
+
     /// Resolve a dotted expression at module level of `file`.
     pub fn resolve_expr(&self, file: u32, expr: &ExprRef) -> Resolved {
         self.resolve_expr_depth(file, expr, 0)
@@ -1040,7 +1048,9 @@ impl<'f> Index<'f> {
         state[i] = 2;
     }
 
-    fn class_reaches_config(&self, id: ClassId, cfg: &str) -> bool {
+    /// Is the class, or one of its bases (through the project and out of it), the configured
+    /// class `cfg` (bare name or dotted path)?
+    pub fn class_reaches_config(&self, id: ClassId, cfg: &str) -> bool {
         let mut stack = vec![(id, 0u32)];
         while let Some((c, d)) = stack.pop() {
             if config_matches(cfg, &self.class(c).name, self.qualname(c)) {

@@ -77,6 +77,19 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A `MIDDLEWARE` entry that is a configured tenant middleware, or a project class inheriting one.
+fn is_tenant_middleware(ctx: &Context, configured: &[String], entry: &str) -> bool {
+    if configured.iter().any(|c| matches_config(c, entry)) {
+        return true;
+    }
+    match ctx.index.resolve_dotted(entry) {
+        crate::index::Resolved::Class(id) => configured
+            .iter()
+            .any(|c| ctx.index.class_reaches_config(id, c)),
+        _ => false,
+    }
+}
+
 fn check_middleware(
     ctx: &Context,
     out: &mut Vec<Diagnostic>,
@@ -91,7 +104,7 @@ fn check_middleware(
     let matches: Vec<(usize, &str, Span)> = items
         .iter()
         .enumerate()
-        .filter(|(_, (s, _))| configured.iter().any(|c| matches_config(c, s)))
+        .filter(|(_, (s, _))| is_tenant_middleware(ctx, configured, s))
         .map(|(i, (s, span))| (i, *s, *span))
         .collect();
     let Some(&(first_pos, first, _)) = matches.first() else {
