@@ -30,6 +30,8 @@ use crate::registry::Rule;
 #[derive(Default)]
 pub struct Shared {
     pub tenant_caches: std::sync::OnceLock<settings_lookup::TenantCaches>,
+    /// The project creates a tenant-schemas-celery `CeleryApp` (TEN402).
+    pub tenant_celery_app: std::sync::OnceLock<bool>,
     pub tenant_tables: std::sync::OnceLock<
         rustc_hash::FxHashMap<String, ten203_raw_sql_without_tenant_filter::TenantTable>,
     >,

@@ -82,6 +82,39 @@ fn reaches_celery(index: &Index, r: &Resolved, name: &str) -> bool {
     false
 }
 
+/// Apps whose tasks all run in the tenant's context (tenant-schemas-celery).
+const TENANT_CELERY_APPS: &[&str] = &["tenant_schemas_celery.app.CeleryApp"];
+
+fn is_tenant_celery_app(index: &Index, class: &Resolved) -> bool {
+    let mut stack: Vec<(Resolved, u32)> = vec![(class.clone(), 0)];
+    while let Some((r, depth)) = stack.pop() {
+        match r {
+            Resolved::External(p) if TENANT_CELERY_APPS.contains(&p.as_str()) => return true,
+            Resolved::Class(c) if depth < 32 => {
+                stack.extend(index.info(c).bases.iter().map(|b| (b.clone(), depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Does the project create a tenant Celery app (`app = CeleryApp(...)`)? Then `@shared_task`s,
+/// which bind to the current app, are tenant tasks too. One scan per run.
+fn project_has_tenant_celery_app(ctx: &Context) -> bool {
+    *ctx.shared.tenant_celery_app.get_or_init(|| {
+        let index = ctx.index;
+        index.files.iter().enumerate().any(|(fi, f)| {
+            f.bindings.iter().any(|b| match &b.binding {
+                Binding::Assign(ExprRef::Call(call)) => {
+                    is_tenant_celery_app(index, &index.resolve_expr(fi as u32, &call.func))
+                }
+                _ => false,
+            })
+        })
+    })
+}
+
 /// What a `@...task` decorator's object is: a Celery app (and whether the app's `task_cls` is a
 /// tenant task class), or not.
 enum App {
@@ -101,7 +134,14 @@ fn celery_app(index: &Index, file: u32, obj: &ExprRef) -> App {
             else {
                 return App::NotCelery;
             };
-            if !reaches_celery(index, &index.resolve_expr(f, &call.func), "Celery") {
+            let app_class = index.resolve_expr(f, &call.func);
+            // tenant-schemas-celery's `CeleryApp` makes every task of the app a `TenantTask`.
+            if is_tenant_celery_app(index, &app_class) {
+                return App::Celery {
+                    tenant_task_cls: true,
+                };
+            }
+            if !reaches_celery(index, &app_class, "Celery") {
                 return App::NotCelery;
             }
             let tenant_task_cls = call.keywords.iter().any(|(k, v)| {
@@ -119,7 +159,8 @@ fn celery_app(index: &Index, file: u32, obj: &ExprRef) -> App {
 
 /// Is `decorator` a Celery task decorator? `Some(true)` when it also gives the task a tenant
 /// base class (`base=TenantTask`, or an app whose `task_cls` is one).
-fn task_decorator(index: &Index, file: u32, decorator: &ExprRef) -> Option<bool> {
+fn task_decorator(ctx: &Context, decorator: &ExprRef) -> Option<bool> {
+    let (index, file) = (ctx.index, ctx.file);
     let bases = &index.conv.task_base_classes;
     let (func, keywords) = match decorator {
         ExprRef::Call(c) => (&c.func, c.keywords.as_slice()),
@@ -134,7 +175,7 @@ fn task_decorator(index: &Index, file: u32, decorator: &ExprRef) -> Option<bool>
             if p.starts_with("celery.")
                 && matches!(last_component(p), "shared_task" | "task" | "periodic_task") =>
         {
-            Some(tenant_base)
+            Some(tenant_base || project_has_tenant_celery_app(ctx))
         }
         // `@shared_task` that cannot be resolved (a star import, a project wrapper of that name).
         (Resolved::Unknown | Resolved::Symbol { .. }, _)
@@ -142,7 +183,7 @@ fn task_decorator(index: &Index, file: u32, decorator: &ExprRef) -> Option<bool>
                 .dotted()
                 .is_some_and(|d| last_component(&d) == "shared_task") =>
         {
-            Some(tenant_base)
+            Some(tenant_base || project_has_tenant_celery_app(ctx))
         }
         (_, ExprRef::Attr(obj, attr)) if attr == "task" => match celery_app(index, file, obj) {
             App::Celery { tenant_task_cls } => Some(tenant_base || tenant_task_cls),
@@ -195,7 +236,7 @@ fn tasks<'a>(ctx: &Context<'a>) -> Vec<Task<'a>> {
         let mut is_task = false;
         let mut tenant_base = false;
         for d in &f.decorators {
-            if let Some(b) = task_decorator(index, ctx.file, d) {
+            if let Some(b) = task_decorator(ctx, d) {
                 is_task = true;
                 tenant_base |= b;
             }
