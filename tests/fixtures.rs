@@ -5,47 +5,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{keys, tl};
+use common::{diff, expected, keys, subdirs, tl};
 
 fn fixture_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let mut dirs = vec![root.join("demo")];
-    let mut rules: Vec<PathBuf> = std::fs::read_dir(root.join("rules"))
-        .expect("fixtures/rules exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    rules.sort();
-    dirs.extend(rules);
+    dirs.extend(subdirs(&root.join("rules")));
     dirs
-}
-
-fn expected(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("EXPECTED"))
-        .unwrap_or_else(|e| panic!("{}: cannot read EXPECTED: {e}", dir.display()));
-    let mut lines: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    lines.sort();
-    lines
-}
-
-/// Lines only in `a`, lines only in `b`.
-fn diff(expected: &[String], actual: &[String]) -> (Vec<String>, Vec<String>) {
-    let missing = expected
-        .iter()
-        .filter(|l| !actual.contains(l))
-        .cloned()
-        .collect();
-    let extra = actual
-        .iter()
-        .filter(|l| !expected.contains(l))
-        .cloned()
-        .collect();
-    (missing, extra)
 }
 
 #[test]

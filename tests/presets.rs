@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{PYPROJECT, findings, keys, lines, tl, write};
+use common::{PYPROJECT, diff, expected, findings, keys, lines, subdirs, tl, write};
 
 /// Preset projects whose `EXPECTED` (the correct findings) the engine does not produce yet.
 /// They are run and their differences printed, but they do not fail the test. Each entry says
@@ -16,41 +16,7 @@ const KNOWN_BROKEN: &[(&str, &str)] = &[];
 
 fn preset_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/presets");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .expect("fixtures/presets exists")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-fn expected(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("EXPECTED"))
-        .unwrap_or_else(|e| panic!("{}: cannot read EXPECTED: {e}", dir.display()));
-    let mut lines: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    lines.sort();
-    lines
-}
-
-/// Lines only in `expected`, lines only in `actual`.
-fn diff(expected: &[String], actual: &[String]) -> (Vec<String>, Vec<String>) {
-    let missing = expected
-        .iter()
-        .filter(|l| !actual.contains(l))
-        .cloned()
-        .collect();
-    let extra = actual
-        .iter()
-        .filter(|l| !expected.contains(l))
-        .cloned()
-        .collect();
-    (missing, extra)
+    subdirs(&root)
 }
 
 /// Compare one project with its `EXPECTED`; `Err` describes every difference.

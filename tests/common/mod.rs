@@ -199,3 +199,43 @@ pub fn std_project() -> TempDir {
     write(dir.path(), "app/views.py", APP_VIEWS);
     dir
 }
+
+/// The project directories under `root` (sorted).
+pub fn subdirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// A fixture project's `EXPECTED` lines (`path:row:col CODE`), sorted.
+pub fn expected(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("EXPECTED"))
+        .unwrap_or_else(|e| panic!("{}: cannot read EXPECTED: {e}", dir.display()));
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Lines only in `expected`, lines only in `actual`.
+pub fn diff(expected: &[String], actual: &[String]) -> (Vec<String>, Vec<String>) {
+    let missing = expected
+        .iter()
+        .filter(|l| !actual.contains(l))
+        .cloned()
+        .collect();
+    let extra = actual
+        .iter()
+        .filter(|l| !expected.contains(l))
+        .cloned()
+        .collect();
+    (missing, extra)
+}
