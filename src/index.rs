@@ -70,6 +70,9 @@ pub enum TenantReason {
     BaseClass(String),
     /// Schema per tenant (django-tenants): the model's app is in `TENANT_APPS`.
     TenantApp(String),
+    /// The model declares a scoped manager that names its scope dimension (django-scopes'
+    /// `ScopedManager(site="site")`): it holds tenant data by its author's own account.
+    ScopedManager(Name),
 }
 
 #[derive(Clone, Debug, Default)]
@@ -94,6 +97,9 @@ pub struct ClassInfo {
     pub base_manager_name: Option<String>,
     /// django-multitenant's tenant column (`tenant_id = "account_id"`), own or inherited.
     pub tenant_column: Option<String>,
+    /// The string arguments of the model's scoped manager (`ScopedManager(site="post__site")`):
+    /// lookups that filter on the tenant.
+    pub scope_lookups: Vec<String>,
 }
 
 impl ClassInfo {
@@ -107,6 +113,9 @@ impl ClassInfo {
                     .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
         };
         if tenant_fields.iter().any(|f| matches_field(f)) {
+            return true;
+        }
+        if self.scope_lookups.iter().any(|l| matches_field(l)) {
             return true;
         }
         match &self.tenant_column {
@@ -1033,6 +1042,41 @@ impl<'f> Index<'f> {
                 implicit: true,
             });
         }
+        // The string arguments of the model's scoped manager are its scope lookups
+        // (`ScopedManager(site="post__site")`).
+        let mut scope_lookups: Vec<String> = Vec::new();
+        if let Some(m) = managers
+            .iter()
+            .find(|m| m.scoped && m.declared_in.is_some())
+        {
+            if let (Some(owner), Some(ai)) = (m.declared_in, m.assign)
+                && let Some(call) = self.class(owner).assigns[ai].value.as_call()
+            {
+                scope_lookups = call
+                    .keywords
+                    .iter()
+                    .filter_map(|(_, v)| match v {
+                        ExprRef::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            // Only a manager that names its scope dimension (`ScopedManager(site="site")`)
+            // makes the model tenant-owned by itself; `TenantAwareManager()` alone does not
+            // (tenant ownership is then the tenant foreign key's or the base class's to say).
+            if tenant.is_none() && !scope_lookups.is_empty() {
+                tenant = Some(TenantReason::ScopedManager(m.name.clone()));
+            }
+        }
+        if scope_lookups.is_empty() {
+            scope_lookups = model_bases
+                .iter()
+                .find_map(|&b| {
+                    let l = &self.infos[self.flat(b)].scope_lookups;
+                    (!l.is_empty()).then(|| l.clone())
+                })
+                .unwrap_or_default();
+        }
         // The tenant column (django-multitenant), own or inherited.
         let tenant_column = class.tenant_column.clone().or_else(|| {
             model_bases
@@ -1041,6 +1085,7 @@ impl<'f> Index<'f> {
         });
         let info = &mut self.infos[i];
         info.tenant_column = tenant_column;
+        info.scope_lookups = scope_lookups;
         info.default_manager_name = default_name_kept;
         info.base_manager_name = base_manager_name;
         info.tenant = tenant;

@@ -125,13 +125,14 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 ctx.facts.path.clone(),
                 site.span,
             )
-            .with_help(Some(
-                format!(
-                    "Query through a tenant-scoped manager, or filter on `{}`",
-                    tenant_fields.first().map_or("tenant", |s| s)
-                )
-                .to_string(),
-            )),
+            .with_help(Some(format!(
+                "Query through a tenant-scoped manager, or filter on `{}`",
+                info.scope_lookups
+                    .first()
+                    .or(info.tenant_column.as_ref())
+                    .or(tenant_fields.first())
+                    .map_or("tenant", |s| s.as_str())
+            ))),
         );
     }
 }
