@@ -218,7 +218,8 @@ pub fn canonical(path: &str) -> String {
     path.to_string()
 }
 
-fn last_component(path: &str) -> &str {
+/// The last component of a dotted path: `Model` for `django.db.models.Model`.
+pub fn last_component(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
 }
 

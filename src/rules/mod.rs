@@ -19,6 +19,8 @@ pub mod ten501_tenant_unaware_admin;
 pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
 
+pub mod queries;
+
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
 use crate::facts::FileFacts;

@@ -2,74 +2,10 @@
 //! manager that is not scoped, with no tenant filter anywhere in the call chain.
 
 use super::Context;
+use super::queries::{is_query, manager_of, tenant_filtered};
 use crate::diagnostics::Diagnostic;
-use crate::index::{ClassInfo, Resolved};
+use crate::index::Resolved;
 use crate::registry::Rule;
-
-/// The QuerySet API (and the manager methods that return or act on querysets).
-pub const QUERY_METHODS: &[&str] = &[
-    "aggregate",
-    "alias",
-    "all",
-    "annotate",
-    "bulk_update",
-    "complex_filter",
-    "contains",
-    "count",
-    "dates",
-    "datetimes",
-    "defer",
-    "delete",
-    "difference",
-    "distinct",
-    "earliest",
-    "exclude",
-    "exists",
-    "explain",
-    "extra",
-    "filter",
-    "first",
-    "get",
-    "get_or_create",
-    "get_queryset",
-    "in_bulk",
-    "intersection",
-    "iterator",
-    "last",
-    "latest",
-    "none",
-    "only",
-    "order_by",
-    "prefetch_related",
-    "raw",
-    "reverse",
-    "select_for_update",
-    "select_related",
-    "union",
-    "update",
-    "update_or_create",
-    "using",
-    "values",
-    "values_list",
-    // async variants
-    "aaggregate",
-    "abulk_update",
-    "acontains",
-    "acount",
-    "adelete",
-    "aearliest",
-    "aexists",
-    "aexplain",
-    "afirst",
-    "aget",
-    "aget_or_create",
-    "ain_bulk",
-    "aiterator",
-    "alast",
-    "alatest",
-    "aupdate",
-    "aupdate_or_create",
-];
 
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
@@ -82,22 +18,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if !info.needs_scoping() {
             continue;
         }
-        let Some((manager_name, scoped, manager_class)) = manager_of(info, &site.manager) else {
+        let Some((manager_name, scoped, _)) = manager_of(info, &site.manager) else {
             continue;
         };
-        if scoped {
-            continue;
-        }
-        let is_query = QUERY_METHODS.contains(&site.method.as_str())
-            || manager_class.is_some_and(|c| index.like_has_method(c, &site.method));
-        if !is_query {
-            continue;
-        }
-        let filtered = site
-            .filter_keywords
-            .iter()
-            .any(|k| info.is_tenant_filter(k, tenant_fields));
-        if filtered {
+        if scoped || !is_query(index, info, site) || tenant_filtered(info, site, tenant_fields) {
             continue;
         }
         let model_name = &index.class(model).name;
@@ -134,31 +58,5 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                     .map_or("tenant", |s| s.as_str())
             ))),
         );
-    }
-}
-
-/// The manager reached by `Model.<attr>`: `(name, scoped, class)`.
-fn manager_of<'a>(
-    info: &'a ClassInfo,
-    attr: &str,
-) -> Option<(&'a str, bool, Option<&'a crate::index::ClassLike>)> {
-    match attr {
-        // `_base_manager` is a plain `Manager` unless `Meta.base_manager_name` names another.
-        "_base_manager" => match &info.base_manager_name {
-            Some(name) => info
-                .managers
-                .iter()
-                .find(|m| m.name == name.as_str())
-                .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
-            None => Some(("_base_manager", false, None)),
-        },
-        "_default_manager" => info
-            .default_manager()
-            .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
-        _ => info
-            .managers
-            .iter()
-            .find(|m| m.name == attr)
-            .map(|m| (m.name.as_str(), m.scoped, Some(&m.class))),
     }
 }

@@ -15,10 +15,10 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use super::Context;
-use super::ten201_unscoped_query::QUERY_METHODS;
+use super::queries::{is_query, tenant_filtered};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{CallSite, ExprRef, QuerySite, RootBinding};
-use crate::index::{ClassId, ClassInfo, Index, Resolved, config_matches};
+use crate::index::{ClassId, Resolved, config_matches, last_component};
 use crate::registry::Rule;
 
 const ALLOWED: &str = "bypasses belong only in `bypass-allowed-paths` (migrations, management commands and tests by default)";
@@ -34,38 +34,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     clearers(ctx, out);
 }
 
-fn last(path: &str) -> &str {
-    path.rsplit('.').next().unwrap_or(path)
-}
-
-/// Does the chain filter on a tenant field (`tenant=`, `tenant_id=`, `tenant__...=`), as TEN201
-/// understands it?
-fn tenant_filtered(ctx: &Context, info: &ClassInfo, site: &QuerySite) -> bool {
-    let fields = &ctx.conv().tenant_fields;
-    site.filter_keywords
-        .iter()
-        .any(|k| info.is_tenant_filter(k, fields))
-}
-
 /// The tenant-owned model a query site's receiver resolves to.
 fn tenant_model(ctx: &Context, site: &QuerySite) -> Option<ClassId> {
     match ctx.index.resolve_at(ctx.file, &site.receiver, &site.root) {
         Resolved::Class(c) if ctx.index.info(c).needs_scoping() => Some(c),
         _ => None,
     }
-}
-
-/// Is `site.method` a query through the model's manager `site.manager` (the QuerySet API, or a
-/// method the manager's class or queryset defines)?
-fn is_query(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
-    if QUERY_METHODS.contains(&site.method.as_str()) {
-        return true;
-    }
-    let manager = match site.manager.as_str() {
-        "_default_manager" => info.default_manager(),
-        name => info.managers.iter().find(|m| m.name == name),
-    };
-    manager.is_some_and(|m| index.like_has_method(&m.class, &site.method))
 }
 
 fn shown_receiver(ctx: &Context, site: &QuerySite, model: ClassId) -> String {
@@ -85,7 +59,7 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
         if !conv
             .bypass_managers
             .iter()
-            .any(|m| last(m) == site.manager.as_str())
+            .any(|m| last_component(m) == site.manager.as_str())
         {
             continue;
         }
@@ -113,7 +87,7 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
             .managers
             .iter()
             .any(|m| m.name == site.manager && !m.scoped);
-        if unscoped_manager && !tenant_filtered(ctx, info, site) {
+        if unscoped_manager && !tenant_filtered(info, site, &ctx.conv().tenant_fields) {
             continue;
         }
         if !reported.insert(site.span.start) {
@@ -146,7 +120,7 @@ fn resolves_to(ctx: &Context, call: &CallSite, list: &[String]) -> Option<String
     let resolved = ctx.index.resolve_at(ctx.file, &call.func, &call.root);
     let path = ctx.index.path_of(&resolved)?;
     list.iter()
-        .any(|c| config_matches(c, last(&path), &path))
+        .any(|c| config_matches(c, last_component(&path), &path))
         .then_some(path)
 }
 
@@ -183,7 +157,7 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
     }
     for call in &ctx.facts.calls {
         let name = call.name();
-        if name.is_empty() || !list.iter().any(|c| last(c) == name) {
+        if name.is_empty() || !list.iter().any(|c| last_component(c) == name) {
             continue;
         }
         // `scopes_disabled()`, `django_scopes.scopes_disabled()`: the function, resolved.
@@ -267,7 +241,7 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     let is_named = |call: &CallSite, list: &[String]| {
         let n = call.name();
-        !n.is_empty() && list.iter().any(|c| last(c) == n)
+        !n.is_empty() && list.iter().any(|c| last_component(c) == n)
     };
     for call in &facts.calls {
         if call.in_finally || !is_named(call, &conv.tenant_clearers) {
@@ -302,7 +276,9 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 return false;
             };
             let info = ctx.index.info(model);
-            if !is_query(ctx.index, info, site) || tenant_filtered(ctx, info, site) {
+            if !is_query(ctx.index, info, site)
+                || tenant_filtered(info, site, &ctx.conv().tenant_fields)
+            {
                 return false;
             }
             !resets

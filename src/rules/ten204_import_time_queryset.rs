@@ -17,7 +17,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Context;
-use super::ten201_unscoped_query::QUERY_METHODS;
+use super::queries::{is_query, manager_of};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{CallRef, ClassCtx, ExprRef, QuerySite};
 use crate::index::{ClassId, ClassLike, Index, Resolved};
@@ -84,7 +84,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let info = index.info(model);
-        if !info.needs_scoping() || !is_query(index, model, site) {
+        if !info.needs_scoping() || !is_query(index, info, site) {
             continue;
         }
         let class = &facts.classes[cctx.class as usize];
@@ -115,7 +115,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .unwrap_or_else(|| model_name.to_string());
         let args = if site.method == "all" { "" } else { "..." };
         let expr = format!("{receiver}.{}.{}({args})", site.manager, site.method);
-        let scoped = manager_scoped(index, model, &site.manager);
+        let scoped = manager_of(info, &site.manager).is_some_and(|(_, scoped, _)| scoped);
         let why = if scoped {
             "its tenant filter is applied once, at import time, with no current tenant"
         } else {
@@ -153,33 +153,6 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             )
             .with_help(Some(help.into())),
         );
-    }
-}
-
-/// Is `Model.<manager>.<method>` a query (as TEN201 decides)?
-fn is_query(index: &Index, model: ClassId, site: &QuerySite) -> bool {
-    let info = index.info(model);
-    let manager_class = match site.manager.as_str() {
-        "_base_manager" => None,
-        "_default_manager" => match info.default_manager() {
-            Some(m) => Some(&m.class),
-            None => return false,
-        },
-        name => match info.managers.iter().find(|m| m.name == name) {
-            Some(m) => Some(&m.class),
-            None => return false,
-        },
-    };
-    QUERY_METHODS.contains(&site.method.as_str())
-        || manager_class.is_some_and(|c| index.like_has_method(c, &site.method))
-}
-
-fn manager_scoped(index: &Index, model: ClassId, manager: &str) -> bool {
-    let info = index.info(model);
-    match manager {
-        "_base_manager" => false,
-        "_default_manager" => info.default_manager().is_some_and(|m| m.scoped),
-        name => info.managers.iter().any(|m| m.name == name && m.scoped),
     }
 }
 

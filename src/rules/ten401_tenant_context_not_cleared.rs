@@ -16,7 +16,7 @@ use crate::facts::{
     ArgValue, Binding, CallSite, ExprRef, FileFacts, FunctionFact, Name, RootBinding,
 };
 use crate::fix::imports::ensure_import;
-use crate::index::{ClassLike, Index, Resolved, config_matches};
+use crate::index::{ClassLike, Index, Resolved, config_matches, last_component};
 use crate::locate::Span;
 use crate::registry::Rule;
 
@@ -46,10 +46,6 @@ pub(crate) struct Op<'a> {
     pub call: Option<&'a CallSite>,
     /// How to show it: `set_current_tenant(...)`, `current_tenant.set(...)`, `_state.tenant = ...`.
     pub label: String,
-}
-
-fn last_component(path: &str) -> &str {
-    path.rsplit('.').next().unwrap_or(path)
 }
 
 /// Does `call` name one of `list` (bare names match the callee's last name; dotted paths match

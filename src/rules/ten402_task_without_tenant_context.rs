@@ -4,16 +4,12 @@
 //! task base class.
 
 use super::Context;
-use super::ten201_unscoped_query::QUERY_METHODS;
+use super::queries::{is_query, manager_of};
 use super::ten401_tenant_context_not_cleared::{Scopes, call_matches, ops};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{Binding, ExprRef, FunctionFact};
-use crate::index::{ClassId, ClassInfo, ClassLike, Index, Resolved, config_matches};
+use crate::index::{ClassId, Index, Resolved, config_matches, last_component};
 use crate::registry::Rule;
-
-fn last_component(path: &str) -> &str {
-    path.rsplit('.').next().unwrap_or(path)
-}
 
 /// A Celery task found in the file.
 struct Task<'a> {
@@ -251,19 +247,6 @@ fn tasks<'a>(ctx: &Context<'a>) -> Vec<Task<'a>> {
     out
 }
 
-/// The manager reached by `Model.<attr>`: `(scoped, class)`.
-fn manager_of<'a>(info: &'a ClassInfo, attr: &str) -> Option<(bool, Option<&'a ClassLike>)> {
-    match attr {
-        "_base_manager" => Some((false, None)),
-        "_default_manager" => info.default_manager().map(|m| (m.scoped, Some(&m.class))),
-        _ => info
-            .managers
-            .iter()
-            .find(|m| m.name == attr)
-            .map(|m| (m.scoped, Some(&m.class))),
-    }
-}
-
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     if facts.query_sites.is_empty() || facts.functions.is_empty() {
@@ -312,10 +295,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             if !info.needs_scoping() {
                 return None;
             }
-            let (scoped, class) = manager_of(info, &site.manager)?;
-            let is_query = QUERY_METHODS.contains(&site.method.as_str())
-                || class.is_some_and(|c| index.like_has_method(c, &site.method));
-            if !is_query {
+            let (_, scoped, _) = manager_of(info, &site.manager)?;
+            if !is_query(index, info, site) {
                 return None;
             }
             // Only scoped managers depend on the tenant context (an unscoped query is TEN201's,

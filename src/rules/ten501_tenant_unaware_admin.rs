@@ -6,13 +6,9 @@
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::facts::{ArgValue, Binding, CallSite, ExprRef};
-use crate::index::{ClassId, Index, Resolved, config_matches};
+use crate::index::{ClassId, Index, Resolved, config_matches, last_component};
 use crate::locate::Span;
 use crate::registry::Rule;
-
-fn last_component(path: &str) -> &str {
-    path.rsplit('.').next().unwrap_or(path)
-}
 
 const ADMIN_SITES: &[&str] = &[
     "django.contrib.admin.site",
