@@ -1,8 +1,12 @@
-//! The rules. One file per rule; each reads the facts of one file and the project index, and
-//! returns diagnostics (with fixes where a safe or unsafe one exists). Rules never touch the file
-//! system and never see a syntax tree.
+//! The rules. One file per rule (`tenNNN_name.rs`); each reads the facts of one file and the
+//! project index, and returns diagnostics (with fixes where a safe or unsafe one exists). Rules
+//! never touch the file system and never see a syntax tree. Two helper modules serve several
+//! rules: `queries` (the QuerySet API, managers, tenant filters) and `settings_lookup` (Django
+//! settings modules: `CACHES`, `MIDDLEWARE`, ...).
 
+pub mod queries;
 pub mod settings_lookup;
+
 pub mod ten101_missing_tenant_manager;
 pub mod ten102_unscoped_default_manager;
 pub mod ten104_shared_upload_path;
@@ -18,8 +22,6 @@ pub mod ten402_task_without_tenant_context;
 pub mod ten501_tenant_unaware_admin;
 pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
-
-pub mod queries;
 
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
