@@ -360,6 +360,8 @@ enum Tok {
     Comma,
     LParen,
     RParen,
+    /// `=`
+    Eq,
     Other,
 }
 
@@ -506,6 +508,10 @@ fn tokenize(sql: &str) -> Vec<Tok> {
                 i += 1;
                 out.push(Tok::Dot);
             }
+            b'=' => {
+                i += 1;
+                out.push(Tok::Eq);
+            }
             b',' => {
                 i += 1;
                 out.push(Tok::Comma);
@@ -641,6 +647,9 @@ struct PredRef {
     qualifier: Option<String>,
     column: String,
     block: usize,
+    /// `a.col = b.col`: the column it is equated with. Such a join condition ties two tables'
+    /// tenants together but does not by itself pick a tenant.
+    joined: Option<(Option<String>, String)>,
 }
 
 #[derive(Default, Debug)]
@@ -807,8 +816,9 @@ fn parse(sql: &str) -> Parsed {
     p
 }
 
-/// A (possibly qualified) column reference in a predicate, starting at `i`.
-fn pred_ref(toks: &[Tok], i: usize, block: usize, p: &mut Parsed) -> usize {
+/// A (possibly qualified) column reference starting at `i`: its parts, whether an
+/// interpolation is glued to it, and the index after it.
+fn column_ref(toks: &[Tok], i: usize) -> (Vec<&str>, bool, usize) {
     let mut parts: Vec<&str> = Vec::new();
     let mut j = i;
     let mut dynamic = false;
@@ -827,11 +837,36 @@ fn pred_ref(toks: &[Tok], i: usize, block: usize, p: &mut Parsed) -> usize {
             break;
         }
     }
-    if !dynamic && let Some(column) = parts.last() {
+    (parts, dynamic, j)
+}
+
+fn split_ref(parts: &[&str]) -> Option<(Option<String>, String)> {
+    let column = parts.last()?;
+    Some((
+        (parts.len() >= 2).then(|| parts[parts.len() - 2].to_string()),
+        column.to_string(),
+    ))
+}
+
+/// A (possibly qualified) column reference in a predicate, starting at `i`; `col = other.col`
+/// is recorded as a join condition.
+fn pred_ref(toks: &[Tok], i: usize, block: usize, p: &mut Parsed) -> usize {
+    let (parts, dynamic, mut j) = column_ref(toks, i);
+    let mut joined = None;
+    if matches!(toks.get(j), Some(Tok::Eq)) && matches!(toks.get(j + 1), Some(Tok::Ident { .. })) {
+        let (right, right_dynamic, end) = column_ref(toks, j + 1);
+        // `tenant_id = ANY(%s)` compares with a function's result, not a column.
+        if !right_dynamic && !matches!(toks.get(end), Some(Tok::LParen)) {
+            joined = split_ref(&right);
+            j = end;
+        }
+    }
+    if !dynamic && let Some((qualifier, column)) = split_ref(&parts) {
         p.preds.push(PredRef {
-            qualifier: (parts.len() >= 2).then(|| parts[parts.len() - 2].to_string()),
-            column: column.to_string(),
+            qualifier,
+            column,
             block,
+            joined,
         });
     }
     j.max(i + 1)
@@ -945,34 +980,91 @@ fn analyse(sql: &str, tables: &HashMap<String, TenantTable>) -> Vec<Finding> {
 }
 
 fn evaluate(parsed: &Parsed, tables: &HashMap<String, TenantTable>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for t in &parsed.tables {
-        let Some(name) = t.parts.last() else { continue };
-        let Some(tenant) = tables.get(name.as_str()) else {
-            continue;
-        };
-        let has_column = |c: &str| tenant.columns.iter().any(|tc| tc == c);
-        let ok = match &t.insert_columns {
+    // The tenant-owned table references, with their tenant columns.
+    let refs: Vec<(&TableRef, &String, &TenantTable)> = parsed
+        .tables
+        .iter()
+        .filter_map(|t| {
+            let name = t.parts.last()?;
+            tables.get(name.as_str()).map(|tenant| (t, name, tenant))
+        })
+        .collect();
+    // Does a column mention (`qualifier.column` in `block`) refer to reference `r`'s tenant column?
+    let refers = |r: usize, qualifier: &Option<String>, column: &str, block: usize| {
+        let (t, name, tenant) = refs[r];
+        tenant.columns.iter().any(|c| c == column)
+            && match qualifier {
+                None => block == t.block,
+                Some(q) => q == name || t.alias.as_deref() == Some(q.as_str()),
+            }
+    };
+    let mut ok: Vec<bool> = refs
+        .iter()
+        .enumerate()
+        .map(|(r, (t, _, _))| match &t.insert_columns {
             // `INSERT INTO t VALUES (...)` sets every column; with a column list, the tenant
             // column must be among them.
-            Some(cols) => cols.is_empty() || cols.iter().any(|c| has_column(c)),
+            Some(cols) => {
+                cols.is_empty()
+                    || cols
+                        .iter()
+                        .any(|c| refs[r].2.columns.iter().any(|tc| tc == c))
+            }
             None => {
                 parsed.dynamic_pred.contains(&t.block)
                     || parsed.preds.iter().any(|p| {
-                        has_column(&p.column)
-                            && match &p.qualifier {
-                                None => p.block == t.block,
-                                Some(q) => q == name || t.alias.as_deref() == Some(q.as_str()),
+                        refers(r, &p.qualifier, &p.column, p.block)
+                            && match &p.joined {
+                                None => true,
+                                // Equated with a column of a table outside this SQL (the
+                                // queryset's own table in `RawSQL` / `.extra()`, an outer query):
+                                // bound from outside, so it picks the tenant.
+                                Some((jq, jc)) => {
+                                    !(0..refs.len()).any(|o| refers(o, jq, jc, p.block))
+                                }
                             }
                     })
             }
-        };
-        if !ok && !out.iter().any(|f: &Finding| f.table == *name) {
+        })
+        .collect();
+    // `a.tenant_id = b.tenant_id`: when one side picks a tenant, so does the other.
+    let links: Vec<(usize, usize)> = parsed
+        .preds
+        .iter()
+        .filter_map(|p| p.joined.as_ref().map(|j| (p, j)))
+        .flat_map(|(p, (jq, jc))| {
+            let lefts: Vec<usize> = (0..refs.len())
+                .filter(|&r| refers(r, &p.qualifier, &p.column, p.block))
+                .collect();
+            let rights: Vec<usize> = (0..refs.len())
+                .filter(|&r| refers(r, jq, jc, p.block))
+                .collect();
+            lefts
+                .into_iter()
+                .flat_map(move |a| rights.clone().into_iter().map(move |b| (a, b)))
+        })
+        .collect();
+    loop {
+        let mut changed = false;
+        for &(a, b) in &links {
+            if ok[a] != ok[b] {
+                ok[a] = true;
+                ok[b] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut out: Vec<Finding> = Vec::new();
+    for (r, (t, name, tenant)) in refs.iter().enumerate() {
+        if !ok[r] && !out.iter().any(|f| f.table == **name) {
             out.push(Finding {
-                table: name.clone(),
+                table: (*name).clone(),
                 model: tenant.model.clone(),
                 column: tenant.columns.first().cloned().unwrap_or_default(),
-                alias: t.alias.clone().unwrap_or_else(|| name.clone()),
+                alias: t.alias.clone().unwrap_or_else(|| (*name).clone()),
             });
         }
     }
@@ -1068,6 +1160,31 @@ mod tests {
             flagged("SELECT * FROM public.billing_invoice i WHERE i.id = 1"),
             ["billing_invoice"]
         );
+    }
+
+    #[test]
+    fn tenant_column_joins() {
+        // Equating the tenant columns picks no tenant.
+        assert_eq!(
+            flagged(
+                "SELECT * FROM billing_invoice i JOIN billing_payment p ON p.tenant_id = i.tenant_id"
+            ),
+            ["billing_invoice", "billing_payment"]
+        );
+        // One side's predicate is carried to the other through the join, either way round.
+        for sql in [
+            "SELECT * FROM billing_invoice i JOIN billing_payment p ON p.tenant_id = i.tenant_id WHERE i.tenant_id = %s",
+            "SELECT * FROM billing_invoice i JOIN billing_payment p ON i.tenant_id = p.tenant_id WHERE p.tenant_id = %s",
+        ] {
+            assert!(flagged(sql).is_empty(), "{sql}");
+        }
+        // Equated with a table outside the SQL (the queryset's own, in `RawSQL`): bound from outside.
+        assert!(
+            flagged("SELECT SUM(amount) FROM billing_payment p WHERE p.tenant_id = billing_invoice.tenant_id")
+                .is_empty()
+        );
+        // `= ANY(...)` is a value.
+        assert!(flagged("SELECT * FROM billing_invoice WHERE tenant_id = ANY(%s)").is_empty());
     }
 
     #[test]
