@@ -1341,6 +1341,7 @@ fn arg_value(e: &Expr, depth: u32) -> ArgValue {
         Expr::List(l) => ArgValue::Seq(l.elts.iter().map(|e| arg_value(e, depth + 1)).collect()),
         Expr::Tuple(t) => ArgValue::Seq(t.elts.iter().map(|e| arg_value(e, depth + 1)).collect()),
         Expr::Name(_) | Expr::Attribute(_) | Expr::Subscript(_) => ArgValue::Ref(to_ref(e)),
+        Expr::NoneLiteral(_) => ArgValue::None,
         _ => ArgValue::Other,
     }
 }

@@ -202,6 +202,8 @@ pub enum ArgValue {
     Str(String),
     Ref(ExprRef),
     Seq(Vec<ArgValue>),
+    /// `None`
+    None,
     Other,
 }
 

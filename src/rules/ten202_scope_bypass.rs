@@ -17,7 +17,7 @@ use rustc_hash::FxHashSet as HashSet;
 use super::Context;
 use super::queries::{is_query, tenant_filtered};
 use crate::diagnostics::Diagnostic;
-use crate::facts::{CallSite, ExprRef, QuerySite, RootBinding};
+use crate::facts::{ArgValue, CallSite, ExprRef, QuerySite, RootBinding};
 use crate::index::{ClassId, Resolved, config_matches, last_component};
 use crate::registry::Rule;
 
@@ -150,7 +150,39 @@ fn model_manager_in_chain(ctx: &Context, expr: &ExprRef, root: &RootBinding) -> 
     None
 }
 
+/// django-scopes' `scope(site=None)`: a scope whose dimension is `None` disables that dimension.
+fn none_scopes(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet<u32>) {
+    let managers = &ctx.conv().tenant_context_managers;
+    for call in &ctx.facts.calls {
+        let Some((dimension, _)) = call.keywords.iter().find(|(_, v)| *v == ArgValue::None) else {
+            continue;
+        };
+        if !managers.iter().any(|c| last_component(c) == call.name())
+            || resolves_to(ctx, call, managers).is_none()
+            || !reported.insert(call.span.start)
+        {
+            continue;
+        }
+        let shown = call
+            .func
+            .dotted()
+            .unwrap_or_else(|| call.name().to_string());
+        out.push(
+            Diagnostic::new(
+                Rule::ScopeBypass,
+                format!(
+                    "`{shown}({dimension}=None)` disables tenant scoping on `{dimension}` for the whole block; {ALLOWED}"
+                ),
+                ctx.facts.path.clone(),
+                call.span,
+            )
+            .with_help(Some("Activate the tenant's scope instead".into())),
+        );
+    }
+}
+
 fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet<u32>) {
+    none_scopes(ctx, out, reported);
     let list = &ctx.conv().bypass_calls;
     if list.is_empty() {
         return;
