@@ -169,7 +169,10 @@ impl Conventions {
                 c.tenant_setters = s(&["set_current_tenant"]);
                 c.tenant_clearers = s(&["unset_current_tenant"]);
                 c.tenant_middlewares = s(&["MultitenantMiddleware"]);
-                c.tenant_context_managers = s(&["tenant_context"]);
+                // The library has no context manager, task base or admin mixin of its own.
+                c.tenant_context_managers = vec![];
+                c.task_base_classes = vec![];
+                c.tenant_admin_mixins = vec![];
             }
             "django-scopes" => {
                 c.scoped_managers = s(&["ScopedManager"]);
@@ -178,6 +181,8 @@ impl Conventions {
                 c.tenant_setters = vec![];
                 c.tenant_clearers = vec![];
                 c.tenant_middlewares = vec![];
+                c.task_base_classes = vec![];
+                c.tenant_admin_mixins = vec![];
             }
             "django-tenants" => {
                 // The tenant model is whatever inherits `TenantMixin`; tenant-owned models are
