@@ -6,9 +6,9 @@
 use super::Context;
 use super::settings_lookup::{DEFAULT_ALIAS, tenant_caches};
 use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
-use crate::facts::{CacheSite, ExprRef, KeyExpr, RootBinding};
+use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr, RootBinding};
 use crate::fix::imports::{ensure_import, tenant_cache_source};
-use crate::index::{Index, config_matches};
+use crate::index::{Index, Resolved, config_matches};
 use crate::registry::Rule;
 
 const DJANGO_CACHE: &str = "django.core.cache.cache";
@@ -29,6 +29,15 @@ fn target(ctx: &Context, site: &CacheSite) -> Option<Target> {
         other => (other, false),
     };
     let resolved = index.resolve_at(ctx.file, expr, &site.root);
+    // A module-level `default_cache = caches["default"]`, used here or imported.
+    if !subscript
+        && let Resolved::Symbol { file, name } = &resolved
+        && let Some(Binding::Assign(ExprRef::Subscript(inner))) =
+            index.files[*file as usize].binding(name)
+        && index.path_of(&index.resolve_expr(*file, inner)).as_deref() == Some(DJANGO_CACHES)
+    {
+        return Some(Target::Caches);
+    }
     let path = index.path_of(&resolved)?;
     match (path.as_str(), subscript) {
         (DJANGO_CACHE, false) => Some(Target::Cache),
