@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{diff, expected, keys, subdirs, tl};
+use common::{check_project, subdirs, tl};
 
 fn fixture_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
@@ -30,59 +30,8 @@ fn every_fixture_matches_expected() {
             .unwrap_or(dir)
             .display()
             .to_string();
-        let want = expected(dir);
-
-        // The report, with --exit-zero.
-        let out = tl()
-            .current_dir(dir)
-            .args(["check", "--output-format", "json", "--exit-zero", "."])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.code() != Some(0) {
-            failures.push(format!(
-                "{name}: --exit-zero run exited {:?}\n  stderr: {stderr}",
-                out.status.code()
-            ));
-            continue;
-        }
-        if stderr.contains("panicked") {
-            failures.push(format!("{name}: panic\n  stderr: {stderr}"));
-        }
-        let got_in_order = keys(&out.stdout);
-        let mut got = got_in_order.clone();
-        got.sort();
-        if got != want {
-            let (missing, extra) = diff(&want, &got);
-            let mut msg = format!("{name}: diagnostics differ from EXPECTED");
-            for l in &missing {
-                msg.push_str(&format!("\n  missing: {l}"));
-            }
-            for l in &extra {
-                msg.push_str(&format!("\n  extra:   {l}"));
-            }
-            if missing.is_empty() && extra.is_empty() {
-                msg.push_str(&format!(
-                    "\n  (duplicates?) expected {want:?}\n  got {got:?}"
-                ));
-            }
-            failures.push(msg);
-        }
-
-        // The exit status without --exit-zero.
-        let status = tl()
-            .current_dir(dir)
-            .args(["check", "--output-format", "json", "."])
-            .output()
-            .unwrap()
-            .status;
-        let want_code = if want.is_empty() { 0 } else { 1 };
-        if status.code() != Some(want_code) {
-            failures.push(format!(
-                "{name}: exit status {:?} without --exit-zero, expected {want_code} ({} expected diagnostics)",
-                status.code(),
-                want.len()
-            ));
+        if let Err(e) = check_project(dir, &name) {
+            failures.push(e);
         }
     }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{PYPROJECT, diff, expected, findings, keys, lines, subdirs, tl, write};
+use common::{PYPROJECT, check_project, findings, lines, subdirs, tl, write};
 
 /// Preset projects whose `EXPECTED` (the correct findings) the engine does not produce yet.
 /// They are run and their differences printed, but they do not fail the test. Each entry says
@@ -17,63 +17,6 @@ const KNOWN_BROKEN: &[(&str, &str)] = &[];
 fn preset_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/presets");
     subdirs(&root)
-}
-
-/// Compare one project with its `EXPECTED`; `Err` describes every difference.
-fn check_project(dir: &Path, name: &str) -> Result<(), String> {
-    let want = expected(dir);
-    let out = tl()
-        .current_dir(dir)
-        .args(["check", "--output-format", "json", "--exit-zero", "."])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    if out.status.code() != Some(0) {
-        return Err(format!(
-            "{name}: --exit-zero run exited {:?}\n  stderr: {stderr}",
-            out.status.code()
-        ));
-    }
-    let mut problems = Vec::new();
-    if stderr.contains("panicked") {
-        problems.push(format!("{name}: panic\n  stderr: {stderr}"));
-    }
-    let mut got = keys(&out.stdout);
-    got.sort();
-    if got != want {
-        let (missing, extra) = diff(&want, &got);
-        let mut msg = format!("{name}: diagnostics differ from EXPECTED");
-        for l in &missing {
-            msg.push_str(&format!("\n  missing: {l}"));
-        }
-        for l in &extra {
-            msg.push_str(&format!("\n  extra:   {l}"));
-        }
-        if missing.is_empty() && extra.is_empty() {
-            msg.push_str(&format!(
-                "\n  (duplicates?) expected {want:?}\n  got {got:?}"
-            ));
-        }
-        problems.push(msg);
-    }
-    let status = tl()
-        .current_dir(dir)
-        .args(["check", "--output-format", "json", "."])
-        .output()
-        .unwrap()
-        .status;
-    let want_code = if want.is_empty() { 0 } else { 1 };
-    if status.code() != Some(want_code) {
-        problems.push(format!(
-            "{name}: exit status {:?} without --exit-zero, expected {want_code}",
-            status.code()
-        ));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
-    }
 }
 
 #[test]

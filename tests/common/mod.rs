@@ -239,3 +239,60 @@ pub fn diff(expected: &[String], actual: &[String]) -> (Vec<String>, Vec<String>
         .collect();
     (missing, extra)
 }
+
+/// Compare one project with its `EXPECTED`; `Err` describes every difference.
+pub fn check_project(dir: &Path, name: &str) -> Result<(), String> {
+    let want = expected(dir);
+    let out = tl()
+        .current_dir(dir)
+        .args(["check", "--output-format", "json", "--exit-zero", "."])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if out.status.code() != Some(0) {
+        return Err(format!(
+            "{name}: --exit-zero run exited {:?}\n  stderr: {stderr}",
+            out.status.code()
+        ));
+    }
+    let mut problems = Vec::new();
+    if stderr.contains("panicked") {
+        problems.push(format!("{name}: panic\n  stderr: {stderr}"));
+    }
+    let mut got = keys(&out.stdout);
+    got.sort();
+    if got != want {
+        let (missing, extra) = diff(&want, &got);
+        let mut msg = format!("{name}: diagnostics differ from EXPECTED");
+        for l in &missing {
+            msg.push_str(&format!("\n  missing: {l}"));
+        }
+        for l in &extra {
+            msg.push_str(&format!("\n  extra:   {l}"));
+        }
+        if missing.is_empty() && extra.is_empty() {
+            msg.push_str(&format!(
+                "\n  (duplicates?) expected {want:?}\n  got {got:?}"
+            ));
+        }
+        problems.push(msg);
+    }
+    let status = tl()
+        .current_dir(dir)
+        .args(["check", "--output-format", "json", "."])
+        .output()
+        .unwrap()
+        .status;
+    let want_code = if want.is_empty() { 0 } else { 1 };
+    if status.code() != Some(want_code) {
+        problems.push(format!(
+            "{name}: exit status {:?} without --exit-zero, expected {want_code}",
+            status.code()
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
