@@ -1251,21 +1251,10 @@ impl<'a> Extractor<'a, '_> {
                     _ => KeyExpr::Unprefixed,
                 }
             }
-            Expr::List(l) => KeyExpr::Many(
-                l.elts
-                    .iter()
-                    .map(|e| self.classify_key(e, depth + 1))
-                    .collect(),
-            ),
-            Expr::Tuple(t) => KeyExpr::Many(
-                t.elts
-                    .iter()
-                    .map(|e| self.classify_key(e, depth + 1))
-                    .collect(),
-            ),
-            Expr::Set(s) => KeyExpr::Many(
-                s.elts
-                    .iter()
+            Expr::List(ast::ExprList { elts, .. })
+            | Expr::Tuple(ast::ExprTuple { elts, .. })
+            | Expr::Set(ast::ExprSet { elts, .. }) => KeyExpr::Many(
+                elts.iter()
                     .map(|e| self.classify_key(e, depth + 1))
                     .collect(),
             ),
@@ -1455,17 +1444,7 @@ fn collect_locals(
     globals: &mut HashSet<Name>,
     ex: &Extractor,
 ) {
-    fn targets(e: &Expr, locals: &mut HashSet<Name>) {
-        match e {
-            Expr::Name(n) => {
-                locals.insert(n.id.clone());
-            }
-            Expr::Tuple(t) => t.elts.iter().for_each(|e| targets(e, locals)),
-            Expr::List(l) => l.elts.iter().for_each(|e| targets(e, locals)),
-            Expr::Starred(s) => targets(&s.value, locals),
-            _ => {}
-        }
-    }
+    let targets = collect_target_names;
     for stmt in body {
         match stmt {
             Stmt::Assign(a) => a.targets.iter().for_each(|t| targets(t, locals)),

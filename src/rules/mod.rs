@@ -34,6 +34,8 @@ use crate::registry::Rule;
 #[derive(Default)]
 pub struct Shared {
     pub tenant_caches: std::sync::OnceLock<settings_lookup::TenantCaches>,
+    /// The settings install a tenant-aware default file storage (TEN104).
+    pub tenant_default_storage: std::sync::OnceLock<bool>,
     /// The project creates a tenant-schemas-celery `CeleryApp` (TEN402).
     pub tenant_celery_app: std::sync::OnceLock<bool>,
     pub tenant_tables: std::sync::OnceLock<

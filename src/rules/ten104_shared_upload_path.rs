@@ -22,7 +22,6 @@ const PATH_METHODS: &[&str] = &["__init__", "generate_filename"];
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     // Whether the settings install a tenant-aware default storage: computed only if needed.
-    let mut default_storage_tenant: Option<bool> = None;
     for (ci, class) in ctx.facts.classes.iter().enumerate() {
         let id = ClassId {
             file: ctx.file,
@@ -61,7 +60,11 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 if is_tenant_storage(index, ctx.file, storage) {
                     continue;
                 }
-            } else if *default_storage_tenant.get_or_insert_with(|| settings_tenant_storage(ctx)) {
+            } else if *ctx
+                .shared
+                .tenant_default_storage
+                .get_or_init(|| settings_tenant_storage(ctx))
+            {
                 continue;
             }
             let field_kind = if kind.image {
@@ -256,7 +259,7 @@ fn is_tenant_storage(index: &Index, file: u32, expr: &ExprRef) -> bool {
 /// Do the project's settings modules install a tenant-aware default storage
 /// (`DEFAULT_FILE_STORAGE`, or `STORAGES["default"]["BACKEND"]`, naming a tenant storage such as
 /// django-tenants' `TenantFileSystemStorage`)? Only files that assign one of those names are
-/// matched against `settings-modules`.
+/// matched against `settings-modules`. Once per run (see [`super::Shared`]).
 fn settings_tenant_storage(ctx: &Context) -> bool {
     for facts in ctx.index.files {
         for s in &facts.settings {

@@ -504,25 +504,15 @@ fn tokenize(sql: &str) -> Vec<Tok> {
                 }
                 out.push(Tok::Param);
             }
-            b'.' => {
+            b'.' | b'=' | b',' | b'(' | b')' => {
                 i += 1;
-                out.push(Tok::Dot);
-            }
-            b'=' => {
-                i += 1;
-                out.push(Tok::Eq);
-            }
-            b',' => {
-                i += 1;
-                out.push(Tok::Comma);
-            }
-            b'(' => {
-                i += 1;
-                out.push(Tok::LParen);
-            }
-            b')' => {
-                i += 1;
-                out.push(Tok::RParen);
+                out.push(match c {
+                    b'.' => Tok::Dot,
+                    b'=' => Tok::Eq,
+                    b',' => Tok::Comma,
+                    b'(' => Tok::LParen,
+                    _ => Tok::RParen,
+                });
             }
             _ if c.is_ascii_digit() => {
                 while i < b.len() && (ident_char(b[i]) || b[i] == b'.') {

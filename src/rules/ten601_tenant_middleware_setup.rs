@@ -15,7 +15,7 @@ use super::settings_lookup::{
 };
 use crate::diagnostics::Diagnostic;
 use crate::facts::{FileFacts, Lit, SettingFact};
-use crate::index::{ClassId, Index, Resolved, config_matches};
+use crate::index::{ClassId, Index};
 use crate::locate::Span;
 use crate::registry::Rule;
 
@@ -226,7 +226,10 @@ fn tenant_model_class(index: &Index) -> Option<ClassId> {
                 file: fi as u32,
                 class: ci as u32,
             };
-            if !class.top_level || class.meta.abstract_ == Some(true) || !reaches(index, id, cfg) {
+            if !class.top_level
+                || class.meta.abstract_ == Some(true)
+                || !index.class_reaches_config(id, cfg)
+            {
                 continue;
             }
             if found.is_some() {
@@ -236,29 +239,6 @@ fn tenant_model_class(index: &Index) -> Option<ClassId> {
         }
     }
     found
-}
-
-/// Does class `id` inherit (through project classes) from the class `cfg` names?
-fn reaches(index: &Index, id: ClassId, cfg: &str) -> bool {
-    let mut stack = vec![(id, 0u32)];
-    while let Some((c, depth)) = stack.pop() {
-        for b in &index.info(c).bases {
-            match b {
-                Resolved::Class(b) => {
-                    let class = index.class(*b);
-                    if config_matches(cfg, &class.name, index.qualname(*b)) {
-                        return true;
-                    }
-                    if depth < 32 {
-                        stack.push((*b, depth + 1));
-                    }
-                }
-                Resolved::External(p) if matches_config(cfg, p) => return true,
-                _ => {}
-            }
-        }
-    }
-    false
 }
 
 /// The app label of the tenant model: from `TENANT_MODEL = "app_label.Model"`, else from the
