@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::config::{self, ConfigError, Settings};
 use crate::diagnostics::{Applicability, Diagnostic};
-use crate::discovery::{self, MissingPath};
+use crate::discovery;
 use crate::extract;
 use crate::facts::FileFacts;
 use crate::index::Index;
@@ -74,9 +74,6 @@ pub struct CheckResult {
     pub fixed: Vec<FixedFile>,
     /// Problems found while fixing (a fix that broke a file, a write that failed).
     pub fix_errors: Vec<String>,
-    pub missing: Vec<MissingPath>,
-    pub files_checked: usize,
-    pub settings_root: PathBuf,
     /// With `--stdin-filename --fix`: the fixed source (or the original).
     pub stdin_output: Option<String>,
     /// The path standard input was checked as.
@@ -457,7 +454,6 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         Vec::new()
     };
     let mut result = CheckResult {
-        missing,
         stdin_path: stdin_path.clone(),
         given: opts
             .paths
@@ -465,8 +461,6 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             .map(|p| (config::normalize(&cwd.join(p)), p.clone()))
             .collect(),
         checked: target_idx.iter().map(|&i| all[i].clone()).collect(),
-        files_checked: target_idx.len(),
-        settings_root: settings.root.clone(),
         ..Default::default()
     };
     if opts.fix == FixMode::None {

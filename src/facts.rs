@@ -459,11 +459,4 @@ impl FileFacts {
             .find(|b| b.name == name)
             .map(|b| &b.binding)
     }
-
-    pub fn parsed(&self) -> bool {
-        !self
-            .problems
-            .iter()
-            .any(|p| matches!(p, FileProblem::Io(_)))
-    }
 }

@@ -21,12 +21,6 @@ pub struct Span {
     pub end_pos: Pos,
 }
 
-impl Span {
-    pub fn range(&self) -> std::ops::Range<usize> {
-        self.start as usize..self.end as usize
-    }
-}
-
 pub struct Locator<'a> {
     pub source: &'a str,
     index: LineIndex,
