@@ -1,20 +1,20 @@
-//! One run of `tenantlint check`: settings, discovery, parallel extraction, the project index,
-//! the rules, suppression, and (optionally) fixes.
+//! The `check` command on the engine: settings, discovery, a [`Workspace`] over the whole
+//! project (from the fact cache where it can), the rules on the files asked about plus the
+//! cross-file findings they cause, and (optionally) the fix loop and the writes.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-
-use rayon::prelude::*;
+use std::sync::Arc;
 
 use crate::config::{self, ConfigError, Settings};
-use crate::diagnostics::{Applicability, Diagnostic};
+use crate::diagnostics::Diagnostic;
 use crate::discovery;
-use crate::extract;
-use crate::facts::FileFacts;
-use crate::index::Index;
-use crate::noqa;
-use crate::registry::{self, Rule};
-use crate::rules::{self, Context};
+use crate::engine::select::{self, SelectError, Selectors};
+use crate::engine::source::Sources;
+use crate::engine::{Workspace, cache, fixloop};
+use crate::index::FileId;
+
+pub use crate::engine::fixloop::FixedFile;
 
 /// Where the configuration comes from.
 #[derive(Clone, Debug, Default)]
@@ -55,16 +55,10 @@ pub struct CheckOptions {
     pub ignore: Vec<String>,
     pub fix: FixMode,
     pub unsafe_fixes: bool,
-}
-
-/// A file whose fixes were applied (or would be, with `--diff`).
-#[derive(Clone, Debug)]
-pub struct FixedFile {
-    pub path: PathBuf,
-    pub original: String,
-    pub fixed: String,
-    /// How many diagnostics each rule's fixes resolved.
-    pub counts: Vec<(Rule, usize)>,
+    /// Do not read or write the fact cache.
+    pub no_cache: bool,
+    /// Compute the edits of every fix (for output formats that print them).
+    pub resolve_fixes: bool,
 }
 
 #[derive(Debug, Default)]
@@ -102,6 +96,15 @@ impl std::fmt::Display for CheckError {
 impl From<ConfigError> for CheckError {
     fn from(e: ConfigError) -> Self {
         CheckError::Config(e)
+    }
+}
+
+impl From<SelectError> for CheckError {
+    fn from(e: SelectError) -> Self {
+        match e {
+            SelectError::Config(c) => CheckError::Config(c),
+            SelectError::Usage(m) => CheckError::Usage(m),
+        }
     }
 }
 
@@ -161,208 +164,14 @@ fn common_ancestor(paths: &[PathBuf]) -> Option<PathBuf> {
     Some(acc)
 }
 
-/// Which rules apply to which file: the main config's selection, and nested config files (closer
-/// to a file than the main one) whose `select`, `extend-select`, `ignore` and `per-file-ignores`
-/// replace it for the files below them, as ruff's hierarchical configs do. Tenancy conventions
-/// always come from the main config: the project index is one for the whole project.
-pub struct Selections {
-    main: Vec<Rule>,
-    nested: Vec<(PathBuf, Vec<Rule>, Settings)>,
-}
-
-impl Selections {
-    /// The enabled rules for `path`, and the settings holding its `per-file-ignores`.
-    pub fn for_path<'a>(&'a self, path: &Path, main: &'a Settings) -> (&'a [Rule], &'a Settings) {
-        self.nested
-            .iter()
-            .filter(|(dir, _, _)| path.starts_with(dir))
-            .max_by_key(|(dir, _, _)| dir.components().count())
-            .map_or((&self.main, main), |(_, rules, settings)| {
-                (rules.as_slice(), settings)
-            })
-    }
-
-    pub fn any_enables(&self, rule: Rule) -> bool {
-        self.main.contains(&rule) || self.nested.iter().any(|(_, r, _)| r.contains(&rule))
-    }
-}
-
-/// Find nested config files between the files and the main config's directory.
-pub fn selections(
-    settings: &Settings,
-    opts: &CheckOptions,
-    files: &[PathBuf],
-) -> Result<Selections, CheckError> {
-    let main = enabled_rules(settings, opts)?;
-    let mut nested = Vec::new();
-    if matches!(opts.config, ConfigSource::Discover) {
-        let top = settings
-            .config_file
-            .as_ref()
-            .and_then(|c| c.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| settings.root.clone());
-        let mut seen: HashSet<PathBuf> = HashSet::new();
-        for file in files {
-            let mut dir = file.parent();
-            while let Some(d) = dir {
-                if d == top || !d.starts_with(&top) || !seen.insert(d.to_path_buf()) {
-                    break;
-                }
-                for name in ["tenantlint.toml", ".tenantlint.toml", "pyproject.toml"] {
-                    let candidate = d.join(name);
-                    if candidate.is_file()
-                        && let Some(options) = config::read_config_file(&candidate)?
-                    {
-                        let nested_settings =
-                            config::resolve_settings(d.to_path_buf(), Some((candidate, options)))?;
-                        let rules = enabled_rules(&nested_settings, opts)?;
-                        nested.push((d.to_path_buf(), rules, nested_settings));
-                        break;
-                    }
-                }
-                dir = d.parent();
-            }
+impl CheckOptions {
+    pub fn selectors(&self) -> Selectors {
+        Selectors {
+            select: self.select.clone(),
+            extend_select: self.extend_select.clone(),
+            ignore: self.ignore.clone(),
+            nested_configs: matches!(self.config, ConfigSource::Discover),
         }
-    }
-    Ok(Selections { main, nested })
-}
-
-/// The rules enabled by the settings and the command line (the command line wins).
-pub fn enabled_rules(settings: &Settings, opts: &CheckOptions) -> Result<Vec<Rule>, CheckError> {
-    for sel in opts
-        .select
-        .iter()
-        .flatten()
-        .chain(&opts.extend_select)
-        .chain(&opts.ignore)
-    {
-        if !registry::is_valid_selector(sel) {
-            return Err(CheckError::Usage(format!("unknown rule selector `{sel}`")));
-        }
-    }
-    let select = opts
-        .select
-        .clone()
-        .unwrap_or_else(|| settings.select.clone());
-    let mut extend = settings.extend_select.clone();
-    extend.extend(opts.extend_select.iter().cloned());
-    let mut ignore = settings.ignore.clone();
-    ignore.extend(opts.ignore.iter().cloned());
-    let mut rules = registry::resolve_selection(&select, &extend, &ignore);
-    // A preset's rules-off are the weakest word: a rule named (or a prefix like `TEN2`, not the
-    // blanket `TEN`) in an explicit `select` / `extend-select`, in the config or on the command
-    // line, stays on.
-    let explicit: Vec<&String> = opts
-        .select
-        .iter()
-        .flatten()
-        .chain(&opts.extend_select)
-        .chain(
-            settings
-                .select_explicit
-                .then_some(&settings.select)
-                .into_iter()
-                .flatten(),
-        )
-        .chain(&settings.extend_select)
-        .filter(|s| !s.eq_ignore_ascii_case("TEN") && !s.eq_ignore_ascii_case("ALL"))
-        .collect();
-    rules.retain(|&r| {
-        !settings
-            .preset_ignore
-            .iter()
-            .any(|p| registry::selector_matches(p, r))
-            || explicit.iter().any(|s| registry::selector_matches(s, r))
-    });
-    Ok(rules)
-}
-
-/// Parse and extract every file, in parallel. `stdin` stands in for the file at its path.
-pub fn extract_all(
-    settings: &Settings,
-    paths: &[PathBuf],
-    stdin: Option<(&Path, &str)>,
-    stdin_error: Option<&str>,
-) -> Vec<FileFacts> {
-    let conv = &settings.conventions;
-    paths
-        .par_iter()
-        .map(|path| {
-            let module = settings.module_name(path);
-            match stdin {
-                Some((p, text)) if p == path => {
-                    let is_package = path.file_stem().is_some_and(|s| s == "__init__");
-                    match stdin_error {
-                        Some(msg) => extract::io_problem(path, module, is_package, msg.to_string()),
-                        None => extract::extract_source(path, module, is_package, text, conv),
-                    }
-                }
-                _ => extract::read_and_extract(path, module, conv),
-            }
-        })
-        .collect()
-}
-
-/// Run the rules on `targets` (indices into `files`) and drop suppressed diagnostics.
-pub fn lint(
-    index: &Index,
-    settings: &Settings,
-    targets: &[usize],
-    selections: &Selections,
-) -> Vec<Diagnostic> {
-    let shared = rules::Shared::default();
-    let mut out: Vec<Diagnostic> = targets
-        .par_iter()
-        .flat_map_iter(|&fi| {
-            let (enabled, selection_settings) =
-                selections.for_path(&index.files[fi].path, settings);
-            lint_file(index, settings, &shared, selection_settings, fi, enabled)
-        })
-        .collect();
-    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out
-}
-
-pub fn lint_file(
-    index: &Index,
-    settings: &Settings,
-    shared: &rules::Shared,
-    selection_settings: &Settings,
-    fi: usize,
-    enabled: &[Rule],
-) -> Vec<Diagnostic> {
-    let facts = &index.files[fi];
-    let ignored = selection_settings.per_file_ignored(&facts.path);
-    let enabled: Vec<Rule> = enabled
-        .iter()
-        .copied()
-        .filter(|&r| !ignored.iter().any(|sel| registry::selector_matches(sel, r)))
-        .collect();
-    if enabled.is_empty() {
-        return Vec::new();
-    }
-    let suppressed = |rule: Rule, row: u32| noqa::is_suppressed(&facts.noqa, rule, row);
-    let ctx = Context {
-        index,
-        file: fi as u32,
-        facts,
-        settings,
-        shared,
-        suppressed: &suppressed,
-    };
-    let mut diags = rules::check_file(&ctx, &enabled);
-    diags.retain(|d| {
-        d.rule.is_file_error() || !noqa::is_suppressed(&facts.noqa, d.rule, d.span.start_pos.row)
-    });
-    diags
-}
-
-/// Is a fix of this applicability applied in this run?
-pub fn applies(applicability: Applicability, unsafe_fixes: bool) -> bool {
-    match applicability {
-        Applicability::Safe => true,
-        Applicability::Unsafe => unsafe_fixes,
-        Applicability::DisplayOnly => false,
     }
 }
 
@@ -391,9 +200,10 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     let timer = Timer::new();
     let settings = load_settings(cwd, &settings_start, &opts.config)?;
-    enabled_rules(&settings, opts)?;
+    let selectors = opts.selectors();
+    select::enabled_rules(&settings, &selectors)?;
 
-    // The whole project is indexed; only the targets are reported on.
+    // The whole project is indexed; the targets are reported on, with what they cause elsewhere.
     let (mut report_files, missing) = discovery::discover(&settings, &targets, opts.force_exclude);
     let stdin_excluded = stdin_path
         .as_ref()
@@ -403,56 +213,62 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     {
         report_files.push(p.clone());
     }
-    let project_files = if targets.len() == 1 && targets[0] == settings.root {
+    let whole_project = targets.len() == 1 && targets[0] == settings.root && stdin_path.is_none();
+    let project_files = if whole_project {
         report_files.clone()
     } else {
         discovery::discover(&settings, std::slice::from_ref(&settings.root), false).0
     };
     let mut all: Vec<PathBuf> = project_files;
     all.extend(report_files.iter().cloned());
+    // The stdin file may not exist on disk yet.
+    all.extend(stdin_path.iter().cloned());
     all.sort();
     all.dedup();
-    // The stdin file may not exist on disk yet.
-    if let Some(p) = &stdin_path
-        && !all.contains(p)
-    {
-        all.push(p.clone());
-        all.sort();
-    }
     timer.lap("discovery");
-    let report_set: HashSet<&PathBuf> = report_files.iter().collect();
-    let target_idx: Vec<usize> = all
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| report_set.contains(p))
-        .map(|(i, _)| i)
-        .collect();
 
-    let stdin = match (&stdin_path, &opts.stdin) {
-        (Some(p), Some(text)) => Some((p.as_path(), text.as_str())),
-        _ => None,
-    };
-    let files = extract_all(&settings, &all, stdin, opts.stdin_error.as_deref());
-    timer.lap("parse+extract");
-    let selections = selections(&settings, opts, &report_files)?;
-    let missing_diags: Vec<Diagnostic> = if selections.any_enables(Rule::IoError) {
-        missing
-            .iter()
-            .map(|m| {
-                let mut span = crate::locate::Span::default();
-                span.start_pos = crate::locate::Pos { row: 1, column: 1 };
-                span.end_pos = span.start_pos;
-                Diagnostic::new(
-                    Rule::IoError,
-                    format!("Cannot check path: {}", m.message),
-                    m.path.clone(),
-                    span,
-                )
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let mut sources = Sources::default();
+    if let (Some(p), Some(text)) = (&stdin_path, &opts.stdin) {
+        let doc = match &opts.stdin_error {
+            Some(msg) => Err(msg.clone()),
+            None => Ok(text.clone()),
+        };
+        sources.set_document(p.clone(), doc);
+    }
+    let fact_cache = (!opts.no_cache).then(|| {
+        cache::FactCache::open(cache::cache_dir(
+            &settings.root,
+            settings.cache_dir.as_deref(),
+        ))
+    });
+    let settings = Arc::new(settings);
+    let mut ws = Workspace::load(settings.clone(), all, sources, fact_cache);
+    timer.lap(&format!("parse+extract ({} from cache)", ws.cache_hits));
+
+    let selections = select::selections(&settings, &selectors, &report_files)?;
+    let missing_diags: Vec<Diagnostic> =
+        if selections.any_enables(crate::rules::ten901_io_error::RULE) {
+            missing
+                .iter()
+                .map(|m| {
+                    Diagnostic::new(
+                        crate::rules::ten901_io_error::RULE,
+                        format!("Cannot check path: {}", m.message),
+                        m.path.clone(),
+                        Default::default(),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let report_set: HashSet<&PathBuf> = report_files.iter().collect();
+    let target_ids: Vec<FileId> = report_files
+        .iter()
+        .filter_map(|p| ws.file_id(p))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut result = CheckResult {
         stdin_path: stdin_path.clone(),
         given: opts
@@ -460,42 +276,90 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
             .iter()
             .map(|p| (config::normalize(&cwd.join(p)), p.clone()))
             .collect(),
-        checked: target_idx.iter().map(|&i| all[i].clone()).collect(),
+        checked: target_ids
+            .iter()
+            .map(|&i| ws.path(i).to_path_buf())
+            .collect(),
         ..Default::default()
     };
-    if opts.fix == FixMode::None {
-        let index = Index::build(&files, &settings.conventions);
-        timer.lap("index");
-        result.diagnostics = lint(&index, &settings, &target_idx, &selections);
-        timer.lap("rules");
-        merge_sorted(&mut result.diagnostics, missing_diags);
-        if stdin_excluded {
-            result.stdin_output = opts.stdin.clone();
-        }
-        return Ok(result);
+    result.checked.sort();
+
+    let mut diagnostics = if opts.fix == FixMode::None {
+        ws.lint(&target_ids, &selections)
+    } else {
+        let run = fixloop::run(&mut ws, &target_ids, &selections, opts.unsafe_fixes);
+        result.fix_errors = run.errors;
+        write_fixed(
+            &mut ws,
+            opts,
+            &stdin_path,
+            run.fixed,
+            &mut result,
+            &target_ids,
+            &selections,
+        )
+        .unwrap_or(run.diagnostics)
+    };
+    timer.lap("rules");
+    if !whole_project {
+        // Findings elsewhere caused by the files asked about (pre-commit passes only the changed
+        // files: a manager removed in `models.py` makes a query in `views.py` unscoped).
+        let others: Vec<FileId> = (0..ws.len() as FileId)
+            .filter(|id| !report_set.contains(&ws.path(*id).to_path_buf()))
+            .collect();
+        let caused: Vec<Diagnostic> = ws
+            .lint(&others, &selections)
+            .into_iter()
+            .filter(|d| d.related.iter().any(|r| report_set.contains(&r.path)))
+            .collect();
+        diagnostics.extend(caused);
+        timer.lap("cross-file");
     }
-    crate::fix::run_fixes(
-        &settings,
-        files,
-        &target_idx,
-        &selections,
-        opts,
-        stdin,
-        &mut result,
-    );
-    merge_sorted(&mut result.diagnostics, missing_diags);
-    if stdin_excluded {
+    if opts.resolve_fixes {
+        ws.resolve_fixes(&mut diagnostics, &selections);
+    }
+    diagnostics.extend(missing_diags);
+    diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    ws.fill_positions(&mut diagnostics);
+    timer.lap("output positions");
+    result.diagnostics = diagnostics;
+    if stdin_excluded || (opts.fix == FixMode::Apply && result.stdin_output.is_none()) {
         result.stdin_output = opts.stdin.clone();
     }
     Ok(result)
 }
 
-fn merge_sorted(into: &mut Vec<Diagnostic>, more: Vec<Diagnostic>) {
-    if more.is_empty() {
-        return;
+/// Write the fixed files (`--fix`; `--diff` writes nothing). A file whose write fails goes back
+/// to its original text in the workspace, so its findings are reported as not fixed. Returns
+/// the remaining diagnostics when a failed write changed them.
+fn write_fixed(
+    ws: &mut Workspace,
+    opts: &CheckOptions,
+    stdin_path: &Option<PathBuf>,
+    fixed: Vec<FixedFile>,
+    result: &mut CheckResult,
+    targets: &[FileId],
+    selections: &select::Selections,
+) -> Option<Vec<Diagnostic>> {
+    let mut failed = false;
+    for f in fixed {
+        let is_stdin = stdin_path.as_ref() == Some(&f.path);
+        if is_stdin {
+            result.stdin_output = Some(f.fixed.clone());
+        } else if opts.fix == FixMode::Apply
+            && let Err(e) = crate::fix::write_atomic(&f.path, &f.fixed)
+        {
+            result.fix_errors.push(format!(
+                "{}: cannot write the fixed file: {e}",
+                f.path.display()
+            ));
+            ws.set_document(f.path.clone(), Ok(f.original));
+            failed = true;
+            continue;
+        }
+        result.fixed.push(f);
     }
-    into.extend(more);
-    into.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    failed.then(|| ws.lint(targets, selections))
 }
 
 /// Phase timings on stderr when `TENANTLINT_TIMINGS` is set (for profiling, not for tests).

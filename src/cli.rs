@@ -148,7 +148,7 @@ pub fn main() -> ExitCode {
 fn run_rule(args: RuleArgs) -> Result<u8, String> {
     let rules: Vec<Rule> =
         if args.all {
-            Rule::ALL.to_vec()
+            Rule::all().to_vec()
         } else {
             let code = args.code.unwrap_or_default();
             vec![Rule::from_code(&code).ok_or_else(|| {
@@ -214,7 +214,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         io::stdin()
             .read_to_end(&mut buf)
             .map_err(|e| format!("cannot read standard input: {e}"))?;
-        match crate::extract::decode(&buf) {
+        match crate::engine::source::decode(&buf) {
             Ok(s) => Some(s.to_string()),
             Err(msg) => {
                 stdin_error = Some(msg);
@@ -252,6 +252,11 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             FixMode::None
         },
         unsafe_fixes: args.unsafe_fixes,
+        no_cache: args.no_cache,
+        resolve_fixes: matches!(
+            args.output_format,
+            Some(OutputFormat::Json | OutputFormat::JsonLines | OutputFormat::Sarif)
+        ),
     };
     let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
     let stdin_path = result.stdin_path.clone();
@@ -391,9 +396,9 @@ fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
         .diagnostics
         .iter()
         .filter(|d| {
-            d.fix
-                .as_ref()
-                .is_some_and(|f| check::applies(f.applicability, args.unsafe_fixes))
+            d.fix.as_ref().is_some_and(|f| {
+                crate::engine::fixloop::applies(f.applicability, args.unsafe_fixes)
+            })
         })
         .count();
     let unsafe_only = result

@@ -239,6 +239,8 @@ pub struct Settings {
     /// Which modules are Django settings (TEN303, TEN601, and the cache `KEY_FUNCTION`).
     pub settings_modules: GlobSet,
     pub preset: Option<String>,
+    /// `cache-dir`, relative to the project root (default `.tenantlint_cache`).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -275,10 +277,12 @@ pub struct FileOptions {
     pub tenant_routers: Option<Vec<String>>,
     pub tenant_key_functions: Option<Vec<String>>,
     pub settings_modules: Option<Vec<String>>,
+    pub cache_dir: Option<String>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
     "src",
+    "cache-dir",
     "exclude",
     "extend-exclude",
     "respect-gitignore",
@@ -408,6 +412,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
         let k = key.as_str();
         match k {
             "src" => o.src = Some(r.strings(k, v)?),
+            "cache-dir" => o.cache_dir = Some(r.string(k, v)?),
             "exclude" => o.exclude = Some(r.strings(k, v)?),
             "extend-exclude" => o.extend_exclude = Some(r.strings(k, v)?),
             "respect-gitignore" => o.respect_gitignore = Some(r.bool(k, v)?),
@@ -648,6 +653,7 @@ pub fn resolve_settings(
     }
 
     Ok(Settings {
+        cache_dir: o.cache_dir.clone().map(PathBuf::from),
         root,
         config_file,
         src,

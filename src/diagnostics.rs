@@ -1,8 +1,9 @@
-//! Diagnostics and fixes, as the rules produce them.
+//! Diagnostics and fixes, as the rules produce them. Everything here is in byte ranges; the
+//! engine fills in rows and columns (from the file's text) when the result is shown.
 
 use std::path::PathBuf;
 
-use crate::locate::Span;
+use crate::locate::{Pos, Span};
 use crate::registry::Rule;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -26,17 +27,78 @@ impl Applicability {
 }
 
 /// Replace `span` with `content` (an empty span inserts).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Edit {
     pub span: Span,
     pub content: String,
+    /// Filled in by the engine from the file's text.
+    pub start_pos: Pos,
+    pub end_pos: Pos,
 }
+
+impl Edit {
+    pub fn new(span: Span, content: impl Into<String>) -> Edit {
+        Edit {
+            span,
+            content: content.into(),
+            start_pos: Pos::default(),
+            end_pos: Pos::default(),
+        }
+    }
+}
+
+impl PartialEq for Edit {
+    fn eq(&self, other: &Self) -> bool {
+        self.span == other.span && self.content == other.content
+    }
+}
+
+impl Eq for Edit {}
 
 #[derive(Clone, Debug)]
 pub struct Fix {
     pub applicability: Applicability,
     pub message: String,
+    /// Empty until the engine computes the fix from the file's source ([`Fix::resolved`]).
     pub edits: Vec<Edit>,
+    /// The edits were computed from the source (not only the fix's availability from the facts).
+    pub resolved: bool,
+}
+
+impl Fix {
+    pub fn new(applicability: Applicability, message: impl Into<String>, edits: Vec<Edit>) -> Fix {
+        let resolved = !edits.is_empty();
+        Fix {
+            applicability,
+            message: message.into(),
+            edits,
+            resolved,
+        }
+    }
+}
+
+/// A place that contributed to a diagnostic: the model's class, its manager's declaration, the
+/// cache setting... A change there can make the diagnostic appear or disappear.
+#[derive(Clone, Debug)]
+pub struct Related {
+    pub path: PathBuf,
+    pub span: Span,
+    pub message: String,
+    /// Filled in by the engine from the file's text.
+    pub start_pos: Pos,
+    pub end_pos: Pos,
+}
+
+impl Related {
+    pub fn new(path: PathBuf, span: Span, message: impl Into<String>) -> Related {
+        Related {
+            path,
+            span,
+            message: message.into(),
+            start_pos: Pos::default(),
+            end_pos: Pos::default(),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -46,9 +108,14 @@ pub struct Diagnostic {
     /// Absolute path of the file.
     pub path: PathBuf,
     pub span: Span,
+    /// Filled in by the engine from the file's text.
+    pub start_pos: Pos,
+    pub end_pos: Pos,
     pub fix: Option<Fix>,
     /// What to do when there is no automatic fix.
     pub help: Option<String>,
+    /// The places that caused it, besides the diagnostic's own span.
+    pub related: Vec<Related>,
 }
 
 impl Diagnostic {
@@ -58,8 +125,11 @@ impl Diagnostic {
             message: message.into(),
             path,
             span,
+            start_pos: Pos::default(),
+            end_pos: Pos::default(),
             fix: None,
             help: None,
+            related: Vec::new(),
         }
     }
 
@@ -73,12 +143,18 @@ impl Diagnostic {
         self
     }
 
-    pub fn sort_key(&self) -> (&PathBuf, u32, u32, &'static str) {
-        (
-            &self.path,
-            self.span.start_pos.row,
-            self.span.start_pos.column,
-            self.rule.code(),
-        )
+    pub fn with_related(mut self, related: impl IntoIterator<Item = Related>) -> Self {
+        for r in related {
+            // The diagnostic's own place is not a related location.
+            if !(r.path == self.path && r.span == self.span) {
+                self.related.push(r);
+            }
+        }
+        self
+    }
+
+    /// Sorted by file, then position (byte order is row-then-column order), then code.
+    pub fn sort_key(&self) -> (&PathBuf, u32, &'static str, u32) {
+        (&self.path, self.span.start, self.rule.code(), self.span.end)
     }
 }

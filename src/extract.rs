@@ -2,7 +2,6 @@
 //! it is dropped when [`extract_source`] returns.
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::path::Path;
 
 use ruff_python_ast::token::TokenKind;
 use ruff_python_ast::visitor::{self, Visitor};
@@ -10,7 +9,6 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
-use crate::config::Conventions;
 use crate::facts::*;
 use crate::locate::{Locator, detect_newline};
 
@@ -68,81 +66,29 @@ const FILTERING_METHODS: &[&str] = &[
     "aupdate_or_create",
 ];
 
-/// Read `path` and extract its facts. Never panics on any input: unreadable, binary and
-/// non-UTF-8 files become a [`FileProblem::Io`].
-pub fn read_and_extract(path: &Path, module: String, conv: &Conventions) -> FileFacts {
-    let is_package = path.file_stem().is_some_and(|s| s == "__init__");
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            return io_problem(
-                path,
-                module,
-                is_package,
-                format!("cannot read file: {}", io_message(&e)),
-            );
-        }
-    };
-    match decode(&bytes) {
-        Ok(text) => extract_source(path, module, is_package, text, conv),
-        Err(msg) => io_problem(path, module, is_package, msg),
-    }
-}
-
-/// Decode file contents as UTF-8 text, rejecting binary data.
-pub fn decode(bytes: &[u8]) -> Result<&str, String> {
-    if bytes.contains(&0) {
-        return Err("binary file (contains NUL bytes), not Python source".into());
-    }
-    std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        format!(
-            "file is not valid UTF-8 (invalid byte at line {line}, byte offset {})",
-            e.valid_up_to()
-        )
-    })
-}
-
-fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        _ => e.to_string(),
-    }
-}
-
-pub fn io_problem(path: &Path, module: String, is_package: bool, msg: String) -> FileFacts {
+/// The facts of a file that could not be read or decoded.
+pub fn io_problem(msg: String) -> FileFacts {
     FileFacts {
-        path: path.to_path_buf(),
-        module,
-        is_package,
         problems: vec![FileProblem::Io(msg)],
-        newline: "\n",
         ..Default::default()
     }
 }
 
 /// Parse `source` once and extract the facts of the file.
-pub fn extract_source(
-    path: &Path,
-    module: String,
-    is_package: bool,
-    source: &str,
-    conv: &Conventions,
-) -> FileFacts {
+pub fn extract_source(source: &str) -> FileFacts {
+    extract(source, false).0
+}
+
+/// Parse `source` and extract its facts and its edit facts (where fixes may edit it).
+pub fn extract_with_edits(source: &str) -> (FileFacts, EditFacts) {
+    let (facts, edits) = extract(source, true);
+    (facts, edits.unwrap_or_default())
+}
+
+fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
     let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
     let locator = Locator::new(source);
-    let mut facts = FileFacts {
-        path: path.to_path_buf(),
-        module,
-        is_package,
-        newline: detect_newline(source),
-        ..Default::default()
-    };
+    let mut facts = FileFacts::default();
 
     if let Some(err) = parsed.errors().first() {
         let range = clamp(err.location, source);
@@ -159,14 +105,10 @@ pub fn extract_source(
         match token.kind() {
             TokenKind::Comment => {
                 let text = locator.slice(token.range());
-                parse_noqa_comment(
-                    text,
-                    locator.pos(token.range().start()).row,
-                    &mut facts.noqa,
-                );
+                parse_noqa_comment(text, locator.row(token.range().start()), &mut facts.noqa);
             }
             TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle
-                if locator.slice(token.range()).contains('\n') =>
+                if with_edits && locator.slice(token.range()).contains('\n') =>
             {
                 multiline_strings.push(token.range());
             }
@@ -174,15 +116,21 @@ pub fn extract_source(
         }
     }
 
+    let mut edits = with_edits.then(|| EditFacts {
+        newline: detect_newline(source),
+        source: source.to_string(),
+        ..Default::default()
+    });
     let Some(module_ast) = parsed.try_into_module() else {
-        return facts;
+        facts.lines = locator.into_index();
+        return (facts, edits);
     };
     let body = module_ast.suite();
 
     let mut ex = Extractor {
         loc: &locator,
-        conv,
         facts: &mut facts,
+        edits: edits.as_mut(),
         scopes: Vec::new(),
         class_depth: 0,
         next_scope: 1,
@@ -192,13 +140,38 @@ pub fn extract_source(
         finally_depth: 0,
         in_with_item: false,
         in_decorator: false,
-        pending_wraps: HashMap::default(),
         multiline_strings,
     };
-    ex.tracked_names = collect_import_names(body);
-    ex.facts.import_insert = Some(import_insert_point(body, &locator));
+    if ex.edits.is_some() {
+        ex.tracked_names = collect_import_names(body);
+    }
     ex.visit_body(body);
-    facts
+    drop_unbound_calls(&mut facts);
+    if let Some(e) = edits.as_mut() {
+        e.import_insert = Some(import_insert_point(body, &locator));
+    }
+    facts.lines = locator.into_index();
+    (facts, edits)
+}
+
+/// Calls of a name that is not bound at module level (a builtin like `len`, `print`) can be
+/// neither a project function nor an import: keep only those the rules know by name.
+fn drop_unbound_calls(facts: &mut FileFacts) {
+    if !facts.star_imports.is_empty() {
+        return;
+    }
+    let bound: HashSet<&Name> = facts.bindings.iter().map(|b| &b.name).collect();
+    let keep: Vec<bool> = facts
+        .calls
+        .iter()
+        .map(|c| {
+            CALL_NAMES.contains(&c.name.as_str())
+                || !matches!(c.root, RootBinding::Module)
+                || c.func.root_name().is_some_and(|n| bound.contains(n))
+        })
+        .collect();
+    let mut keep = keep.into_iter();
+    facts.calls.retain(|_| keep.next().unwrap_or(true));
 }
 
 fn clamp(range: TextRange, source: &str) -> TextRange {
@@ -359,6 +332,42 @@ fn import_insert_point(body: &[Stmt], loc: &Locator) -> ImportInsert {
     }
 }
 
+/// The lines an import statement occupies, for deleting it.
+fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
+    let line_start = loc.line_start(loc.line_of(range.start()));
+    let line_end = loc
+        .next_line_start(range.end())
+        .unwrap_or(TextSize::of(loc.source));
+    let before = &loc.source[line_start.to_usize()..range.start().to_usize()];
+    let after = &loc.source[range.end().to_usize()..line_end.to_usize()];
+    let alone = before.trim().is_empty()
+        && (after.trim().is_empty() || after.trim_start().starts_with('#'));
+    // Take one following blank line along when the statement starts the file or follows a
+    // blank line, so no double blank line (or leading blank line) is left behind.
+    let mut delete_end = line_end;
+    let prev_blank = line_start == TextSize::from(0) || {
+        let prev_line = loc.line_of(line_start).saturating_sub(1);
+        let ps = loc.line_start(prev_line).to_usize();
+        loc.source[ps..line_start.to_usize()].trim().is_empty()
+    };
+    if prev_blank && line_end.to_usize() < loc.source.len() {
+        let next_end = loc
+            .next_line_start(line_end)
+            .unwrap_or(TextSize::of(loc.source));
+        if loc.source[line_end.to_usize()..next_end.to_usize()]
+            .trim()
+            .is_empty()
+        {
+            delete_end = next_end;
+        }
+    }
+    ImportSpans {
+        delete_span: loc.span(TextRange::new(line_start, delete_end)),
+        line_span: loc.span(TextRange::new(line_start, line_end)),
+        alone_on_lines: alone,
+    }
+}
+
 /// Convert an expression to an [`ExprRef`], bounded in depth.
 pub fn to_ref(e: &Expr) -> ExprRef {
     to_ref_depth(e, 0)
@@ -410,8 +419,9 @@ struct FunctionScope<'a> {
 
 struct Extractor<'a, 'f> {
     loc: &'f Locator<'f>,
-    conv: &'f Conventions,
     facts: &'f mut FileFacts,
+    /// Set in edit mode: where fixes may edit the file.
+    edits: Option<&'f mut EditFacts>,
     scopes: Vec<FunctionScope<'a>>,
     class_depth: u32,
     next_scope: u32,
@@ -423,8 +433,6 @@ struct Extractor<'a, 'f> {
     finally_depth: u32,
     in_with_item: bool,
     in_decorator: bool,
-    /// Tenant-setter statements whose function body could be wrapped in try/finally, by offset.
-    pending_wraps: HashMap<u32, WrapRest>,
     multiline_strings: Vec<TextRange>,
 }
 
@@ -476,32 +484,14 @@ impl<'a> Extractor<'a, '_> {
     }
 
     /// Make `from .x import y` absolute.
+    /// The module an import names, as written: relative imports keep their leading dots (facts do
+    /// not know the file's own module; the index makes them absolute).
     fn absolute_module(&self, module: Option<&str>, level: u32) -> String {
-        if level == 0 {
-            return module.unwrap_or_default().to_string();
-        }
-        let mut parts: Vec<&str> = if self.facts.module.is_empty() {
-            vec![]
-        } else {
-            self.facts.module.split('.').collect()
-        };
-        // For a module `a.b.c`, level 1 is package `a.b`; for a package `a.b` (its __init__), it is `a.b`.
-        let drop = if self.facts.is_package {
-            level - 1
-        } else {
-            level
-        } as usize;
-        for _ in 0..drop.min(parts.len()) {
-            parts.pop();
-        }
-        let mut base = parts.join(".");
-        if let Some(m) = module.filter(|m| !m.is_empty()) {
-            if !base.is_empty() {
-                base.push('.');
-            }
-            base.push_str(m);
-        }
-        base
+        format!(
+            "{}{}",
+            ".".repeat(level as usize),
+            module.unwrap_or_default()
+        )
     }
 
     fn import_bindings(&self, stmt: &Stmt) -> Vec<(Name, Binding)> {
@@ -575,44 +565,15 @@ impl<'a> Extractor<'a, '_> {
             _ => return,
         };
         let range = stmt.range();
-        let line_start = self.loc.line_start(self.loc.line_of(range.start()));
-        let line_end = self
-            .loc
-            .next_line_start(range.end())
-            .unwrap_or(TextSize::of(self.loc.source));
-        let before = &self.loc.source[line_start.to_usize()..range.start().to_usize()];
-        let after = &self.loc.source[range.end().to_usize()..line_end.to_usize()];
-        let alone = before.trim().is_empty()
-            && (after.trim().is_empty() || after.trim_start().starts_with('#'));
-        // Take one following blank line along when the statement starts the file or follows a
-        // blank line, so no double blank line (or leading blank line) is left behind.
-        let mut delete_end = line_end;
-        let prev_blank = line_start == TextSize::from(0) || {
-            let prev_line = self.loc.line_of(line_start).saturating_sub(1);
-            let ps = self.loc.line_start(prev_line).to_usize();
-            self.loc.source[ps..line_start.to_usize()].trim().is_empty()
-        };
-        if prev_blank && line_end.to_usize() < self.loc.source.len() {
-            let next_end = self
-                .loc
-                .next_line_start(line_end)
-                .unwrap_or(TextSize::of(self.loc.source));
-            if self.loc.source[line_end.to_usize()..next_end.to_usize()]
-                .trim()
-                .is_empty()
-            {
-                delete_end = next_end;
-            }
+        if let Some(edits) = self.edits.as_mut() {
+            edits.import_spans.push(import_spans(self.loc, range));
         }
         self.facts.imports.push(ImportStmt {
             span: self.loc.span(range),
-            delete_span: self.loc.span(TextRange::new(line_start, delete_end)),
-            line_span: self.loc.span(TextRange::new(line_start, line_end)),
             from_module,
             written_module,
             names,
             scope: self.scope_id(),
-            alone_on_lines: alone,
         });
     }
 
@@ -638,9 +599,12 @@ impl<'a> Extractor<'a, '_> {
     }
 
     fn note_name_use(&mut self, name: &Name, offset: TextSize) {
-        if self.tracked_names.contains(name) {
+        if self.edits.is_some() && self.tracked_names.contains(name) {
             let scope = self.binding_scope(name);
-            self.facts.name_uses.push(NameUse {
+            let Some(edits) = self.edits.as_mut() else {
+                return;
+            };
+            edits.name_uses.push(NameUse {
                 name: name.clone(),
                 scope,
                 offset: offset.to_u32(),
@@ -667,7 +631,6 @@ impl<'a> Extractor<'a, '_> {
                 .map(|d| to_ref(&d.expression))
                 .collect(),
             top_level: self.at_module_level(),
-            body_insert: None,
         };
         for stmt in &class.body {
             match stmt {
@@ -702,9 +665,6 @@ impl<'a> Extractor<'a, '_> {
         if fact.tenant_column.is_none() {
             fact.tenant_column = string_attr(&class.body, &["tenant_id"]);
         }
-        if !fact.bases.is_empty() {
-            fact.body_insert = self.body_insert(class);
-        }
         fact
     }
 
@@ -713,7 +673,7 @@ impl<'a> Extractor<'a, '_> {
     fn body_insert(&self, class: &ast::StmtClassDef) -> Option<BodyInsert> {
         let first = class.body.first()?;
         let loc = self.loc;
-        let nl = self.facts.newline;
+        let nl = detect_newline(loc.source);
         let header_end = class
             .arguments
             .as_ref()
@@ -925,19 +885,6 @@ impl<'a> Extractor<'a, '_> {
         recorded
     }
 
-    fn interesting_call(&self, name: &str) -> bool {
-        let conv = self.conv;
-        CALL_NAMES.contains(&name)
-            || [
-                &conv.tenant_setters,
-                &conv.tenant_clearers,
-                &conv.tenant_context_managers,
-                &conv.bypass_calls,
-            ]
-            .iter()
-            .any(|list| list.iter().any(|c| c.rsplit('.').next() == Some(name)))
-    }
-
     /// Record `call` as a [`CallSite`] when its callee's last name is of interest.
     fn maybe_record_call(&mut self, call: &'a ast::ExprCall) {
         let (name, base) = match &*call.func {
@@ -955,25 +902,27 @@ impl<'a> Extractor<'a, '_> {
             }
             _ => return,
         };
-        // A callee imported under another name is recorded under its original name
-        // (`from tenancy import activate_tenant as activate`).
-        let name = if self.interesting_call(name) {
-            name.clone()
-        } else {
-            match self.imported_as(name) {
-                Some(original)
-                    if matches!(&*call.func, Expr::Name(_)) && self.interesting_call(&original) =>
-                {
-                    original
-                }
-                _ => return,
-            }
-        };
+        // What is recorded does not depend on the configuration (facts are cached by content):
+        // calls of the names the rules know, and every call whose callee is reached from a name
+        // bound at module level or imported in the function (a configured tenant setter, clearer,
+        // context manager or bypass is one of those). Calls through local variables are not.
         let root = match base {
             Some(b) => self.root_binding(b),
             None => RootBinding::Local,
         };
-        let start = call.start().to_u32();
+        // Module-level names are checked once the whole module is known (a function may call
+        // one defined further down): see `drop_unbound_calls`.
+        if !CALL_NAMES.contains(&name.as_str())
+            && (base.is_none() || matches!(root, RootBinding::Local))
+        {
+            return;
+        }
+        // A callee imported under another name is recorded under its original name
+        // (`from tenancy import activate_tenant as activate`).
+        let name = match self.imported_as(name) {
+            Some(original) if matches!(&*call.func, Expr::Name(_)) => original,
+            _ => name.clone(),
+        };
         self.facts.calls.push(CallSite {
             name,
             arg_spans: call
@@ -1007,7 +956,6 @@ impl<'a> Extractor<'a, '_> {
             in_finally: self.finally_depth > 0,
             with_item: self.in_with_item,
             in_decorator: self.in_decorator,
-            wrap_rest: self.pending_wraps.remove(&start),
         });
     }
 
@@ -1068,7 +1016,7 @@ impl<'a> Extractor<'a, '_> {
         });
     }
 
-    /// For each tenant-setter call statement directly in `body`, how the rest of the body would be
+    /// For each call statement directly in `body` (edit mode only), how the rest of the body would be
     /// wrapped in `try`/`finally` (none when re-indenting would change a multi-line string).
     fn prepare_wraps(&mut self, body: &'a [Stmt]) {
         for (i, stmt) in body.iter().enumerate() {
@@ -1076,17 +1024,7 @@ impl<'a> Extractor<'a, '_> {
             let Expr::Call(call) = &*e.value else {
                 continue;
             };
-            let name = match &*call.func {
-                Expr::Name(n) => n.id.as_str(),
-                Expr::Attribute(a) => a.attr.id.as_str(),
-                _ => continue,
-            };
-            if !self
-                .conv
-                .tenant_setters
-                .iter()
-                .any(|s| s.rsplit('.').next() == Some(name))
-            {
+            if !matches!(&*call.func, Expr::Name(_) | Expr::Attribute(_)) {
                 continue;
             }
             let rest = &body[i + 1..];
@@ -1116,23 +1054,15 @@ impl<'a> Extractor<'a, '_> {
                 "    "
             }
             .to_string();
-            let mut reindented = String::with_capacity(range.len().to_usize() + 64);
-            for line in loc.slice(range).split_inclusive('\n') {
-                if !line.trim().is_empty() {
-                    reindented.push_str(&unit);
-                }
-                reindented.push_str(line);
-            }
-            if !reindented.ends_with('\n') {
-                reindented.push_str(self.facts.newline);
-            }
-            self.pending_wraps.insert(
+            let Some(edits) = self.edits.as_mut() else {
+                return;
+            };
+            edits.wraps.insert(
                 call.start().to_u32(),
                 WrapRest {
                     span: loc.span(range),
                     indent,
                     unit,
-                    reindented,
                 },
             );
         }
@@ -1184,11 +1114,11 @@ impl<'a> Extractor<'a, '_> {
                     && args.keywords.is_empty()
                     && matches!(method, "keys" | "iter_keys")
                 {
-                    KeyExpr::Unprefixed
+                    KeyExpr::Unknown
                 } else if args.args.is_empty() && args.keywords.is_empty() {
                     KeyExpr::NoKey
                 } else {
-                    KeyExpr::Unprefixed
+                    KeyExpr::Unknown
                 }
             }
             Some(e) => self.classify_key(e, 0),
@@ -1197,58 +1127,60 @@ impl<'a> Extractor<'a, '_> {
 
     fn classify_key(&self, e: &'a Expr, depth: u32) -> KeyExpr {
         if depth > 4 {
-            return KeyExpr::Unprefixed;
+            return KeyExpr::Unknown;
         }
-        let prefixed = |s: &str| {
-            self.conv
-                .key_prefixes
-                .iter()
-                .any(|p| !p.is_empty() && s.starts_with(p.as_str()))
-        };
         match e {
-            Expr::StringLiteral(s) => {
-                if prefixed(s.value.to_str()) {
-                    KeyExpr::Prefixed
-                } else {
-                    KeyExpr::Unprefixed
-                }
-            }
+            Expr::StringLiteral(s) => KeyExpr::text(s.value.to_str(), Vec::new()),
             Expr::FString(f) => {
                 let text = fstring_text(f);
                 let lead = text.split(HOLE).next().unwrap_or_default();
-                if prefixed(lead) {
-                    KeyExpr::Prefixed
-                } else {
-                    KeyExpr::Unprefixed
-                }
+                KeyExpr::text(lead, fstring_holes(f))
             }
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
-                self.classify_key(&b.left, depth + 1)
+                match self.classify_key(&b.left, depth + 1) {
+                    KeyExpr::Text { lead, mut holes } => {
+                        // `"k:%s" % (a, b)` and `"k:" + x`: the right side is interpolated.
+                        match &*b.right {
+                            Expr::Tuple(t) => holes.extend(t.elts.iter().map(to_ref)),
+                            other => holes.push(to_ref(other)),
+                        }
+                        KeyExpr::Text { lead, holes }
+                    }
+                    other => other,
+                }
             }
             Expr::Call(c) => {
                 if let Expr::Attribute(a) = &*c.func
                     && a.attr.id == "format"
-                    && matches!(&*a.value, Expr::StringLiteral(_))
+                    && let Expr::StringLiteral(lit) = &*a.value
                 {
-                    return self.classify_key(&a.value, depth + 1);
+                    let holes = c
+                        .arguments
+                        .args
+                        .iter()
+                        .chain(c.arguments.keywords.iter().map(|k| &k.value))
+                        .map(to_ref)
+                        .collect();
+                    let text = lit.value.to_str();
+                    return KeyExpr::text(text.split('{').next().unwrap_or(text), holes);
                 }
                 KeyExpr::Call(to_ref(&c.func))
             }
             Expr::Name(n) => {
                 // The innermost function that binds the name: its last assignment so far (a
-                // parameter or a name bound otherwise is not known to be prefixed).
+                // parameter or a name bound otherwise is not known).
                 for scope in self.scopes.iter().rev() {
                     if let Some(v) = scope.assigned.get(&n.id) {
                         return self.classify_key(v, depth + 1);
                     }
                     if scope.locals.contains(&n.id) || scope.imports.contains_key(&n.id) {
-                        return KeyExpr::Unprefixed;
+                        return KeyExpr::Unknown;
                     }
                 }
                 // A module-level constant: `KEY = "tenant:..."`.
                 match self.facts.binding(&n.id) {
-                    Some(Binding::Assign(ExprRef::Str(s))) if prefixed(s) => KeyExpr::Prefixed,
-                    _ => KeyExpr::Unprefixed,
+                    Some(Binding::Assign(ExprRef::Str(s))) => KeyExpr::text(s, Vec::new()),
+                    _ => KeyExpr::Unknown,
                 }
             }
             Expr::List(ast::ExprList { elts, .. })
@@ -1263,13 +1195,30 @@ impl<'a> Extractor<'a, '_> {
                     .iter()
                     .map(|item| match &item.key {
                         Some(k) => self.classify_key(k, depth + 1),
-                        None => KeyExpr::Unprefixed,
+                        None => KeyExpr::Unknown,
                     })
                     .collect(),
             ),
-            _ => KeyExpr::Unprefixed,
+            _ => KeyExpr::Unknown,
         }
     }
+}
+
+/// The values an f-string interpolates, as references (`{request.tenant.pk}`).
+fn fstring_holes(f: &ast::ExprFString) -> Vec<ExprRef> {
+    let mut out = Vec::new();
+    for part in f.value.iter() {
+        if let ast::FStringPart::FString(fs) = part {
+            for el in fs.elements.iter() {
+                if let ast::InterpolatedStringElement::Interpolation(i) = el
+                    && out.len() < 8
+                {
+                    out.push(to_ref(&i.expression));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Marks where an f-string interpolates a value in [`fstring_text`].
@@ -1545,7 +1494,9 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     params: f.parameters.iter().map(|p| p.name().id.clone()).collect(),
                     is_async: f.is_async,
                 });
-                self.prepare_wraps(&f.body);
+                if self.edits.is_some() {
+                    self.prepare_wraps(&f.body);
+                }
                 let saved_class = self.class_ctx.take();
                 let saved_finally = std::mem::take(&mut self.finally_depth);
                 self.visit_body(&f.body);
@@ -1565,6 +1516,16 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 let is_meta = c.name.id == "Meta" && self.class_depth > 0;
                 let idx = self.facts.classes.len() as u32;
                 if !is_meta {
+                    if self.edits.is_some() {
+                        let insert = if fact.bases.is_empty() {
+                            None
+                        } else {
+                            self.body_insert(c)
+                        };
+                        if let Some(edits) = self.edits.as_mut() {
+                            edits.class_inserts.push(insert);
+                        }
+                    }
                     self.facts.classes.push(fact);
                 }
                 self.in_decorator = true;

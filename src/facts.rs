@@ -1,14 +1,14 @@
 //! Per-file facts: everything the rules and fixes need from one file, extracted in a single
 //! parse. Facts own their data (no syntax tree is kept), so the whole project's facts stay small.
 
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
 
-use crate::locate::Span;
+use crate::locate::{LineIndex, Span};
 
 pub type Name = ruff_python_ast::name::Name;
 
 /// A reference to a value, reduced to the shapes name resolution understands.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ExprRef {
     /// `name`
     Name(Name),
@@ -24,7 +24,7 @@ pub enum ExprRef {
     Other,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CallRef {
     pub func: ExprRef,
     pub args: Vec<ExprRef>,
@@ -59,7 +59,7 @@ impl ExprRef {
 }
 
 /// What a name is bound to in a scope.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Binding {
     /// A class defined in this file (index into [`FileFacts::classes`]).
     Class(u32),
@@ -74,22 +74,17 @@ pub enum Binding {
 }
 
 /// A module-level binding.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BindingFact {
     pub name: Name,
     pub binding: Binding,
 }
 
 /// An import statement, kept for fixes (deduplication, removal) and insertion points.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImportStmt {
     /// Whole statement.
     pub span: Span,
-    /// The statement's full lines, including the trailing newline, and one following blank line
-    /// when the statement starts the file or follows a blank line (for deletion).
-    pub delete_span: Span,
-    /// The statement's full lines, including the trailing newline.
-    pub line_span: Span,
     /// `None` for `import x`; the absolute module for `from x import ...`.
     pub from_module: Option<String>,
     /// The module as written (with leading dots for relative imports), for regenerating it.
@@ -97,12 +92,10 @@ pub struct ImportStmt {
     pub names: Vec<(Name, Option<Name>)>,
     /// 0 for module level, otherwise the id of the enclosing function scope.
     pub scope: u32,
-    /// The whole statement is alone on its lines (nothing else shares them).
-    pub alone_on_lines: bool,
 }
 
 /// `name = <value>` directly in a class body.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClassAssign {
     pub name: Name,
     pub value: ExprRef,
@@ -111,7 +104,7 @@ pub struct ClassAssign {
 }
 
 /// Options of the inner `class Meta`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct MetaFacts {
     pub abstract_: Option<bool>,
     pub proxy: Option<bool>,
@@ -126,7 +119,7 @@ pub struct MetaFacts {
 }
 
 /// Where and how a statement can be added as the first statement of a class body.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BodyInsert {
     /// Range to replace (empty for a pure insertion).
     pub span: Span,
@@ -136,7 +129,7 @@ pub struct BodyInsert {
     pub suffix: String,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClassFact {
     pub name: Name,
     /// The class name identifier (where class diagnostics are reported).
@@ -151,11 +144,10 @@ pub struct ClassFact {
     pub decorators: Vec<ExprRef>,
     /// Defined at module level (and so bound in the module namespace).
     pub top_level: bool,
-    pub body_insert: Option<BodyInsert>,
 }
 
 /// The receiver of a query or cache call site, with how its root name is bound where it is used.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum RootBinding {
     /// Look the root name up in the module namespace.
     Module,
@@ -166,7 +158,7 @@ pub enum RootBinding {
 }
 
 /// `Receiver.manager.method(...)...` call chains.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QuerySite {
     pub receiver: ExprRef,
     pub root: RootBinding,
@@ -184,7 +176,7 @@ pub struct QuerySite {
 }
 
 /// Where in a class body an expression is evaluated.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassCtx {
     /// Index of the class in [`FileFacts::classes`].
     pub class: u32,
@@ -195,7 +187,7 @@ pub struct ClassCtx {
 }
 
 /// An argument value, reduced to what rules read: strings (SQL, settings), references, lists.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ArgValue {
     /// A string literal; f-strings and `+`/`%` concatenations keep their literal parts, with `{}`
     /// where a value is interpolated.
@@ -208,7 +200,7 @@ pub enum ArgValue {
 }
 
 /// How to wrap the rest of a function body in `try`/`finally` after a statement (TEN401's fix).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WrapRest {
     /// From the start of the line after the statement to the end of the body's last line.
     pub span: Span,
@@ -216,13 +208,32 @@ pub struct WrapRest {
     pub indent: String,
     /// One indentation level (`"    "` or `"\t"`).
     pub unit: String,
-    /// The text of `span`, indented one more level.
-    pub reindented: String,
+}
+
+impl WrapRest {
+    /// The text of `span` in `source`, indented one more level, ending with a newline.
+    pub fn reindented(&self, source: &str, newline: &str) -> String {
+        let text = source
+            .get(self.span.start as usize..self.span.end as usize)
+            .unwrap_or_default();
+        let mut out = String::with_capacity(text.len() + 64);
+        for line in text.split_inclusive(['\n', '\r']) {
+            // `\r\n` splits as `..\r` + `\n`; the lone `\n` is blank and gets no indentation.
+            if !line.trim().is_empty() {
+                out.push_str(&self.unit);
+            }
+            out.push_str(line);
+        }
+        if !out.ends_with(['\n', '\r']) {
+            out.push_str(newline);
+        }
+        out
+    }
 }
 
 /// A call whose callee's last name is one of interest to the rules (SQL execution, tenant
 /// setters and clearers, scope bypasses, `cache_page`, registrations, `ContextVar.set`, ...).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CallSite {
     /// The callee's last name, as imported (`activate_tenant` for `activate(...)` after
     /// `from tenancy import activate_tenant as activate`).
@@ -243,8 +254,6 @@ pub struct CallSite {
     pub with_item: bool,
     /// Part of a decorator expression.
     pub in_decorator: bool,
-    /// The call is a whole statement directly in its function's body.
-    pub wrap_rest: Option<WrapRest>,
 }
 
 impl CallSite {
@@ -256,7 +265,7 @@ impl CallSite {
 }
 
 /// A function or method definition.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FunctionFact {
     pub name: Name,
     pub name_span: Span,
@@ -272,7 +281,7 @@ pub struct FunctionFact {
 }
 
 /// `obj.attr = value` or `del obj.attr` where `obj` is not a local variable (thread-locals).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AttrStore {
     pub target: ExprRef,
     pub attr: Name,
@@ -285,7 +294,7 @@ pub struct AttrStore {
 }
 
 /// A literal value of a module-level UPPER_CASE assignment (settings).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Lit {
     Str(String, Span),
     Seq(Vec<Lit>),
@@ -317,7 +326,7 @@ impl Lit {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SettingFact {
     pub name: Name,
     pub value: Lit,
@@ -328,12 +337,13 @@ pub struct SettingFact {
 }
 
 /// How a cache key argument looks.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum KeyExpr {
-    /// A literal that starts with one of the configured prefixes.
-    Prefixed,
-    /// A literal, or an expression that is known not to be prefixed.
-    Unprefixed,
+    /// A literal or formatted string: its literal text up to the first interpolated value
+    /// (at most 128 bytes), and the values it interpolates.
+    Text { lead: String, holes: Vec<ExprRef> },
+    /// An expression that is not read (a parameter, an attribute...).
+    Unknown,
     /// A call whose result may be a tenant key, if the callee is a key helper.
     Call(ExprRef),
     /// Several keys (`get_many([...])`): prefixed only if all are.
@@ -342,7 +352,20 @@ pub enum KeyExpr {
     NoKey,
 }
 
-#[derive(Clone, Debug)]
+impl KeyExpr {
+    pub fn text(lead: &str, holes: Vec<ExprRef>) -> KeyExpr {
+        let mut end = lead.len().min(128);
+        while !lead.is_char_boundary(end) {
+            end -= 1;
+        }
+        KeyExpr::Text {
+            lead: lead[..end].to_string(),
+            holes,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CacheSite {
     /// The receiver: `cache`, `dj.cache`, `caches["default"]`.
     pub receiver: ExprRef,
@@ -359,7 +382,7 @@ pub struct CacheSite {
 }
 
 /// A load of a plain name, counted per scope so fixes know when an import falls out of use.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NameUse {
     pub name: Name,
     pub scope: u32,
@@ -367,7 +390,7 @@ pub struct NameUse {
 }
 
 /// `# noqa` comments.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Noqa {
     /// Per row (1-based): `None` suppresses every code, `Some(codes)` those codes.
     pub lines: Vec<(u32, Option<Vec<String>>)>,
@@ -376,7 +399,7 @@ pub struct Noqa {
 }
 
 /// A file that could not be analysed (fully).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum FileProblem {
     Io(String),
     Syntax { message: String, span: Span },
@@ -384,17 +407,17 @@ pub enum FileProblem {
 
 /// Insertion point for new module-level imports: after the module docstring, `from __future__`
 /// imports and the leading import block.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImportInsert {
     pub span: Span,
     pub prefix: String,
 }
 
-#[derive(Clone, Debug, Default)]
+/// Everything the rules need from one file, extracted in one parse. Facts depend only on the
+/// file's text: not on its path, module name or the configuration, so they can be cached by
+/// content and shared by identical files. Spans are byte ranges.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FileFacts {
-    pub path: PathBuf,
-    pub module: String,
-    pub is_package: bool,
     pub problems: Vec<FileProblem>,
     pub bindings: Vec<BindingFact>,
     pub star_imports: Vec<String>,
@@ -406,10 +429,41 @@ pub struct FileFacts {
     pub functions: Vec<FunctionFact>,
     pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
-    pub name_uses: Vec<NameUse>,
     pub noqa: Noqa,
+    pub lines: LineIndex,
+}
+
+/// Where fixes may edit a file: computed from its source only when fixes are wanted (`--fix`,
+/// `--diff`, formats that print edits, an editor's code action), never cached.
+#[derive(Clone, Debug, Default)]
+pub struct EditFacts {
+    /// Where a new first statement goes in each class body, by index into
+    /// [`FileFacts::classes`].
+    pub class_inserts: Vec<Option<BodyInsert>>,
+    /// Where a new module-level import goes.
     pub import_insert: Option<ImportInsert>,
+    /// How to delete each import statement, by index into [`FileFacts::imports`].
+    pub import_spans: Vec<ImportSpans>,
+    /// Loads of imported names, per scope (so a fix knows when an import falls out of use).
+    pub name_uses: Vec<NameUse>,
+    /// Statements after which the rest of a function body can be wrapped in `try`/`finally`,
+    /// by the offset of the call that is the statement.
+    pub wraps: rustc_hash::FxHashMap<u32, WrapRest>,
     pub newline: &'static str,
+    /// The text these edit facts describe.
+    pub source: String,
+}
+
+/// The lines an import statement occupies, for deleting it.
+#[derive(Clone, Debug, Default)]
+pub struct ImportSpans {
+    /// The statement's full lines, including the trailing newline, and one following blank line
+    /// when the statement starts the file or follows a blank line.
+    pub delete_span: Span,
+    /// The statement's full lines, including the trailing newline.
+    pub line_span: Span,
+    /// The whole statement is alone on its lines (nothing else shares them).
+    pub alone_on_lines: bool,
 }
 
 impl ImportStmt {

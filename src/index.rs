@@ -5,9 +5,11 @@
 //! which managers (and which default manager) each model ends up with, by Django's own rules.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::OnceLock;
 
 use rayon::prelude::*;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::config::Conventions;
 use crate::facts::{Binding, ClassFact, ExprRef, FileFacts, Name, RootBinding};
@@ -141,19 +143,45 @@ impl ClassInfo {
     }
 }
 
-pub struct Index<'f> {
-    pub files: &'f [FileFacts],
-    pub conv: &'f Conventions,
-    modules: HashMap<&'f str, u32>,
+/// A file of the project, as the engine numbers them.
+pub type FileId = u32;
+
+/// What the index knows of a file besides its facts: where it is and which module it is.
+#[derive(Clone, Debug)]
+pub struct FileMeta {
+    pub path: PathBuf,
+    pub module: String,
+    /// An `__init__.py` (relative imports start from the package itself).
+    pub is_package: bool,
+}
+
+impl FileMeta {
+    pub fn new(path: PathBuf, module: String) -> FileMeta {
+        let is_package = path.file_stem().is_some_and(|s| s == "__init__");
+        FileMeta {
+            path,
+            module,
+            is_package,
+        }
+    }
+}
+
+/// The project index. It owns every file's facts (shared, by [`FileId`]) and what is derived
+/// from all of them: module names, class qualnames and class infos. [`Index::update`] replaces
+/// one file's facts and re-derives only when the file's part in the cross-file picture changed.
+pub struct Index {
+    conv: Arc<Conventions>,
+    facts: Vec<Arc<FileFacts>>,
+    metas: Vec<FileMeta>,
+    modules: HashMap<String, u32>,
     offsets: Vec<u32>,
     infos: Vec<ClassInfo>,
     /// `module.Class` of every class, canonical, in flat class order.
     qualnames: Vec<String>,
-    /// Lazily computed fix sources (see [`crate::fix::imports`]).
-    pub manager_source: OnceLock<Option<(String, String)>>,
     /// Schema per tenant: the apps listed in `TENANT_APPS` by the project's settings.
     tenant_apps: Vec<String>,
-    pub cache_source: OnceLock<Option<(String, String)>>,
+    /// Per file: a hash of the facts the cross-file derivation reads.
+    signatures: Vec<u64>,
 }
 
 const MAX_DEPTH: u32 = 24;
@@ -168,7 +196,7 @@ const DJANGO_FKS: &[&str] = &[
 ];
 
 /// The apps in the project's `TENANT_APPS` settings (`billing.apps.BillingConfig` -> `billing`).
-fn tenant_apps(files: &[FileFacts]) -> Vec<String> {
+fn tenant_apps<'a>(files: impl Iterator<Item = &'a FileFacts>) -> Vec<String> {
     let mut apps = Vec::new();
     for f in files {
         let Some(setting) = f.setting("TENANT_APPS") else {
@@ -189,6 +217,34 @@ fn tenant_apps(files: &[FileFacts]) -> Vec<String> {
         }
     }
     apps
+}
+
+/// A hash of what the cross-file derivation reads from one file: its classes, module-level
+/// bindings, star imports and `TENANT_APPS`. Spans are left out, so an edit that only moves
+/// these (a line added above a class) keeps the signature.
+fn signature(facts: &FileFacts) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    facts.problems.is_empty().hash(&mut h);
+    for c in &facts.classes {
+        c.name.hash(&mut h);
+        format!("{:?}{:?}{:?}", c.bases, c.meta, c.tenant_column).hash(&mut h);
+        for a in &c.assigns {
+            a.name.hash(&mut h);
+            format!("{:?}", a.value).hash(&mut h);
+        }
+        c.methods.hash(&mut h);
+        c.top_level.hash(&mut h);
+    }
+    for b in &facts.bindings {
+        b.name.hash(&mut h);
+        format!("{:?}", b.binding).hash(&mut h);
+    }
+    facts.star_imports.hash(&mut h);
+    if let Some(s) = facts.setting("TENANT_APPS") {
+        format!("{:?}", s.value).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
@@ -232,57 +288,168 @@ pub fn config_matches(config: &str, name: &str, qualname: &str) -> bool {
     }
 }
 
-impl<'f> Index<'f> {
-    pub fn build(files: &'f [FileFacts], conv: &'f Conventions) -> Index<'f> {
-        let mut modules = HashMap::with_capacity_and_hasher(files.len(), Default::default());
-        let mut offsets = Vec::with_capacity(files.len() + 1);
+impl Index {
+    /// Build the index of a project: `files[i]` is file `i`.
+    pub fn build(files: Vec<(FileMeta, Arc<FileFacts>)>, conv: Arc<Conventions>) -> Index {
+        let (metas, facts): (Vec<FileMeta>, Vec<Arc<FileFacts>>) = files.into_iter().unzip();
+        let signatures = facts.par_iter().map(|f| signature(f)).collect();
+        let mut index = Index {
+            conv,
+            facts,
+            metas,
+            modules: HashMap::default(),
+            offsets: Vec::new(),
+            infos: Vec::new(),
+            qualnames: Vec::new(),
+            tenant_apps: Vec::new(),
+            signatures,
+        };
+        index.derive();
+        index
+    }
+
+    /// Replace one file's facts (or add a file: `file == self.len()`). What depends on them is
+    /// derived again only when the facts the cross-file picture reads (classes, module-level
+    /// bindings, star imports, `TENANT_APPS`) changed: an edit inside a function body costs
+    /// nothing more than the swap. Returns whether the derivation ran.
+    pub fn update(&mut self, file: FileId, meta: FileMeta, facts: Arc<FileFacts>) -> bool {
+        let sig = signature(&facts);
+        let i = file as usize;
+        if i == self.facts.len() {
+            self.facts.push(facts);
+            self.metas.push(meta);
+            self.signatures.push(sig);
+        } else {
+            let same = self.signatures[i] == sig
+                && self.metas[i].module == meta.module
+                && self.metas[i].is_package == meta.is_package;
+            self.facts[i] = facts;
+            self.metas[i] = meta;
+            self.signatures[i] = sig;
+            if same {
+                return false;
+            }
+        }
+        self.derive();
+        true
+    }
+
+    /// Everything derived from all files: the module map, class offsets and qualnames, and the
+    /// class infos.
+    fn derive(&mut self) {
+        let mut modules: HashMap<String, u32> =
+            HashMap::with_capacity_and_hasher(self.facts.len(), Default::default());
+        let mut offsets = Vec::with_capacity(self.facts.len() + 1);
         let mut total = 0u32;
-        for (i, f) in files.iter().enumerate() {
+        for (i, (f, meta)) in self.facts.iter().zip(&self.metas).enumerate() {
             // A `.py` file wins over a `.pyi` stub of the same module.
-            let is_stub = f.path.extension().is_some_and(|e| e == "pyi");
-            match modules.get(f.module.as_str()) {
+            let is_stub = meta.path.extension().is_some_and(|e| e == "pyi");
+            match modules.get(meta.module.as_str()) {
                 Some(&existing)
                     if !is_stub
-                        && files[existing as usize]
+                        && self.metas[existing as usize]
                             .path
                             .extension()
                             .is_some_and(|e| e == "pyi") =>
                 {
-                    modules.insert(f.module.as_str(), i as u32);
+                    modules.insert(meta.module.clone(), i as u32);
                 }
                 Some(_) => {}
                 None => {
-                    modules.insert(f.module.as_str(), i as u32);
+                    modules.insert(meta.module.clone(), i as u32);
                 }
             }
             offsets.push(total);
             total += f.classes.len() as u32;
         }
         offsets.push(total);
-        let mut index = Index {
-            files,
-            conv,
-            modules,
-            offsets,
-            infos: Vec::new(),
-            qualnames: files
-                .iter()
-                .flat_map(|f| {
-                    f.classes
-                        .iter()
-                        .map(move |c| canonical(&format!("{}.{}", f.module, c.name)))
-                })
-                .collect(),
-            manager_source: OnceLock::new(),
-            tenant_apps: if conv.schema_per_tenant {
-                tenant_apps(files)
-            } else {
-                Vec::new()
-            },
-            cache_source: OnceLock::new(),
+        self.modules = modules;
+        self.offsets = offsets;
+        self.qualnames = self
+            .facts
+            .iter()
+            .zip(&self.metas)
+            .flat_map(|(f, m)| {
+                f.classes
+                    .iter()
+                    .map(move |c| canonical(&format!("{}.{}", m.module, c.name)))
+            })
+            .collect();
+        self.tenant_apps = if self.conv.schema_per_tenant {
+            tenant_apps(self.facts.iter().map(|f| &**f))
+        } else {
+            Vec::new()
         };
-        index.compute_infos();
-        index
+        self.compute_infos();
+    }
+
+    pub fn conv(&self) -> &Conventions {
+        &self.conv
+    }
+
+    pub fn len(&self) -> usize {
+        self.facts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.facts.is_empty()
+    }
+
+    pub fn facts(&self, file: FileId) -> &FileFacts {
+        &self.facts[file as usize]
+    }
+
+    pub fn facts_arc(&self, file: FileId) -> &Arc<FileFacts> {
+        &self.facts[file as usize]
+    }
+
+    pub fn meta(&self, file: FileId) -> &FileMeta {
+        &self.metas[file as usize]
+    }
+
+    pub fn path(&self, file: FileId) -> &Path {
+        &self.metas[file as usize].path
+    }
+
+    pub fn module(&self, file: FileId) -> &str {
+        &self.metas[file as usize].module
+    }
+
+    /// Every file with its facts.
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &FileFacts)> {
+        self.facts
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i as FileId, &**f))
+    }
+
+    /// An import's module as written in `file` (`..models`) made absolute (`app.models`).
+    pub fn absolute<'a>(&self, file: FileId, module: &'a str) -> std::borrow::Cow<'a, str> {
+        let level = module.bytes().take_while(|&b| b == b'.').count();
+        if level == 0 {
+            return std::borrow::Cow::Borrowed(module);
+        }
+        let meta = &self.metas[file as usize];
+        let rest = &module[level..];
+        let mut parts: Vec<&str> = if meta.module.is_empty() {
+            vec![]
+        } else {
+            meta.module.split('.').collect()
+        };
+        // For a module `a.b.c`, level 1 is package `a.b`; for a package `a.b` (its __init__),
+        // it is `a.b`.
+        let drop = if meta.is_package { level - 1 } else { level };
+        for _ in 0..drop.min(parts.len()) {
+            parts.pop();
+        }
+        let mut base = parts.join(".");
+        if !rest.is_empty() {
+            if !base.is_empty() {
+                base.push('.');
+            }
+            base.push_str(rest);
+        }
+        std::borrow::Cow::Owned(base)
     }
 
     pub fn file_of_module(&self, module: &str) -> Option<u32> {
@@ -295,7 +462,7 @@ impl<'f> Index<'f> {
 
     fn all_ids(&self) -> Vec<ClassId> {
         let mut ids = Vec::with_capacity(*self.offsets.last().unwrap_or(&0) as usize);
-        for (fi, f) in self.files.iter().enumerate() {
+        for (fi, f) in self.facts.iter().enumerate() {
             for ci in 0..f.classes.len() {
                 ids.push(ClassId {
                     file: fi as u32,
@@ -306,8 +473,8 @@ impl<'f> Index<'f> {
         ids
     }
 
-    pub fn class(&self, id: ClassId) -> &'f ClassFact {
-        &self.files[id.file as usize].classes[id.class as usize]
+    pub fn class(&self, id: ClassId) -> &ClassFact {
+        &self.facts[id.file as usize].classes[id.class as usize]
     }
 
     pub fn info(&self, id: ClassId) -> &ClassInfo {
@@ -330,12 +497,13 @@ impl<'f> Index<'f> {
         if depth > MAX_DEPTH {
             return Resolved::Unknown;
         }
-        let facts = &self.files[file as usize];
+        let facts = &self.facts[file as usize];
         if let Some(binding) = facts.binding(name) {
             return self.resolve_binding_depth(file, name, binding, depth + 1);
         }
         for star in &facts.star_imports {
-            if let Some(&m) = self.modules.get(star.as_str()) {
+            let star = self.absolute(file, star);
+            if let Some(&m) = self.modules.get(&*star) {
                 if m != file {
                     let r = self.resolve_name_depth(m, name, depth + 1);
                     if r != Resolved::Unknown {
@@ -367,7 +535,11 @@ impl<'f> Index<'f> {
             Binding::FromImport {
                 module,
                 name: imported,
-            } => self.resolve_attr_depth(Resolved::Module(module.clone()), imported, depth + 1),
+            } => self.resolve_attr_depth(
+                Resolved::Module(self.absolute(file, module).into_owned()),
+                imported,
+                depth + 1,
+            ),
             Binding::Assign(expr) => match expr {
                 ExprRef::Name(_) | ExprRef::Attr(..) => {
                     match self.resolve_expr_depth(file, expr, depth + 1) {
@@ -402,7 +574,7 @@ impl<'f> Index<'f> {
         match base {
             Resolved::Module(m) => {
                 if let Some(&file) = self.modules.get(m.as_str()) {
-                    let facts = &self.files[file as usize];
+                    let facts = &self.facts[file as usize];
                     if facts.binding(attr).is_some() || !facts.star_imports.is_empty() {
                         let r = self.resolve_name_depth(file, attr, depth + 1);
                         if r != Resolved::Unknown {
@@ -501,7 +673,7 @@ impl<'f> Index<'f> {
             Resolved::Class(c) => Some(self.qualname(*c).to_string()),
             Resolved::External(p) | Resolved::Module(p) => Some(p.clone()),
             Resolved::Symbol { file, name } => {
-                Some(format!("{}.{}", self.files[*file as usize].module, name))
+                Some(format!("{}.{}", self.metas[*file as usize].module, name))
             }
             Resolved::Unknown => None,
         }
@@ -533,7 +705,7 @@ impl<'f> Index<'f> {
             ExprRef::Name(_) | ExprRef::Attr(..) => match self.resolve_expr(file, expr) {
                 Resolved::Class(c) => ClassLike::Class(c),
                 Resolved::External(p) => ClassLike::External(p),
-                Resolved::Symbol { file: sf, name } => match self.files[sf as usize].binding(&name)
+                Resolved::Symbol { file: sf, name } => match self.facts[sf as usize].binding(&name)
                 {
                     Some(Binding::Assign(value)) if matches!(value, ExprRef::Call(_)) => {
                         self.class_like_depth(sf, &value.clone(), depth + 1)
@@ -586,7 +758,7 @@ impl<'f> Index<'f> {
         match c {
             ClassLike::Class(id) => self.info(*id).scoped,
             ClassLike::External(p) => self
-                .conv
+                .conv()
                 .scoped_managers
                 .iter()
                 .any(|s| config_matches(s, last_component(p), p)),
@@ -709,7 +881,7 @@ impl<'f> Index<'f> {
         let n = ids.len();
         // A configured tenant base class from a library (django-multitenant's `TenantModel`) is a
         // Django model too, though its own bases are out of sight.
-        let conv = self.conv;
+        let conv = self.conv.clone();
         let is_model = self.reach_all(
             &ids,
             |_, q| q == DJANGO_MODEL,
@@ -781,8 +953,10 @@ impl<'f> Index<'f> {
             if !self.infos[i].is_model {
                 continue;
             }
-            let c = self.class(id);
-            let q = self.qualname(id);
+            let facts = self.facts[id.file as usize].clone();
+            let c = &facts.classes[id.class as usize];
+            let q = self.qualname(id).to_string();
+            let q = q.as_str();
             // The tenant model, or a subclass of it (django-tenants: whatever inherits
             // `TenantMixin`).
             let tenant_model = config_matches(&conv.tenant_model, &c.name, q)
@@ -918,7 +1092,7 @@ impl<'f> Index<'f> {
                 .find_map(|&b| self.infos[self.flat(b)].tenant.clone());
         }
         if tenant.is_none() && !self.tenant_apps.is_empty() {
-            let module = &self.files[id.file as usize].module;
+            let module = &self.metas[id.file as usize].module;
             let label = class.meta.app_label.as_deref();
             tenant = self
                 .tenant_apps
@@ -932,7 +1106,7 @@ impl<'f> Index<'f> {
         }
         if tenant.is_none() && self.infos[i].tenant_base {
             let base = self
-                .conv
+                .conv()
                 .tenant_base_classes
                 .iter()
                 .find(|s| self.class_reaches_config(id, s))
@@ -987,7 +1161,7 @@ impl<'f> Index<'f> {
             if let Resolved::External(p) = b
                 && !last_component(p).ends_with("Mixin")
                 && self
-                    .conv
+                    .conv()
                     .tenant_base_classes
                     .iter()
                     .any(|s| config_matches(s, last_component(p), p))
@@ -1137,10 +1311,9 @@ impl<'f> Index<'f> {
         if let Some((module, name)) = config.rsplit_once('.') {
             return Some((module.to_string(), name.to_string()));
         }
-        let mut candidates: Vec<&FileFacts> = self
-            .files
-            .iter()
-            .filter(|f| {
+        let mut candidates: Vec<&str> = self
+            .files()
+            .filter(|(_, f)| {
                 f.bindings.iter().any(|b| {
                     b.name == config
                         && matches!(
@@ -1149,16 +1322,12 @@ impl<'f> Index<'f> {
                         )
                 })
             })
+            .map(|(fi, _)| self.module(fi))
             .collect();
         // Prefer the shortest module path (the canonical home), then the name.
-        candidates.sort_by(|a, b| {
-            a.module
-                .len()
-                .cmp(&b.module.len())
-                .then(a.module.cmp(&b.module))
-        });
+        candidates.sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
         candidates
             .first()
-            .map(|f| (f.module.clone(), config.to_string()))
+            .map(|m| (m.to_string(), config.to_string()))
     }
 }

@@ -3,20 +3,27 @@
 //! The pipeline, one module per stage:
 //!
 //! 1. [`discovery`]: find the Python files of the project (honouring `.gitignore` and `exclude`).
-//! 2. [`facts`] / [`extract`]: read and parse every file once, in parallel, and keep only the facts
-//!    the rules need (classes, bindings, query and cache call sites, suppressions). Syntax trees are
-//!    dropped as soon as a file's facts are extracted.
-//! 3. [`index`]: the cross-file project index: module resolution, imports and re-exports, which
-//!    classes are Django models, which are tenant-owned, which manager each one really ends up with.
+//! 2. [`facts`] / [`extract`]: parse every file once, in parallel, and keep only the facts the
+//!    rules need (classes, bindings, query and cache call sites, suppressions). Facts depend only on
+//!    the file's text, so they are cached by content ([`engine::cache`]). Syntax trees are dropped
+//!    as soon as a file's facts are extracted.
+//! 3. [`index`]: the cross-file project index, owned and updatable one file at a time: module
+//!    resolution, imports and re-exports, which classes are Django models, which are tenant-owned,
+//!    which manager each one really ends up with.
 //! 4. [`rules`]: one file per rule, each reading the facts of one file and the index.
-//! 5. [`fix`]: applying fixes, re-checking, writing files atomically.
+//! 5. [`fix`]: applying edits, checking the result parses, writing files atomically.
 //! 6. [`report`]: the output formats.
+//!
+//! [`engine`] drives 1-5 for every front end (the `check` command in [`check`], the fact cache,
+//! an editor): its `Workspace` owns the files, their sources and the index, and runs the rules
+//! and the check/fix loop.
 
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod discovery;
+pub mod engine;
 pub mod extract;
 pub mod facts;
 pub mod fix;

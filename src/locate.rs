@@ -1,8 +1,9 @@
-//! Source positions: byte offsets to 1-based rows and character columns.
+//! Source positions. Facts, diagnostics and edits carry byte ranges ([`Span`]); rows and columns
+//! are computed only when a result is shown ([`LineIndex`]): 1-based rows, columns counted in
+//! characters (the contract) or in UTF-16 code units (the LSP).
 
-use ruff_source_file::LineIndex;
 use ruff_text_size::{TextRange, TextSize};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A 1-based row and a 1-based column counted in characters (the BOM is not counted).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -11,16 +12,146 @@ pub struct Pos {
     pub column: u32,
 }
 
-/// A byte range with its precomputed positions, so that rules and reporters never need the
-/// source text again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+/// A byte range in one file's text.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Span {
     pub start: u32,
     pub end: u32,
-    pub start_pos: Pos,
-    pub end_pos: Pos,
 }
 
+impl Span {
+    pub fn new(start: u32, end: u32) -> Span {
+        Span { start, end }
+    }
+
+    pub fn empty(at: u32) -> Span {
+        Span { start: at, end: at }
+    }
+
+    pub fn range(self) -> TextRange {
+        TextRange::new(TextSize::from(self.start), TextSize::from(self.end))
+    }
+
+    pub fn contains(self, other: Span) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+}
+
+/// Where each line of a text starts, to turn byte offsets into rows and columns.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineIndex {
+    /// Byte offset of the start of every line (the first is 0).
+    starts: Vec<u32>,
+    /// The text is pure ASCII: columns are byte differences.
+    ascii: bool,
+}
+
+impl LineIndex {
+    /// Lines end at `\n`, `\r\n` or a lone `\r`, as Python's tokenizer sees them.
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = Vec::with_capacity(text.len() / 32 + 1);
+        starts.push(0);
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\n' => starts.push(i as u32 + 1),
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
+                    starts.push(i as u32 + 2);
+                    i += 1;
+                }
+                b'\r' => starts.push(i as u32 + 1),
+                _ => {}
+            }
+            i += 1;
+        }
+        LineIndex {
+            starts,
+            ascii: text.is_ascii(),
+        }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// 0-based line holding `offset`.
+    pub fn line_of(&self, offset: u32) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// 1-based row of `offset`.
+    pub fn row(&self, offset: u32) -> u32 {
+        self.line_of(offset) as u32 + 1
+    }
+
+    /// Byte offset where the 0-based `line` starts (`len` past the last line).
+    pub fn line_start(&self, line: usize, len: u32) -> u32 {
+        self.starts.get(line).copied().unwrap_or(len)
+    }
+
+    /// Row and character column of `offset` in `text` (the text this index was built from).
+    pub fn pos(&self, text: &str, offset: u32) -> Pos {
+        let offset = clamp_to_boundary(text, offset);
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        let mut column = if self.ascii {
+            offset - start
+        } else {
+            text[start as usize..offset as usize].chars().count() as u32
+        };
+        // The BOM is not a column.
+        if line == 0 && text.starts_with('\u{feff}') && offset >= 3 {
+            column -= 1;
+        }
+        Pos {
+            row: line as u32 + 1,
+            column: column + 1,
+        }
+    }
+
+    /// 0-based line and UTF-16 column of `offset` (the LSP's default position encoding).
+    pub fn utf16(&self, text: &str, offset: u32) -> (u32, u32) {
+        let offset = clamp_to_boundary(text, offset);
+        let line = self.line_of(offset);
+        let start = self.starts[line] as usize;
+        let col = text[start..offset as usize]
+            .chars()
+            .map(char::len_utf16)
+            .sum::<usize>();
+        (line as u32, col as u32)
+    }
+
+    /// Byte offset of a 0-based line and UTF-16 column (clamped to the line).
+    pub fn offset_utf16(&self, text: &str, line: u32, col: u32) -> u32 {
+        let len = text.len() as u32;
+        let start = self.line_start(line as usize, len);
+        let end = self.line_start(line as usize + 1, len);
+        let mut units = 0u32;
+        for (i, c) in text[start as usize..end as usize].char_indices() {
+            if units >= col || c == '\n' || c == '\r' {
+                return start + i as u32;
+            }
+            units += c.len_utf16() as u32;
+        }
+        end.min(len)
+    }
+}
+
+fn clamp_to_boundary(text: &str, offset: u32) -> u32 {
+    let mut o = (offset as usize).min(text.len());
+    while o > 0 && !text.is_char_boundary(o) {
+        o -= 1;
+    }
+    o as u32
+}
+
+/// The extractor's view of a text: byte ranges from syntax nodes, lines and indentation.
 pub struct Locator<'a> {
     pub source: &'a str,
     index: LineIndex,
@@ -30,52 +161,48 @@ impl<'a> Locator<'a> {
     pub fn new(source: &'a str) -> Self {
         Locator {
             source,
-            index: LineIndex::from_source_text(source),
+            index: LineIndex::new(source),
         }
     }
 
-    pub fn pos(&self, offset: TextSize) -> Pos {
-        let offset = offset.min(TextSize::of(self.source));
-        let lc = self.index.line_column(offset, self.source);
-        Pos {
-            row: lc.line.get() as u32,
-            column: lc.column.get() as u32,
-        }
+    pub fn into_index(self) -> LineIndex {
+        self.index
+    }
+
+    pub fn index(&self) -> &LineIndex {
+        &self.index
+    }
+
+    pub fn row(&self, offset: TextSize) -> u32 {
+        self.index.row(offset.to_u32())
     }
 
     pub fn span(&self, range: TextRange) -> Span {
         Span {
             start: range.start().to_u32(),
             end: range.end().to_u32(),
-            start_pos: self.pos(range.start()),
-            end_pos: self.pos(range.end()),
         }
     }
 
     pub fn point(&self, offset: TextSize) -> Span {
-        self.span(TextRange::empty(offset))
+        Span::empty(offset.to_u32())
     }
 
     /// 0-based line number of `offset`.
     pub fn line_of(&self, offset: TextSize) -> usize {
-        self.index.line_index(offset).to_zero_indexed()
+        self.index.line_of(offset.to_u32())
     }
 
     /// Byte offset where the 0-based `line` starts (the end of the text past the last line).
     pub fn line_start(&self, line: usize) -> TextSize {
-        self.index
-            .line_starts()
-            .get(line)
-            .copied()
-            .unwrap_or_else(|| TextSize::of(self.source))
+        TextSize::from(self.index.line_start(line, self.source.len() as u32))
     }
 
-    /// Byte offset where the line after the one holding `offset` starts, or the end of the text.
+    /// Byte offset where the line after the one holding `offset` starts, or `None` on the last
+    /// line.
     pub fn next_line_start(&self, offset: TextSize) -> Option<TextSize> {
-        self.index
-            .line_starts()
-            .get(self.line_of(offset) + 1)
-            .copied()
+        let next = self.line_of(offset) + 1;
+        (next < self.index.line_count()).then(|| self.line_start(next))
     }
 
     /// The leading whitespace of the line holding `offset`.
@@ -103,5 +230,34 @@ pub fn detect_newline(source: &str) -> &'static str {
                 "\n"
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_and_columns_count_characters_and_every_line_ending() {
+        let text = "a\r\nbé\rc\nd";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.pos(text, 0), Pos { row: 1, column: 1 });
+        assert_eq!(idx.pos(text, 3), Pos { row: 2, column: 1 });
+        // After `bé` (é is two bytes): column 3.
+        assert_eq!(idx.pos(text, 6), Pos { row: 2, column: 3 });
+        assert_eq!(idx.pos(text, 7), Pos { row: 3, column: 1 });
+        assert_eq!(idx.pos(text, 9), Pos { row: 4, column: 1 });
+        let emoji = "x😀y\nz";
+        let eidx = LineIndex::new(emoji);
+        // `😀` is two UTF-16 units.
+        assert_eq!(eidx.utf16(emoji, 5), (0, 3));
+        assert_eq!(eidx.offset_utf16(emoji, 0, 3), 5);
+        assert_eq!(eidx.utf16(emoji, 7), (1, 0));
+    }
+
+    #[test]
+    fn the_bom_is_not_a_column() {
+        let text = "\u{feff}ab";
+        assert_eq!(LineIndex::new(text).pos(text, 4), Pos { row: 1, column: 2 });
     }
 }

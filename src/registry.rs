@@ -1,7 +1,8 @@
 //! The rule catalogue: codes, names, one-line summaries and the embedded documentation pages.
 //!
-//! Every rule keeps its code forever. The page for each rule lives in `rules/<CODE>.md` at the top
-//! of the repository and is embedded in the binary.
+//! Every rule keeps its code forever. Each rule declares its metadata in its own file
+//! (`src/rules/tenNNN_*.rs`); the registration list is [`crate::rules::REGISTRY`]. The page for
+//! each rule lives in `rules/<CODE>.md` at the top of the repository and is embedded in the binary.
 
 use std::fmt;
 
@@ -12,75 +13,81 @@ pub enum FixAvailability {
     Sometimes,
 }
 
-macro_rules! rules {
-    ($( $variant:ident => $code:literal, $name:literal, $fix:ident, $summary:literal; )*) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum Rule { $( $variant, )* }
-
-        impl Rule {
-            pub const ALL: &'static [Rule] = &[ $( Rule::$variant, )* ];
-
-            pub fn code(self) -> &'static str {
-                match self { $( Rule::$variant => $code, )* }
-            }
-
-            pub fn name(self) -> &'static str {
-                match self { $( Rule::$variant => $name, )* }
-            }
-
-            pub fn summary(self) -> &'static str {
-                match self { $( Rule::$variant => $summary, )* }
-            }
-
-            pub fn fix_availability(self) -> FixAvailability {
-                match self { $( Rule::$variant => FixAvailability::$fix, )* }
-            }
-
-            pub fn doc(self) -> &'static str {
-                match self { $( Rule::$variant => include_str!(concat!("../rules/", $code, ".md")), )* }
-            }
-        }
-    };
+/// What a rule declares about itself, in its own file (`pub static META: RuleMeta`).
+#[derive(Debug)]
+pub struct RuleMeta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub fix: FixAvailability,
+    /// The rule's page, `rules/<CODE>.md`, embedded in the binary.
+    pub doc: &'static str,
 }
 
-rules! {
-    MissingTenantManager => "TEN101", "missing-tenant-manager", Sometimes,
-        "A concrete tenant-owned model with no tenant-scoped manager";
-    UnscopedDefaultManager => "TEN102", "unscoped-default-manager", None,
-        "A tenant-owned model that declares a scoped manager, but whose default manager is not scoped";
-    SharedUploadPath => "TEN104", "shared-upload-path", None,
-        "A file field on a tenant-owned model whose `upload_to` is one folder shared by every tenant";
-    UnscopedQuery => "TEN201", "unscoped-query", None,
-        "A query on a tenant-owned model through a manager that is not tenant-scoped, with no tenant filter";
-    ScopeBypass => "TEN202", "scope-bypass", None,
-        "An explicit escape from tenant scoping outside the places where one is expected";
-    RawSqlWithoutTenantFilter => "TEN203", "raw-sql-without-tenant-filter", None,
-        "Raw SQL that reads a tenant-owned table without a predicate on its tenant column";
-    ImportTimeQueryset => "TEN204", "import-time-queryset", None,
-        "A queryset on a tenant-owned model built once, at class-definition time";
-    UnprefixedCacheKey => "TEN301", "unprefixed-cache-key", Sometimes,
-        "A call on Django's shared cache whose key is not tenant-prefixed";
-    TenantAgnosticPageCache => "TEN302", "tenant-agnostic-page-cache", None,
-        "`cache_page` with no tenant-specific key, so one tenant's page is served to another";
-    IgnoredCacheKeyFunction => "TEN303", "ignored-cache-key-function", None,
-        "A cache `KEY_FUNCTION` or `KEY_PREFIX` inside `OPTIONS`, where Django ignores it";
-    TenantContextNotCleared => "TEN401", "tenant-context-not-cleared", Sometimes,
-        "Middleware that sets the current tenant without clearing it on every path";
-    TaskWithoutTenantContext => "TEN402", "task-without-tenant-context", None,
-        "A Celery task that queries tenant-owned models without establishing a tenant context";
-    TenantUnawareAdmin => "TEN501", "tenant-unaware-admin", None,
-        "A ModelAdmin for a tenant-owned model that does not scope its queryset";
-    TenantMiddlewareSetup => "TEN601", "tenant-middleware-setup", None,
-        "Settings without exactly one tenant middleware, or without the tenant database router";
-    SyntaxError => "TEN900", "syntax-error", None,
-        "A file that does not parse";
-    IoError => "TEN901", "io-error", None,
-        "A file that cannot be read or is not UTF-8";
+/// A rule's identity: a handle on its metadata. Compared, hashed and ordered by code.
+#[derive(Clone, Copy)]
+pub struct Rule(pub &'static RuleMeta);
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.code == other.0.code
+    }
+}
+impl Eq for Rule {}
+impl std::hash::Hash for Rule {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.code.hash(state)
+    }
+}
+impl PartialOrd for Rule {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Rule {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.code.cmp(other.0.code)
+    }
+}
+impl fmt::Debug for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.code)
+    }
 }
 
 impl Rule {
+    pub fn code(self) -> &'static str {
+        self.0.code
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    pub fn summary(self) -> &'static str {
+        self.0.summary
+    }
+
+    pub fn fix_availability(self) -> FixAvailability {
+        self.0.fix
+    }
+
+    pub fn doc(self) -> &'static str {
+        self.0.doc
+    }
+
+    /// Every rule, in code order (from the registration list in [`crate::rules`]).
+    pub fn all() -> &'static [Rule] {
+        static ALL: std::sync::OnceLock<Vec<Rule>> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| {
+            let mut all: Vec<Rule> = crate::rules::REGISTRY.iter().map(|r| r.rule()).collect();
+            all.sort();
+            all
+        })
+    }
+
     pub fn from_code(code: &str) -> Option<Rule> {
-        Rule::ALL
+        Rule::all()
             .iter()
             .copied()
             .find(|r| r.code().eq_ignore_ascii_case(code))
@@ -89,7 +96,7 @@ impl Rule {
     /// Rules that report on files the checker could not analyse. They cannot be deselected by
     /// accident through a prefix like `TEN1`, but `--ignore TEN900` still works.
     pub fn is_file_error(self) -> bool {
-        matches!(self, Rule::SyntaxError | Rule::IoError)
+        self.code().starts_with("TEN90")
     }
 }
 
@@ -110,7 +117,7 @@ pub fn selector_matches(selector: &str, rule: Rule) -> bool {
 
 /// Is `selector` a valid selector, i.e. does it select at least one rule?
 pub fn is_valid_selector(selector: &str) -> bool {
-    Rule::ALL.iter().any(|&r| selector_matches(selector, r))
+    Rule::all().iter().any(|&r| selector_matches(selector, r))
 }
 
 /// Resolve `select` / `extend-select` / `ignore` into the set of enabled rules.
@@ -123,7 +130,7 @@ pub fn resolve_selection(
     ignore: &[String],
 ) -> Vec<Rule> {
     let mut enabled = Vec::new();
-    for &rule in Rule::ALL {
+    for &rule in Rule::all() {
         let best_select = select
             .iter()
             .chain(extend_select.iter())

@@ -46,8 +46,8 @@ pub fn escape_property(s: &str) -> String {
 
 pub fn write_github(w: &mut dyn Write, report: &Report) -> io::Result<()> {
     for d in report.diagnostics {
-        let start = d.span.start_pos;
-        let end = d.span.end_pos;
+        let start = d.start_pos;
+        let end = d.end_pos;
         // An empty or inverted span (e.g. TEN901 at 1:1) still needs a valid range.
         let (end_row, end_col) = if (end.row, end.column) < (start.row, start.column) {
             (start.row, start.column)

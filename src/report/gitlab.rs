@@ -135,8 +135,8 @@ pub fn write_gitlab(w: &mut dyn Write, report: &Report) -> io::Result<()> {
         .iter()
         .zip(fps)
         .map(|(d, fingerprint)| {
-            let begin = d.span.start_pos.row.max(1);
-            let end = d.span.end_pos.row.max(begin);
+            let begin = d.start_pos.row.max(1);
+            let end = d.end_pos.row.max(begin);
             json!({
                 "type": "issue",
                 "check_name": d.rule.code(),

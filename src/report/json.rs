@@ -19,8 +19,8 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
             "message": f.message,
             "edits": f.edits.iter().map(|e| json!({
                 "content": e.content,
-                "location": loc(e.span.start_pos),
-                "end_location": loc(e.span.end_pos),
+                "location": loc(e.start_pos),
+                "end_location": loc(e.end_pos),
             })).collect::<Vec<_>>(),
         })
     });
@@ -29,8 +29,8 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
         "name": d.rule.name(),
         "message": d.message,
         "filename": report.display_path(&d.path),
-        "location": loc(d.span.start_pos),
-        "end_location": loc(d.span.end_pos),
+        "location": loc(d.start_pos),
+        "end_location": loc(d.end_pos),
         "fix": fix,
     })
 }

@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::Report;
-use crate::check::applies;
 use crate::diagnostics::Diagnostic;
+use crate::engine::fixloop::applies;
 
 /// Escape text for an XML attribute value or element content (XML 1.0). Characters XML 1.0
 /// cannot carry at all (most C0 controls) become U+FFFD; line breaks and tabs in attributes are
@@ -44,8 +44,8 @@ fn failure_text(report: &Report, path: &str, d: &Diagnostic) -> String {
     let mut text = format!(
         "{}:{}:{}: {} {}",
         path,
-        d.span.start_pos.row,
-        d.span.start_pos.column,
+        d.start_pos.row,
+        d.start_pos.column,
         d.rule.code(),
         d.message
     );
@@ -106,9 +106,9 @@ pub fn write_junit(w: &mut dyn Write, report: &Report) -> io::Result<()> {
                 out,
                 "    <testcase name=\"{} at {}:{}\" classname=\"{p}\" file=\"{p}\" line=\"{}\">",
                 d.rule.code(),
-                d.span.start_pos.row,
-                d.span.start_pos.column,
-                d.span.start_pos.row
+                d.start_pos.row,
+                d.start_pos.column,
+                d.start_pos.row
             );
             let _ = writeln!(
                 out,

@@ -114,7 +114,7 @@ pub struct StatRow {
 
 pub fn statistics(report: &Report) -> Vec<StatRow> {
     let mut rows: Vec<StatRow> = Vec::new();
-    for &rule in Rule::ALL {
+    for &rule in Rule::all() {
         let of_rule: Vec<&Diagnostic> = report
             .diagnostics
             .iter()
@@ -126,9 +126,9 @@ pub fn statistics(report: &Report) -> Vec<StatRow> {
         let fixable = of_rule
             .iter()
             .filter(|d| {
-                d.fix
-                    .as_ref()
-                    .is_some_and(|f| crate::check::applies(f.applicability, report.unsafe_fixes))
+                d.fix.as_ref().is_some_and(|f| {
+                    crate::engine::fixloop::applies(f.applicability, report.unsafe_fixes)
+                })
             })
             .count();
         rows.push(StatRow {

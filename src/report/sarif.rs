@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::Report;
 use crate::diagnostics::Diagnostic;
-use crate::locate::{Pos, Span};
+use crate::locate::Pos;
 use crate::registry::Rule;
 
 pub const SCHEMA_URI: &str =
@@ -70,15 +70,15 @@ fn artifact_location(report: &Report, path: &Path) -> Value {
     }
 }
 
-fn region(span: &Span) -> Value {
+fn region(start_pos: Pos, end_pos: Pos) -> Value {
     let start = Pos {
-        row: span.start_pos.row.max(1),
-        column: span.start_pos.column.max(1),
+        row: start_pos.row.max(1),
+        column: start_pos.column.max(1),
     };
-    let end = if (span.end_pos.row, span.end_pos.column) < (start.row, start.column) {
+    let end = if (end_pos.row, end_pos.column) < (start.row, start.column) {
         start
     } else {
-        span.end_pos
+        end_pos
     };
     json!({
         "startLine": start.row,
@@ -136,7 +136,7 @@ fn fix_json(report: &Report, d: &Diagnostic) -> Option<Value> {
         .iter()
         .map(|e| {
             json!({
-                "deletedRegion": region(&e.span),
+                "deletedRegion": region(e.start_pos, e.end_pos),
                 "insertedContent": {"text": e.content},
             })
         })
@@ -158,7 +158,7 @@ pub fn sarif_log(report: &Report) -> Value {
         .iter()
         .zip(fingerprints)
         .map(|(d, fp)| {
-            let index = Rule::ALL.iter().position(|&r| r == d.rule).unwrap_or(0);
+            let index = Rule::all().iter().position(|&r| r == d.rule).unwrap_or(0);
             let mut result = json!({
                 "ruleId": d.rule.code(),
                 "ruleIndex": index,
@@ -167,7 +167,7 @@ pub fn sarif_log(report: &Report) -> Value {
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": artifact_location(report, &d.path),
-                        "region": region(&d.span),
+                        "region": region(d.start_pos, d.end_pos),
                     }
                 }],
                 "partialFingerprints": {"tenantlint/v1": fp},
@@ -182,7 +182,7 @@ pub fn sarif_log(report: &Report) -> Value {
         "name": "tenantlint",
         "version": env!("CARGO_PKG_VERSION"),
         "semanticVersion": env!("CARGO_PKG_VERSION"),
-        "rules": Rule::ALL.iter().map(|&r| rule_descriptor(r)).collect::<Vec<_>>(),
+        "rules": Rule::all().iter().map(|&r| rule_descriptor(r)).collect::<Vec<_>>(),
     });
     let info = [env!("CARGO_PKG_HOMEPAGE"), env!("CARGO_PKG_REPOSITORY")]
         .into_iter()

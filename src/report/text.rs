@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 
 use super::Report;
-use crate::check::applies;
 use crate::diagnostics::Diagnostic;
+use crate::engine::fixloop::applies;
 
 struct Frame {
     code: &'static str,
@@ -89,7 +89,7 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
         let name = report.display_path(&d.path);
         let header = format!(
             "{}:{}:{}: {}",
-            name, d.span.start_pos.row, d.span.start_pos.column, d.message
+            name, d.start_pos.row, d.start_pos.column, d.message
         );
         let mut help = d.help.clone();
         if let Some(note) = fix_note(d, report.unsafe_fixes) {
@@ -135,8 +135,8 @@ pub fn write_concise(w: &mut dyn Write, report: &Report) -> io::Result<()> {
             w,
             "{}:{}:{}: {} {}{}",
             report.display_path(&d.path),
-            d.span.start_pos.row,
-            d.span.start_pos.column,
+            d.start_pos.row,
+            d.start_pos.column,
             d.rule.code(),
             if fixable { "[*] " } else { "" },
             d.message

@@ -1,9 +1,11 @@
-//! The rules. One file per rule (`tenNNN_name.rs`); each reads the facts of one file and the
-//! project index, and returns diagnostics (with fixes where a safe or unsafe one exists). Rules
-//! never touch the file system and never see a syntax tree. Two helper modules serve several
+//! The rules. One file per rule (`tenNNN_name.rs`), each declaring its metadata and implementing
+//! [`RuleCheck`]; [`REGISTRY`] lists them. A rule reads the facts of one file and the project
+//! index, and returns diagnostics (with fixes where a safe or unsafe one exists). Rules never touch
+//! the file system and never see a syntax tree. Two helper modules serve several
 //! rules: `queries` (the QuerySet API, managers, tenant filters) and `settings_lookup` (Django
 //! settings modules: `CACHES`, `MIDDLEWARE`, ...).
 
+pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;
 
@@ -22,17 +24,22 @@ pub mod ten402_task_without_tenant_context;
 pub mod ten501_tenant_unaware_admin;
 pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
+pub mod ten901_io_error;
 
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
-use crate::facts::FileFacts;
-use crate::index::Index;
+use crate::facts::{EditFacts, FileFacts};
+use crate::index::{FileId, Index};
 use crate::registry::Rule;
 
 /// Project-wide facts that rules derive from the index and settings, computed once per run on
 /// first use (so a rule never walks the whole project per file).
 #[derive(Default)]
 pub struct Shared {
+    /// Where the scoped manager the TEN101 fix adds comes from (see [`fix_imports`]).
+    pub manager_source: std::sync::OnceLock<Option<(String, String)>>,
+    /// Where the tenant cache the TEN301 fix routes to is defined.
+    pub cache_source: std::sync::OnceLock<Option<(String, String)>>,
     pub tenant_caches: std::sync::OnceLock<settings_lookup::TenantCaches>,
     /// The settings install a tenant-aware default file storage (TEN104).
     pub tenant_default_storage: std::sync::OnceLock<bool>,
@@ -43,11 +50,44 @@ pub struct Shared {
     >,
 }
 
+/// A rule: its metadata (declared in its file as `pub static META`) and its check.
+///
+/// `check` reads the facts of one file and the project index and pushes diagnostics. A fix is
+/// described by its applicability and message from the facts alone; its edits are computed only
+/// when the engine asks for them (`--fix`, `--diff`, formats that print edits, an editor's code
+/// action): the engine then runs the same check with [`Context::edits`] holding the file's edit
+/// facts, parsed from its source, and the rule fills in the edits.
+pub trait RuleCheck: Sync + Send {
+    fn rule(&self) -> Rule;
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>);
+}
+
+/// The registration list: one line per rule. Adding a rule is its file, its line here and its
+/// page in `rules/`.
+pub static REGISTRY: &[&dyn RuleCheck] = &[
+    &ten101_missing_tenant_manager::MissingTenantManager,
+    &ten102_unscoped_default_manager::UnscopedDefaultManager,
+    &ten104_shared_upload_path::SharedUploadPath,
+    &ten201_unscoped_query::UnscopedQuery,
+    &ten202_scope_bypass::ScopeBypass,
+    &ten203_raw_sql_without_tenant_filter::RawSqlWithoutTenantFilter,
+    &ten204_import_time_queryset::ImportTimeQueryset,
+    &ten301_unprefixed_cache_key::UnprefixedCacheKey,
+    &ten302_tenant_agnostic_page_cache::TenantAgnosticPageCache,
+    &ten303_ignored_cache_key_function::IgnoredCacheKeyFunction,
+    &ten401_tenant_context_not_cleared::TenantContextNotCleared,
+    &ten402_task_without_tenant_context::TaskWithoutTenantContext,
+    &ten501_tenant_unaware_admin::TenantUnawareAdmin,
+    &ten601_tenant_middleware_setup::TenantMiddlewareSetup,
+    &ten900_syntax_error::SyntaxError,
+    &ten900_syntax_error::IoError,
+];
+
 /// What a rule may look at while checking one file.
 pub struct Context<'a> {
-    pub index: &'a Index<'a>,
-    /// Index of the file in the project.
-    pub file: u32,
+    pub index: &'a Index,
+    /// The file being checked.
+    pub file: FileId,
     pub facts: &'a FileFacts,
     /// The run's settings (paths: settings modules, places where bypasses are allowed).
     pub settings: &'a Settings,
@@ -55,69 +95,57 @@ pub struct Context<'a> {
     pub shared: &'a Shared,
     /// Is a line suppressed for a rule (so fixes can tell which sites will really change)?
     pub suppressed: &'a dyn Fn(Rule, u32) -> bool,
+    /// The file's edit facts, when the engine asks for fix edits.
+    pub edits: Option<&'a EditFacts>,
 }
 
 impl Context<'_> {
     pub fn conv(&self) -> &crate::config::Conventions {
-        self.index.conv
+        self.index.conv()
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.index.path(self.file)
+    }
+
+    pub fn module(&self) -> &str {
+        self.index.module(self.file)
+    }
+
+    /// 1-based row of a byte offset in this file.
+    pub fn row(&self, offset: u32) -> u32 {
+        self.facts.lines.row(offset)
     }
 }
 
-/// Run every enabled rule on one file.
+/// Run every enabled rule on one file. A file with a problem (TEN900/TEN901) gets only those.
 pub fn check_file(ctx: &Context, enabled: &[Rule]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let on = |r: Rule| enabled.contains(&r);
-    // File problems (TEN900/TEN901) replace the other rules: facts recovered from a file that
-    // does not parse still feed the index, but are not trusted for diagnostics in that file.
-    if !ctx.facts.problems.is_empty() {
-        ten900_syntax_error::check(ctx, &mut out, on(Rule::SyntaxError), on(Rule::IoError));
-        return out;
-    }
-    type Check = fn(&Context, &mut Vec<Diagnostic>);
-    const RULES: &[(Rule, Check)] = &[
-        (
-            Rule::MissingTenantManager,
-            ten101_missing_tenant_manager::check,
-        ),
-        (
-            Rule::UnscopedDefaultManager,
-            ten102_unscoped_default_manager::check,
-        ),
-        (Rule::SharedUploadPath, ten104_shared_upload_path::check),
-        (Rule::UnscopedQuery, ten201_unscoped_query::check),
-        (Rule::ScopeBypass, ten202_scope_bypass::check),
-        (
-            Rule::RawSqlWithoutTenantFilter,
-            ten203_raw_sql_without_tenant_filter::check,
-        ),
-        (Rule::ImportTimeQueryset, ten204_import_time_queryset::check),
-        (Rule::UnprefixedCacheKey, ten301_unprefixed_cache_key::check),
-        (
-            Rule::TenantAgnosticPageCache,
-            ten302_tenant_agnostic_page_cache::check,
-        ),
-        (
-            Rule::IgnoredCacheKeyFunction,
-            ten303_ignored_cache_key_function::check,
-        ),
-        (
-            Rule::TenantContextNotCleared,
-            ten401_tenant_context_not_cleared::check,
-        ),
-        (
-            Rule::TaskWithoutTenantContext,
-            ten402_task_without_tenant_context::check,
-        ),
-        (Rule::TenantUnawareAdmin, ten501_tenant_unaware_admin::check),
-        (
-            Rule::TenantMiddlewareSetup,
-            ten601_tenant_middleware_setup::check,
-        ),
-    ];
-    for &(rule, check) in RULES {
-        if on(rule) {
-            check(ctx, &mut out);
+    let file_error = !ctx.facts.problems.is_empty();
+    for rule in REGISTRY {
+        let r = rule.rule();
+        if r.is_file_error() == file_error && enabled.contains(&r) {
+            rule.check(ctx, &mut out);
         }
     }
     out
+}
+
+/// A fix, from a rule's check: with only its applicability and message when the engine did not
+/// ask for edits (`ctx.edits` is `None`), else with the edits `build` computes from the file's
+/// edit facts (`None` when they cannot be made after all: no fix).
+pub fn fix_with(
+    ctx: &Context,
+    applicability: crate::diagnostics::Applicability,
+    message: String,
+    build: impl FnOnce(&EditFacts) -> Option<Vec<crate::diagnostics::Edit>>,
+) -> Option<crate::diagnostics::Fix> {
+    use crate::diagnostics::Fix;
+    match ctx.edits {
+        None => Some(Fix::new(applicability, message, Vec::new())),
+        Some(edits) => {
+            let built = build(edits)?;
+            (!built.is_empty()).then(|| Fix::new(applicability, message, built))
+        }
+    }
 }

@@ -140,20 +140,20 @@ impl TenantCaches {
     /// pass over the files' (usually empty) settings lists.
     pub fn compute(index: &Index, settings: &Settings) -> TenantCaches {
         let mut out = TenantCaches::default();
-        for (fi, facts) in index.files.iter().enumerate() {
+        for (fi, facts) in index.files() {
             let relevant = facts
                 .settings
                 .iter()
                 .any(|s| s.name == "CACHES" || s.name == "CACHE_MIDDLEWARE_ALIAS");
-            if !relevant || !settings.is_settings_module(&facts.path) {
+            if !relevant || !settings.is_settings_module(index.path(fi)) {
                 continue;
             }
             for (alias, _, entry) in cache_entries(facts) {
                 let tenant = entry
                     .get("KEY_FUNCTION")
                     .map(|v| deref(facts, v))
-                    .and_then(|v| key_function_path(index, fi as u32, v))
-                    .is_some_and(|p| is_tenant_key_function(index.conv, &p));
+                    .and_then(|v| key_function_path(index, fi, v))
+                    .is_some_and(|p| is_tenant_key_function(index.conv(), &p));
                 match out.aliases.iter_mut().find(|(a, _)| a == alias) {
                     Some((_, covered)) => *covered |= tenant,
                     None => out.aliases.push((alias.to_string(), tenant)),
@@ -208,13 +208,12 @@ pub enum Lookup<'a> {
 
 /// Look `name` up in settings module `file`, then in the project modules it star-imports
 /// (`from .base import *`), latest star import first.
-pub fn lookup<'a>(index: &Index<'a>, file: u32, name: &str) -> Lookup<'a> {
+pub fn lookup<'a>(index: &'a Index, file: u32, name: &str) -> Lookup<'a> {
     lookup_depth(index, file, name, 0)
 }
 
-fn lookup_depth<'a>(index: &Index<'a>, file: u32, name: &str, depth: u32) -> Lookup<'a> {
-    let files: &'a [FileFacts] = index.files;
-    let facts = &files[file as usize];
+fn lookup_depth<'a>(index: &'a Index, file: u32, name: &str, depth: u32) -> Lookup<'a> {
+    let facts = index.facts(file);
     if assigns(facts, name) {
         return match literal_setting(facts, name) {
             Some(s) => Lookup::Literal(file, s),
@@ -226,7 +225,7 @@ fn lookup_depth<'a>(index: &Index<'a>, file: u32, name: &str, depth: u32) -> Loo
     }
     let mut opaque = false;
     for star in facts.star_imports.iter().rev() {
-        match index.file_of_module(star) {
+        match index.file_of_module(&index.absolute(file, star)) {
             Some(m) if m != file => match lookup_depth(index, m, name, depth + 1) {
                 Lookup::Absent => {}
                 found => return found,

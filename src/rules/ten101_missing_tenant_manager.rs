@@ -6,13 +6,34 @@
 //! the manager's import (safe when the model has no manager at all); replace a plain Django manager
 //! (unsafe); for custom managers, no edit but a note on what to do.
 
-use super::Context;
+use super::fix_imports::{ensure_import, scoped_manager_source};
+use super::{Context, fix_with};
 use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
-use crate::fix::imports::{ensure_import, scoped_manager_source};
 use crate::index::{ClassId, ClassLike, Manager, TenantReason};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN101",
+    name: "missing-tenant-manager",
+    summary: "A concrete tenant-owned model with no tenant-scoped manager",
+    fix: FixAvailability::Sometimes,
+    doc: include_str!("../../rules/TEN101.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct MissingTenantManager;
+
+impl super::RuleCheck for MissingTenantManager {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mut manager_source: Option<Option<(String, String)>> = None;
     for (ci, class) in ctx.facts.classes.iter().enumerate() {
         let id = ClassId {
@@ -44,14 +65,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             (_, help) => (message, help),
         };
         out.push(
-            Diagnostic::new(
-                Rule::MissingTenantManager,
-                message,
-                ctx.facts.path.clone(),
-                class.name_span,
-            )
-            .with_fix(fix)
-            .with_help(help),
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), class.name_span)
+                .with_fix(fix)
+                .with_help(help),
         );
     }
 }
@@ -100,18 +116,10 @@ fn fix_for(
     ) {
         // No manager anywhere: add one. Nothing is replaced, so this is safe.
         (_, true, _) => {
-            let Some(insert) = &class.body_insert else {
-                return (None, None);
-            };
-            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
+            let Some((local, _)) = ensure_import(ctx, &module, &name) else {
                 return (None, None);
             };
             let (call, scopes) = manager_call(ctx, id, &local, &name);
-            let mut edits = vec![Edit {
-                span: insert.span,
-                content: format!("{}objects = {call}{}", insert.prefix, insert.suffix),
-            }];
-            edits.extend(import_edit);
             let (applicability, message) = if scopes {
                 (
                     Applicability::Unsafe,
@@ -122,14 +130,17 @@ fn fix_for(
             } else {
                 (Applicability::Safe, format!("Add `objects = {call}`"))
             };
-            (
-                Some(Fix {
-                    applicability,
-                    message,
-                    edits,
-                }),
-                None,
-            )
+            let fix = fix_with(ctx, applicability, message, |edits| {
+                let insert = edits.class_inserts.get(id.class as usize)?.as_ref()?;
+                let (_, import_edit) = ensure_import(ctx, &module, &name)?;
+                let mut out = vec![Edit::new(
+                    insert.span,
+                    format!("{}objects = {call}{}", insert.prefix, insert.suffix),
+                )];
+                out.extend(import_edit);
+                Some(out)
+            });
+            (fix, None)
         }
         // A plain `models.Manager()` declared on the model: replace it. Unsafe: code may rely on
         // reaching every tenant's rows through it.
@@ -137,56 +148,47 @@ fn fix_for(
             let Some(ai) = default.assign else {
                 return (None, None);
             };
-            let assign = &class.assigns[ai];
-            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
+            let value_span = class.assigns[ai].value_span;
+            let Some((local, _)) = ensure_import(ctx, &module, &name) else {
                 return (None, None);
             };
             let (call, _) = manager_call(ctx, id, &local, &name);
-            let mut edits = vec![Edit {
-                span: assign.value_span,
-                content: call.clone(),
-            }];
-            edits.extend(import_edit);
-            (
-                Some(Fix {
-                    applicability: Applicability::Unsafe,
-                    message: format!(
-                        "Replace manager `{}` with `{call}` (unsafe: code that relied on it seeing every tenant's rows changes behaviour)",
-                        default.name
-                    ),
-                    edits,
-                }),
-                None,
-            )
+            let message = format!(
+                "Replace manager `{}` with `{call}` (unsafe: code that relied on it seeing every tenant's rows changes behaviour)",
+                default.name
+            );
+            let fix = fix_with(ctx, Applicability::Unsafe, message, |_| {
+                let (_, import_edit) = ensure_import(ctx, &module, &name)?;
+                let mut out = vec![Edit::new(value_span, call.clone())];
+                out.extend(import_edit);
+                Some(out)
+            });
+            (fix, None)
         }
         // A plain manager inherited from a base: shadow it on the model. Unsafe for the same reason.
         (cls, false, false) if is_plain_django_manager(cls) => {
-            let Some(insert) = &class.body_insert else {
-                return (None, None);
-            };
-            let Some((local, import_edit)) = ensure_import(ctx, &module, &name) else {
+            let Some((local, _)) = ensure_import(ctx, &module, &name) else {
                 return (None, None);
             };
             let (call, _) = manager_call(ctx, id, &local, &name);
-            let mut edits = vec![Edit {
-                span: insert.span,
-                content: format!(
-                    "{}{} = {call}{}",
-                    insert.prefix, default.name, insert.suffix
-                ),
-            }];
-            edits.extend(import_edit);
-            (
-                Some(Fix {
-                    applicability: Applicability::Unsafe,
-                    message: format!(
-                        "Add `{} = {call}` to override the inherited unscoped manager (unsafe: changes what `{}` returns)",
-                        default.name, default.name
+            let message = format!(
+                "Add `{} = {call}` to override the inherited unscoped manager (unsafe: changes what `{}` returns)",
+                default.name, default.name
+            );
+            let fix = fix_with(ctx, Applicability::Unsafe, message, |edits| {
+                let insert = edits.class_inserts.get(id.class as usize)?.as_ref()?;
+                let (_, import_edit) = ensure_import(ctx, &module, &name)?;
+                let mut out = vec![Edit::new(
+                    insert.span,
+                    format!(
+                        "{}{} = {call}{}",
+                        insert.prefix, default.name, insert.suffix
                     ),
-                    edits,
-                }),
-                None,
-            )
+                )];
+                out.extend(import_edit);
+                Some(out)
+            });
+            (fix, None)
         }
         // A custom manager class: replacing it would drop its methods. Say what to do.
         (cls, _, _) => {

@@ -9,9 +9,30 @@
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::index::{ClassId, ClassInfo, Manager};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN102",
+    name: "unscoped-default-manager",
+    summary: "A tenant-owned model that declares a scoped manager, but whose default manager is not scoped",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN102.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct UnscopedDefaultManager;
+
+impl super::RuleCheck for UnscopedDefaultManager {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     for (ci, class) in ctx.facts.classes.iter().enumerate() {
         let id = ClassId {
@@ -41,9 +62,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         );
         out.push(
             Diagnostic::new(
-                Rule::UnscopedDefaultManager,
+                RULE,
                 message,
-                ctx.facts.path.clone(),
+                ctx.path().to_path_buf(),
                 class.name_span,
             )
             .with_help(Some(

@@ -11,7 +11,7 @@ use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::facts::{Binding, CallRef, ExprRef, Lit};
 use crate::index::{ClassId, ClassLike, Index, Resolved};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const FILE_FIELD: &str = "django.db.models.FileField";
 const IMAGE_FIELD: &str = "django.db.models.ImageField";
@@ -19,7 +19,28 @@ const IMAGE_FIELD: &str = "django.db.models.ImageField";
 /// Methods with which a project subclass of `FileField` may compute its own upload path.
 const PATH_METHODS: &[&str] = &["__init__", "generate_filename"];
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN104",
+    name: "shared-upload-path",
+    summary: "A file field on a tenant-owned model whose `upload_to` is one folder shared by every tenant",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN104.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct SharedUploadPath;
+
+impl super::RuleCheck for SharedUploadPath {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     // Whether the settings install a tenant-aware default storage: computed only if needed.
     for (ci, class) in ctx.facts.classes.iter().enumerate() {
@@ -96,9 +117,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             );
             out.push(
                 Diagnostic::new(
-                    Rule::SharedUploadPath,
+                    RULE,
                     message,
-                    ctx.facts.path.clone(),
+                    ctx.path().to_path_buf(),
                     assign.value_span,
                 )
                 .with_help(Some(
@@ -189,7 +210,7 @@ fn constant_str_depth(index: &Index, file: u32, expr: &ExprRef, depth: u32) -> O
         ExprRef::Str(s) => Some(s.clone()),
         // A module-level string constant, here or imported.
         ExprRef::Name(_) | ExprRef::Attr(..) => match index.resolve_expr(file, expr) {
-            Resolved::Symbol { file: sf, name } => match index.files[sf as usize].binding(&name) {
+            Resolved::Symbol { file: sf, name } => match index.facts(sf).binding(&name) {
                 Some(Binding::Assign(value @ ExprRef::Str(_))) => {
                     constant_str_depth(index, sf, value, depth + 1)
                 }
@@ -261,7 +282,7 @@ fn is_tenant_storage(index: &Index, file: u32, expr: &ExprRef) -> bool {
 /// django-tenants' `TenantFileSystemStorage`)? Only files that assign one of those names are
 /// matched against `settings-modules`. Once per run (see [`super::Shared`]).
 fn settings_tenant_storage(ctx: &Context) -> bool {
-    for facts in ctx.index.files {
+    for (fi, facts) in ctx.index.files() {
         for s in &facts.settings {
             if s.augmented {
                 continue;
@@ -275,7 +296,9 @@ fn settings_tenant_storage(ctx: &Context) -> bool {
                     .and_then(Lit::as_str),
                 _ => continue,
             };
-            if backend.is_some_and(tenant_named) && ctx.settings.is_settings_module(&facts.path) {
+            if backend.is_some_and(tenant_named)
+                && ctx.settings.is_settings_module(ctx.index.path(fi))
+            {
                 return true;
             }
         }

@@ -5,9 +5,30 @@ use super::Context;
 use super::queries::{is_query, manager_of, tenant_filtered};
 use crate::diagnostics::Diagnostic;
 use crate::index::Resolved;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN201",
+    name: "unscoped-query",
+    summary: "A query on a tenant-owned model through a manager that is not tenant-scoped, with no tenant filter",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN201.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct UnscopedQuery;
+
+impl super::RuleCheck for UnscopedQuery {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let tenant_fields = &ctx.conv().tenant_fields;
     for site in &ctx.facts.query_sites {
@@ -43,20 +64,16 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             site.manager, site.method
         );
         out.push(
-            Diagnostic::new(
-                Rule::UnscopedQuery,
-                message,
-                ctx.facts.path.clone(),
-                site.span,
-            )
-            .with_help(Some(format!(
-                "Query through a tenant-scoped manager, or filter on `{}`",
-                info.scope_lookups
-                    .first()
-                    .or(info.tenant_column.as_ref())
-                    .or(tenant_fields.first())
-                    .map_or("tenant", |s| s.as_str())
-            ))),
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span).with_help(Some(
+                format!(
+                    "Query through a tenant-scoped manager, or filter on `{}`",
+                    info.scope_lookups
+                        .first()
+                        .or(info.tenant_column.as_ref())
+                        .or(tenant_fields.first())
+                        .map_or("tenant", |s| s.as_str())
+                ),
+            )),
         );
     }
 }

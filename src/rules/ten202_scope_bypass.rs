@@ -19,12 +19,33 @@ use super::queries::{is_query, tenant_filtered};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{ArgValue, CallSite, ExprRef, QuerySite, RootBinding};
 use crate::index::{ClassId, Resolved, config_matches, last_component};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const ALLOWED: &str = "bypasses belong only in `bypass-allowed-paths` (migrations, management commands and tests by default)";
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    if ctx.settings.bypass_allowed(&ctx.facts.path) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN202",
+    name: "scope-bypass",
+    summary: "An explicit escape from tenant scoping outside the places where one is expected",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN202.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct ScopeBypass;
+
+impl super::RuleCheck for ScopeBypass {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    if ctx.settings.bypass_allowed(ctx.path()) {
         return;
     }
     // Chains reported once, even when a bypass manager and a bypass method meet in one chain.
@@ -97,12 +118,12 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
         let model_name = &ctx.index.class(model).name;
         out.push(
             Diagnostic::new(
-                Rule::ScopeBypass,
+                RULE,
                 format!(
                     "`{receiver}.{}.{}()` escapes tenant scoping through bypass manager `{}` of tenant-owned model `{model_name}`; {ALLOWED}",
                     site.manager, site.method, site.manager
                 ),
-                ctx.facts.path.clone(),
+                ctx.path().to_path_buf(),
                 site.span,
             )
             .with_help(Some(
@@ -169,11 +190,11 @@ fn none_scopes(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet<
             .unwrap_or_else(|| call.name().to_string());
         out.push(
             Diagnostic::new(
-                Rule::ScopeBypass,
+                RULE,
                 format!(
                     "`{shown}({dimension}=None)` disables tenant scoping on `{dimension}` for the whole block; {ALLOWED}"
                 ),
-                ctx.facts.path.clone(),
+                ctx.path().to_path_buf(),
                 call.span,
             )
             .with_help(Some("Activate the tenant's scope instead".into())),
@@ -207,11 +228,11 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
             let shown = call.func.dotted().unwrap_or_else(|| name.to_string());
             out.push(
                 Diagnostic::new(
-                    Rule::ScopeBypass,
+                    RULE,
                     format!(
                         "`{shown}()` disables tenant scoping for the whole {how}; {ALLOWED}"
                     ),
-                    ctx.facts.path.clone(),
+                    ctx.path().to_path_buf(),
                     call.span,
                 )
                 .with_help(Some(
@@ -248,11 +269,11 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
         let model_name = &ctx.index.class(model).name;
         out.push(
             Diagnostic::new(
-                Rule::ScopeBypass,
+                RULE,
                 format!(
                     "`.{name}()` escapes tenant scoping on tenant-owned model `{model_name}`; {ALLOWED}"
                 ),
-                ctx.facts.path.clone(),
+                ctx.path().to_path_buf(),
                 call.span,
             )
             .with_help(Some(
@@ -327,16 +348,16 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .unwrap_or_else(|| call.name().to_string());
         out.push(
             Diagnostic::new(
-                Rule::ScopeBypass,
+                RULE,
                 format!(
                     "`{shown}()` clears the current tenant, then `{}.{}.{}()` on line {} queries tenant-owned model `{}` with no tenant set; {ALLOWED}",
                     shown_receiver(ctx, site, model),
                     site.manager,
                     site.method,
-                    site.span.start_pos.row,
+                    ctx.row(site.span.start),
                     ctx.index.class(model).name
                 ),
-                ctx.facts.path.clone(),
+                ctx.path().to_path_buf(),
                 call.span,
             )
             .with_help(Some(

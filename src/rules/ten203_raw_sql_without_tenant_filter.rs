@@ -14,7 +14,7 @@ use crate::diagnostics::Diagnostic;
 use crate::facts::{ArgValue, CallSite, ExprRef};
 use crate::index::{ClassId, Index, Resolved, TenantReason};
 use crate::locate::Span;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 /// Keyword names that carry the SQL of `execute`, `raw` and `RawSQL`.
 const SQL_KEYWORDS: &[&str] = &["sql", "query", "raw_query", "operation"];
@@ -139,9 +139,30 @@ fn sql_sites<'a>(ctx: &'a Context) -> Vec<SqlSite<'a>> {
     out
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN203",
+    name: "raw-sql-without-tenant-filter",
+    summary: "Raw SQL that reads a tenant-owned table without a predicate on its tenant column",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN203.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct RawSqlWithoutTenantFilter;
+
+impl super::RuleCheck for RawSqlWithoutTenantFilter {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     // Data migrations, maintenance commands and tests work across tenants on purpose.
-    if ctx.settings.bypass_allowed(&ctx.facts.path) {
+    if ctx.settings.bypass_allowed(ctx.path()) {
         return;
     }
     let sites = sql_sites(ctx);
@@ -204,12 +225,12 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         };
         out.push(
             Diagnostic::new(
-                Rule::RawSqlWithoutTenantFilter,
+                RULE,
                 format!(
                     "{what} on `{}` (the table of tenant-owned model `{}`) has no predicate on its tenant column `{}`{more}",
                     first.table, first.model, first.column
                 ),
-                ctx.facts.path.clone(),
+                ctx.path().to_path_buf(),
                 site.span(),
             )
             .with_help(Some(format!(
@@ -254,14 +275,14 @@ pub struct TenantTable {
 /// columns. One pass over the project's classes, done once per run (see [`super::Shared`]).
 pub fn tenant_tables(index: &Index) -> HashMap<String, TenantTable> {
     let mut out: HashMap<String, TenantTable> = HashMap::default();
-    for (fi, f) in index.files.iter().enumerate() {
+    for (fi, f) in index.files() {
         if f.classes.is_empty() {
             continue;
         }
-        let module_label = app_label(&f.module);
+        let module_label = app_label(index.module(fi));
         for (ci, class) in f.classes.iter().enumerate() {
             let id = ClassId {
-                file: fi as u32,
+                file: fi,
                 class: ci as u32,
             };
             let info = index.info(id);
@@ -301,7 +322,7 @@ pub fn tenant_tables(index: &Index) -> HashMap<String, TenantTable> {
                     Some(col) => columns.push(col.to_ascii_lowercase()),
                     None => columns.extend(
                         index
-                            .conv
+                            .conv()
                             .tenant_fields
                             .iter()
                             .map(|f| format!("{}_id", f.to_ascii_lowercase())),
@@ -1088,11 +1109,11 @@ fn schema_check(ctx: &Context, site: &SqlSite, out: &mut Vec<Diagnostic>) {
         if let Some(problem) = problem {
             out.push(
                 Diagnostic::new(
-                    Rule::RawSqlWithoutTenantFilter,
+                    RULE,
                     format!(
                         "Raw SQL {problem}, stepping out of the current tenant's schema"
                     ),
-                    ctx.facts.path.clone(),
+                    ctx.path().to_path_buf(),
                     site.span(),
                 )
                 .with_help(Some(

@@ -21,7 +21,7 @@ use super::queries::{is_query, manager_of};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{CallRef, ClassCtx, ExprRef, QuerySite};
 use crate::index::{ClassId, ClassLike, Index, Resolved};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 /// Django form fields whose first positional argument is the queryset.
 const CHOICE_FIELDS: &[&str] = &[
@@ -42,7 +42,28 @@ enum Kind {
     },
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN204",
+    name: "import-time-queryset",
+    summary: "A queryset on a tenant-owned model built once, at class-definition time",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN204.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct ImportTimeQueryset;
+
+impl super::RuleCheck for ImportTimeQueryset {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let facts = ctx.facts;
     // Per class of this file: does it (or a project base) define `get_queryset`?
@@ -145,13 +166,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             }
         };
         out.push(
-            Diagnostic::new(
-                Rule::ImportTimeQueryset,
-                message,
-                facts.path.clone(),
-                site.span,
-            )
-            .with_help(Some(help.into())),
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
+                .with_help(Some(help.into())),
         );
     }
 }

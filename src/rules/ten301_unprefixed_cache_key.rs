@@ -3,13 +3,14 @@
 //! Fix: route the call to the tenant cache (rewrite the receiver, import the tenant cache, drop
 //! the Django cache import once nothing uses it) -- only for methods the tenant cache supports.
 
-use super::Context;
+use super::fix_imports::{ensure_import, tenant_cache_source};
 use super::settings_lookup::{DEFAULT_ALIAS, tenant_caches};
-use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
+use super::{Context, fix_with};
+use crate::diagnostics::{Applicability, Diagnostic, Edit};
+use crate::facts::EditFacts;
 use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr, RootBinding};
-use crate::fix::imports::{ensure_import, tenant_cache_source};
 use crate::index::{Index, Resolved, config_matches};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const DJANGO_CACHE: &str = "django.core.cache.cache";
 const DJANGO_CACHES: &str = "django.core.cache.caches";
@@ -32,8 +33,7 @@ fn target(ctx: &Context, site: &CacheSite) -> Option<Target> {
     // A module-level `default_cache = caches["default"]`, used here or imported.
     if !subscript
         && let Resolved::Symbol { file, name } = &resolved
-        && let Some(Binding::Assign(ExprRef::Subscript(inner))) =
-            index.files[*file as usize].binding(name)
+        && let Some(Binding::Assign(ExprRef::Subscript(inner))) = index.facts(*file).binding(name)
         && index.path_of(&index.resolve_expr(*file, inner)).as_deref() == Some(DJANGO_CACHES)
     {
         return Some(Target::Caches);
@@ -48,11 +48,16 @@ fn target(ctx: &Context, site: &CacheSite) -> Option<Target> {
 
 fn is_prefixed(index: &Index, file: u32, key: &KeyExpr) -> bool {
     match key {
-        KeyExpr::Prefixed | KeyExpr::NoKey => true,
-        KeyExpr::Unprefixed => false,
+        KeyExpr::NoKey => true,
+        KeyExpr::Text { lead, .. } => index
+            .conv()
+            .key_prefixes
+            .iter()
+            .any(|p| !p.is_empty() && lead.starts_with(p.as_str())),
+        KeyExpr::Unknown => false,
         KeyExpr::Many(keys) => !keys.is_empty() && keys.iter().all(|k| is_prefixed(index, file, k)),
         KeyExpr::Call(func) => {
-            let helpers = &index.conv.key_helpers;
+            let helpers = &index.conv().key_helpers;
             let name = match func {
                 ExprRef::Name(n) => n.to_string(),
                 ExprRef::Attr(_, a) => a.to_string(),
@@ -70,7 +75,28 @@ fn is_prefixed(index: &Index, file: u32, key: &KeyExpr) -> bool {
     }
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN301",
+    name: "unprefixed-cache-key",
+    summary: "A call on Django's shared cache whose key is not tenant-prefixed",
+    fix: FixAvailability::Sometimes,
+    doc: include_str!("../../rules/TEN301.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct UnprefixedCacheKey;
+
+impl super::RuleCheck for UnprefixedCacheKey {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let flagged: Vec<(&CacheSite, Target)> = ctx
         .facts
@@ -131,29 +157,29 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         } else {
             match source.as_ref().and_then(|(m, n)| ensure_import(ctx, m, n)) {
                 None => (None, Some("Set `tenant-cache` to the dotted path of your tenant cache to enable the fix".into())),
-                Some((local, import_edit)) => {
-                    let mut edits = vec![Edit { span: site.receiver_span, content: local.clone() }];
-                    edits.extend(import_edit);
-                    edits.extend(drop_unused_import(ctx, site, &flagged));
+                Some((local, _)) => {
                     let applicability = if t == Target::Caches { Applicability::Unsafe } else { Applicability::Safe };
                     let message = if t == Target::Caches {
                         format!("Use `{local}.{}()` (unsafe: `caches[...]` may name a different cache backend)", site.method)
                     } else {
                         format!("Use `{local}.{}()`", site.method)
                     };
-                    (Some(Fix { applicability, message, edits }), None)
+                    let fix = fix_with(ctx, applicability, message, |edit_facts| {
+                        let (m, n) = source.as_ref()?;
+                        let (_, import_edit) = ensure_import(ctx, m, n)?;
+                        let mut edits = vec![Edit::new(site.receiver_span, local.clone())];
+                        edits.extend(import_edit);
+                        edits.extend(drop_unused_import(ctx, edit_facts, site, &flagged));
+                        Some(edits)
+                    });
+                    (fix, None)
                 }
             }
         };
         out.push(
-            Diagnostic::new(
-                Rule::UnprefixedCacheKey,
-                message,
-                ctx.facts.path.clone(),
-                site.span,
-            )
-            .with_fix(fix)
-            .with_help(help),
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
+                .with_fix(fix)
+                .with_help(help),
         );
     }
 }
@@ -162,6 +188,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
 /// `import django.core.cache`) in its scope is a site this rule rewrites, the import goes too.
 fn drop_unused_import(
     ctx: &Context,
+    edit_facts: &EditFacts,
     site: &CacheSite,
     flagged: &[(&CacheSite, Target)],
 ) -> Option<Edit> {
@@ -170,8 +197,7 @@ fn drop_unused_import(
     }
     let name = site.receiver.root_name()?;
     let methods = &ctx.conv().tenant_cache_methods;
-    let uses = ctx
-        .facts
+    let uses = edit_facts
         .name_uses
         .iter()
         .filter(|u| u.name == *name && u.scope == site.root_scope)
@@ -182,30 +208,30 @@ fn drop_unused_import(
             s.receiver.root_name() == Some(name)
                 && s.root_scope == site.root_scope
                 && methods.iter().any(|m| m == s.method.as_str())
-                && !(ctx.suppressed)(Rule::UnprefixedCacheKey, s.span.start_pos.row)
+                && !(ctx.suppressed)(RULE, ctx.row(s.span.start))
         })
         .count();
     if uses != rewritten {
         return None;
     }
-    let stmt = ctx.facts.imports.iter().find(|i| {
+    let (si, stmt) = ctx.facts.imports.iter().enumerate().find(|(_, i)| {
         i.scope == site.root_scope && i.names.iter().any(|(n, a)| i.bound_name(n, a) == name)
     })?;
     if stmt.names.len() == 1 {
-        if !stmt.alone_on_lines {
+        let spans = edit_facts.import_spans.get(si)?;
+        if !spans.alone_on_lines {
             return None;
         }
         // Keep clear of the point where new imports go (right after this statement when it ends
         // the import block), so the two edits do not overlap.
-        let insert_at = ctx.facts.import_insert.as_ref().map(|i| i.span.start);
+        let insert_at = edit_facts.import_insert.as_ref().map(|i| i.span.start);
         let span = match insert_at {
-            Some(at) if stmt.delete_span.start < at && at < stmt.delete_span.end => stmt.line_span,
-            _ => stmt.delete_span,
+            Some(at) if spans.delete_span.start < at && at < spans.delete_span.end => {
+                spans.line_span
+            }
+            _ => spans.delete_span,
         };
-        return Some(Edit {
-            span,
-            content: String::new(),
-        });
+        return Some(Edit::new(span, String::new()));
     }
     let rest: Vec<String> = stmt
         .names
@@ -220,8 +246,5 @@ fn drop_unused_import(
         Some(_) => format!("from {} import {}", stmt.written_module, rest.join(", ")),
         None => format!("import {}", rest.join(", ")),
     };
-    Some(Edit {
-        span: stmt.span,
-        content,
-    })
+    Some(Edit::new(stmt.span, content))
 }

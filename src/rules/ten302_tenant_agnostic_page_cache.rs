@@ -16,13 +16,13 @@ use super::settings_lookup::{DEFAULT_ALIAS, TenantCaches, tenant_caches};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{ArgValue, Binding, CallSite, ExprRef};
 use crate::index::{Index, Resolved, config_matches};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const CACHE_PAGE: &str = "django.views.decorators.cache.cache_page";
 
 /// Is `func` (the callee of a `key_prefix=` call) one of the configured key helpers?
 fn is_key_helper(index: &Index, file: u32, func: &ExprRef) -> bool {
-    let helpers = &index.conv.key_helpers;
+    let helpers = &index.conv().key_helpers;
     let name = match func {
         ExprRef::Name(n) => n.to_string(),
         ExprRef::Attr(_, a) => a.to_string(),
@@ -39,7 +39,7 @@ fn is_key_helper(index: &Index, file: u32, func: &ExprRef) -> bool {
 
 fn has_tenant_prefix(index: &Index, s: &str) -> bool {
     index
-        .conv
+        .conv()
         .key_prefixes
         .iter()
         .any(|p| s.starts_with(p.as_str()))
@@ -59,7 +59,7 @@ fn constant_str(ctx: &Context, expr: &ExprRef) -> Option<String> {
         Resolved::Symbol { file, name } => (file, name),
         _ => return None,
     };
-    match index.files[file as usize].binding(&name) {
+    match index.facts(file).binding(&name) {
         Some(Binding::Assign(ExprRef::Str(s))) => Some(s.clone()),
         _ => None,
     }
@@ -127,7 +127,28 @@ fn aliases(ctx: &Context, site: &CallSite, caches: &TenantCaches) -> Option<Vec<
     }
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN302",
+    name: "tenant-agnostic-page-cache",
+    summary: "`cache_page` with no tenant-specific key, so one tenant's page is served to another",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN302.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct TenantAgnosticPageCache;
+
+impl super::RuleCheck for TenantAgnosticPageCache {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let sites: Vec<&CallSite> = ctx
         .facts
@@ -190,11 +211,11 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             None => "the cache".to_string(),
         };
         let helper = index
-            .conv
+            .conv()
             .key_helpers
             .first()
             .map(|h| h.rsplit('.').next().unwrap_or(h).to_string());
-        let help = match (helper, index.conv.tenant_key_functions.first()) {
+        let help = match (helper, index.conv().tenant_key_functions.first()) {
             (Some(h), Some(k)) => format!(
                 "Set a tenant-aware `KEY_FUNCTION` (such as `{k}`) at the top level of {target}, or pass `key_prefix={h}(...)`"
             ),
@@ -209,13 +230,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             }
         };
         out.push(
-            Diagnostic::new(
-                Rule::TenantAgnosticPageCache,
-                message,
-                ctx.facts.path.clone(),
-                site.span,
-            )
-            .with_help(Some(help)),
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
+                .with_help(Some(help)),
         );
     }
 }

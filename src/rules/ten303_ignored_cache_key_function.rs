@@ -7,7 +7,7 @@ use super::Context;
 use super::settings_lookup::{cache_entries, deref};
 use crate::diagnostics::Diagnostic;
 use crate::facts::Lit;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const IGNORED_KEYS: &[&str] = &["KEY_FUNCTION", "KEY_PREFIX"];
 
@@ -19,10 +19,31 @@ fn shown(lit: &Lit) -> Option<String> {
     }
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN303",
+    name: "ignored-cache-key-function",
+    summary: "A cache `KEY_FUNCTION` or `KEY_PREFIX` inside `OPTIONS`, where Django ignores it",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN303.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct IgnoredCacheKeyFunction;
+
+impl super::RuleCheck for IgnoredCacheKeyFunction {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     if !facts.settings.iter().any(|s| s.name == "CACHES")
-        || !ctx.settings.is_settings_module(&facts.path)
+        || !ctx.settings.is_settings_module(ctx.path())
     {
         return;
     }
@@ -59,13 +80,8 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 "Move `{key}` out of `OPTIONS` to the top level of `CACHES[\"{alias}\"]`, next to `BACKEND`"
             );
             out.push(
-                Diagnostic::new(
-                    Rule::IgnoredCacheKeyFunction,
-                    message,
-                    facts.path.clone(),
-                    *span,
-                )
-                .with_help(Some(help)),
+                Diagnostic::new(RULE, message, ctx.path().to_path_buf(), *span)
+                    .with_help(Some(help)),
             );
         }
     }

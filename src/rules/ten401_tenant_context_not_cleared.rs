@@ -11,14 +11,14 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Context;
+use super::fix_imports::ensure_import;
 use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
 use crate::facts::{
     ArgValue, Binding, CallSite, ExprRef, FileFacts, FunctionFact, Name, RootBinding,
 };
-use crate::fix::imports::ensure_import;
 use crate::index::{ClassLike, Index, Resolved, config_matches, last_component};
 use crate::locate::Span;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 // ---------------------------------------------------------------- shared helpers (TEN402 too)
 
@@ -75,7 +75,7 @@ pub(crate) fn call_matches(ctx: &Context, call: &CallSite, list: &[String], stri
 /// The module-level variable `expr` refers to, with the value it is assigned: `(file, name,
 /// call)` when that value is a call.
 fn module_var_call<'f>(
-    index: &Index<'f>,
+    index: &'f Index,
     file: u32,
     expr: &ExprRef,
     root: &RootBinding,
@@ -83,7 +83,7 @@ fn module_var_call<'f>(
     let Resolved::Symbol { file: f, name } = index.resolve_at(file, expr, root) else {
         return None;
     };
-    match index.files[f as usize].binding(&name) {
+    match index.facts(f).binding(&name) {
         Some(Binding::Assign(ExprRef::Call(call))) => Some((f, name, call)),
         _ => None,
     }
@@ -354,7 +354,28 @@ fn undoes(clear: &Op, set: &Op) -> bool {
     (clear.state == State::Configured && !clear.sets) || clear.state == set.state
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN401",
+    name: "tenant-context-not-cleared",
+    summary: "Middleware that sets the current tenant without clearing it on every path",
+    fix: FixAvailability::Sometimes,
+    doc: include_str!("../../rules/TEN401.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct TenantContextNotCleared;
+
+impl super::RuleCheck for TenantContextNotCleared {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let all = ops(ctx);
     if !all.iter().any(|o| o.sets && !o.in_finally) {
         return;
@@ -491,15 +512,7 @@ fn report(
         };
         message = format!("{message}: {advice}");
     }
-    out.push(
-        Diagnostic::new(
-            Rule::TenantContextNotCleared,
-            message,
-            facts.path.clone(),
-            set.span,
-        )
-        .with_fix(fix),
-    );
+    out.push(Diagnostic::new(RULE, message, ctx.path().to_path_buf(), set.span).with_fix(fix));
 }
 
 /// The unsafe fix: wrap the rest of the handler's body in `try`/`finally` with the clearer.
@@ -508,28 +521,32 @@ fn fix_for(ctx: &Context, set: &Op, h: &Handler) -> Option<Fix> {
     if set.state != State::Configured || call.scope != h.func.scope {
         return None;
     }
-    let wrap = call.wrap_rest.as_ref()?;
     let (clearer, import) = clearer_for(ctx, call)?;
-    let nl = ctx.facts.newline;
+    let message = format!(
+        "Wrap the rest of `{}` in `try`/`finally` and call `{clearer}()` in `finally` (unsafe: a streaming response is consumed after the middleware returns, without a tenant)",
+        h.func.name
+    );
+    let Some(edit_facts) = ctx.edits else {
+        // Availability only: the edits are computed from the source when asked for.
+        return Some(Fix::new(Applicability::Unsafe, message, Vec::new()));
+    };
+    let wrap = edit_facts.wraps.get(&call.span.start)?;
+    let nl = edit_facts.newline;
+    let body = wrap.reindented(&edit_facts.source, nl);
+    // A file that ended without a newline keeps ending without one.
+    let had_final_newline = edit_facts
+        .source
+        .get(..wrap.span.end as usize)
+        .is_some_and(|t| t.ends_with(['\n', '\r']));
+    let end = if had_final_newline { nl } else { "" };
     let content = format!(
-        "{indent}try:{nl}{body}{indent}finally:{nl}{indent}{unit}{clearer}(){nl}",
+        "{indent}try:{nl}{body}{indent}finally:{nl}{indent}{unit}{clearer}(){end}",
         indent = wrap.indent,
         unit = wrap.unit,
-        body = wrap.reindented,
     );
-    let mut edits = vec![Edit {
-        span: wrap.span,
-        content,
-    }];
+    let mut edits = vec![Edit::new(wrap.span, content)];
     edits.extend(import);
-    Some(Fix {
-        applicability: Applicability::Unsafe,
-        message: format!(
-            "Wrap the rest of `{}` in `try`/`finally` and call `{clearer}()` in `finally` (unsafe: a streaming response is consumed after the middleware returns, without a tenant)",
-            h.func.name
-        ),
-        edits,
-    })
+    Some(Fix::new(Applicability::Unsafe, message, edits))
 }
 
 /// The expression that calls the clearer matching `setter`, and the import it needs.
@@ -562,12 +579,10 @@ fn clearer_for(ctx: &Context, setter: &CallSite) -> Option<(String, Option<Edit>
                 RootBinding::Local => None,
             };
             if let Some(Binding::FromImport { module, .. }) = binding {
-                candidates.push(module.clone());
+                candidates.push(index.absolute(ctx.file, module).into_owned());
             }
             match index.resolve_at(ctx.file, &setter.func, &setter.root) {
-                Resolved::Symbol { file, .. } => {
-                    candidates.push(index.files[file as usize].module.clone())
-                }
+                Resolved::Symbol { file, .. } => candidates.push(index.module(file).to_string()),
                 Resolved::External(p) => {
                     if let Some((m, _)) = p.rsplit_once('.') {
                         candidates.push(m.to_string());
@@ -601,8 +616,7 @@ fn clearer_for(ctx: &Context, setter: &CallSite) -> Option<(String, Option<Edit>
                 // is a sibling method.
                 Resolved::External(_) => Some((format!("{recv_text}.{first}"), None)),
                 Resolved::Symbol { file, name } => {
-                    let Some(Binding::Assign(value)) = index.files[file as usize].binding(&name)
-                    else {
+                    let Some(Binding::Assign(value)) = index.facts(file).binding(&name) else {
                         return None;
                     };
                     let class = index.instance_class(file, value)?;

@@ -9,7 +9,7 @@ use super::ten401_tenant_context_not_cleared::{Scopes, call_matches, ops};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{Binding, ExprRef, FunctionFact};
 use crate::index::{ClassId, Index, Resolved, config_matches, last_component};
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 /// A Celery task found in the file.
 struct Task<'a> {
@@ -100,10 +100,10 @@ fn is_tenant_celery_app(index: &Index, class: &Resolved) -> bool {
 fn project_has_tenant_celery_app(ctx: &Context) -> bool {
     *ctx.shared.tenant_celery_app.get_or_init(|| {
         let index = ctx.index;
-        index.files.iter().enumerate().any(|(fi, f)| {
+        index.files().any(|(fi, f)| {
             f.bindings.iter().any(|b| match &b.binding {
                 Binding::Assign(ExprRef::Call(call)) => {
-                    is_tenant_celery_app(index, &index.resolve_expr(fi as u32, &call.func))
+                    is_tenant_celery_app(index, &index.resolve_expr(fi, &call.func))
                 }
                 _ => false,
             })
@@ -119,15 +119,14 @@ enum App {
 }
 
 fn celery_app(index: &Index, file: u32, obj: &ExprRef) -> App {
-    let bases = &index.conv.task_base_classes;
+    let bases = &index.conv().task_base_classes;
     match index.resolve_expr(file, obj) {
         // `celery.current_app`, `from celery import current_app`.
         Resolved::External(p) if p.starts_with("celery.") => App::Celery {
             tenant_task_cls: false,
         },
         Resolved::Symbol { file: f, name } => {
-            let Some(Binding::Assign(ExprRef::Call(call))) = index.files[f as usize].binding(&name)
-            else {
+            let Some(Binding::Assign(ExprRef::Call(call))) = index.facts(f).binding(&name) else {
                 return App::NotCelery;
             };
             let app_class = index.resolve_expr(f, &call.func);
@@ -157,7 +156,7 @@ fn celery_app(index: &Index, file: u32, obj: &ExprRef) -> App {
 /// base class (`base=TenantTask`, or an app whose `task_cls` is one).
 fn task_decorator(ctx: &Context, decorator: &ExprRef) -> Option<bool> {
     let (index, file) = (ctx.index, ctx.file);
-    let bases = &index.conv.task_base_classes;
+    let bases = &index.conv().task_base_classes;
     let (func, keywords) = match decorator {
         ExprRef::Call(c) => (&c.func, c.keywords.as_slice()),
         other => (other, &[][..]),
@@ -247,7 +246,28 @@ fn tasks<'a>(ctx: &Context<'a>) -> Vec<Task<'a>> {
     out
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN402",
+    name: "task-without-tenant-context",
+    summary: "A Celery task that queries tenant-owned models without establishing a tenant context",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN402.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct TaskWithoutTenantContext;
+
+impl super::RuleCheck for TaskWithoutTenantContext {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     if facts.query_sites.is_empty() || facts.functions.is_empty() {
         return;
@@ -343,9 +363,9 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             site.method
         );
         out.push(Diagnostic::new(
-            Rule::TaskWithoutTenantContext,
+            RULE,
             message,
-            facts.path.clone(),
+            ctx.path().to_path_buf(),
             task.func.name_span,
         ));
     }

@@ -8,7 +8,7 @@ use crate::diagnostics::Diagnostic;
 use crate::facts::{ArgValue, Binding, CallSite, ExprRef};
 use crate::index::{ClassId, Index, Resolved, config_matches, last_component};
 use crate::locate::Span;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const ADMIN_SITES: &[&str] = &[
     "django.contrib.admin.site",
@@ -49,7 +49,7 @@ fn is_admin_site(ctx: &Context, call: &CallSite) -> bool {
     let index = ctx.index;
     match index.resolve_at(ctx.file, receiver, &call.root) {
         Resolved::External(p) => ADMIN_SITES.contains(&p.as_str()),
-        Resolved::Symbol { file, name } => match index.files[file as usize].binding(&name) {
+        Resolved::Symbol { file, name } => match index.facts(file).binding(&name) {
             Some(Binding::Assign(ExprRef::Call(c))) => {
                 is_admin_site_class(index, index.resolve_expr(file, &c.func))
             }
@@ -70,7 +70,7 @@ enum AdminKind {
 }
 
 fn admin_kind(index: &Index, r: Resolved) -> AdminKind {
-    let mixins = &index.conv.tenant_admin_mixins;
+    let mixins = &index.conv().tenant_admin_mixins;
     let mut stack = vec![(r, 0u32)];
     let mut unknown = false;
     while let Some((r, depth)) = stack.pop() {
@@ -162,15 +162,36 @@ fn emit(
             "Tenant-owned model `{model}` is registered in the admin with {what}, which does not scope its queryset to the current tenant: {mixin}override `get_queryset`"
         );
         out.push(Diagnostic::new(
-            Rule::TenantUnawareAdmin,
+            RULE,
             message,
-            ctx.facts.path.clone(),
+            ctx.path().to_path_buf(),
             span,
         ));
     }
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN501",
+    name: "tenant-unaware-admin",
+    summary: "A ModelAdmin for a tenant-owned model that does not scope its queryset",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN501.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct TenantUnawareAdmin;
+
+impl super::RuleCheck for TenantUnawareAdmin {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let facts = ctx.facts;
     // `site.register(Model, Admin)` calls.

@@ -17,7 +17,7 @@ use crate::diagnostics::Diagnostic;
 use crate::facts::{FileFacts, Lit, SettingFact};
 use crate::index::{ClassId, Index};
 use crate::locate::Span;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
 const WATCHED: &[&str] = &[
     "MIDDLEWARE",
@@ -27,15 +27,7 @@ const WATCHED: &[&str] = &[
 ];
 
 fn push(ctx: &Context, out: &mut Vec<Diagnostic>, span: Span, message: String, help: String) {
-    out.push(
-        Diagnostic::new(
-            Rule::TenantMiddlewareSetup,
-            message,
-            ctx.facts.path.clone(),
-            span,
-        )
-        .with_help(Some(help)),
-    );
+    out.push(Diagnostic::new(RULE, message, ctx.path().to_path_buf(), span).with_help(Some(help)));
 }
 
 fn listed(names: &[String]) -> String {
@@ -57,13 +49,34 @@ fn own_list<'a>(
     Some((fact, items))
 }
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN601",
+    name: "tenant-middleware-setup",
+    summary: "Settings without exactly one tenant middleware, or without the tenant database router",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN601.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct TenantMiddlewareSetup;
+
+impl super::RuleCheck for TenantMiddlewareSetup {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        check(ctx, out)
+    }
+}
+
+fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     if !facts
         .settings
         .iter()
         .any(|s| WATCHED.contains(&s.name.as_str()))
-        || !ctx.settings.is_settings_module(&facts.path)
+        || !ctx.settings.is_settings_module(ctx.path())
     {
         return;
     }
@@ -206,7 +219,7 @@ fn check_routers(ctx: &Context, out: &mut Vec<Diagnostic>, middleware: Option<&S
 /// one concrete class in a `models` module that inherits it (django-tenants' `TenantMixin`, which
 /// lives outside the project, so the subclass is not known to be a Django model).
 fn tenant_model_class(index: &Index) -> Option<ClassId> {
-    let cfg = &index.conv.tenant_model;
+    let cfg = &index.conv().tenant_model;
     let named = index.find_classes(cfg);
     if let [id] = named.as_slice()
         && index.class(*id).meta.abstract_ != Some(true)
@@ -217,13 +230,13 @@ fn tenant_model_class(index: &Index) -> Option<ClassId> {
         return None;
     }
     let mut found = None;
-    for (fi, facts) in index.files.iter().enumerate() {
-        if !facts.module.split('.').any(|p| p == "models") {
+    for (fi, facts) in index.files() {
+        if !index.module(fi).split('.').any(|p| p == "models") {
             continue;
         }
         for (ci, class) in facts.classes.iter().enumerate() {
             let id = ClassId {
-                file: fi as u32,
+                file: fi,
                 class: ci as u32,
             };
             if !class.top_level
@@ -245,7 +258,7 @@ fn tenant_model_class(index: &Index) -> Option<ClassId> {
 /// project's tenant model class.
 fn tenant_model_app(ctx: &Context) -> Option<(String, String)> {
     if let Lookup::Literal(file, fact) = lookup(ctx.index, ctx.file, "TENANT_MODEL") {
-        let facts = &ctx.index.files[file as usize];
+        let facts = &ctx.index.facts(file);
         if let Lit::Str(s, _) = deref(facts, &fact.value) {
             let (label, _) = s.rsplit_once('.')?;
             return Some((label.to_string(), s.clone()));
@@ -258,7 +271,7 @@ fn tenant_model_app(ctx: &Context) -> Option<(String, String)> {
     let label = match &class.meta.app_label {
         Some(l) => l.clone(),
         None => {
-            let module = &index.files[id.file as usize].module;
+            let module = index.module(id.file);
             let parts: Vec<&str> = module.split('.').collect();
             match parts.iter().rposition(|p| *p == "models") {
                 Some(i) if i > 0 => parts[i - 1].to_string(),
@@ -308,7 +321,7 @@ fn check_tenant_apps(ctx: &Context, out: &mut Vec<Diagnostic>) {
     // literal list (it is usually computed from the other two, and then always consistent).
     let installed = match lookup(ctx.index, ctx.file, "INSTALLED_APPS") {
         Lookup::Literal(file, fact) => {
-            let f = &ctx.index.files[file as usize];
+            let f = &ctx.index.facts(file);
             match str_items(deref(f, &fact.value)) {
                 Some(items) => items
                     .into_iter()

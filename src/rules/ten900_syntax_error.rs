@@ -1,35 +1,61 @@
-//! TEN900 syntax-error and TEN901 io-error: files that cannot be analysed.
+//! TEN900 syntax-error: a file that does not parse, reported where the error is. A file with a
+//! problem (TEN900 or TEN901) gets no other diagnostics: facts recovered from a file that does not
+//! parse still feed the index, but are not trusted for diagnostics in that file.
 
 use super::Context;
 use crate::diagnostics::Diagnostic;
 use crate::facts::FileProblem;
 use crate::locate::Span;
-use crate::registry::Rule;
+use crate::registry::{FixAvailability, Rule, RuleMeta};
 
-pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>, syntax: bool, io: bool) {
-    for problem in &ctx.facts.problems {
-        match problem {
-            FileProblem::Syntax { message, span } if syntax => {
+pub static META: RuleMeta = RuleMeta {
+    code: "TEN900",
+    name: "syntax-error",
+    summary: "A file that does not parse",
+    fix: FixAvailability::None,
+    doc: include_str!("../../rules/TEN900.md"),
+};
+pub const RULE: Rule = Rule(&META);
+
+pub struct SyntaxError;
+
+impl super::RuleCheck for SyntaxError {
+    fn rule(&self) -> Rule {
+        RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        for problem in &ctx.facts.problems {
+            if let FileProblem::Syntax { message, span } = problem {
                 out.push(Diagnostic::new(
-                    Rule::SyntaxError,
+                    RULE,
                     format!("Syntax error: {message}"),
-                    ctx.facts.path.clone(),
+                    ctx.path().to_path_buf(),
                     *span,
                 ));
             }
-            FileProblem::Io(message) if io => {
-                let mut span = Span::default();
-                span.start_pos.row = 1;
-                span.start_pos.column = 1;
-                span.end_pos = span.start_pos;
+        }
+    }
+}
+
+/// TEN901's check lives here, beside TEN900's: both report [`FileProblem`]s.
+pub struct IoError;
+
+impl super::RuleCheck for IoError {
+    fn rule(&self) -> Rule {
+        super::ten901_io_error::RULE
+    }
+
+    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+        for problem in &ctx.facts.problems {
+            if let FileProblem::Io(message) = problem {
                 out.push(Diagnostic::new(
-                    Rule::IoError,
+                    super::ten901_io_error::RULE,
                     format!("Cannot check file: {message}"),
-                    ctx.facts.path.clone(),
-                    span,
+                    ctx.path().to_path_buf(),
+                    Span::default(),
                 ));
             }
-            _ => {}
         }
     }
 }

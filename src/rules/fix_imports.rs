@@ -12,7 +12,7 @@ use crate::rules::Context;
 pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String, Option<Edit>)> {
     let index = ctx.index;
     let facts = ctx.facts;
-    if facts.module == module {
+    if ctx.module() == module {
         return Some((name.to_string(), None));
     }
     let target = index.resolve_attr(Resolved::Module(module.to_string()), name);
@@ -29,7 +29,7 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
                     return Some((format!("{}.{}", b.name, name), None));
                 }
                 if let Binding::FromImport { module: m, name: n } = &b.binding
-                    && m == module
+                    && index.absolute(ctx.file, m) == module
                     && n == name
                 {
                     return Some((b.name.to_string(), None));
@@ -65,16 +65,23 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
     if facts.binding(name).is_some() {
         return None;
     }
-    let insert = facts.import_insert.as_ref()?;
+    // Without edit facts (the fix's availability only), a placeholder edit stands for the import.
+    let Some(edit_facts) = ctx.edits else {
+        return Some((
+            name.to_string(),
+            Some(Edit::new(Default::default(), String::new())),
+        ));
+    };
+    let insert = edit_facts.import_insert.as_ref()?;
     Some((
         name.to_string(),
-        Some(Edit {
-            span: insert.span,
-            content: format!(
+        Some(Edit::new(
+            insert.span,
+            format!(
                 "{}from {module} import {name}{}",
-                insert.prefix, facts.newline
+                insert.prefix, edit_facts.newline
             ),
-        }),
+        )),
     ))
 }
 
@@ -82,21 +89,21 @@ pub fn ensure_import(ctx: &Context, module: &str, name: &str) -> Option<(String,
 /// definition of the first configured scoped manager, else an existing import of one.
 /// Computed once per run.
 pub fn scoped_manager_source(ctx: &Context) -> Option<(String, String)> {
-    ctx.index
+    ctx.shared
         .manager_source
         .get_or_init(|| compute_manager_source(ctx.index))
         .clone()
 }
 
 fn compute_manager_source(index: &Index) -> Option<(String, String)> {
-    let conv = index.conv;
+    let conv = index.conv();
     if let Some((m, n)) = conv.manager_import.rsplit_once('.') {
         return Some((m.to_string(), n.to_string()));
     }
     for cfg in &conv.scoped_managers {
         if let Some(&id) = index.find_classes(cfg).first() {
-            let module = &index.files[id.file as usize].module;
-            return Some((module.clone(), index.class(id).name.to_string()));
+            let module = index.module(id.file);
+            return Some((module.to_string(), index.class(id).name.to_string()));
         }
     }
     // An external scoped manager imported somewhere in the project.
@@ -104,11 +111,10 @@ fn compute_manager_source(index: &Index) -> Option<(String, String)> {
         if let Some((m, n)) = cfg.rsplit_once('.') {
             return Some((m.to_string(), n.to_string()));
         }
-        for (fi, f) in index.files.iter().enumerate() {
+        for (fi, f) in index.files() {
             for b in &f.bindings {
                 if let Binding::FromImport { .. } = &b.binding
-                    && let Resolved::External(p) =
-                        index.resolve_binding(fi as u32, &b.name, &b.binding)
+                    && let Resolved::External(p) = index.resolve_binding(fi, &b.name, &b.binding)
                     && p.rsplit('.').next() == Some(cfg.as_str())
                     && let Some((m, n)) = p.rsplit_once('.')
                 {
@@ -123,8 +129,8 @@ fn compute_manager_source(index: &Index) -> Option<(String, String)> {
 /// Where the tenant cache the TEN301 fix routes to is defined: `tenant-cache` as a dotted path,
 /// else the project module that defines it. Computed once per run.
 pub fn tenant_cache_source(ctx: &Context) -> Option<(String, String)> {
-    ctx.index
+    ctx.shared
         .cache_source
-        .get_or_init(|| ctx.index.find_symbol(&ctx.index.conv.tenant_cache))
+        .get_or_init(|| ctx.index.find_symbol(&ctx.index.conv().tenant_cache))
         .clone()
 }

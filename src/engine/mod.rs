@@ -1,0 +1,337 @@
+//! The engine: one [`Workspace`] that the CLI, the fact cache and the language server all drive.
+//!
+//! A workspace owns the project's files by [`FileId`], reads their text through the source layer
+//! ([`source::Sources`]: disk, or in-memory documents such as standard input and editor buffers),
+//! extracts each file's facts once (in parallel, on its own thread pool with large stacks, or from
+//! the fact [`cache`]), keeps the project [`Index`] up to date one file at a time, runs the rules,
+//! and computes fixes from the facts plus the source when they are asked for. The check/fix loop
+//! is [`fixloop`]; `crate::fix` only applies edits, re-parses and writes files.
+
+pub mod cache;
+pub mod fixloop;
+pub mod pool;
+pub mod select;
+pub mod source;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::config::Settings;
+use crate::diagnostics::Diagnostic;
+use crate::extract;
+use crate::facts::FileFacts;
+use crate::index::{FileId, FileMeta, Index};
+use crate::noqa;
+use crate::registry::{self, Rule};
+use crate::rules::{self, Context};
+use select::Selections;
+use source::Sources;
+
+/// A project loaded for checking.
+pub struct Workspace {
+    settings: Arc<Settings>,
+    sources: Sources,
+    ids: HashMap<PathBuf, FileId>,
+    index: Index,
+    cache: Option<cache::FactCache>,
+    pool: Arc<rayon::ThreadPool>,
+    /// How many files' facts came from the cache in the last load or refresh.
+    pub cache_hits: usize,
+}
+
+impl Workspace {
+    /// Load `files` (absolute paths, sorted): read each through `sources`, extract its facts (or
+    /// take them from `cache`), and build the index.
+    pub fn load(
+        settings: Arc<Settings>,
+        files: Vec<PathBuf>,
+        sources: Sources,
+        cache: Option<cache::FactCache>,
+    ) -> Workspace {
+        let pool = pool::shared();
+        let hits = std::sync::atomic::AtomicUsize::new(0);
+        let loaded: Vec<(FileMeta, Arc<FileFacts>)> = pool.install(|| {
+            files
+                .par_iter()
+                .map(|path| {
+                    let meta = FileMeta::new(path.clone(), settings.module_name(path));
+                    let (facts, hit) = facts_for(&sources, cache.as_ref(), path);
+                    if hit {
+                        hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    (meta, facts)
+                })
+                .collect()
+        });
+        let ids = files
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.clone(), i as FileId))
+            .collect();
+        let conv = Arc::new(settings.conventions.clone());
+        let index = pool.install(|| Index::build(loaded, conv));
+        if let Some(c) = &cache {
+            c.flush();
+        }
+        Workspace {
+            settings,
+            sources,
+            ids,
+            index,
+            cache,
+            pool,
+            cache_hits: hits.into_inner(),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    pub fn file_id(&self, path: &Path) -> Option<FileId> {
+        self.ids.get(path).copied()
+    }
+
+    pub fn path(&self, file: FileId) -> &Path {
+        self.index.path(file)
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// Run `op` on the workspace's thread pool (large stacks for deep syntax trees).
+    pub fn install<R: Send>(&self, op: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(op)
+    }
+
+    /// Let `text` stand for the file at `path` (an editor buffer, a fixed text) and update the
+    /// index. A path the workspace does not know yet is added.
+    pub fn set_document(&mut self, path: PathBuf, text: source::Text) -> FileId {
+        self.sources.set_document(path.clone(), text);
+        self.refresh(&path)
+    }
+
+    /// Drop the in-memory document for `path` (the file on disk is the truth again).
+    pub fn remove_document(&mut self, path: &Path) -> Option<FileId> {
+        let _ = self.sources.remove_document(path)?;
+        if path.exists() {
+            Some(self.refresh(path))
+        } else {
+            self.file_id(path)
+        }
+    }
+
+    /// Read one file again and update the index with its facts.
+    pub fn refresh(&mut self, path: &Path) -> FileId {
+        let meta = FileMeta::new(path.to_path_buf(), self.settings.module_name(path));
+        let (facts, hit) = {
+            let sources = &self.sources;
+            let cache = self.cache.as_ref();
+            self.pool.install(|| facts_for(sources, cache, path))
+        };
+        self.cache_hits = hit as usize;
+        let id = match self.ids.get(path) {
+            Some(&id) => id,
+            None => {
+                let id = self.index.len() as FileId;
+                self.ids.insert(path.to_path_buf(), id);
+                id
+            }
+        };
+        let index = &mut self.index;
+        self.pool.install(|| index.update(id, meta, facts));
+        id
+    }
+
+    /// Run the enabled rules on `targets` and drop suppressed diagnostics. Sorted.
+    pub fn lint(&self, targets: &[FileId], selections: &Selections) -> Vec<Diagnostic> {
+        let shared = rules::Shared::default();
+        let mut out: Vec<Diagnostic> = self.pool.install(|| {
+            targets
+                .par_iter()
+                .flat_map_iter(|&file| self.lint_file(&shared, selections, file, None))
+                .collect()
+        });
+        out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        out
+    }
+
+    /// The enabled rules for one file, after `per-file-ignores`.
+    pub fn rules_for(&self, selections: &Selections, file: FileId) -> Vec<Rule> {
+        let path = self.index.path(file);
+        let (enabled, selection_settings) = selections.for_path(path, &self.settings);
+        let ignored = selection_settings.per_file_ignored(path);
+        enabled
+            .iter()
+            .copied()
+            .filter(|&r| !ignored.iter().any(|sel| registry::selector_matches(sel, r)))
+            .collect()
+    }
+
+    fn lint_file(
+        &self,
+        shared: &rules::Shared,
+        selections: &Selections,
+        file: FileId,
+        edits: Option<&crate::facts::EditFacts>,
+    ) -> Vec<Diagnostic> {
+        let enabled = self.rules_for(selections, file);
+        if enabled.is_empty() {
+            return Vec::new();
+        }
+        let facts = self.index.facts(file);
+        let suppressed = |rule: Rule, row: u32| noqa::is_suppressed(&facts.noqa, rule, row);
+        let ctx = Context {
+            index: &self.index,
+            file,
+            facts,
+            settings: &self.settings,
+            shared,
+            suppressed: &suppressed,
+            edits,
+        };
+        let mut diags = rules::check_file(&ctx, &enabled);
+        diags.retain(|d| {
+            d.rule.is_file_error()
+                || !noqa::is_suppressed(&facts.noqa, d.rule, ctx.row(d.span.start))
+        });
+        diags
+    }
+
+    /// Compute the edits of the fixes of `diags` (which carry only their fixes' applicability
+    /// and message): per file, parse its source for edit facts and run the rules that reported
+    /// fixable diagnostics again with them. A fix whose edits cannot be made is dropped.
+    pub fn resolve_fixes(&self, diags: &mut [Diagnostic], selections: &Selections) {
+        let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::default();
+        for (i, d) in diags.iter().enumerate() {
+            if d.fix.as_ref().is_some_and(|f| !f.resolved)
+                && let Some(id) = self.file_id(&d.path)
+            {
+                by_file.entry(id).or_default().push(i);
+            }
+        }
+        let jobs: Vec<(FileId, Vec<usize>)> = by_file.into_iter().collect();
+        let shared = rules::Shared::default();
+        let resolved: Vec<(Vec<usize>, Vec<Diagnostic>)> = self.pool.install(|| {
+            jobs.par_iter()
+                .map(|(file, idxs)| {
+                    let with_edits = self.sources.with_text(self.index.path(*file), |t| {
+                        let text = t.ok()?;
+                        let (facts, edits) = extract::extract_with_edits(text);
+                        // Only when the text is still the one the facts were made from.
+                        (facts.lines == self.index.facts(*file).lines).then_some(edits)
+                    });
+                    let fresh = match with_edits {
+                        Some(edits) => {
+                            let mut out = self.lint_file(&shared, selections, *file, Some(&edits));
+                            fill_edit_positions(&mut out, &edits.source);
+                            out
+                        }
+                        None => Vec::new(),
+                    };
+                    (idxs.clone(), fresh)
+                })
+                .collect()
+        });
+        for (idxs, fresh) in resolved {
+            for i in idxs {
+                let d = &mut diags[i];
+                let found = fresh
+                    .iter()
+                    .find(|f| f.rule == d.rule && f.span == d.span && f.message == d.message);
+                d.fix = found.and_then(|f| f.fix.clone()).filter(|f| f.resolved);
+            }
+        }
+    }
+
+    /// Rows and columns for diagnostics and their related locations, from the files' texts
+    /// (each read once).
+    pub fn fill_positions(&self, diags: &mut [Diagnostic]) {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for d in diags.iter() {
+            paths.push(d.path.clone());
+            paths.extend(d.related.iter().map(|r| r.path.clone()));
+        }
+        paths.sort();
+        paths.dedup();
+        let texts: HashMap<PathBuf, (String, crate::locate::LineIndex)> = self.pool.install(|| {
+            paths
+                .par_iter()
+                .map(|p| {
+                    let text = self.sources.read(p).unwrap_or_default();
+                    let idx = crate::locate::LineIndex::new(&text);
+                    (p.clone(), (text, idx))
+                })
+                .collect()
+        });
+        let pos = |path: &Path, off: u32| match texts.get(path) {
+            Some((t, i)) => i.pos(t, off),
+            None => crate::locate::Pos { row: 1, column: 1 },
+        };
+        for d in diags.iter_mut() {
+            d.start_pos = pos(&d.path, d.span.start);
+            d.end_pos = pos(&d.path, d.span.end);
+            for r in &mut d.related {
+                r.start_pos = pos(&r.path, r.span.start);
+                r.end_pos = pos(&r.path, r.span.end);
+            }
+            if let Some(fix) = &mut d.fix {
+                for e in &mut fix.edits {
+                    e.start_pos = pos(&d.path, e.span.start);
+                    e.end_pos = pos(&d.path, e.span.end);
+                }
+            }
+        }
+    }
+}
+
+fn fill_edit_positions(diags: &mut [Diagnostic], text: &str) {
+    let idx = crate::locate::LineIndex::new(text);
+    for d in diags {
+        if let Some(fix) = &mut d.fix {
+            for e in &mut fix.edits {
+                e.start_pos = idx.pos(text, e.span.start);
+                e.end_pos = idx.pos(text, e.span.end);
+            }
+        }
+    }
+}
+
+/// One file's facts: from the cache when its content was seen before, else extracted.
+fn facts_for(
+    sources: &Sources,
+    cache: Option<&cache::FactCache>,
+    path: &Path,
+) -> (Arc<FileFacts>, bool) {
+    sources.with_text(path, |text| match text {
+        Err(msg) => (Arc::new(extract::io_problem(msg.to_string())), false),
+        Ok(text) => {
+            if let Some(cache) = cache {
+                let key = cache::content_key(text.as_bytes());
+                if let Some(facts) = cache.get(key) {
+                    return (facts, true);
+                }
+                let facts = Arc::new(extract::extract_source(text));
+                cache.put(key, &facts);
+                return (facts, false);
+            }
+            (Arc::new(extract::extract_source(text)), false)
+        }
+    })
+}
