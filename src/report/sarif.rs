@@ -175,6 +175,23 @@ pub fn sarif_log(report: &Report) -> Value {
             if let Some(fix) = fix_json(report, d) {
                 result["fixes"] = json!([fix]);
             }
+            if !d.related.is_empty() {
+                result["relatedLocations"] = d
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        json!({
+                            "id": i,
+                            "message": {"text": r.message},
+                            "physicalLocation": {
+                                "artifactLocation": artifact_location(report, &r.path),
+                                "region": region(r.start_pos, r.end_pos),
+                            },
+                        })
+                    })
+                    .collect();
+            }
             result
         })
         .collect();

@@ -120,6 +120,17 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
             out = format!("{}\n", frame.message);
         }
         w.write_all(out.as_bytes())?;
+        // What caused it, elsewhere: a change there can make it appear or go away.
+        for r in &d.related {
+            writeln!(
+                w,
+                "  related: {}:{}:{}: {}",
+                report.display_path(&r.path),
+                r.start_pos.row,
+                r.start_pos.column,
+                r.message
+            )?;
+        }
         writeln!(w)?;
     }
     Ok(())

@@ -1,8 +1,9 @@
 //! What the query rules share: the QuerySet API, which manager `Model.<attr>` reaches, whether a
 //! call site is a query, and whether its chain filters on the tenant.
 
+use crate::diagnostics::Related;
 use crate::facts::QuerySite;
-use crate::index::{ClassInfo, ClassLike, Index};
+use crate::index::{ClassId, ClassInfo, ClassLike, Index, TenantReason};
 
 /// The QuerySet API (and the manager methods that return or act on querysets).
 pub const QUERY_METHODS: &[&str] = &[
@@ -111,4 +112,51 @@ pub fn tenant_filtered(info: &ClassInfo, site: &QuerySite, tenant_fields: &[Stri
     site.filter_keywords
         .iter()
         .any(|k| info.is_tenant_filter(k, tenant_fields))
+}
+
+/// The places that make a query on `model` through `manager` what it is: the model's class, the
+/// class that declares its tenant field, the manager's declaration and the manager's class. A
+/// change in any of them can make the query scoped or unscoped.
+pub fn model_related(index: &Index, model: ClassId, manager: &str) -> Vec<Related> {
+    let mut out = Vec::new();
+    let class = index.class(model);
+    out.push(Related::new(
+        index.path(model.file).to_path_buf(),
+        class.name_span,
+        format!("model `{}`", class.name),
+    ));
+    let info = index.info(model);
+    if let Some(TenantReason::Field { field, in_class }) = &info.tenant
+        && *in_class != model
+        && let Some(a) = index
+            .class(*in_class)
+            .assigns
+            .iter()
+            .find(|a| a.name == *field)
+    {
+        out.push(Related::new(
+            index.path(in_class.file).to_path_buf(),
+            a.value_span,
+            format!("tenant field `{field}`"),
+        ));
+    }
+    if let Some(m) = info.managers.iter().find(|m| m.name == manager) {
+        if let (Some(decl), Some(ai)) = (m.declared_in, m.assign)
+            && let Some(a) = index.class(decl).assigns.get(ai)
+        {
+            out.push(Related::new(
+                index.path(decl.file).to_path_buf(),
+                a.value_span,
+                format!("manager `{}` declared", m.name),
+            ));
+        }
+        if let ClassLike::Class(c) = &m.class {
+            out.push(Related::new(
+                index.path(c.file).to_path_buf(),
+                index.class(*c).name_span,
+                format!("manager class `{}`", index.class(*c).name),
+            ));
+        }
+    }
+    out
 }

@@ -66,6 +66,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), class.name_span)
+                .with_related(super::queries::model_related(ctx.index, id, &default.name))
                 .with_fix(fix)
                 .with_help(help),
         );

@@ -67,6 +67,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 ctx.path().to_path_buf(),
                 class.name_span,
             )
+            .with_related(super::queries::model_related(index, id, &default.name))
             .with_help(Some(
                 "The admin, related lookups (`customer.invoice_set`), `ModelChoiceField`, serializers and `dumpdata` all use the default manager, so they see every tenant's rows"
                     .into(),

@@ -2,7 +2,7 @@
 //! manager that is not scoped, with no tenant filter anywhere in the call chain.
 
 use super::Context;
-use super::queries::{is_query, manager_of, tenant_filtered};
+use super::queries::{is_query, manager_of, model_related, tenant_filtered};
 use crate::diagnostics::Diagnostic;
 use crate::index::Resolved;
 use crate::registry::{FixAvailability, Rule, RuleMeta};
@@ -64,16 +64,16 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             site.manager, site.method
         );
         out.push(
-            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span).with_help(Some(
-                format!(
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
+                .with_related(model_related(index, model, manager_name))
+                .with_help(Some(format!(
                     "Query through a tenant-scoped manager, or filter on `{}`",
                     info.scope_lookups
                         .first()
                         .or(info.tenant_column.as_ref())
                         .or(tenant_fields.first())
                         .map_or("tenant", |s| s.as_str())
-                ),
-            )),
+                ))),
         );
     }
 }

@@ -161,12 +161,10 @@ fn emit(
         let message = format!(
             "Tenant-owned model `{model}` is registered in the admin with {what}, which does not scope its queryset to the current tenant: {mixin}override `get_queryset`"
         );
-        out.push(Diagnostic::new(
-            RULE,
-            message,
-            ctx.path().to_path_buf(),
-            span,
-        ));
+        out.push(
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), span)
+                .with_related(super::queries::model_related(index, m, "objects")),
+        );
     }
 }
 

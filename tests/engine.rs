@@ -1,0 +1,275 @@
+//! The engine seen from the command line: cross-file findings for the files asked about (the
+//! pre-commit case), and the persistent fact cache (identical results warm and cold, after an
+//! edit, with a damaged cache; where it lives; `--no-cache`).
+
+mod common;
+
+use common::*;
+
+const SCOPED_MODELS: &str = r#"from django.db import models
+
+from tenancy.models import Tenant, TenantAwareManager
+
+
+class Project(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+
+    objects = TenantAwareManager()
+"#;
+
+const VIEWS: &str = r#"from shop.models import Project
+
+
+def projects():
+    return Project.objects.order_by("name")
+"#;
+
+fn shop() -> tempfile::TempDir {
+    let dir = clean_project();
+    write(dir.path(), "shop/__init__.py", "");
+    write(dir.path(), "shop/models.py", SCOPED_MODELS);
+    write(dir.path(), "shop/views.py", VIEWS);
+    dir
+}
+
+#[test]
+fn checking_only_models_reports_the_query_it_makes_unscoped_elsewhere() {
+    let dir = shop();
+    // Scoped: nothing anywhere.
+    assert_eq!(
+        findings(dir.path(), &["--no-cache", "shop/models.py"]),
+        Vec::<String>::new()
+    );
+    // Remove the tenant manager: pre-commit passes only models.py, and the query in views.py
+    // that it makes unscoped is reported with it.
+    write(
+        dir.path(),
+        "shop/models.py",
+        &SCOPED_MODELS.replace("    objects = TenantAwareManager()\n", ""),
+    );
+    let found = findings(dir.path(), &["--no-cache", "shop/models.py"]);
+    assert_eq!(
+        found,
+        lines(&["shop/models.py:6:7 TEN101", "shop/views.py:5:12 TEN201"]),
+    );
+    // A file unrelated to the change does not drag in the views.py finding.
+    write(dir.path(), "shop/other.py", "X = 1\n");
+    assert_eq!(
+        findings(dir.path(), &["--no-cache", "shop/other.py"]),
+        Vec::<String>::new()
+    );
+    // The finding names what caused it.
+    let out = tl()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--no-cache",
+            "--output-format",
+            "json",
+            "--exit-zero",
+        ])
+        .arg("shop/models.py")
+        .output()
+        .unwrap();
+    let json = parse_json(&out.stdout);
+    let views = json
+        .iter()
+        .find(|d| d["filename"] == "shop/views.py")
+        .unwrap();
+    assert_eq!(views["code"], "TEN201");
+    let sarif = tl()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--no-cache",
+            "--output-format",
+            "sarif",
+            "--exit-zero",
+        ])
+        .arg("shop/models.py")
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let query = results.iter().find(|r| r["ruleId"] == "TEN201").unwrap();
+    let related = query["relatedLocations"].as_array().unwrap();
+    assert!(
+        related.iter().any(|r| {
+            r["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("shop/models.py"))
+                && r["physicalLocation"]["region"]["startLine"] == 6
+        }),
+        "the model's class is a related location: {related:?}"
+    );
+}
+
+#[test]
+fn full_output_shows_related_locations() {
+    let dir = shop();
+    write(
+        dir.path(),
+        "shop/models.py",
+        &SCOPED_MODELS.replace("    objects = TenantAwareManager()\n", ""),
+    );
+    let out = tl()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--no-cache",
+            "--output-format",
+            "full",
+            "shop/views.py",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("related: shop/models.py:6:7: model `Project`"),
+        "{text}"
+    );
+}
+
+fn run_all(dir: &std::path::Path, extra: &[&str]) -> String {
+    let out = tl()
+        .current_dir(dir)
+        .args(["check", "--output-format", "json", "--exit-zero"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn warm_cache_gives_exactly_the_cold_result_and_follows_edits() {
+    let dir = std_project();
+    let root = dir.path();
+    let uncached = run_all(root, &["--no-cache"]);
+    assert!(
+        !root.join(".tenantlint_cache").exists(),
+        "--no-cache writes nothing"
+    );
+    let cold = run_all(root, &[]);
+    let cache = root.join(".tenantlint_cache");
+    assert!(cache.join("CACHEDIR.TAG").is_file());
+    assert_eq!(
+        std::fs::read_to_string(cache.join(".gitignore")).unwrap(),
+        "# Automatically created by tenantlint.\n*\n"
+    );
+    let warm = run_all(root, &[]);
+    assert_eq!(cold, uncached);
+    assert_eq!(warm, cold);
+
+    // Edit a model file: warm equals --no-cache again.
+    let models = std::fs::read_to_string(root.join("app/models.py")).unwrap();
+    write(
+        root,
+        "app/models.py",
+        &models.replace("    objects = TenantAwareManager()\n", ""),
+    );
+    let after_edit = run_all(root, &[]);
+    assert_eq!(after_edit, run_all(root, &["--no-cache"]));
+    assert_ne!(after_edit, warm, "the edit changes the findings");
+
+    // A damaged pack is ignored and rebuilt, never an error.
+    for entry in walk(&cache) {
+        if entry.file_name().is_some_and(|n| n == "facts.pack") {
+            let mut bytes = std::fs::read(&entry).unwrap();
+            let n = bytes.len();
+            bytes.truncate(n / 2);
+            std::fs::write(&entry, &bytes).unwrap();
+        }
+    }
+    assert_eq!(run_all(root, &[]), after_edit);
+    assert_eq!(run_all(root, &[]), after_edit);
+}
+
+#[test]
+fn the_cache_goes_where_the_environment_or_the_config_says() {
+    let dir = std_project();
+    let root = dir.path();
+    let out = tl()
+        .current_dir(root)
+        .env("TENANTLINT_CACHE_DIR", "elsewhere/cache")
+        .args(["check", "--exit-zero", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(root.join("elsewhere/cache/CACHEDIR.TAG").is_file());
+    assert!(!root.join(".tenantlint_cache").exists());
+
+    let pyproject = std::fs::read_to_string(root.join("pyproject.toml")).unwrap();
+    let with_key = if pyproject.contains("[tool.tenantlint]") {
+        pyproject.replace(
+            "[tool.tenantlint]",
+            "[tool.tenantlint]\ncache-dir = \"build/tl-cache\"",
+        )
+    } else {
+        format!("{pyproject}\n[tool.tenantlint]\ncache-dir = \"build/tl-cache\"\n")
+    };
+    write(root, "pyproject.toml", &with_key);
+    let out = tl()
+        .current_dir(root)
+        .env_remove("TENANTLINT_CACHE_DIR")
+        .args(["check", "--exit-zero", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(root.join("build/tl-cache/CACHEDIR.TAG").is_file());
+}
+
+#[test]
+fn stdin_with_a_warm_cache_checks_the_buffer_not_the_file_on_disk() {
+    let dir = std_project();
+    let root = dir.path();
+    run_all(root, &[]);
+    let views = std::fs::read_to_string(root.join("app/views.py")).unwrap();
+    let out = tl()
+        .current_dir(root)
+        .args([
+            "check",
+            "--output-format",
+            "json",
+            "--exit-zero",
+            "--stdin-filename",
+            "app/views.py",
+        ])
+        .write_stdin(
+            "from app.models import Invoice\n\n\ndef f():\n    return Invoice.objects.all()\n",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(keys(&out.stdout), lines(&["app/views.py:5:12 TEN201"]));
+    assert_eq!(
+        std::fs::read_to_string(root.join("app/views.py")).unwrap(),
+        views,
+        "the file on disk is untouched"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
