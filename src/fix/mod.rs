@@ -3,6 +3,7 @@
 //! left untouched). Files are written only when changed, atomically, keeping their permissions.
 
 pub mod imports;
+pub mod write;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
