@@ -531,6 +531,9 @@ pub fn check_dotted_name(s: &str) -> Result<(), &'static str> {
 }
 
 fn invalid_name(s: &str, why: &str) -> String {
+    if s.is_empty() {
+        return "an empty string is not a Python name or dotted path; expected e.g. `Tenant` or `tenancy.models.Tenant`".into();
+    }
     format!(
         "`{s}` is not a Python name or dotted path ({why}); expected e.g. `Tenant` or `tenancy.models.Tenant`"
     )

@@ -399,9 +399,13 @@ fn check_config(toml_body: &str) -> (i32, String) {
 #[test]
 fn invalid_names_in_the_config_exit_2_naming_key_value_and_file() {
     for (body, key, value) in [
-        ("tenant-model = \"\"", "tenant-model", "``"),
-        ("tenant-fields = [\"\"]", "tenant-fields", "``"),
-        ("scoped-managers = [\"\"]", "scoped-managers", "``"),
+        ("tenant-model = \"\"", "tenant-model", "an empty string"),
+        ("tenant-fields = [\"\"]", "tenant-fields", "an empty string"),
+        (
+            "scoped-managers = [\"\"]",
+            "scoped-managers",
+            "an empty string",
+        ),
         ("tenant-cache = \"a..b\"", "tenant-cache", "`a..b`"),
         (
             "manager-import = \"a.b.c.D; import os\"",
