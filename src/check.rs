@@ -347,12 +347,14 @@ fn write_fixed(
         if is_stdin {
             result.stdin_output = Some(f.fixed.clone());
         } else if opts.fix == FixMode::Apply
-            && let Err(e) = crate::fix::write_atomic(&f.path, &f.fixed)
+            && let Err(e) = crate::fix::write::write_fixed(
+                &f.path,
+                f.original.as_bytes(),
+                f.fixed.as_bytes(),
+                &ws.settings().root,
+            )
         {
-            result.fix_errors.push(format!(
-                "{}: cannot write the fixed file: {e}",
-                f.path.display()
-            ));
+            result.fix_errors.push(e.to_string());
             ws.set_document(f.path.clone(), Ok(f.original));
             failed = true;
             continue;

@@ -54,13 +54,13 @@ pub struct CheckArgs {
     #[arg(long)]
     pub show_fixes: bool,
     /// Rules to enable: comma-separated codes or prefixes (TEN, TEN3, TEN301).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::registry::parse_selector)]
     pub select: Option<Vec<String>>,
     /// Rules to enable on top of the selection.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::registry::parse_selector)]
     pub extend_select: Vec<String>,
     /// Rules to disable.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = crate::registry::parse_selector)]
     pub ignore: Vec<String>,
     /// Output format (default: full on a terminal, concise otherwise).
     #[arg(long, value_enum)]

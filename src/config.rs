@@ -63,6 +63,15 @@ pub const DEFAULT_SETTINGS_MODULES: &[&str] = &[
     "**/settings_*.py",
 ];
 
+/// Default `max-file-size`: 8 MiB. Bigger files are reported (TEN901) instead of being read.
+///
+/// Ruff has no such limit; Biome's `files.maxSize` defaults to 1 MiB. Python's largest
+/// hand-written modules are far below either (Django's biggest is about 100 KB), but generated
+/// modules (protobuf `*_pb2.py`, data tables, squashed migrations) pass 1 MiB, and each one
+/// would then be a TEN901 in every run. 8 MiB keeps those checked while bounding the memory of
+/// one file (parsing costs a few dozen times the file's size).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
+
 /// A configuration error: always names the file and, where there is one, the key.
 #[derive(Debug)]
 pub struct ConfigError {
@@ -241,6 +250,8 @@ pub struct Settings {
     pub preset: Option<String>,
     /// `cache-dir`, relative to the project root (default `.tenantlint_cache`).
     pub cache_dir: Option<PathBuf>,
+    /// Files bigger than this many bytes are reported (TEN901), not read (`max-file-size`).
+    pub max_file_size: u64,
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -278,6 +289,7 @@ pub struct FileOptions {
     pub tenant_key_functions: Option<Vec<String>>,
     pub settings_modules: Option<Vec<String>>,
     pub cache_dir: Option<String>,
+    pub max_file_size: Option<u64>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
@@ -313,6 +325,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-routers",
     "tenant-key-functions",
     "settings-modules",
+    "max-file-size",
 ];
 
 fn type_name(v: &Value) -> &'static str {
@@ -392,15 +405,169 @@ impl Reader<'_> {
         Ok(list)
     }
 
+    /// A Python name or dotted path (`Tenant`, `tenancy.models.Tenant`).
+    fn name(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
+        let s = self.string(key, v)?;
+        check_dotted_name(&s).map_err(|why| self.err(key, invalid_name(&s, why)))?;
+        Ok(s)
+    }
+
+    /// `manager-import`: a dotted path, or empty for "where the project defines it".
+    fn name_or_empty(&self, key: &str, v: &Value) -> Result<String, ConfigError> {
+        let s = self.string(key, v)?;
+        if !s.is_empty() {
+            check_dotted_name(&s).map_err(|why| self.err(key, invalid_name(&s, why)))?;
+        }
+        Ok(s)
+    }
+
+    /// An array of Python names or dotted paths.
+    fn names(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        let list = self.strings(key, v)?;
+        for (i, s) in list.iter().enumerate() {
+            check_dotted_name(s).map_err(|why| {
+                self.err(key, format!("item {}: {}", i + 1, invalid_name(s, why)))
+            })?;
+        }
+        Ok(list)
+    }
+
+    /// An array of plain identifiers (method names).
+    fn identifiers(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        let list = self.strings(key, v)?;
+        for (i, s) in list.iter().enumerate() {
+            let why = match check_dotted_name(s) {
+                Err(why) => Some(why),
+                Ok(()) if s.contains('.') => Some("a dot; expected a plain name"),
+                Ok(()) => None,
+            };
+            if let Some(why) = why {
+                return Err(self.err(
+                    key,
+                    format!("item {}: `{s}` is not a Python identifier ({why})", i + 1),
+                ));
+            }
+        }
+        Ok(list)
+    }
+
+    /// An array of non-empty strings (an empty key prefix would match every key).
+    fn non_empty_strings(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
+        let list = self.strings(key, v)?;
+        if let Some(i) = list.iter().position(|s| s.is_empty()) {
+            return Err(self.err(
+                key,
+                format!("item {}: an empty string is not allowed here", i + 1),
+            ));
+        }
+        Ok(list)
+    }
+
+    /// A size in bytes: an integer, or a string like `"8MB"`, `"512 KB"`, `"1GiB"`.
+    fn size(&self, key: &str, v: &Value) -> Result<u64, ConfigError> {
+        let n = match v {
+            Value::Integer(i) if *i > 0 => *i as u64,
+            Value::Integer(i) => {
+                return Err(self.err(key, format!("expected a positive size, found {i}")));
+            }
+            Value::String(s) => parse_size(s).map_err(|e| self.err(key, e))?,
+            other => {
+                return Err(self.err(
+                    key,
+                    format!(
+                        "expected a size (an integer number of bytes or a string like \"8MB\"), found {}",
+                        type_name(other)
+                    ),
+                ));
+            }
+        };
+        Ok(n)
+    }
+
     fn selectors(&self, key: &str, v: &Value) -> Result<Vec<String>, ConfigError> {
         let list = self.strings(key, v)?;
         for sel in &list {
+            if sel.trim().is_empty() {
+                return Err(self.err(key, "empty rule selector"));
+            }
             if !registry::is_valid_selector(sel) {
                 return Err(self.err(key, format!("unknown rule selector `{sel}`")));
             }
         }
         Ok(list)
     }
+}
+
+/// Python's hard keywords: never a valid name segment.
+const PYTHON_KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// Is `s` a Python identifier or a dotted path of identifiers (`Tenant`,
+/// `tenancy.models.Tenant`)? `Err` says what is wrong. Identifiers follow Python: a letter or
+/// `_` (Unicode letters included), then letters, digits or `_`; no keywords.
+pub fn check_dotted_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("empty");
+    }
+    if s.chars().any(char::is_whitespace) {
+        return Err("contains whitespace");
+    }
+    for seg in s.split('.') {
+        let mut chars = seg.chars();
+        match chars.next() {
+            None => return Err("empty segment"),
+            Some(c) if c == '_' || c.is_alphabetic() => {}
+            Some(c) if c.is_numeric() => return Err("a segment starts with a digit"),
+            Some(_) => return Err("punctuation is not allowed"),
+        }
+        if !chars.all(|c| c == '_' || c.is_alphanumeric()) {
+            return Err("punctuation is not allowed");
+        }
+        if PYTHON_KEYWORDS.contains(&seg) {
+            return Err("a segment is a Python keyword");
+        }
+    }
+    Ok(())
+}
+
+fn invalid_name(s: &str, why: &str) -> String {
+    if s.is_empty() {
+        return "an empty string is not a Python name or dotted path; expected e.g. `Tenant` or `tenancy.models.Tenant`".into();
+    }
+    format!(
+        "`{s}` is not a Python name or dotted path ({why}); expected e.g. `Tenant` or `tenancy.models.Tenant`"
+    )
+}
+
+/// Parse a size: a number of bytes with an optional unit, `B`, `KB`, `MB`, `GB` (binary:
+/// 1 KB = 1024 bytes, as in most tools that take file sizes; `KiB`, `MiB`, `GiB` too),
+/// case-insensitive, with or without a space: `"8MB"`, `"512 KB"`, `"1048576"`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || {
+        format!(
+            "invalid size `{s}`; expected a number of bytes with an optional unit (B, KB, MB, GB), like \"8MB\""
+        )
+    };
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_mul(mult).ok_or_else(bad)?;
+    if bytes == 0 {
+        return Err(format!("invalid size `{s}`; must be more than 0 bytes"));
+    }
+    Ok(bytes)
 }
 
 /// Parse the tenantlint table of a config file. `table` is the `[tool.tenantlint]` table of a
@@ -434,16 +601,16 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
                 }
                 o.per_file_ignores = Some(list);
             }
-            "tenant-model" => o.tenant_model = Some(r.string(k, v)?),
-            "tenant-fields" => o.tenant_fields = Some(r.strings(k, v)?),
-            "tenant-base-classes" => o.tenant_base_classes = Some(r.strings(k, v)?),
-            "scoped-managers" => o.scoped_managers = Some(r.strings(k, v)?),
-            "global-models" => o.global_models = Some(r.strings(k, v)?),
-            "manager-import" => o.manager_import = Some(r.string(k, v)?),
-            "tenant-cache" => o.tenant_cache = Some(r.string(k, v)?),
-            "tenant-cache-methods" => o.tenant_cache_methods = Some(r.strings(k, v)?),
-            "key-helpers" => o.key_helpers = Some(r.strings(k, v)?),
-            "key-prefixes" => o.key_prefixes = Some(r.strings(k, v)?),
+            "tenant-model" => o.tenant_model = Some(r.name(k, v)?),
+            "tenant-fields" => o.tenant_fields = Some(r.names(k, v)?),
+            "tenant-base-classes" => o.tenant_base_classes = Some(r.names(k, v)?),
+            "scoped-managers" => o.scoped_managers = Some(r.names(k, v)?),
+            "global-models" => o.global_models = Some(r.names(k, v)?),
+            "manager-import" => o.manager_import = Some(r.name_or_empty(k, v)?),
+            "tenant-cache" => o.tenant_cache = Some(r.name(k, v)?),
+            "tenant-cache-methods" => o.tenant_cache_methods = Some(r.identifiers(k, v)?),
+            "key-helpers" => o.key_helpers = Some(r.names(k, v)?),
+            "key-prefixes" => o.key_prefixes = Some(r.non_empty_strings(k, v)?),
             "preset" => {
                 let p = r.string(k, v)?;
                 if !PRESETS.contains(&p.as_str()) {
@@ -457,18 +624,19 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
                 }
                 o.preset = Some(p);
             }
-            "tenant-setters" => o.tenant_setters = Some(r.strings(k, v)?),
-            "tenant-clearers" => o.tenant_clearers = Some(r.strings(k, v)?),
-            "tenant-context-managers" => o.tenant_context_managers = Some(r.strings(k, v)?),
-            "task-base-classes" => o.task_base_classes = Some(r.strings(k, v)?),
-            "bypass-calls" => o.bypass_calls = Some(r.strings(k, v)?),
-            "bypass-managers" => o.bypass_managers = Some(r.strings(k, v)?),
+            "tenant-setters" => o.tenant_setters = Some(r.names(k, v)?),
+            "tenant-clearers" => o.tenant_clearers = Some(r.names(k, v)?),
+            "tenant-context-managers" => o.tenant_context_managers = Some(r.names(k, v)?),
+            "task-base-classes" => o.task_base_classes = Some(r.names(k, v)?),
+            "bypass-calls" => o.bypass_calls = Some(r.names(k, v)?),
+            "bypass-managers" => o.bypass_managers = Some(r.names(k, v)?),
             "bypass-allowed-paths" => o.bypass_allowed_paths = Some(r.globs(k, v)?),
-            "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.strings(k, v)?),
-            "tenant-middlewares" => o.tenant_middlewares = Some(r.strings(k, v)?),
-            "tenant-routers" => o.tenant_routers = Some(r.strings(k, v)?),
-            "tenant-key-functions" => o.tenant_key_functions = Some(r.strings(k, v)?),
+            "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.names(k, v)?),
+            "tenant-middlewares" => o.tenant_middlewares = Some(r.names(k, v)?),
+            "tenant-routers" => o.tenant_routers = Some(r.names(k, v)?),
+            "tenant-key-functions" => o.tenant_key_functions = Some(r.names(k, v)?),
             "settings-modules" => o.settings_modules = Some(r.globs(k, v)?),
+            "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
@@ -676,6 +844,7 @@ pub fn resolve_settings(
         bypass_allowed,
         settings_modules,
         preset: o.preset,
+        max_file_size: o.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         per_file_ignores,
         conventions,
     })

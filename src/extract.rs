@@ -86,6 +86,20 @@ pub fn extract_with_edits(source: &str) -> (FileFacts, EditFacts) {
 }
 
 fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
+    // What CPython rejects before parsing (nesting deeper than its limits) never reaches the
+    // recursive parser: a TEN900 at the place, and no facts.
+    if let Some(limit) = crate::python_limits::check_limits(source) {
+        let at = limit.offset.min(source.len()) as u32;
+        let facts = FileFacts {
+            problems: vec![FileProblem::Syntax {
+                message: limit.message(),
+                span: crate::locate::Span::empty(at),
+            }],
+            lines: crate::locate::LineIndex::new(source),
+            ..Default::default()
+        };
+        return (facts, with_edits.then(EditFacts::default));
+    }
     let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
     let locator = Locator::new(source);
     let mut facts = FileFacts::default();

@@ -30,6 +30,8 @@ pub mod fix;
 pub mod index;
 pub mod locate;
 pub mod noqa;
+pub mod python_limits;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod source_io;

@@ -109,15 +109,30 @@ impl fmt::Display for Rule {
 /// Does `selector` (a code or a code prefix such as `TEN`, `TEN3`, `TEN301`) select `rule`?
 pub fn selector_matches(selector: &str, rule: Rule) -> bool {
     let sel = selector.trim();
+    if sel.is_empty() {
+        // An empty selector (`--select ""`, `"TEN1,"`) selects nothing; it is rejected as
+        // invalid before it gets here.
+        return false;
+    }
     if sel.eq_ignore_ascii_case("ALL") {
         return true;
     }
     rule.code().len() >= sel.len() && rule.code()[..sel.len()].eq_ignore_ascii_case(sel)
 }
 
-/// Is `selector` a valid selector, i.e. does it select at least one rule?
+/// Is `selector` a valid selector, i.e. does it select at least one rule? An empty one is not.
 pub fn is_valid_selector(selector: &str) -> bool {
     Rule::all().iter().any(|&r| selector_matches(selector, r))
+}
+
+/// The command-line parser for one selector of a comma-separated list: rejects an empty one
+/// (`--select ""`, `",,,"`, `"TEN1,"`), as ruff does. Unknown codes are left to the check
+/// (`unknown rule selector`).
+pub fn parse_selector(selector: &str) -> Result<String, String> {
+    if selector.trim().is_empty() {
+        return Err("empty rule selector (a stray comma?)".into());
+    }
+    Ok(selector.to_string())
 }
 
 /// Resolve `select` / `extend-select` / `ignore` into the set of enabled rules.

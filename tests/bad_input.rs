@@ -194,9 +194,13 @@ fn write_big_file(path: &Path, min_bytes: usize) -> [usize; 3] {
 }
 
 #[test]
-fn twenty_megabyte_file_is_checked() {
+fn twenty_megabyte_file_is_checked_when_max_file_size_allows_it() {
     let p = tempfile::tempdir().unwrap();
-    write(p.path(), "pyproject.toml", PYPROJECT);
+    write(
+        p.path(),
+        "pyproject.toml",
+        &format!("{PYPROJECT}\n[tool.tenantlint]\nmax-file-size = \"32MB\"\n"),
+    );
     write(p.path(), "app/ok.py", OK_PY);
     let big = p.path().join("app/big.py");
     std::fs::create_dir_all(big.parent().unwrap()).unwrap();
@@ -212,6 +216,17 @@ fn twenty_megabyte_file_is_checked() {
             format!("app/big.py:{middle}:1 TEN301"),
             format!("app/big.py:{last}:1 TEN301"),
             "app/ok.py:3:1 TEN301".to_string(),
+        ]
+    );
+    // With the default limit (8 MiB) the same file is a TEN901, not read, and the rest is checked.
+    write(p.path(), "pyproject.toml", PYPROJECT);
+    let out = run(p.path(), &[]);
+    assert_no_crash(&out, "20 MB file over max-file-size");
+    assert_eq!(
+        keys(&out.stdout),
+        vec![
+            "app/big.py:1:1 TEN901".to_string(),
+            "app/ok.py:3:1 TEN301".to_string()
         ]
     );
 }

@@ -273,3 +273,82 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_fix_that_cannot_be_written_is_not_counted_as_fixed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std_project();
+    let root = dir.path();
+    let views = root.join("app/views.py");
+    let before = std::fs::read_to_string(&views).unwrap();
+    std::fs::set_permissions(&views, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = tl()
+        .current_dir(root)
+        .args(["check", "--no-cache", "--fix", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("read-only"), "{stderr}");
+    assert!(
+        stdout.contains("app/views.py:12:5: TEN301"),
+        "the finding stays reported: {stdout}"
+    );
+    assert!(!stdout.contains("All checks passed"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&views).unwrap(), before);
+}
+
+#[test]
+fn deep_nesting_in_a_one_file_project_is_a_syntax_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", PYPROJECT);
+    let deep = format!("x = {}1{}\n", "(".repeat(60_000), ")".repeat(60_000));
+    write(dir.path(), "deep.py", &deep);
+    let q = format!("x = {}1{}\n", "Q(".repeat(60_000), ")".repeat(60_000));
+    write(dir.path(), "q.py", &q);
+    for args in [
+        &["check", "--no-cache"][..],
+        &["check", "--no-cache", "--fix"][..],
+    ] {
+        let out = tl()
+            .current_dir(dir.path())
+            .args(args)
+            .args(["--output-format", "concise"])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}");
+        assert!(stdout.contains("deep.py:1:"), "{stdout}");
+        assert!(stdout.contains("too many nested parentheses"), "{stdout}");
+    }
+    // Nothing to fix: an empty diff, exit 0, no abort.
+    let out = tl()
+        .current_dir(dir.path())
+        .args(["check", "--no-cache", "--diff"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_device_named_on_the_command_line_is_an_error_at_once() {
+    let dir = std_project();
+    let out = tl()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "/dev/zero",
+            "app/views.py",
+        ])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TEN901"), "{stdout}");
+    assert!(stdout.contains("not a regular file"), "{stdout}");
+    assert!(stdout.contains("app/views.py:12:5: TEN301"), "{stdout}");
+}

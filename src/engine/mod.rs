@@ -52,6 +52,7 @@ impl Workspace {
         cache: Option<cache::FactCache>,
     ) -> Workspace {
         let pool = pool::shared();
+        let sources = sources.with_max_file_size(settings.max_file_size);
         let hits = std::sync::atomic::AtomicUsize::new(0);
         let loaded: Vec<(FileMeta, Arc<FileFacts>)> = pool.install(|| {
             files

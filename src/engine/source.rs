@@ -9,12 +9,28 @@ use rustc_hash::FxHashMap as HashMap;
 /// The text of a file, or why it cannot be had (a TEN901 message).
 pub type Text = Result<String, String>;
 
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub struct Sources {
     documents: HashMap<PathBuf, Text>,
+    /// Files bigger than this are not read (`max-file-size`).
+    max_file_size: u64,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Sources {
+            documents: HashMap::default(),
+            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
+        }
+    }
 }
 
 impl Sources {
+    pub fn with_max_file_size(mut self, max: u64) -> Sources {
+        self.max_file_size = max;
+        self
+    }
+
     /// Let `text` stand for the file at `path` (which need not exist on disk).
     pub fn set_document(&mut self, path: PathBuf, text: Text) {
         self.documents.insert(path, text);
@@ -37,7 +53,7 @@ impl Sources {
         if let Some(doc) = self.documents.get(path) {
             return doc.clone();
         }
-        read_disk(path)
+        read_disk(path, self.max_file_size)
     }
 
     /// Like [`Sources::read`], without copying a document.
@@ -45,7 +61,7 @@ impl Sources {
         match self.documents.get(path) {
             Some(Ok(t)) => f(Ok(t)),
             Some(Err(e)) => f(Err(e)),
-            None => match read_disk(path) {
+            None => match read_disk(path, self.max_file_size) {
                 Ok(t) => f(Ok(&t)),
                 Err(e) => f(Err(&e)),
             },
@@ -53,37 +69,19 @@ impl Sources {
     }
 }
 
-/// Read and decode a source file from disk.
-pub fn read_disk(path: &Path) -> Text {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read file: {}", io_message(&e)))?;
+/// Read and decode a source file from disk: only regular files within `max_size`, only UTF-8
+/// source (a coding declaration naming another codec makes it unreadable here, and so never
+/// rewritten by a fix).
+pub fn read_disk(path: &Path, max_size: u64) -> Text {
+    let bytes = crate::source_io::read_source(path, max_size).map_err(|e| e.to_string())?;
     match decode(&bytes) {
         Ok(_) => Ok(String::from_utf8(bytes).unwrap_or_default()),
         Err(m) => Err(m),
     }
 }
 
-/// Decode file contents as UTF-8 text, rejecting binary data.
+/// Decode file contents as Python source, the way CPython would (UTF-8, BOM, coding
+/// declarations), rejecting binary data.
 pub fn decode(bytes: &[u8]) -> Result<&str, String> {
-    if bytes.contains(&0) {
-        return Err("binary file (contains NUL bytes), not Python source".into());
-    }
-    std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        format!(
-            "file is not valid UTF-8 (invalid byte at line {line}, byte offset {})",
-            e.valid_up_to()
-        )
-    })
-}
-
-pub fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        _ => e.to_string(),
-    }
+    crate::source_io::decode_python(bytes)
 }

@@ -1,9 +1,8 @@
 //! Fixes as pure text operations: apply non-overlapping edits, check that the result parses,
-//! write a file atomically. The check/fix loop that drives them is `crate::engine::fixloop`; the
+//! write a file safely ([`write`]). The check/fix loop that drives them is `crate::engine::fixloop`; the
 //! edits themselves are computed by the rules.
 
-use std::io::Write;
-use std::path::Path;
+pub mod write;
 
 use crate::diagnostics::{Edit, Fix};
 
@@ -82,22 +81,6 @@ pub fn parses(source: &str) -> bool {
         .problems
         .iter()
         .any(|p| matches!(p, crate::facts::FileProblem::Syntax { .. }))
-}
-
-/// Replace `path` with `contents` atomically: a temporary file in the same directory, the
-/// original's permissions, then a rename. Symlinks are followed (their target is replaced).
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
-    let target = std::fs::canonicalize(path)?;
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let perms = std::fs::metadata(&target)?.permissions();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tenantlint-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(contents.as_bytes())?;
-    tmp.as_file().set_permissions(perms)?;
-    tmp.persist(&target).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

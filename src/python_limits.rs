@@ -1,0 +1,765 @@
+//! A fast pre-parse scan for the nesting limits CPython enforces, so that a hostile or generated
+//! file with absurd nesting is reported (TEN900) before the recursive parser and the recursive
+//! walkers ever see it.
+//!
+//! CPython rejects, before or while parsing:
+//!
+//! - more than 200 nested brackets `(`, `[`, `{` ("too many nested parentheses"; the tokenizer's
+//!   `MAXLEVEL`). The `{` of an f-string replacement field counts, as in CPython 3.12+.
+//! - more than 99 indentation levels ("too many levels of indentation"; `MAXINDENT` is 100 and
+//!   the error fires when `indent + 1 >= 100`).
+//! - more than 149 nested f-strings ("too many nested f-strings"; `MAXFSTRINGLEVEL` is 150, 3.12+).
+//! - expressions nested too deeply without brackets (`not not ... x`, `x.a.a.a...`,
+//!   `x()()()...`, `a + a + ...`, `lambda: lambda: ...`, `- - - x`): CPython 3.10 to 3.12 fail
+//!   at about 3,000 levels ("maximum recursion depth exceeded during compilation", or "Parser
+//!   stack overflowed - Python source too complex to parse"), 3.13 at about 10,000 for
+//!   left-nested chains. We count the operators that add a level to the syntax tree per
+//!   expression (see [`MAX_EXPR_DEPTH`]) and reject above 20,000, twice the most CPython accepts,
+//!   so no file CPython compiles is rejected, while the parser and the walkers stay far from
+//!   their stack limits.
+//!
+//! The scan is one linear pass over the bytes. It understands comments, string literals (all
+//! prefixes, triple quotes, escapes, raw strings), f- and t-strings (replacement fields, format
+//! specs, `{{`/`}}`, `\N{...}`), line continuations and the logical-line rules for indentation.
+//! It never rejects valid code for anything but the limits above; on invalid code it may lose
+//! track, but the parser reports such a file anyway.
+
+use std::fmt;
+
+/// CPython's `MAXLEVEL`: at most this many brackets may be open at once.
+pub const MAX_PAREN_DEPTH: usize = 200;
+/// At most this many indentation levels (CPython's `MAXINDENT` is 100; level 100 is an error).
+pub const MAX_INDENT_LEVELS: usize = 99;
+/// At most this many nested f-strings (CPython's `MAXFSTRINGLEVEL` is 150; level 150 is an error).
+pub const MAX_FSTRING_DEPTH: usize = 149;
+/// At most this many tree-deepening operators in one expression, counted over the enclosing
+/// brackets: binary arithmetic and bitwise operators, unary operators and `not`, `.` attribute
+/// access, call and subscript trailers, `lambda`, `await`, conditional `if`. Commas, `;`,
+/// assignments and the end of a logical line start a new count (what follows is a sibling in
+/// the tree, not a child). `and`, `or` and comparisons neither count nor reset (they are flat in
+/// the tree, but an operand may still be deep).
+pub const MAX_EXPR_DEPTH: usize = 20_000;
+
+/// Which limit a file exceeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitKind {
+    Parentheses,
+    Indentation,
+    FStrings,
+    Expression,
+}
+
+/// The first place where `source` exceeds a limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitError {
+    /// Byte offset of the token that exceeds the limit (an opening bracket, the first character
+    /// of the over-indented line, the opening quote of the f-string, the operator).
+    pub offset: usize,
+    pub kind: LimitKind,
+}
+
+impl LimitError {
+    /// CPython's wording where CPython has one.
+    pub fn message(&self) -> String {
+        match self.kind {
+            LimitKind::Parentheses => "too many nested parentheses".into(),
+            LimitKind::Indentation => "too many levels of indentation".into(),
+            LimitKind::FStrings => "too many nested f-strings".into(),
+            LimitKind::Expression => format!(
+                "expression too complex to parse (more than {MAX_EXPR_DEPTH} nested operations)"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for LimitError {}
+
+#[derive(Clone, Copy, Debug)]
+enum Frame {
+    /// An open `(`, `[` or `{` in code.
+    Bracket,
+    /// The replacement field `{...}` of an f-string (code inside).
+    Field,
+    /// The literal part of an f- or t-string.
+    FStr { quote: u8, triple: bool, raw: bool },
+    /// The format spec after `:` in a replacement field (literal, with nested fields).
+    Spec,
+}
+
+/// Per-frame expression counter.
+#[derive(Clone, Copy, Debug, Default)]
+struct Count {
+    n: usize,
+    /// Between `lambda` and its `:`: commas and `=` do not end the expression.
+    lambda_params: bool,
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    stack: Vec<Frame>,
+    /// One counter for the top level and one per frame.
+    counts: Vec<Count>,
+    total: usize,
+    parens: usize,
+    fstrings: usize,
+    indents: Vec<usize>,
+    at_line_start: bool,
+    /// The previous token ends a value (a name, literal or closing bracket): a following `(` or
+    /// `[` is a call or subscript trailer.
+    prev_value: bool,
+}
+
+/// Scan `source` for the first nesting limit it exceeds; `None` when it is within all of them.
+pub fn check_limits(source: &str) -> Option<LimitError> {
+    let mut s = Scanner {
+        b: source.as_bytes(),
+        i: 0,
+        stack: Vec::new(),
+        counts: vec![Count::default()],
+        total: 0,
+        parens: 0,
+        fstrings: 0,
+        indents: vec![0],
+        at_line_start: true,
+        prev_value: false,
+    };
+    s.run().err()
+}
+
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+const STRING_PREFIXES: &[&str] = &["r", "u", "b", "f", "t", "br", "rb", "fr", "rf", "tr", "rt"];
+
+/// Keywords after which `(` / `[` is not a trailer.
+const KEYWORDS: &[&str] = &[
+    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
+    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
+    "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
+];
+
+impl Scanner<'_> {
+    fn err(&self, offset: usize, kind: LimitKind) -> Result<(), LimitError> {
+        Err(LimitError { offset, kind })
+    }
+
+    fn peek(&self, k: usize) -> u8 {
+        self.b.get(self.i + k).copied().unwrap_or(0)
+    }
+
+    fn count(&mut self, at: usize) -> Result<(), LimitError> {
+        let c = self.counts.last_mut().expect("top-level counter");
+        c.n += 1;
+        self.total += 1;
+        if self.total > MAX_EXPR_DEPTH {
+            return self.err(at, LimitKind::Expression);
+        }
+        Ok(())
+    }
+
+    /// A comma, `;`, assignment or logical newline: what follows is a sibling.
+    fn reset(&mut self) {
+        let c = self.counts.last_mut().expect("top-level counter");
+        if c.lambda_params {
+            return;
+        }
+        self.total -= c.n;
+        c.n = 0;
+    }
+
+    fn push(&mut self, f: Frame, at: usize) -> Result<(), LimitError> {
+        match f {
+            Frame::Bracket | Frame::Field => {
+                if self.parens >= MAX_PAREN_DEPTH {
+                    return self.err(at, LimitKind::Parentheses);
+                }
+                self.parens += 1;
+            }
+            Frame::FStr { .. } => {
+                if self.fstrings >= MAX_FSTRING_DEPTH {
+                    return self.err(at, LimitKind::FStrings);
+                }
+                self.fstrings += 1;
+            }
+            Frame::Spec => {}
+        }
+        self.stack.push(f);
+        self.counts.push(Count::default());
+        Ok(())
+    }
+
+    fn pop(&mut self) {
+        if let Some(f) = self.stack.pop() {
+            match f {
+                Frame::Bracket | Frame::Field => self.parens -= 1,
+                Frame::FStr { .. } => self.fstrings -= 1,
+                Frame::Spec => {}
+            }
+            let c = self.counts.pop().expect("one counter per frame");
+            self.total -= c.n;
+        }
+    }
+
+    fn run(&mut self) -> Result<(), LimitError> {
+        while self.i < self.b.len() {
+            match self.stack.last().copied() {
+                Some(Frame::FStr { quote, triple, raw }) => {
+                    self.fstring_literal(quote, triple, raw)?
+                }
+                Some(Frame::Spec) => self.spec_literal()?,
+                _ => self.code()?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The length of the newline at `i` (`\n`, `\r\n`, `\r`), 0 if none.
+    fn newline_len(&self, i: usize) -> usize {
+        match self.b.get(i) {
+            Some(b'\n') => 1,
+            Some(b'\r') if self.b.get(i + 1) == Some(&b'\n') => 2,
+            Some(b'\r') => 1,
+            _ => 0,
+        }
+    }
+
+    /// At the start of a line outside brackets: measure the indentation of a logical line.
+    fn line_start(&mut self) -> Result<(), LimitError> {
+        self.at_line_start = false;
+        let mut col = 0usize;
+        let mut j = self.i;
+        while let Some(&c) = self.b.get(j) {
+            match c {
+                b' ' => col += 1,
+                b'\t' => col = (col / 8 + 1) * 8,
+                0x0c => col = 0,
+                _ => break,
+            }
+            j += 1;
+        }
+        self.i = j;
+        match self.b.get(j) {
+            // Blank and comment-only lines do not count.
+            None | Some(b'#') | Some(b'\n') | Some(b'\r') => return Ok(()),
+            _ => {}
+        }
+        let top = *self.indents.last().expect("base indentation");
+        if col > top {
+            if self.indents.len() > MAX_INDENT_LEVELS {
+                return self.err(j, LimitKind::Indentation);
+            }
+            self.indents.push(col);
+        } else {
+            while self.indents.len() > 1 && *self.indents.last().expect("non-empty") > col {
+                self.indents.pop();
+            }
+        }
+        Ok(())
+    }
+
+    fn code(&mut self) -> Result<(), LimitError> {
+        if self.at_line_start && self.stack.is_empty() {
+            self.line_start()?;
+            if self.i >= self.b.len() {
+                return Ok(());
+            }
+        }
+        let at = self.i;
+        let c = self.b[at];
+        match c {
+            b' ' | b'\t' | 0x0c => self.i += 1,
+            b'#' => {
+                while self.i < self.b.len() && !matches!(self.b[self.i], b'\n' | b'\r') {
+                    self.i += 1;
+                }
+            }
+            b'\n' | b'\r' => {
+                self.i += self.newline_len(at);
+                if self.stack.is_empty() {
+                    self.at_line_start = true;
+                    self.prev_value = false;
+                    let c = self.counts.last_mut().expect("top-level counter");
+                    c.lambda_params = false;
+                    self.reset();
+                }
+            }
+            b'\\' => {
+                // A line continuation: not a new logical line.
+                let n = self.newline_len(at + 1);
+                self.i += 1 + n;
+            }
+            b'\'' | b'"' => {
+                self.string(at, "")?;
+                self.prev_value = true;
+            }
+            b'0'..=b'9' => {
+                self.number();
+                self.prev_value = true;
+            }
+            b'.' if self.peek(1).is_ascii_digit() => {
+                self.number();
+                self.prev_value = true;
+            }
+            c if is_ident_byte(c) => {
+                let start = self.i;
+                while self.i < self.b.len() && is_ident_byte(self.b[self.i]) {
+                    self.i += 1;
+                }
+                let word = &self.b[start..self.i];
+                let next = self.peek(0);
+                if (next == b'\'' || next == b'"')
+                    && word.len() <= 2
+                    && let Ok(w) = std::str::from_utf8(word)
+                    && STRING_PREFIXES.contains(&w.to_ascii_lowercase().as_str())
+                {
+                    self.string(start, &w.to_ascii_lowercase())?;
+                    self.prev_value = true;
+                    return Ok(());
+                }
+                match word {
+                    b"not" | b"await" | b"if" => self.count(start)?,
+                    b"lambda" => {
+                        self.count(start)?;
+                        self.counts.last_mut().expect("counter").lambda_params = true;
+                    }
+                    _ => {}
+                }
+                self.prev_value = !std::str::from_utf8(word).is_ok_and(|w| KEYWORDS.contains(&w));
+            }
+            b'(' | b'[' | b'{' => {
+                if self.prev_value {
+                    self.count(at)?;
+                }
+                self.i += 1;
+                self.push(Frame::Bracket, at)?;
+                self.prev_value = false;
+            }
+            b')' | b']' | b'}' => {
+                self.i += 1;
+                match self.stack.last() {
+                    Some(Frame::Field) if c == b'}' => self.pop(),
+                    Some(Frame::Bracket) => self.pop(),
+                    _ => {}
+                }
+                self.prev_value = true;
+            }
+            b':' => {
+                self.i += 1;
+                if matches!(self.stack.last(), Some(Frame::Field)) && self.peek(0) != b'=' {
+                    // `f"{x:>10}"`: the format spec. (`:=` at the top of a field is a spec
+                    // too in CPython, but `{x:=...}` with `=...` as the spec has no nesting.)
+                    self.push(Frame::Spec, at)?;
+                } else if self.peek(0) == b'=' {
+                    self.i += 1; // walrus: neither counts nor resets
+                } else {
+                    self.counts.last_mut().expect("counter").lambda_params = false;
+                }
+                self.prev_value = false;
+            }
+            b',' | b';' => {
+                self.i += 1;
+                self.reset();
+                self.prev_value = false;
+            }
+            _ => {
+                self.operator()?;
+                self.prev_value = false;
+            }
+        }
+        Ok(())
+    }
+
+    fn number(&mut self) {
+        let start = self.i;
+        let hex = self.b[start] == b'0' && matches!(self.peek(1), b'x' | b'X');
+        while let Some(&c) = self.b.get(self.i) {
+            let exponent_sign =
+                (c == b'+' || c == b'-') && !hex && matches!(self.b[self.i - 1], b'e' | b'E');
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || exponent_sign {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+    }
+
+    fn operator(&mut self) -> Result<(), LimitError> {
+        let at = self.i;
+        const OPS3: &[&[u8]] = &[b"**=", b"//=", b">>=", b"<<=", b"..."];
+        const OPS2: &[&[u8]] = &[
+            b"**", b"//", b">>", b"<<", b"==", b"!=", b"<=", b">=", b"->", b"+=", b"-=", b"*=",
+            b"/=", b"%=", b"@=", b"&=", b"|=", b"^=", b"<>",
+        ];
+        let rest = &self.b[at..];
+        let op: &[u8] = if let Some(op) = OPS3.iter().find(|op| rest.starts_with(op)) {
+            op
+        } else if let Some(op) = OPS2.iter().find(|op| rest.starts_with(op)) {
+            op
+        } else {
+            &rest[..1]
+        };
+        self.i += op.len();
+        match op {
+            b"..." => {}
+            b"==" | b"!=" | b"<=" | b">=" | b"<>" | b"<" | b">" => {}
+            b"->" => self.reset(),
+            o if o.ends_with(b"=") => self.reset(),
+            b"+" | b"-" | b"*" | b"/" | b"//" | b"%" | b"@" | b"**" | b"<<" | b">>" | b"&"
+            | b"|" | b"^" | b"~" | b"." => self.count(at)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A string literal starting at its prefix `start`; `self.i` is at the opening quote.
+    fn string(&mut self, start: usize, prefix: &str) -> Result<(), LimitError> {
+        let q = self.b[self.i];
+        let triple = self.peek(1) == q && self.peek(2) == q;
+        let raw = prefix.contains('r');
+        self.i += if triple { 3 } else { 1 };
+        if prefix.contains('f') || prefix.contains('t') {
+            return self.push(
+                Frame::FStr {
+                    quote: q,
+                    triple,
+                    raw,
+                },
+                start,
+            );
+        }
+        // A plain string: skip to its end. A backslash keeps the next character (even in raw
+        // strings, where it stays in the value but still protects a quote).
+        while self.i < self.b.len() {
+            let c = self.b[self.i];
+            if c == b'\\' {
+                self.i += 1 + self.newline_len(self.i + 1).max(1);
+            } else if c == q && (!triple || (self.peek(1) == q && self.peek(2) == q)) {
+                self.i += if triple { 3 } else { 1 };
+                return Ok(());
+            } else if !triple && matches!(c, b'\n' | b'\r') {
+                // Unterminated: the parser reports it; the newline is code again.
+                return Ok(());
+            } else {
+                self.i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn fstring_literal(&mut self, quote: u8, triple: bool, raw: bool) -> Result<(), LimitError> {
+        while self.i < self.b.len() {
+            let at = self.i;
+            let c = self.b[at];
+            match c {
+                b'\\' => {
+                    let next = self.peek(1);
+                    if raw {
+                        self.i += if next == quote || next == b'\\' { 2 } else { 1 };
+                    } else if next == b'N' && self.peek(2) == b'{' {
+                        // `\N{NAME}` is an escape, not a replacement field.
+                        self.i += 3;
+                        while self.i < self.b.len() && !matches!(self.b[self.i], b'}' | b'\n') {
+                            self.i += 1;
+                        }
+                        self.i += 1;
+                    } else {
+                        self.i += 1 + self.newline_len(at + 1).max(1);
+                    }
+                }
+                b'{' if self.peek(1) == b'{' => self.i += 2,
+                b'}' if self.peek(1) == b'}' => self.i += 2,
+                b'{' => {
+                    self.i += 1;
+                    self.prev_value = false;
+                    return self.push(Frame::Field, at);
+                }
+                c if c == quote
+                    && (!triple || (self.peek(1) == quote && self.peek(2) == quote)) =>
+                {
+                    self.i += if triple { 3 } else { 1 };
+                    self.pop();
+                    self.prev_value = true;
+                    return Ok(());
+                }
+                b'\n' | b'\r' if !triple => {
+                    // Unterminated: give the newline back to the code around it.
+                    self.pop();
+                    return Ok(());
+                }
+                _ => self.i += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn spec_literal(&mut self) -> Result<(), LimitError> {
+        while self.i < self.b.len() {
+            let at = self.i;
+            match self.b[at] {
+                b'\\' => self.i += 2,
+                b'{' => {
+                    self.i += 1;
+                    self.prev_value = false;
+                    return self.push(Frame::Field, at);
+                }
+                b'}' => {
+                    // The end of the spec and of its replacement field.
+                    self.i += 1;
+                    self.pop();
+                    if matches!(self.stack.last(), Some(Frame::Field)) {
+                        self.pop();
+                    }
+                    return Ok(());
+                }
+                b'\n' | b'\r' => {
+                    // Only a triple-quoted f-string may continue its spec on the next line.
+                    let enclosing_triple = self.stack.iter().rev().find_map(|f| match f {
+                        Frame::FStr { triple, .. } => Some(*triple),
+                        _ => None,
+                    });
+                    if enclosing_triple == Some(true) {
+                        self.i += 1;
+                    } else {
+                        self.pop();
+                        if matches!(self.stack.last(), Some(Frame::Field)) {
+                            self.pop();
+                        }
+                        if matches!(self.stack.last(), Some(Frame::FStr { .. })) {
+                            self.pop();
+                        }
+                        return Ok(());
+                    }
+                }
+                q @ (b'\'' | b'"') => {
+                    // The closing quote of the enclosing f-string ends it (invalid code).
+                    let closes = self.stack.iter().rev().find_map(|f| match f {
+                        Frame::FStr { quote, .. } => Some(*quote == q),
+                        _ => None,
+                    });
+                    if closes == Some(true) {
+                        while !matches!(self.stack.last(), Some(Frame::FStr { .. }) | None) {
+                            self.pop();
+                        }
+                        return Ok(());
+                    }
+                    self.i += 1;
+                }
+                _ => self.i += 1,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(src: &str) -> Option<LimitKind> {
+        check_limits(src).map(|e| e.kind)
+    }
+
+    #[test]
+    fn brackets_up_to_200_are_fine_201_is_not() {
+        let ok = format!("x = {}1{}\n", "(".repeat(200), ")".repeat(200));
+        assert_eq!(kind(&ok), None);
+        let bad = format!("x = {}1{}\n", "(".repeat(201), ")".repeat(201));
+        let e = check_limits(&bad).unwrap();
+        assert_eq!(e.kind, LimitKind::Parentheses);
+        assert_eq!(e.offset, 4 + 200);
+        assert_eq!(e.message(), "too many nested parentheses");
+        let mixed = format!("x = {}{}\n", "[{(".repeat(67), ")}]".repeat(67));
+        assert_eq!(kind(&mixed), Some(LimitKind::Parentheses));
+    }
+
+    #[test]
+    fn indentation_up_to_99_levels() {
+        let src = |n: usize| {
+            let mut s = String::new();
+            for i in 0..n {
+                s.push_str(&" ".repeat(i));
+                s.push_str("if x:\n");
+            }
+            s.push_str(&" ".repeat(n));
+            s.push_str("pass\n");
+            s
+        };
+        assert_eq!(kind(&src(99)), None);
+        let e = check_limits(&src(100)).unwrap();
+        assert_eq!(e.kind, LimitKind::Indentation);
+        assert_eq!(e.message(), "too many levels of indentation");
+        // Dedenting frees levels.
+        let twice = format!("{}{}", src(60), src(60));
+        assert_eq!(kind(&twice), None);
+        // Blank lines, comment lines and lines inside brackets or strings do not count.
+        let mut s = String::from("x = (\n");
+        for i in 0..150 {
+            s.push_str(&" ".repeat(i + 1));
+            s.push_str("1,\n");
+        }
+        s.push_str(")\ny = '''\n");
+        for i in 0..150 {
+            s.push_str(&" ".repeat(i + 1));
+            s.push_str("text\n");
+        }
+        s.push_str("'''\n");
+        for i in 0..150 {
+            s.push_str(&" ".repeat(i + 1));
+            s.push_str("# comment\n");
+        }
+        assert_eq!(kind(&s), None);
+    }
+
+    #[test]
+    fn nested_fstrings_up_to_149() {
+        let nest = |n: usize| {
+            let mut s = "x".to_string();
+            for _ in 0..n {
+                s = format!("f\"{{{s}}}\"");
+            }
+            format!("y = {s}\n")
+        };
+        assert_eq!(kind(&nest(99)), None);
+        assert_eq!(kind(&nest(149)), None);
+        assert_eq!(kind(&nest(150)), Some(LimitKind::FStrings));
+        assert_eq!(kind(&nest(10_000)), Some(LimitKind::FStrings));
+    }
+
+    #[test]
+    fn fstring_fields_count_as_brackets() {
+        let inner = format!("{}1{}", "(".repeat(199), ")".repeat(199));
+        assert_eq!(kind(&format!("y = f'{{{inner}}}'\n")), None);
+        let inner = format!("{}1{}", "(".repeat(200), ")".repeat(200));
+        assert_eq!(
+            kind(&format!("y = f'{{{inner}}}'\n")),
+            Some(LimitKind::Parentheses)
+        );
+        // `{{` is not a field; `\N{...}` is not a field.
+        let s = format!("y = f'{}'\n", "{{".repeat(500));
+        assert_eq!(kind(&s), None);
+        let s = format!("y = f'{}'\n", "\\N{BULLET}".repeat(500));
+        assert_eq!(kind(&s), None);
+    }
+
+    #[test]
+    fn strings_and_comments_are_skipped() {
+        let opens = "(".repeat(1000);
+        for src in [
+            format!("x = '{opens}'\n"),
+            format!("x = \"{opens}\"\n"),
+            format!("x = '''\n{opens}\n'''\n"),
+            format!("x = \"\"\"\n{opens}\n\"\"\"\n"),
+            format!("x = r'\\'{opens}'\n"),
+            format!("x = rb'{opens}'\n"),
+            format!("x = b'\\'{opens}'\n"),
+            format!("# {opens}\nx = 1\n"),
+            format!("x = 1  # {opens}\n"),
+            format!("x = f'{{a!r:>{{w}}}}{opens}'\n"),
+            format!("x = f'{{a}}' '{opens}'\n"),
+            format!("x = Rb'''{opens}'''\n"),
+        ] {
+            assert_eq!(kind(&src), None, "{src}");
+        }
+        // A name that is not a prefix, then a string: still a string.
+        assert_eq!(kind(&format!("x = bar'{opens}'\n")), None);
+        // An f-string's literal part is text; its fields are code.
+        let fields = format!("x = f'{}'\n", "{(".repeat(201));
+        assert_eq!(kind(&fields), Some(LimitKind::Parentheses));
+    }
+
+    #[test]
+    fn sixty_thousand_deep_inputs_are_rejected() {
+        let n = 60_000;
+        let genexp = format!("x = {}x{}\n", "(x for x in ".repeat(n), ")".repeat(n));
+        assert_eq!(kind(&genexp), Some(LimitKind::Parentheses));
+        let q = format!("x = {}1{}\n", "Q(".repeat(n), ")".repeat(n));
+        assert_eq!(kind(&q), Some(LimitKind::Parentheses));
+        let slices = format!("x = a{}0{}\n", "[1:".repeat(n), "]".repeat(n));
+        assert_eq!(kind(&slices), Some(LimitKind::Parentheses));
+        for flat in [
+            format!("y = {}x\n", "not ".repeat(n)),
+            format!("y = {}x\n", "-".repeat(n)),
+            format!("y = x{}\n", ".a".repeat(n)),
+            format!("y = x{}\n", "()".repeat(n)),
+            format!("y = x{}\n", "[0]".repeat(n)),
+            format!("y = x{}\n", "+x".repeat(n)),
+            format!("y = {}x\n", "x**".repeat(n)),
+            format!("y = {}x\n", "lambda:".repeat(n)),
+            format!("y = {}x\n", "lambda a, b=1: ".repeat(n)),
+            format!("y = {}x\n", "a if b else ".repeat(n)),
+            format!("async def f():\n    y = {}x\n", "await ".repeat(n)),
+        ] {
+            let e = check_limits(&flat).unwrap_or_else(|| panic!("{}", &flat[..40]));
+            assert_eq!(e.kind, LimitKind::Expression, "{}", &flat[..40]);
+        }
+    }
+
+    #[test]
+    fn what_cpython_accepts_is_accepted() {
+        // CPython 3.13 compiles left-nested chains of up to about 10,000 operators.
+        let n = 10_000;
+        for ok in [
+            format!("y = x{}\n", "+x".repeat(n)),
+            format!("y = x{}\n", ".a".repeat(n)),
+            format!("y = {}x\n", "-".repeat(n)),
+            // Flat in the tree: any length.
+            format!("y = x{}\n", " and x".repeat(100_000)),
+            format!("y = x{}\n", " < x".repeat(100_000)),
+            format!("y = [{}]\n", "a.b.c + 1, ".repeat(100_000)),
+            format!("y = {{{}}}\n", "'k': v.w, ".repeat(100_000)),
+            "x = a.b.c(1)\n".repeat(100_000),
+            format!("x = 1.5e-3{}\n", " + 1.5e-3".repeat(100)),
+        ] {
+            assert_eq!(kind(&ok), None, "{}", &ok[..40]);
+        }
+    }
+
+    #[test]
+    fn hundred_thousand_lines() {
+        let mut s = String::new();
+        for i in 0..100_000 {
+            s.push_str(&format!("x{i} = a.b.c({i})\n"));
+        }
+        let t = std::time::Instant::now();
+        assert_eq!(kind(&s), None);
+        assert!(t.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn real_code_shapes() {
+        let src = r#"
+import os
+
+
+class A(object):
+    """Doc with ( and [ and { and ' and \" """
+
+    def f(self, x: int = 1, *args, **kwargs) -> "A":
+        if x:
+            return {k: v for k, v in kwargs.items() if v}
+        elif x is None:
+            y = lambda a, b=2: a + b
+            return f"{self!r:>{x}} {x:%Y-%m-%d} {'a' + "b"} {x=} {{literal}}"
+        else:
+            s = rf"\d{x}\{{" + b"\x00" + u'\N{BULLET}'
+            return s[1:2, ::3]  # trailing (
+
+
+def g():
+    x = 1 + \
+        2
+    return (
+        x
+    )
+"#;
+        assert_eq!(kind(src), None);
+    }
+}
