@@ -169,19 +169,83 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
 }
 
 /// Calls of a name that is not bound at module level (a builtin like `len`, `print`) can be
-/// neither a project function nor an import: keep only those the rules know by name.
+/// neither a project function nor an import; calls into Django itself and the standard library
+/// (`models.CharField(...)`, `json.dumps(...)`) are no project's tenant setters either. Keep only
+/// those the rules know by name. (This keeps facts independent of the configuration while
+/// dropping nine in ten calls.)
 fn drop_unbound_calls(facts: &mut FileFacts) {
-    if !facts.star_imports.is_empty() {
-        return;
-    }
-    let bound: HashSet<&Name> = facts.bindings.iter().map(|b| &b.name).collect();
+    const LIBRARIES: &[&str] = &[
+        "django",
+        "json",
+        "logging",
+        "os",
+        "re",
+        "sys",
+        "datetime",
+        "time",
+        "uuid",
+        "typing",
+        "collections",
+        "functools",
+        "itertools",
+        "math",
+        "decimal",
+        "hashlib",
+        "random",
+        "string",
+        "pathlib",
+        "enum",
+        "dataclasses",
+        "copy",
+        "operator",
+        "urllib",
+        "base64",
+        "csv",
+        "io",
+        "textwrap",
+        "warnings",
+        "abc",
+        "pytz",
+        "zoneinfo",
+        "traceback",
+        "inspect",
+        "secrets",
+        "hmac",
+        "struct",
+        "shutil",
+        "subprocess",
+        "tempfile",
+        "pprint",
+    ];
+    let star = !facts.star_imports.is_empty();
+    let bound: HashMap<&Name, &Binding> = facts
+        .bindings
+        .iter()
+        .map(|b| (&b.name, &b.binding))
+        .collect();
+    let from_library = |b: &Binding| {
+        let module = match b {
+            Binding::Module(m) => m.as_str(),
+            Binding::FromImport { module, .. } => module.as_str(),
+            _ => return false,
+        };
+        LIBRARIES.contains(&module.split('.').next().unwrap_or(module))
+    };
     let keep: Vec<bool> = facts
         .calls
         .iter()
         .map(|c| {
-            CALL_NAMES.contains(&c.name.as_str())
-                || !matches!(c.root, RootBinding::Module)
-                || c.func.root_name().is_some_and(|n| bound.contains(n))
+            if CALL_NAMES.contains(&c.name.as_str()) {
+                return true;
+            }
+            match &c.root {
+                RootBinding::Local => true,
+                RootBinding::LocalImport(b) => !from_library(b),
+                RootBinding::Module => match c.func.root_name().and_then(|n| bound.get(n)) {
+                    Some(b) => !from_library(b),
+                    None => star,
+                },
+            }
         })
         .collect();
     let mut keep = keep.into_iter();
@@ -937,36 +1001,54 @@ impl<'a> Extractor<'a, '_> {
             Some(original) if matches!(&*call.func, Expr::Name(_)) => original,
             _ => name.clone(),
         };
+        // Calls the rules know by name keep their arguments; any other call (a configured tenant
+        // setter, clearer, context manager or bypass, or just any imported function) keeps its
+        // first argument only (`set_tenant(None)` clears).
+        let known = CALL_NAMES.contains(&name.as_str());
+        let take = if known { 4 } else { 1 };
+        let args = call
+            .arguments
+            .args
+            .iter()
+            .take(take)
+            .map(|a| {
+                if known {
+                    self.arg_value_followed(a)
+                } else {
+                    arg_value(a, 0)
+                }
+            })
+            .collect();
+        let (arg_spans, keywords) = if known {
+            (
+                call.arguments
+                    .args
+                    .iter()
+                    .take(4)
+                    .map(|a| self.loc.span(a.range()))
+                    .collect(),
+                call.arguments
+                    .keywords
+                    .iter()
+                    .filter_map(|k| {
+                        k.arg
+                            .as_ref()
+                            .map(|a| (a.id.clone(), arg_value(&k.value, 0)))
+                    })
+                    .collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         self.facts.calls.push(CallSite {
             name,
-            arg_spans: call
-                .arguments
-                .args
-                .iter()
-                .take(4)
-                .map(|a| self.loc.span(a.range()))
-                .collect(),
+            arg_spans,
             func: to_ref(&call.func),
             root,
             span: self.loc.span(call.range()),
             scope: self.scope_id(),
-            args: call
-                .arguments
-                .args
-                .iter()
-                .take(4)
-                .map(|a| self.arg_value_followed(a))
-                .collect(),
-            keywords: call
-                .arguments
-                .keywords
-                .iter()
-                .filter_map(|k| {
-                    k.arg
-                        .as_ref()
-                        .map(|a| (a.id.clone(), arg_value(&k.value, 0)))
-                })
-                .collect(),
+            args,
+            keywords,
             in_finally: self.finally_depth > 0,
             with_item: self.in_with_item,
             in_decorator: self.in_decorator,

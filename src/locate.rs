@@ -95,6 +95,19 @@ impl LineIndex {
         self.starts.get(line).copied().unwrap_or(len)
     }
 
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
+    /// Row and column of `offset` in an ASCII text, without the text.
+    pub fn pos_ascii(&self, offset: u32) -> Pos {
+        let line = self.line_of(offset);
+        Pos {
+            row: line as u32 + 1,
+            column: offset - self.starts[line] + 1,
+        }
+    }
+
     /// Row and character column of `offset` in `text` (the text this index was built from).
     pub fn pos(&self, text: &str, offset: u32) -> Pos {
         let offset = clamp_to_boundary(text, offset);

@@ -117,7 +117,45 @@ struct Scanner<'a> {
 }
 
 /// Scan `source` for the first nesting limit it exceeds; `None` when it is within all of them.
+/// A cheap bound that rules out every limit for most files: too few brackets for
+/// [`MAX_PAREN_DEPTH`] (f-string nesting needs braces too), too few bytes for
+/// [`MAX_EXPR_DEPTH`] operators, and no line indented deep enough for [`MAX_INDENT_LEVELS`].
+fn surely_within_limits(b: &[u8]) -> bool {
+    if b.len() >= MAX_EXPR_DEPTH {
+        return false;
+    }
+    let brackets = b
+        .iter()
+        .filter(|&&c| matches!(c, b'(' | b'[' | b'{'))
+        .count();
+    if brackets >= MAX_PAREN_DEPTH.min(MAX_FSTRING_DEPTH) {
+        return false;
+    }
+    // Every indentation level takes at least one whitespace character.
+    let mut indent = 0usize;
+    let mut at_start = true;
+    for &c in b {
+        match c {
+            b'\n' | b'\r' => {
+                indent = 0;
+                at_start = true;
+            }
+            b' ' | b'\t' | b'\x0c' if at_start => {
+                indent += 1;
+                if indent >= MAX_INDENT_LEVELS {
+                    return false;
+                }
+            }
+            _ => at_start = false,
+        }
+    }
+    true
+}
+
 pub fn check_limits(source: &str) -> Option<LimitError> {
+    if surely_within_limits(source.as_bytes()) {
+        return None;
+    }
     let mut s = Scanner {
         b: source.as_bytes(),
         i: 0,

@@ -72,8 +72,21 @@ impl Workspace {
             .enumerate()
             .map(|(i, p)| (p.clone(), i as FileId))
             .collect();
+        if std::env::var_os("TENANTLINT_TIMINGS").is_some() {
+            let calls: usize = loaded.iter().map(|(_, f)| f.calls.len()).sum();
+            let queries: usize = loaded.iter().map(|(_, f)| f.query_sites.len()).sum();
+            let bindings: usize = loaded.iter().map(|(_, f)| f.bindings.len()).sum();
+            eprintln!("facts: {calls} calls, {queries} query sites, {bindings} bindings");
+        }
         let conv = Arc::new(settings.conventions.clone());
+        let t = std::time::Instant::now();
         let index = pool.install(|| Index::build(loaded, conv));
+        if std::env::var_os("TENANTLINT_TIMINGS").is_some() {
+            eprintln!(
+                "timing: index build: {:.1} ms",
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+        }
         if let Some(c) = &cache {
             c.flush();
         }
@@ -271,6 +284,13 @@ impl Workspace {
         }
         paths.sort();
         paths.dedup();
+        // An ASCII file's rows and columns come from its facts' line index alone.
+        paths.retain(|p| {
+            self.sources.is_document(p)
+                || self
+                    .file_id(p)
+                    .is_none_or(|id| !self.index.facts(id).lines.is_ascii())
+        });
         let texts: HashMap<PathBuf, (String, crate::locate::LineIndex)> = self.pool.install(|| {
             paths
                 .par_iter()
@@ -283,7 +303,10 @@ impl Workspace {
         });
         let pos = |path: &Path, off: u32| match texts.get(path) {
             Some((t, i)) => i.pos(t, off),
-            None => crate::locate::Pos { row: 1, column: 1 },
+            None => self
+                .file_id(path)
+                .map(|id| self.index.facts(id).lines.pos_ascii(off))
+                .unwrap_or(crate::locate::Pos { row: 1, column: 1 }),
         };
         for d in diags.iter_mut() {
             d.start_pos = pos(&d.path, d.span.start);

@@ -74,9 +74,10 @@ impl Sources {
 /// rewritten by a fix).
 pub fn read_disk(path: &Path, max_size: u64) -> Text {
     let bytes = crate::source_io::read_source(path, max_size).map_err(|e| e.to_string())?;
-    match decode(&bytes) {
-        Ok(_) => Ok(String::from_utf8(bytes).unwrap_or_default()),
-        Err(m) => Err(m),
+    // Validate once: the coding rules on the raw bytes, then UTF-8 while taking ownership.
+    match String::from_utf8(bytes) {
+        Ok(text) => decode(text.as_bytes()).map(|_| ()).map(|()| text),
+        Err(e) => decode(e.as_bytes()).map(|_| String::new()),
     }
 }
 
