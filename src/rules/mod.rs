@@ -5,6 +5,24 @@
 //! rules: `queries` (the QuerySet API, managers, tenant filters) and `settings_lookup` (Django
 //! settings modules: `CACHES`, `MIDDLEWARE`, ...).
 
+/// `rule_check!(Name)` in a rule file: the unit struct `Name` that registers the file's `RULE`
+/// and its `fn check(ctx, out)` as a [`RuleCheck`].
+macro_rules! rule_check {
+    ($name:ident) => {
+        pub struct $name;
+
+        impl super::RuleCheck for $name {
+            fn rule(&self) -> Rule {
+                RULE
+            }
+
+            fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
+                check(ctx, out)
+            }
+        }
+    };
+}
+
 pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;

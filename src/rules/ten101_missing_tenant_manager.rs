@@ -21,17 +21,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct MissingTenantManager;
-
-impl super::RuleCheck for MissingTenantManager {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(MissingTenantManager);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mut manager_source: Option<Option<(String, String)>> = None;

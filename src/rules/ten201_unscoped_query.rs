@@ -16,17 +16,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct UnscopedQuery;
-
-impl super::RuleCheck for UnscopedQuery {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(UnscopedQuery);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;

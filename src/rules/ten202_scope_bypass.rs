@@ -32,17 +32,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct ScopeBypass;
-
-impl super::RuleCheck for ScopeBypass {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(ScopeBypass);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     if ctx.settings.bypass_allowed(ctx.path()) {

@@ -148,17 +148,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct RawSqlWithoutTenantFilter;
-
-impl super::RuleCheck for RawSqlWithoutTenantFilter {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(RawSqlWithoutTenantFilter);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     // Data migrations, maintenance commands and tests work across tenants on purpose.

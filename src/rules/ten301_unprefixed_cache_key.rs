@@ -84,17 +84,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct UnprefixedCacheKey;
-
-impl super::RuleCheck for UnprefixedCacheKey {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(UnprefixedCacheKey);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;

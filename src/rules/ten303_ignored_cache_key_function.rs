@@ -28,17 +28,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct IgnoredCacheKeyFunction;
-
-impl super::RuleCheck for IgnoredCacheKeyFunction {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(IgnoredCacheKeyFunction);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;

@@ -363,17 +363,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct TenantContextNotCleared;
-
-impl super::RuleCheck for TenantContextNotCleared {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(TenantContextNotCleared);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let all = ops(ctx);

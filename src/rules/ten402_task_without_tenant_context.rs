@@ -255,17 +255,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct TaskWithoutTenantContext;
-
-impl super::RuleCheck for TaskWithoutTenantContext {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(TaskWithoutTenantContext);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;

@@ -58,17 +58,7 @@ pub static META: RuleMeta = RuleMeta {
 };
 pub const RULE: Rule = Rule(&META);
 
-pub struct TenantMiddlewareSetup;
-
-impl super::RuleCheck for TenantMiddlewareSetup {
-    fn rule(&self) -> Rule {
-        RULE
-    }
-
-    fn check(&self, ctx: &Context, out: &mut Vec<Diagnostic>) {
-        check(ctx, out)
-    }
-}
+rule_check!(TenantMiddlewareSetup);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
