@@ -140,13 +140,7 @@ pub fn write_fixed(
     new: &[u8],
     root: &Path,
 ) -> Result<(), WriteError> {
-    let io_err = |action: &'static str| {
-        move |source: io::Error| WriteError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    };
+    let io_err = |action| io_error(path, action);
 
     // Resolve symlinks (of the file and of its directories) and keep the write inside the root.
     let target = std::fs::canonicalize(path).map_err(io_err("resolve the path"))?;
@@ -189,6 +183,15 @@ pub fn write_fixed(
     }
 }
 
+/// Wrap an I/O error of `action` on `path`.
+fn io_error<'a>(path: &'a Path, action: &'static str) -> impl FnOnce(io::Error) -> WriteError + 'a {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
+
 /// A hard-linked file: write through the existing inode so every link sees the new text.
 fn write_in_place(
     path: &Path,
@@ -196,13 +199,7 @@ fn write_in_place(
     expected: &[u8],
     new: &[u8],
 ) -> Result<(), WriteError> {
-    let io_err = |action: &'static str| {
-        move |source: io::Error| WriteError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    };
+    let io_err = |action| io_error(path, action);
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -243,13 +240,7 @@ fn replace_atomically(
     expected: &[u8],
     new: &[u8],
 ) -> Result<(), WriteError> {
-    let io_err = |action: &'static str| {
-        move |source: io::Error| WriteError::Io {
-            path: path.to_path_buf(),
-            action,
-            source,
-        }
-    };
+    let io_err = |action| io_error(path, action);
     let dir = target.parent().unwrap_or(Path::new("."));
     // Dropping `tmp` on any early return removes the temporary file.
     let mut tmp = tempfile::Builder::new()
