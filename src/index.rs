@@ -180,8 +180,6 @@ pub struct Index {
     qualnames: Vec<String>,
     /// Schema per tenant: the apps listed in `TENANT_APPS` by the project's settings.
     tenant_apps: Vec<String>,
-    /// Per file: a hash of the facts the cross-file derivation reads.
-    signatures: Vec<u64>,
 }
 
 const MAX_DEPTH: u32 = 24;
@@ -292,7 +290,6 @@ impl Index {
     /// Build the index of a project: `files[i]` is file `i`.
     pub fn build(files: Vec<(FileMeta, Arc<FileFacts>)>, conv: Arc<Conventions>) -> Index {
         let (metas, facts): (Vec<FileMeta>, Vec<Arc<FileFacts>>) = files.into_iter().unzip();
-        let signatures = facts.par_iter().map(|f| signature(f)).collect();
         let mut index = Index {
             conv,
             facts,
@@ -302,7 +299,6 @@ impl Index {
             infos: Vec::new(),
             qualnames: Vec::new(),
             tenant_apps: Vec::new(),
-            signatures,
         };
         index.derive();
         index
@@ -313,19 +309,16 @@ impl Index {
     /// bindings, star imports, `TENANT_APPS`) changed: an edit inside a function body costs
     /// nothing more than the swap. Returns whether the derivation ran.
     pub fn update(&mut self, file: FileId, meta: FileMeta, facts: Arc<FileFacts>) -> bool {
-        let sig = signature(&facts);
         let i = file as usize;
         if i == self.facts.len() {
             self.facts.push(facts);
             self.metas.push(meta);
-            self.signatures.push(sig);
         } else {
-            let same = self.signatures[i] == sig
+            let same = signature(&self.facts[i]) == signature(&facts)
                 && self.metas[i].module == meta.module
                 && self.metas[i].is_package == meta.is_package;
             self.facts[i] = facts;
             self.metas[i] = meta;
-            self.signatures[i] = sig;
             if same {
                 return false;
             }
@@ -1329,5 +1322,66 @@ impl Index {
         candidates
             .first()
             .map(|m| (m.to_string(), config.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::extract_source;
+
+    const MODELS: &str = "from django.db import models\n\nfrom tenancy import TenantAwareManager\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n    objects = TenantAwareManager()\n";
+
+    fn file(path: &str, module: &str, text: &str) -> (FileMeta, Arc<FileFacts>) {
+        (
+            FileMeta::new(PathBuf::from(path), module.into()),
+            Arc::new(extract_source(text)),
+        )
+    }
+
+    fn project(index: &Index) -> ClassId {
+        match index.resolve_dotted("app.models.Project") {
+            Resolved::Class(c) => c,
+            other => panic!("Project resolves to {other:?}"),
+        }
+    }
+
+    #[test]
+    fn update_rederives_only_when_the_cross_file_picture_changes() {
+        let views =
+            "from app.models import Project\n\n\ndef f():\n    return Project.objects.all()\n";
+        let mut index = Index::build(
+            vec![
+                file("/p/app/models.py", "app.models", MODELS),
+                file("/p/app/views.py", "app.views", views),
+            ],
+            Arc::new(Conventions::default()),
+        );
+        let id = project(&index);
+        assert!(index.info(id).default_manager().unwrap().scoped);
+
+        // A body edit in views.py, or a line added above the class: a swap, no derivation.
+        let edited = views.replace(".all()", ".filter(x=1)");
+        let (meta, facts) = file("/p/app/views.py", "app.views", &edited);
+        assert!(!index.update(1, meta, facts));
+        let (meta, facts) = file(
+            "/p/app/models.py",
+            "app.models",
+            &format!("# moved\n{MODELS}"),
+        );
+        assert!(!index.update(0, meta, facts));
+        assert_eq!(index.facts(1).query_sites[0].method.as_str(), "filter");
+
+        // Removing the scoped manager changes the model's managers: derived again.
+        let unscoped = MODELS.replace("    objects = TenantAwareManager()\n", "");
+        let (meta, facts) = file("/p/app/models.py", "app.models", &unscoped);
+        assert!(index.update(0, meta, facts));
+        let id = project(&index);
+        assert!(!index.info(id).default_manager().unwrap().scoped);
+
+        // A new file is added under the next id.
+        let (meta, facts) = file("/p/app/extra.py", "app.extra", "X = 1\n");
+        assert!(index.update(2, meta, facts));
+        assert_eq!(index.file_of_module("app.extra"), Some(2));
     }
 }
