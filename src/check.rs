@@ -316,7 +316,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         timer.lap("cross-file");
     }
     if opts.resolve_fixes {
-        ws.resolve_fixes(&mut diagnostics, &selections);
+        let _ = ws.resolve_fixes(&mut diagnostics, &selections);
     }
     diagnostics.extend(missing_diags);
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -115,15 +115,7 @@ pub enum RuleFormat {
     Json,
 }
 
-/// Stack size of the worker threads: deeply nested expressions (a 100 000-term `+` chain) make
-/// the parser, the visitors and the syntax tree's destructor recurse deeply. Only the pages a
-/// thread really touches are committed, so a large reservation costs nothing in the common case.
-const WORKER_STACK: usize = 512 * 1024 * 1024;
-
 pub fn main() -> ExitCode {
-    let _ = rayon::ThreadPoolBuilder::new()
-        .stack_size(WORKER_STACK)
-        .build_global();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -479,6 +479,13 @@ impl ImportStmt {
 }
 
 impl FileFacts {
+    /// The text did not parse.
+    pub fn has_syntax_error(&self) -> bool {
+        self.problems
+            .iter()
+            .any(|p| matches!(p, FileProblem::Syntax { .. }))
+    }
+
     /// The function whose body is scope `scope`.
     pub fn function(&self, scope: u32) -> Option<&FunctionFact> {
         self.functions.iter().find(|f| f.scope == scope)

@@ -392,10 +392,6 @@ impl Index {
         &self.facts[file as usize]
     }
 
-    pub fn facts_arc(&self, file: FileId) -> &Arc<FileFacts> {
-        &self.facts[file as usize]
-    }
-
     pub fn meta(&self, file: FileId) -> &FileMeta {
         &self.metas[file as usize]
     }

@@ -33,10 +33,6 @@ impl Span {
     pub fn range(self) -> TextRange {
         TextRange::new(TextSize::from(self.start), TextSize::from(self.end))
     }
-
-    pub fn contains(self, other: Span) -> bool {
-        self.start <= other.start && other.end <= self.end
-    }
 }
 
 /// Where each line of a text starts, to turn byte offsets into rows and columns.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use super::Workspace;
 use super::select::Selections;
 use crate::diagnostics::{Applicability, Diagnostic, Fix};
-use crate::fix;
+use crate::fix::apply_fixes;
 use crate::index::FileId;
 use crate::registry::Rule;
 
@@ -83,7 +83,22 @@ pub fn run(
         if fixable.is_empty() {
             break;
         }
-        ws.resolve_fixes(&mut fixable, selections);
+        // The text each file's edits were computed from (stale files get no fixes).
+        let mut texts: HashMap<FileId, String> = HashMap::new();
+        for (file, text) in ws.resolve_fixes(&mut fixable, selections) {
+            match text {
+                Some(t) => {
+                    texts.insert(file, t);
+                }
+                None => {
+                    run.errors.push(format!(
+                        "{}: changed or unreadable since it was checked; not fixed",
+                        ws.path(file).display()
+                    ));
+                    abandoned.insert(file);
+                }
+            }
+        }
         let mut per_file: BTreeMap<FileId, Vec<(Rule, &Fix)>> = BTreeMap::new();
         for d in &fixable {
             if let (Some(f), Some(id)) = (&d.fix, ws.file_id(&d.path)) {
@@ -96,22 +111,11 @@ pub fn run(
         let mut progressed = false;
         for (file, fixes) in per_file {
             let path = ws.path(file).to_path_buf();
-            let source = match states.get(&file) {
-                Some(s) => s.current.clone(),
-                None => match ws.sources().read(&path) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        run.errors.push(format!(
-                            "{}: cannot read the file to fix it: {e}",
-                            path.display()
-                        ));
-                        abandoned.insert(file);
-                        continue;
-                    }
-                },
+            let Some(source) = texts.remove(&file) else {
+                continue;
             };
             let only: Vec<&Fix> = fixes.iter().map(|(_, f)| *f).collect();
-            let (fixed, applied) = fix::apply_fixes(&source, &only);
+            let (fixed, applied) = apply_fixes(&source, &only);
             let rules: Vec<Rule> = applied
                 .iter()
                 .filter_map(|a| {
@@ -121,7 +125,10 @@ pub fn run(
                         .map(|(r, _)| *r)
                 })
                 .collect();
-            if !ws.install(|| fix::parses(&fixed)) {
+            // The fixed text becomes the file's document; its facts (one parse) say whether it
+            // still parses.
+            let id = ws.set_document(path.clone(), Ok(fixed.clone()));
+            if ws.index().facts(id).has_syntax_error() {
                 let mut names: Vec<&str> = rules.iter().map(|r| r.code()).collect();
                 names.sort();
                 names.dedup();
@@ -131,9 +138,9 @@ pub fn run(
                     names.join(", ")
                 ));
                 abandoned.insert(file);
-                if let Some(state) = states.remove(&file) {
-                    ws.set_document(path.clone(), Ok(state.original));
-                }
+                // The file is left untouched: back to its original text.
+                let original = states.remove(&file).map_or(source, |s| s.original);
+                ws.set_document(path.clone(), Ok(original));
                 progressed = true;
                 continue;
             }
@@ -149,7 +156,6 @@ pub fn run(
             for r in rules {
                 *state.counts.entry(r).or_default() += 1;
             }
-            ws.set_document(path, Ok(fixed));
         }
         if !progressed {
             break;
@@ -170,4 +176,67 @@ pub fn run(
         });
     }
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::engine::select::{self, Selectors};
+    use crate::engine::source::Sources;
+    use std::sync::Arc;
+
+    const MODELS: &str = "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass TenantAwareManager(models.Manager):\n    pass\n\n\nclass Invoice(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n";
+
+    fn workspace(root: &std::path::Path) -> (Workspace, select::Selections) {
+        let settings = Arc::new(config::resolve_settings(root.to_path_buf(), None).unwrap());
+        let file = root.join("app/models.py");
+        let ws = Workspace::load(
+            settings.clone(),
+            vec![file.clone()],
+            Sources::default(),
+            None,
+        );
+        let sel = select::selections(&settings, &Selectors::default(), &[file]).unwrap();
+        (ws, sel)
+    }
+
+    #[test]
+    fn a_file_edited_after_the_check_is_not_fixed_from_stale_facts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app/models.py");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, MODELS).unwrap();
+
+        // Unchanged: the TEN101 fix applies.
+        let (mut ws, sel) = workspace(dir.path());
+        let fixed = super::run(&mut ws, &[0], &sel, false);
+        assert_eq!(
+            fixed.fixed.len(),
+            1,
+            "{:?} {:?}",
+            fixed.errors,
+            fixed.diagnostics
+        );
+        assert!(
+            fixed.fixed[0]
+                .fixed
+                .contains("objects = TenantAwareManager()")
+        );
+
+        // Edited on disk between the check and the fix: no fix, a message, the finding stays.
+        let (mut ws, sel) = workspace(dir.path());
+        std::fs::write(&path, format!("{MODELS}# edited in an editor\n")).unwrap();
+        let run = super::run(&mut ws, &[0], &sel, false);
+        assert!(run.fixed.is_empty());
+        assert!(
+            run.errors
+                .iter()
+                .any(|e| e.contains("changed or unreadable since it was checked")),
+            "{:?}",
+            run.errors
+        );
+        assert_eq!(run.diagnostics.len(), 1);
+        assert_eq!(run.diagnostics[0].rule.code(), "TEN101");
+    }
 }

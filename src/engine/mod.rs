@@ -38,6 +38,8 @@ pub struct Workspace {
     index: Index,
     cache: Option<cache::FactCache>,
     pool: Arc<rayon::ThreadPool>,
+    /// By file: the hash of the text its facts were extracted from (`None`: unreadable).
+    hashes: Vec<Option<cache::Key>>,
     /// How many files' facts came from the cache in the last load or refresh.
     pub cache_hits: usize,
 }
@@ -54,18 +56,18 @@ impl Workspace {
         let pool = pool::shared();
         let sources = sources.with_max_file_size(settings.max_file_size);
         let hits = std::sync::atomic::AtomicUsize::new(0);
-        let loaded: Vec<(FileMeta, Arc<FileFacts>)> = pool.install(|| {
+        let (loaded, hashes): (Vec<_>, Vec<_>) = pool.install(|| {
             files
                 .par_iter()
                 .map(|path| {
                     let meta = FileMeta::new(path.clone(), settings.module_name(path));
-                    let (facts, hit) = facts_for(&sources, cache.as_ref(), path);
+                    let (facts, hit, hash) = facts_for(&sources, cache.as_ref(), path);
                     if hit {
                         hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
-                    (meta, facts)
+                    ((meta, facts), hash)
                 })
-                .collect()
+                .unzip()
         });
         let ids = files
             .iter()
@@ -97,6 +99,7 @@ impl Workspace {
             index,
             cache,
             pool,
+            hashes,
             cache_hits: hits.into_inner(),
         }
     }
@@ -141,20 +144,10 @@ impl Workspace {
         self.refresh(&path)
     }
 
-    /// Drop the in-memory document for `path` (the file on disk is the truth again).
-    pub fn remove_document(&mut self, path: &Path) -> Option<FileId> {
-        let _ = self.sources.remove_document(path)?;
-        if path.exists() {
-            Some(self.refresh(path))
-        } else {
-            self.file_id(path)
-        }
-    }
-
     /// Read one file again and update the index with its facts.
     pub fn refresh(&mut self, path: &Path) -> FileId {
         let meta = FileMeta::new(path.to_path_buf(), self.settings.module_name(path));
-        let (facts, hit) = {
+        let (facts, hit, hash) = {
             let sources = &self.sources;
             let cache = self.cache.as_ref();
             self.pool.install(|| facts_for(sources, cache, path))
@@ -165,12 +158,22 @@ impl Workspace {
             None => {
                 let id = self.index.len() as FileId;
                 self.ids.insert(path.to_path_buf(), id);
+                self.hashes.push(None);
                 id
             }
         };
+        self.hashes[id as usize] = hash;
         let index = &mut self.index;
         self.pool.install(|| index.update(id, meta, facts));
         id
+    }
+
+    /// The file's text, if it is still exactly the one its facts were extracted from (a file
+    /// edited on disk since is not fixed from stale facts).
+    pub fn text_if_unchanged(&self, file: FileId) -> Option<String> {
+        let expected = self.hashes.get(file as usize).copied().flatten()?;
+        let text = self.sources.read(self.index.path(file)).ok()?;
+        (cache::content_key(text.as_bytes()) == expected).then_some(text)
     }
 
     /// Run the enabled rules on `targets` and drop suppressed diagnostics. Sorted.
@@ -231,7 +234,14 @@ impl Workspace {
     /// Compute the edits of the fixes of `diags` (which carry only their fixes' applicability
     /// and message): per file, parse its source for edit facts and run the rules that reported
     /// fixable diagnostics again with them. A fix whose edits cannot be made is dropped.
-    pub fn resolve_fixes(&self, diags: &mut [Diagnostic], selections: &Selections) {
+    ///
+    /// Returns, per file, the text the edits were computed from, or `None` when the file no longer
+    /// holds the text its facts came from (its fixes are dropped: never fix from stale facts).
+    pub fn resolve_fixes(
+        &self,
+        diags: &mut [Diagnostic],
+        selections: &Selections,
+    ) -> Vec<(FileId, Option<String>)> {
         let mut by_file: HashMap<FileId, Vec<usize>> = HashMap::default();
         for (i, d) in diags.iter().enumerate() {
             if d.fix.as_ref().is_some_and(|f| !f.resolved)
@@ -242,28 +252,22 @@ impl Workspace {
         }
         let jobs: Vec<(FileId, Vec<usize>)> = by_file.into_iter().collect();
         let shared = rules::Shared::default();
-        let resolved: Vec<(Vec<usize>, Vec<Diagnostic>)> = self.pool.install(|| {
+        let resolved: Vec<_> = self.pool.install(|| {
             jobs.par_iter()
-                .map(|(file, idxs)| {
-                    let with_edits = self.sources.with_text(self.index.path(*file), |t| {
-                        let text = t.ok()?;
-                        let (facts, edits) = extract::extract_with_edits(text);
-                        // Only when the text is still the one the facts were made from.
-                        (facts.lines == self.index.facts(*file).lines).then_some(edits)
-                    });
-                    let fresh = match with_edits {
-                        Some(edits) => {
-                            let mut out = self.lint_file(&shared, selections, *file, Some(&edits));
-                            fill_edit_positions(&mut out, &edits.source);
-                            out
-                        }
-                        None => Vec::new(),
-                    };
-                    (idxs.clone(), fresh)
+                .map(|(file, idxs)| match self.text_if_unchanged(*file) {
+                    Some(text) => {
+                        let (_, edits) = extract::extract_with_edits(&text);
+                        let mut out = self.lint_file(&shared, selections, *file, Some(&edits));
+                        fill_edit_positions(&mut out, &edits.source);
+                        (*file, idxs.clone(), out, Some(edits.source))
+                    }
+                    None => (*file, idxs.clone(), Vec::new(), None),
                 })
                 .collect()
         });
-        for (idxs, fresh) in resolved {
+        let mut texts = Vec::with_capacity(resolved.len());
+        for (file, idxs, fresh, text) in resolved {
+            texts.push((file, text));
             for i in idxs {
                 let d = &mut diags[i];
                 let found = fresh
@@ -272,6 +276,7 @@ impl Workspace {
                 d.fix = found.and_then(|f| f.fix.clone()).filter(|f| f.resolved);
             }
         }
+        texts
     }
 
     /// Rows and columns for diagnostics and their related locations, from the files' texts
@@ -337,25 +342,25 @@ fn fill_edit_positions(diags: &mut [Diagnostic], text: &str) {
     }
 }
 
-/// One file's facts: from the cache when its content was seen before, else extracted.
+/// One file's facts (from the cache when its content was seen before, else extracted), whether
+/// they came from the cache, and the hash of the text.
 fn facts_for(
     sources: &Sources,
     cache: Option<&cache::FactCache>,
     path: &Path,
-) -> (Arc<FileFacts>, bool) {
+) -> (Arc<FileFacts>, bool, Option<cache::Key>) {
     sources.with_text(path, |text| match text {
-        Err(msg) => (Arc::new(extract::io_problem(msg.to_string())), false),
+        Err(msg) => (Arc::new(extract::io_problem(msg.to_string())), false, None),
         Ok(text) => {
-            if let Some(cache) = cache {
-                let key = cache::content_key(text.as_bytes());
-                if let Some(facts) = cache.get(key) {
-                    return (facts, true);
-                }
-                let facts = Arc::new(extract::extract_source(text));
-                cache.put(key, &facts);
-                return (facts, false);
+            let key = cache::content_key(text.as_bytes());
+            if let Some(facts) = cache.and_then(|c| c.get(key)) {
+                return (facts, true, Some(key));
             }
-            (Arc::new(extract::extract_source(text)), false)
+            let facts = Arc::new(extract::extract_source(text));
+            if let Some(cache) = cache {
+                cache.put(key, &facts);
+            }
+            (facts, false, Some(key))
         }
     })
 }

@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-/// Stack size of a worker thread.
+/// Stack size of a worker thread: deeply nested expressions make the parser, the visitors and
+/// the syntax tree's destructor recurse deeply. Only the pages a thread really touches are
+/// committed, so a large reservation costs nothing in the common case.
 pub const WORKER_STACK: usize = 512 * 1024 * 1024;
 
 /// The pool every workspace of this process shares.

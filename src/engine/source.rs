@@ -36,16 +36,8 @@ impl Sources {
         self.documents.insert(path, text);
     }
 
-    pub fn remove_document(&mut self, path: &Path) -> Option<Text> {
-        self.documents.remove(path)
-    }
-
     pub fn is_document(&self, path: &Path) -> bool {
         self.documents.contains_key(path)
-    }
-
-    pub fn documents(&self) -> impl Iterator<Item = &PathBuf> {
-        self.documents.keys()
     }
 
     /// The file's text: its document, else the file on disk decoded as UTF-8 source.

@@ -1,5 +1,6 @@
-//! Fixes as pure text operations: apply non-overlapping edits, check that the result parses,
-//! write a file safely ([`write`]). The check/fix loop that drives them is `crate::engine::fixloop`; the
+//! Fixes as pure text operations: apply non-overlapping edits and write a file safely
+//! ([`write`]). Whether a fixed text still parses is read from its facts, which the engine's fix
+//! loop extracts anyway (`FileFacts::has_syntax_error`). The check/fix loop that drives them is `crate::engine::fixloop`; the
 //! edits themselves are computed by the rules.
 
 pub mod write;
@@ -74,15 +75,6 @@ fn overlap(a: &Edit, b: &Edit) -> bool {
     a0 < b1 && b0 < a1
 }
 
-/// Does `source` parse? A fixed text that does not is never written.
-pub fn parses(source: &str) -> bool {
-    let facts = crate::extract::extract_source(source);
-    !facts
-        .problems
-        .iter()
-        .any(|p| matches!(p, crate::facts::FileProblem::Syntax { .. }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,14 +94,14 @@ mod tests {
         let source = "class A:\n    pass\n";
         let (out, _) = apply_fixes(source, &[&fix(vec![edit(7, 8, "")])]); // drops the colon
         assert!(
-            !parses(&out),
+            crate::extract::extract_source(&out).has_syntax_error(),
             "a fix producing invalid syntax must be caught"
         );
         let good = fix(vec![edit(9, 9, "    x = 1\n")]);
         let (out, applied) = apply_fixes(source, &[&good]);
         assert_eq!(out, "class A:\n    x = 1\n    pass\n");
         assert_eq!(applied.len(), 1);
-        assert!(parses(&out));
+        assert!(!crate::extract::extract_source(&out).has_syntax_error());
     }
 
     #[test]
