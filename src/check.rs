@@ -243,7 +243,10 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     });
     let settings = Arc::new(settings);
     let mut ws = Workspace::load(settings.clone(), all, sources, fact_cache);
-    timer.lap(&format!("parse+extract ({} from cache)", ws.cache_hits));
+    timer.lap(&format!(
+        "read+parse+index ({} files from cache)",
+        ws.cache_hits
+    ));
 
     let selections = select::selections(&settings, &selectors, &report_files)?;
     let missing_diags: Vec<Diagnostic> =

@@ -231,25 +231,19 @@ fn drop_unbound_calls(facts: &mut FileFacts) {
         };
         LIBRARIES.contains(&module.split('.').next().unwrap_or(module))
     };
-    let keep: Vec<bool> = facts
-        .calls
-        .iter()
-        .map(|c| {
-            if CALL_NAMES.contains(&c.name.as_str()) {
-                return true;
-            }
-            match &c.root {
-                RootBinding::Local => true,
-                RootBinding::LocalImport(b) => !from_library(b),
-                RootBinding::Module => match c.func.root_name().and_then(|n| bound.get(n)) {
-                    Some(b) => !from_library(b),
-                    None => star,
-                },
-            }
-        })
-        .collect();
-    let mut keep = keep.into_iter();
-    facts.calls.retain(|_| keep.next().unwrap_or(true));
+    facts.calls.retain(|c| {
+        if CALL_NAMES.contains(&c.name.as_str()) {
+            return true;
+        }
+        match &c.root {
+            RootBinding::Local => true,
+            RootBinding::LocalImport(b) => !from_library(b),
+            RootBinding::Module => match c.func.root_name().and_then(|n| bound.get(n)) {
+                Some(b) => !from_library(b),
+                None => star,
+            },
+        }
+    });
 }
 
 fn clamp(range: TextRange, source: &str) -> TextRange {

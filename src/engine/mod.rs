@@ -74,12 +74,6 @@ impl Workspace {
             .enumerate()
             .map(|(i, p)| (p.clone(), i as FileId))
             .collect();
-        if std::env::var_os("TENANTLINT_TIMINGS").is_some() {
-            let calls: usize = loaded.iter().map(|(_, f)| f.calls.len()).sum();
-            let queries: usize = loaded.iter().map(|(_, f)| f.query_sites.len()).sum();
-            let bindings: usize = loaded.iter().map(|(_, f)| f.bindings.len()).sum();
-            eprintln!("facts: {calls} calls, {queries} query sites, {bindings} bindings");
-        }
         let conv = Arc::new(settings.conventions.clone());
         let t = std::time::Instant::now();
         let index = pool.install(|| Index::build(loaded, conv));
