@@ -75,14 +75,7 @@ impl Workspace {
             .map(|(i, p)| (p.clone(), i as FileId))
             .collect();
         let conv = Arc::new(settings.conventions.clone());
-        let t = std::time::Instant::now();
         let index = pool.install(|| Index::build(loaded, conv));
-        if std::env::var_os("TENANTLINT_TIMINGS").is_some() {
-            eprintln!(
-                "timing: index build: {:.1} ms",
-                t.elapsed().as_secs_f64() * 1000.0
-            );
-        }
         if let Some(c) = &cache {
             c.flush();
         }
