@@ -60,36 +60,34 @@ fn checking_only_models_reports_the_query_it_makes_unscoped_elsewhere() {
         Vec::<String>::new()
     );
     // The finding names what caused it.
-    let out = tl()
-        .current_dir(dir.path())
-        .args([
+    let out = run_in(
+        dir.path(),
+        &[
             "check",
             "--no-cache",
             "--output-format",
             "json",
             "--exit-zero",
-        ])
-        .arg("shop/models.py")
-        .output()
-        .unwrap();
+            "shop/models.py",
+        ],
+    );
     let json = parse_json(&out.stdout);
     let views = json
         .iter()
         .find(|d| d["filename"] == "shop/views.py")
         .unwrap();
     assert_eq!(views["code"], "TEN201");
-    let sarif = tl()
-        .current_dir(dir.path())
-        .args([
+    let sarif = run_in(
+        dir.path(),
+        &[
             "check",
             "--no-cache",
             "--output-format",
             "sarif",
             "--exit-zero",
-        ])
-        .arg("shop/models.py")
-        .output()
-        .unwrap();
+            "shop/models.py",
+        ],
+    );
     let sarif: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let query = results.iter().find(|r| r["ruleId"] == "TEN201").unwrap();
@@ -113,17 +111,16 @@ fn full_output_shows_related_locations() {
         "shop/models.py",
         &SCOPED_MODELS.replace("    objects = TenantAwareManager()\n", ""),
     );
-    let out = tl()
-        .current_dir(dir.path())
-        .args([
+    let out = run_in(
+        dir.path(),
+        &[
             "check",
             "--no-cache",
             "--output-format",
             "full",
             "shop/views.py",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("related: shop/models.py:6:7: model `Project`"),
@@ -259,6 +256,11 @@ fn stdin_with_a_warm_cache_checks_the_buffer_not_the_file_on_disk() {
     );
 }
 
+/// `tenantlint <args>` run in `dir`.
+fn run_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    tl().current_dir(dir).args(args).output().unwrap()
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -323,11 +325,7 @@ fn deep_nesting_in_a_one_file_project_is_a_syntax_error_not_a_crash() {
         assert!(stdout.contains("too many nested parentheses"), "{stdout}");
     }
     // Nothing to fix: an empty diff, exit 0, no abort.
-    let out = tl()
-        .current_dir(dir.path())
-        .args(["check", "--no-cache", "--diff"])
-        .output()
-        .unwrap();
+    let out = run_in(dir.path(), &["check", "--no-cache", "--diff"]);
     assert_eq!(out.status.code(), Some(0));
 }
 
