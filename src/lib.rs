@@ -35,3 +35,4 @@ pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod source_io;
+pub mod sql;

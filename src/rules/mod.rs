@@ -63,9 +63,7 @@ pub struct Shared {
     pub tenant_default_storage: std::sync::OnceLock<bool>,
     /// The project creates a tenant-schemas-celery `CeleryApp` (TEN402).
     pub tenant_celery_app: std::sync::OnceLock<bool>,
-    pub tenant_tables: std::sync::OnceLock<
-        rustc_hash::FxHashMap<String, ten203_raw_sql_without_tenant_filter::TenantTable>,
-    >,
+    pub tenant_tables: std::sync::OnceLock<rustc_hash::FxHashMap<String, crate::sql::TenantTable>>,
 }
 
 /// A rule: its metadata (declared in its file as `pub static META`) and its check.

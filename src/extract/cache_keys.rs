@@ -1,0 +1,157 @@
+//! Cache calls: the key argument classified as text with holes, a call, unknown or absent.
+
+use super::*;
+
+/// Methods of Django's cache API (and django-redis) that take a key or a key pattern.
+pub const CACHE_KEY_METHODS: &[&str] = &[
+    "get",
+    "set",
+    "add",
+    "delete",
+    "get_or_set",
+    "touch",
+    "incr",
+    "decr",
+    "has_key",
+    "incr_version",
+    "decr_version",
+    "get_many",
+    "set_many",
+    "delete_many",
+    "aget",
+    "aset",
+    "aadd",
+    "adelete",
+    "aget_or_set",
+    "atouch",
+    "aincr",
+    "adecr",
+    "ahas_key",
+    "aincr_version",
+    "adecr_version",
+    "aget_many",
+    "aset_many",
+    "adelete_many",
+    // django-redis
+    "keys",
+    "iter_keys",
+    "delete_pattern",
+    "ttl",
+    "pttl",
+    "expire",
+    "pexpire",
+    "expire_at",
+    "persist",
+    "lock",
+];
+
+impl<'a> Extractor<'a, '_> {
+    pub(super) fn cache_key(&self, method: &str, args: &'a ast::Arguments) -> KeyExpr {
+        let key_arg = args.args.first().or_else(|| {
+            args.keywords
+                .iter()
+                .find(|k| {
+                    k.arg.as_ref().is_some_and(|a| {
+                        matches!(
+                            a.id.as_str(),
+                            "key" | "keys" | "data" | "mapping" | "pattern"
+                        )
+                    })
+                })
+                .map(|k| &k.value)
+        });
+        match key_arg {
+            Some(Expr::Starred(_)) | None => {
+                if args.args.is_empty()
+                    && args.keywords.is_empty()
+                    && matches!(method, "keys" | "iter_keys")
+                {
+                    KeyExpr::Unknown
+                } else if args.args.is_empty() && args.keywords.is_empty() {
+                    KeyExpr::NoKey
+                } else {
+                    KeyExpr::Unknown
+                }
+            }
+            Some(e) => self.classify_key(e, 0),
+        }
+    }
+
+    pub(super) fn classify_key(&self, e: &'a Expr, depth: u32) -> KeyExpr {
+        if depth > 4 {
+            return KeyExpr::Unknown;
+        }
+        match e {
+            Expr::StringLiteral(s) => KeyExpr::text(s.value.to_str(), Vec::new()),
+            Expr::FString(f) => {
+                let text = fstring_text(f);
+                let lead = text.split(HOLE).next().unwrap_or_default();
+                KeyExpr::text(lead, fstring_holes(f))
+            }
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
+                match self.classify_key(&b.left, depth + 1) {
+                    KeyExpr::Text { lead, mut holes } => {
+                        // `"k:%s" % (a, b)` and `"k:" + x`: the right side is interpolated.
+                        match &*b.right {
+                            Expr::Tuple(t) => holes.extend(t.elts.iter().map(to_ref)),
+                            other => holes.push(to_ref(other)),
+                        }
+                        KeyExpr::Text { lead, holes }
+                    }
+                    other => other,
+                }
+            }
+            Expr::Call(c) => {
+                if let Expr::Attribute(a) = &*c.func
+                    && a.attr.id == "format"
+                    && let Expr::StringLiteral(lit) = &*a.value
+                {
+                    let holes = c
+                        .arguments
+                        .args
+                        .iter()
+                        .chain(c.arguments.keywords.iter().map(|k| &k.value))
+                        .map(to_ref)
+                        .collect();
+                    let text = lit.value.to_str();
+                    return KeyExpr::text(text.split('{').next().unwrap_or(text), holes);
+                }
+                KeyExpr::Call(to_ref(&c.func))
+            }
+            Expr::Name(n) => {
+                // The innermost function that binds the name: its last assignment so far (a
+                // parameter or a name bound otherwise is not known).
+                for scope in self.scopes.iter().rev() {
+                    if let Some(v) = scope.assigned.get(&n.id) {
+                        return self.classify_key(v, depth + 1);
+                    }
+                    if scope.locals.contains(&n.id) || scope.imports.contains_key(&n.id) {
+                        return KeyExpr::Unknown;
+                    }
+                }
+                // A module-level constant: `KEY = "tenant:..."`.
+                match self.facts.binding(&n.id) {
+                    Some(Binding::Assign(ExprRef::Str(s))) => KeyExpr::text(s, Vec::new()),
+                    _ => KeyExpr::Unknown,
+                }
+            }
+            Expr::List(ast::ExprList { elts, .. })
+            | Expr::Tuple(ast::ExprTuple { elts, .. })
+            | Expr::Set(ast::ExprSet { elts, .. }) => KeyExpr::Many(
+                elts.iter()
+                    .map(|e| self.classify_key(e, depth + 1))
+                    .collect(),
+            ),
+            Expr::Dict(d) => KeyExpr::Many(
+                d.items
+                    .iter()
+                    .map(|item| match &item.key {
+                        Some(k) => self.classify_key(k, depth + 1),
+                        None => KeyExpr::Unknown,
+                    })
+                    .collect(),
+            ),
+            _ => KeyExpr::Unknown,
+        }
+    }
+}

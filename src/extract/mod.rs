@@ -1,0 +1,265 @@
+//! Read, parse and extract the facts of one file. This is the only place that sees a syntax tree;
+//! it is dropped when [`extract_source`] returns.
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+
+use ruff_python_ast::token::TokenKind;
+use ruff_python_ast::visitor::{self, Visitor};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
+use ruff_text_size::{Ranged, TextRange, TextSize};
+
+use crate::facts::*;
+use crate::locate::{Locator, detect_newline};
+
+mod cache_keys;
+mod calls;
+mod classes;
+mod edit_points;
+mod imports;
+mod noqa;
+mod scopes;
+mod values;
+mod visit;
+
+pub use cache_keys::CACHE_KEY_METHODS;
+use calls::*;
+use edit_points::*;
+pub use noqa::parse_noqa_comment;
+use scopes::*;
+pub use values::to_ref;
+use values::*;
+
+/// The facts of a file that could not be read or decoded.
+pub fn io_problem(msg: String) -> FileFacts {
+    FileFacts {
+        problems: vec![FileProblem::Io(msg)],
+        ..Default::default()
+    }
+}
+
+/// Parse `source` once and extract the facts of the file.
+pub fn extract_source(source: &str) -> FileFacts {
+    extract(source, false).0
+}
+
+/// Parse `source` and extract its facts and its edit facts (where fixes may edit it).
+pub fn extract_with_edits(source: &str) -> (FileFacts, EditFacts) {
+    let (facts, edits) = extract(source, true);
+    (facts, edits.unwrap_or_default())
+}
+
+fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
+    // What CPython rejects before parsing (nesting deeper than its limits) never reaches the
+    // recursive parser: a TEN900 at the place, and no facts.
+    if let Some(limit) = crate::python_limits::check_limits(source) {
+        let at = limit.offset.min(source.len()) as u32;
+        let facts = FileFacts {
+            problems: vec![FileProblem::Syntax {
+                message: limit.message(),
+                span: crate::locate::Span::empty(at),
+            }],
+            lines: crate::locate::LineIndex::new(source),
+            ..Default::default()
+        };
+        return (facts, with_edits.then(EditFacts::default));
+    }
+    let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
+    let locator = Locator::new(source);
+    let mut facts = FileFacts::default();
+
+    if let Some(err) = parsed.errors().first() {
+        let range = clamp(err.location, source);
+        facts.problems.push(FileProblem::Syntax {
+            message: err.error.to_string(),
+            span: locator.span(range),
+        });
+    }
+
+    // Comments (`# noqa` directives) and multi-line strings (which a re-indenting fix must not
+    // touch).
+    let mut multiline_strings: Vec<TextRange> = Vec::new();
+    for token in parsed.tokens().iter() {
+        match token.kind() {
+            TokenKind::Comment => {
+                let text = locator.slice(token.range());
+                parse_noqa_comment(text, locator.row(token.range().start()), &mut facts.noqa);
+            }
+            TokenKind::String | TokenKind::FStringMiddle | TokenKind::TStringMiddle
+                if with_edits && locator.slice(token.range()).contains('\n') =>
+            {
+                multiline_strings.push(token.range());
+            }
+            _ => {}
+        }
+    }
+
+    let mut edits = with_edits.then(|| EditFacts {
+        newline: detect_newline(source),
+        source: source.to_string(),
+        ..Default::default()
+    });
+    let Some(module_ast) = parsed.try_into_module() else {
+        facts.lines = locator.into_index();
+        return (facts, edits);
+    };
+    let body = module_ast.suite();
+
+    let mut ex = Extractor {
+        loc: &locator,
+        facts: &mut facts,
+        edits: edits.as_mut(),
+        scopes: Vec::new(),
+        class_depth: 0,
+        next_scope: 1,
+        tracked_names: HashSet::default(),
+        expr_depth: 0,
+        class_ctx: None,
+        finally_depth: 0,
+        in_with_item: false,
+        in_decorator: false,
+        multiline_strings,
+    };
+    if ex.edits.is_some() {
+        ex.tracked_names = collect_import_names(body);
+    }
+    ex.visit_body(body);
+    drop_unbound_calls(&mut facts);
+    if let Some(e) = edits.as_mut() {
+        e.import_insert = Some(import_insert_point(body, &locator));
+    }
+    facts.lines = locator.into_index();
+    (facts, edits)
+}
+
+/// Calls of a name that is not bound at module level (a builtin like `len`, `print`) can be
+/// neither a project function nor an import; calls into Django itself and the standard library
+/// (`models.CharField(...)`, `json.dumps(...)`) are no project's tenant setters either. Keep only
+/// those the rules know by name. (This keeps facts independent of the configuration while
+/// dropping nine in ten calls.)
+fn drop_unbound_calls(facts: &mut FileFacts) {
+    const LIBRARIES: &[&str] = &[
+        "django",
+        "json",
+        "logging",
+        "os",
+        "re",
+        "sys",
+        "datetime",
+        "time",
+        "uuid",
+        "typing",
+        "collections",
+        "functools",
+        "itertools",
+        "math",
+        "decimal",
+        "hashlib",
+        "random",
+        "string",
+        "pathlib",
+        "enum",
+        "dataclasses",
+        "copy",
+        "operator",
+        "urllib",
+        "base64",
+        "csv",
+        "io",
+        "textwrap",
+        "warnings",
+        "abc",
+        "pytz",
+        "zoneinfo",
+        "traceback",
+        "inspect",
+        "secrets",
+        "hmac",
+        "struct",
+        "shutil",
+        "subprocess",
+        "tempfile",
+        "pprint",
+    ];
+    let star = !facts.star_imports.is_empty();
+    let bound: HashMap<&Name, &Binding> = facts
+        .bindings
+        .iter()
+        .map(|b| (&b.name, &b.binding))
+        .collect();
+    let from_library = |b: &Binding| {
+        let module = match b {
+            Binding::Module(m) => m.as_str(),
+            Binding::FromImport { module, .. } => module.as_str(),
+            _ => return false,
+        };
+        LIBRARIES.contains(&module.split('.').next().unwrap_or(module))
+    };
+    facts.calls.retain(|c| {
+        if CALL_NAMES.contains(&c.name.as_str()) {
+            return true;
+        }
+        match &c.root {
+            RootBinding::Local => true,
+            RootBinding::LocalImport(b) => !from_library(b),
+            RootBinding::Module => match c.func.root_name().and_then(|n| bound.get(n)) {
+                Some(b) => !from_library(b),
+                None => star,
+            },
+        }
+    });
+}
+
+fn clamp(range: TextRange, source: &str) -> TextRange {
+    let len = TextSize::of(source);
+    TextRange::new(
+        range.start().min(len),
+        range.end().min(len).max(range.start().min(len)),
+    )
+}
+
+struct FunctionScope<'a> {
+    id: u32,
+    locals: HashSet<Name>,
+    imports: HashMap<Name, Binding>,
+    /// The last expression assigned to each local name so far (for cache key tracking).
+    assigned: HashMap<Name, &'a Expr>,
+}
+
+struct Extractor<'a, 'f> {
+    loc: &'f Locator<'f>,
+    facts: &'f mut FileFacts,
+    /// Set in edit mode: where fixes may edit the file.
+    edits: Option<&'f mut EditFacts>,
+    scopes: Vec<FunctionScope<'a>>,
+    class_depth: u32,
+    next_scope: u32,
+    tracked_names: HashSet<Name>,
+    expr_depth: u32,
+    /// Set while visiting a class body directly (not inside its methods).
+    class_ctx: Option<ClassCtx>,
+    /// `finally:` blocks entered in the current function.
+    finally_depth: u32,
+    in_with_item: bool,
+    in_decorator: bool,
+    multiline_strings: Vec<TextRange>,
+}
+
+fn is_setting_name(name: &str) -> bool {
+    name.bytes().any(|b| b.is_ascii_uppercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+const MAX_EXPR_DEPTH: u32 = 1000;
+
+impl<'a> Extractor<'a, '_> {
+    fn at_module_level(&self) -> bool {
+        self.scopes.is_empty() && self.class_depth == 0
+    }
+
+    fn scope_id(&self) -> u32 {
+        self.scopes.last().map_or(0, |s| s.id)
+    }
+}

@@ -1,0 +1,309 @@
+//! The AST walk: statements and expressions dispatched to the other extraction modules.
+
+use super::*;
+
+impl<'a> Visitor<'a> for Extractor<'a, '_> {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                if self.at_module_level() {
+                    self.facts.bindings.push(BindingFact {
+                        name: f.name.id.clone(),
+                        binding: Binding::Other,
+                    });
+                }
+                self.in_decorator = true;
+                for d in &f.decorator_list {
+                    self.visit_decorator(d);
+                }
+                self.in_decorator = false;
+                for p in f.parameters.iter_non_variadic_params() {
+                    if let Some(d) = &p.default {
+                        self.visit_expr(d);
+                    }
+                }
+                let class = self.class_ctx.as_ref().map(|c| c.class);
+                let parent_scope = self.scope_id();
+                self.enter_function(&f.parameters, &f.body);
+                self.facts.functions.push(FunctionFact {
+                    name: f.name.id.clone(),
+                    name_span: self.loc.span(f.name.range),
+                    scope: self.scope_id(),
+                    parent_scope,
+                    class,
+                    decorators: f
+                        .decorator_list
+                        .iter()
+                        .map(|d| to_ref(&d.expression))
+                        .collect(),
+                    params: f.parameters.iter().map(|p| p.name().id.clone()).collect(),
+                    is_async: f.is_async,
+                });
+                if self.edits.is_some() {
+                    self.prepare_wraps(&f.body);
+                }
+                let saved_class = self.class_ctx.take();
+                let saved_finally = std::mem::take(&mut self.finally_depth);
+                self.visit_body(&f.body);
+                self.finally_depth = saved_finally;
+                self.class_ctx = saved_class;
+                self.scopes.pop();
+            }
+            Stmt::ClassDef(c) => {
+                let fact = self.class_fact(c);
+                if fact.top_level {
+                    let idx = self.facts.classes.len() as u32;
+                    self.facts.bindings.push(BindingFact {
+                        name: c.name.id.clone(),
+                        binding: Binding::Class(idx),
+                    });
+                }
+                let is_meta = c.name.id == "Meta" && self.class_depth > 0;
+                let idx = self.facts.classes.len() as u32;
+                if !is_meta {
+                    if self.edits.is_some() {
+                        let insert = if fact.bases.is_empty() {
+                            None
+                        } else {
+                            self.body_insert(c)
+                        };
+                        if let Some(edits) = self.edits.as_mut() {
+                            edits.class_inserts.push(insert);
+                        }
+                    }
+                    self.facts.classes.push(fact);
+                }
+                self.in_decorator = true;
+                for d in &c.decorator_list {
+                    self.visit_decorator(d);
+                }
+                self.in_decorator = false;
+                if let Some(args) = &c.arguments {
+                    self.visit_arguments(args);
+                }
+                let saved = std::mem::replace(
+                    &mut self.class_ctx,
+                    (!is_meta).then_some(ClassCtx {
+                        class: idx,
+                        attr: None,
+                        keyword: None,
+                    }),
+                );
+                self.class_depth += 1;
+                self.visit_body(&c.body);
+                self.class_depth -= 1;
+                self.class_ctx = saved;
+            }
+            Stmt::Import(_) | Stmt::ImportFrom(_) => {
+                self.record_import_stmt(stmt);
+                if self.at_module_level() {
+                    if let Stmt::ImportFrom(i) = stmt
+                        && i.names.iter().any(|a| a.name.id == "*")
+                    {
+                        let m =
+                            self.absolute_module(i.module.as_ref().map(|m| m.id.as_str()), i.level);
+                        self.facts.star_imports.push(m);
+                    }
+                    for (name, binding) in self.import_bindings(stmt) {
+                        self.facts.bindings.push(BindingFact { name, binding });
+                    }
+                }
+            }
+            Stmt::Assign(a) => {
+                if self.at_module_level() {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t
+                            && is_setting_name(&n.id)
+                        {
+                            self.facts.settings.push(SettingFact {
+                                name: n.id.clone(),
+                                value: self.lit(&a.value, 0),
+                                span: self.loc.span(n.range),
+                                augmented: false,
+                            });
+                        }
+                    }
+                }
+                for t in &a.targets {
+                    if let Expr::Attribute(attr) = t {
+                        let clears = matches!(&*a.value, Expr::NoneLiteral(_));
+                        self.attr_store(attr, clears);
+                    }
+                }
+                if let Some(ctx) = &mut self.class_ctx
+                    && let [Expr::Name(n)] = a.targets.as_slice()
+                {
+                    ctx.attr = Some(n.id.clone());
+                }
+                if self.at_module_level() {
+                    for t in &a.targets {
+                        match t {
+                            Expr::Name(n) => self.facts.bindings.push(BindingFact {
+                                name: n.id.clone(),
+                                binding: Binding::Assign(to_ref(&a.value)),
+                            }),
+                            other => {
+                                let mut names = HashSet::default();
+                                collect_target_names(other, &mut names);
+                                for name in names {
+                                    self.facts.bindings.push(BindingFact {
+                                        name,
+                                        binding: Binding::Other,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                } else if self.class_depth == 0
+                    && let Some(scope) = self.scopes.last_mut()
+                {
+                    for t in &a.targets {
+                        if let Expr::Name(n) = t {
+                            scope.assigned.insert(n.id.clone(), &a.value);
+                        }
+                    }
+                }
+                visitor::walk_stmt(self, stmt);
+                if let Some(ctx) = &mut self.class_ctx {
+                    ctx.attr = None;
+                }
+            }
+            Stmt::AugAssign(a) => {
+                if self.at_module_level()
+                    && let Expr::Name(n) = &*a.target
+                    && is_setting_name(&n.id)
+                {
+                    self.facts.settings.push(SettingFact {
+                        name: n.id.clone(),
+                        value: self.lit(&a.value, 0),
+                        span: self.loc.span(n.range),
+                        augmented: true,
+                    });
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    if let Expr::Attribute(attr) = t {
+                        self.attr_store(attr, true);
+                    }
+                }
+                visitor::walk_stmt(self, stmt);
+            }
+            Stmt::Try(t) => {
+                self.visit_body(&t.body);
+                for h in &t.handlers {
+                    self.visit_except_handler(h);
+                }
+                self.visit_body(&t.orelse);
+                self.finally_depth += 1;
+                self.visit_body(&t.finalbody);
+                self.finally_depth -= 1;
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    self.in_with_item = true;
+                    self.visit_expr(&item.context_expr);
+                    self.in_with_item = false;
+                    if let Some(v) = &item.optional_vars {
+                        self.visit_expr(v);
+                    }
+                }
+                self.visit_body(&w.body);
+            }
+            Stmt::AnnAssign(a) => {
+                if self.at_module_level()
+                    && let Expr::Name(n) = &*a.target
+                {
+                    let binding = a
+                        .value
+                        .as_ref()
+                        .map_or(Binding::Other, |v| Binding::Assign(to_ref(v)));
+                    self.facts.bindings.push(BindingFact {
+                        name: n.id.clone(),
+                        binding,
+                    });
+                }
+                if let Some(ctx) = &mut self.class_ctx
+                    && let Expr::Name(n) = &*a.target
+                {
+                    ctx.attr = Some(n.id.clone());
+                }
+                visitor::walk_stmt(self, stmt);
+                if let Some(ctx) = &mut self.class_ctx {
+                    ctx.attr = None;
+                }
+            }
+            _ => visitor::walk_stmt(self, stmt),
+        }
+    }
+
+    fn visit_keyword(&mut self, keyword: &'a ast::Keyword) {
+        let saved = self.class_ctx.as_mut().map(|ctx| {
+            std::mem::replace(&mut ctx.keyword, keyword.arg.as_ref().map(|a| a.id.clone()))
+        });
+        self.visit_expr(&keyword.value);
+        if let (Some(ctx), Some(saved)) = (self.class_ctx.as_mut(), saved) {
+            ctx.keyword = saved;
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        // Facts never come from absurdly deep expressions; stop descending long before the stack
+        // is at risk.
+        if self.expr_depth > MAX_EXPR_DEPTH {
+            return;
+        }
+        self.expr_depth += 1;
+        self.visit_expr_inner(expr);
+        self.expr_depth -= 1;
+    }
+}
+
+impl<'a> Extractor<'a, '_> {
+    pub(super) fn visit_expr_inner(&mut self, expr: &'a Expr) {
+        match expr {
+            Expr::Call(call) => {
+                self.maybe_record_call(call);
+                if !self.call_site(expr) {
+                    // Calls nested in a `with` item or decorator are not themselves the item.
+                    let (w, d) = (self.in_with_item, self.in_decorator);
+                    self.in_with_item = false;
+                    visitor::walk_expr(self, expr);
+                    self.in_with_item = w;
+                    self.in_decorator = d;
+                }
+            }
+            Expr::Name(n) => {
+                if n.ctx.is_load() {
+                    self.note_name_use(&n.id, n.start());
+                }
+            }
+            Expr::Lambda(l) => {
+                // A lambda body runs when called, not at class-definition time.
+                let saved_class = self.class_ctx.take();
+                // Lambda parameters shadow outer names inside the lambda body.
+                if let Some(params) = &l.parameters {
+                    let mut locals: HashSet<Name> = HashSet::default();
+                    for p in params.iter() {
+                        locals.insert(p.name().id.clone());
+                    }
+                    let id = self.next_scope;
+                    self.next_scope += 1;
+                    self.scopes.push(FunctionScope {
+                        id,
+                        locals,
+                        imports: HashMap::default(),
+                        assigned: HashMap::default(),
+                    });
+                    self.visit_expr(&l.body);
+                    self.scopes.pop();
+                } else {
+                    self.visit_expr(&l.body);
+                }
+                self.class_ctx = saved_class;
+            }
+            _ => visitor::walk_expr(self, expr),
+        }
+    }
+}
