@@ -4,7 +4,7 @@
 //! class whether it is a Django model, a manager or a queryset, whether it is tenant-owned, and
 //! which managers (and which default manager) each model ends up with, by Django's own rules.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use rayon::prelude::*;
 
@@ -1260,25 +1260,22 @@ impl Index {
     /// Is the class, or one of its bases (through the project and out of it), the configured
     /// class `cfg` (bare name or dotted path)?
     pub fn class_reaches_config(&self, id: ClassId, cfg: &str) -> bool {
-        let mut stack = vec![(id, 0u32)];
-        while let Some((c, d)) = stack.pop() {
-            if config_matches(cfg, &self.class(c).name, self.qualname(c)) {
-                return true;
-            }
-            if d > 64 {
-                continue;
-            }
-            for b in &self.info(c).bases {
-                match b {
-                    Resolved::Class(b) => stack.push((*b, d + 1)),
-                    Resolved::External(p) if config_matches(cfg, last_component(p), p) => {
-                        return true;
-                    }
-                    _ => {}
-                }
-            }
+        self.ancestors(Resolved::Class(id)).any(|r| match &r {
+            Resolved::Class(c) => config_matches(cfg, &self.class(*c).name, self.qualname(*c)),
+            Resolved::External(p) => config_matches(cfg, last_component(p), p),
+            _ => false,
+        })
+    }
+
+    /// `start` and everything it reaches through base classes, depth first in declaration order:
+    /// project classes (each once, so cycles end) and the external classes and unresolved names
+    /// at the edge of the project. The one walk up the class hierarchy the rules share.
+    pub fn ancestors(&self, start: Resolved) -> Ancestors<'_> {
+        Ancestors {
+            index: self,
+            stack: vec![(start, 0)],
+            seen: HashSet::default(),
         }
-        false
     }
 
     // ---------------------------------------------------------------- lookups for fixes
@@ -1318,6 +1315,39 @@ impl Index {
         candidates
             .first()
             .map(|m| (m.to_string(), config.to_string()))
+    }
+}
+
+/// The iterator of [`Index::ancestors`].
+pub struct Ancestors<'a> {
+    index: &'a Index,
+    stack: Vec<(Resolved, u32)>,
+    seen: HashSet<ClassId>,
+}
+
+impl Ancestors<'_> {
+    /// Deeper hierarchies than this are not followed (no real project comes near it).
+    const MAX_DEPTH: u32 = 64;
+}
+
+impl Iterator for Ancestors<'_> {
+    type Item = Resolved;
+
+    fn next(&mut self) -> Option<Resolved> {
+        while let Some((r, depth)) = self.stack.pop() {
+            if let Resolved::Class(c) = &r {
+                if !self.seen.insert(*c) {
+                    continue;
+                }
+                if depth < Self::MAX_DEPTH {
+                    let bases = &self.index.info(*c).bases;
+                    self.stack
+                        .extend(bases.iter().rev().map(|b| (b.clone(), depth + 1)));
+                }
+            }
+            return Some(r);
+        }
+        None
     }
 }
 

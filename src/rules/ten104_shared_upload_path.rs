@@ -137,31 +137,23 @@ fn file_field_kind(index: &Index, file: u32, func: &ExprRef) -> Option<FieldKind
         }),
         ClassLike::Class(c) => {
             let mut custom = false;
-            let mut stack = vec![(c, 0u32)];
-            let mut seen = Vec::new();
-            while let Some((c, depth)) = stack.pop() {
-                if depth > 32 || seen.contains(&c) {
-                    continue;
-                }
-                seen.push(c);
-                let class = index.class(c);
-                if class
-                    .methods
-                    .iter()
-                    .any(|m| PATH_METHODS.contains(&m.as_str()))
-                {
-                    custom = true;
-                }
-                for b in &index.info(c).bases {
-                    match b {
-                        Resolved::Class(b) => stack.push((*b, depth + 1)),
-                        Resolved::External(p) => {
-                            if let Some(image) = external_kind(p) {
-                                return Some(FieldKind { image, custom });
-                            }
-                        }
-                        _ => {}
+            for r in index.ancestors(Resolved::Class(c)) {
+                match &r {
+                    Resolved::Class(c)
+                        if index
+                            .class(*c)
+                            .methods
+                            .iter()
+                            .any(|m| PATH_METHODS.contains(&m.as_str())) =>
+                    {
+                        custom = true;
                     }
+                    Resolved::External(p) => {
+                        if let Some(image) = external_kind(p) {
+                            return Some(FieldKind { image, custom });
+                        }
+                    }
+                    _ => {}
                 }
             }
             None
@@ -248,23 +240,11 @@ fn is_tenant_storage(index: &Index, file: u32, expr: &ExprRef) -> bool {
     let Resolved::Class(c) = resolved else {
         return false;
     };
-    let mut stack = vec![(c, 0u32)];
-    while let Some((c, depth)) = stack.pop() {
-        if depth > 32 {
-            continue;
-        }
-        if tenant_named(&index.class(c).name) {
-            return true;
-        }
-        for b in &index.info(c).bases {
-            match b {
-                Resolved::Class(b) => stack.push((*b, depth + 1)),
-                Resolved::External(p) if tenant_named(p) => return true,
-                _ => {}
-            }
-        }
-    }
-    false
+    index.ancestors(Resolved::Class(c)).any(|r| match &r {
+        Resolved::Class(c) => tenant_named(&index.class(*c).name),
+        Resolved::External(p) => tenant_named(p),
+        _ => false,
+    })
 }
 
 /// Do the project's settings modules install a tenant-aware default storage

@@ -164,23 +164,9 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
 
 /// Does the class, or a project base class, define method `name`?
 fn defines_method(index: &Index, id: ClassId, name: &str) -> bool {
-    let mut stack = vec![(id, 0u32)];
-    let mut seen = Vec::new();
-    while let Some((c, depth)) = stack.pop() {
-        if depth > 64 || seen.contains(&c) {
-            continue;
-        }
-        seen.push(c);
-        if index.class(c).methods.iter().any(|m| m == name) {
-            return true;
-        }
-        for b in &index.info(c).bases {
-            if let Resolved::Class(b) = b {
-                stack.push((*b, depth + 1));
-            }
-        }
-    }
-    false
+    index.ancestors(Resolved::Class(id)).any(
+        |r| matches!(r, Resolved::Class(c) if index.class(c).methods.iter().any(|m| m == name)),
+    )
 }
 
 /// `(class, model)` for every query in a class's `__init__` (or a function nested in it) on a
@@ -316,24 +302,9 @@ fn chain_root(e: &ExprRef) -> Option<&crate::facts::Name> {
 fn is_choice_field(index: &Index, file: u32, func: &ExprRef) -> bool {
     match index.class_like(file, func) {
         ClassLike::External(p) => CHOICE_FIELDS.contains(&p.as_str()),
-        ClassLike::Class(c) => {
-            let mut stack = vec![(c, 0u32)];
-            while let Some((c, depth)) = stack.pop() {
-                if depth > 32 {
-                    continue;
-                }
-                for b in &index.info(c).bases {
-                    match b {
-                        Resolved::Class(b) => stack.push((*b, depth + 1)),
-                        Resolved::External(p) if CHOICE_FIELDS.contains(&p.as_str()) => {
-                            return true;
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            false
-        }
+        ClassLike::Class(c) => index
+            .ancestors(Resolved::Class(c))
+            .any(|r| matches!(&r, Resolved::External(p) if CHOICE_FIELDS.contains(&p.as_str()))),
         _ => false,
     }
 }

@@ -16,7 +16,7 @@ use crate::diagnostics::{Applicability, Diagnostic, Edit, Fix};
 use crate::facts::{
     ArgValue, Binding, CallSite, ExprRef, FileFacts, FunctionFact, Name, RootBinding,
 };
-use crate::index::{ClassLike, Index, Resolved, config_matches, last_component};
+use crate::index::{ClassId, ClassLike, Index, Resolved, config_matches, last_component};
 use crate::locate::Span;
 use crate::registry::{FixAvailability, Rule, RuleMeta};
 
@@ -105,19 +105,9 @@ pub(crate) fn context_var(
 
 fn is_thread_local_class(index: &Index, r: &Resolved) -> bool {
     const LOCALS: &[&str] = &["threading.local", "_threading_local.local"];
-    let mut stack: Vec<(Resolved, u32)> = vec![(r.clone(), 0)];
-    while let Some((r, depth)) = stack.pop() {
-        match r {
-            Resolved::External(p) if LOCALS.contains(&p.as_str()) => return true,
-            Resolved::Class(c) if depth < 32 => {
-                for b in &index.info(c).bases {
-                    stack.push((b.clone(), depth + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    false
+    index
+        .ancestors(r.clone())
+        .any(|r| matches!(&r, Resolved::External(p) if LOCALS.contains(&p.as_str())))
 }
 
 /// Is `expr` a module-level `threading.local()` (or an instance of a subclass)?
@@ -278,27 +268,15 @@ fn is_middleware_class(ctx: &Context, ci: u32) -> bool {
         return true;
     }
     // A base named like middleware (`MiddlewareMixin`, a project base middleware).
-    let index = ctx.index;
-    let mut stack: Vec<(Resolved, u32)> = class
-        .bases
-        .iter()
-        .map(|b| (index.resolve_expr(ctx.file, b), 0))
-        .collect();
-    while let Some((r, depth)) = stack.pop() {
-        match r {
-            Resolved::External(p) if last_component(&p).contains("Middleware") => return true,
-            Resolved::Class(c) if depth < 32 => {
-                if index.class(c).name.contains("Middleware") {
-                    return true;
-                }
-                for b in &index.info(c).bases {
-                    stack.push((b.clone(), depth + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    false
+    let id = ClassId {
+        file: ctx.file,
+        class: ci,
+    };
+    ctx.index.ancestors(Resolved::Class(id)).any(|r| match &r {
+        Resolved::External(p) => last_component(p).contains("Middleware"),
+        Resolved::Class(c) => ctx.index.class(*c).name.contains("Middleware"),
+        _ => false,
+    })
 }
 
 fn handlers<'a>(ctx: &Context<'a>) -> Vec<Handler<'a>> {

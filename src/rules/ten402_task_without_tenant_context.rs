@@ -24,32 +24,14 @@ fn reaches_config(index: &Index, r: &Resolved, list: &[String]) -> bool {
     if list.is_empty() {
         return false;
     }
-    let mut stack: Vec<(Resolved, u32)> = vec![(r.clone(), 0)];
-    while let Some((r, depth)) = stack.pop() {
-        match r {
-            Resolved::External(p)
-                if list
-                    .iter()
-                    .any(|c| config_matches(c, last_component(&p), &p)) =>
-            {
-                return true;
-            }
-            Resolved::Class(c) => {
-                let name = &index.class(c).name;
-                let q = index.qualname(c);
-                if list.iter().any(|cfg| config_matches(cfg, name, q)) {
-                    return true;
-                }
-                if depth < 32 {
-                    for b in &index.info(c).bases {
-                        stack.push((b.clone(), depth + 1));
-                    }
-                }
-            }
-            _ => {}
+    index.ancestors(r.clone()).any(|r| match &r {
+        Resolved::External(p) => list.iter().any(|c| config_matches(c, last_component(p), p)),
+        Resolved::Class(c) => {
+            let (name, q) = (&index.class(*c).name, index.qualname(*c));
+            list.iter().any(|cfg| config_matches(cfg, name, q))
         }
-    }
-    false
+        _ => false,
+    })
 }
 
 /// A string naming a class (`"proj.tasks:TenantTask"`, `"proj.tasks.TenantTask"`): configured?
@@ -61,38 +43,18 @@ fn str_names_config(s: &str, list: &[String]) -> bool {
 
 /// Does class expression `r` reach a Celery class named `name` (`Celery`, `Task`)?
 fn reaches_celery(index: &Index, r: &Resolved, name: &str) -> bool {
-    let mut stack: Vec<(Resolved, u32)> = vec![(r.clone(), 0)];
-    while let Some((r, depth)) = stack.pop() {
-        match r {
-            Resolved::External(p) if p.starts_with("celery.") && last_component(&p) == name => {
-                return true;
-            }
-            Resolved::Class(c) if depth < 32 => {
-                for b in &index.info(c).bases {
-                    stack.push((b.clone(), depth + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    false
+    index.ancestors(r.clone()).any(
+        |r| matches!(&r, Resolved::External(p) if p.starts_with("celery.") && last_component(p) == name),
+    )
 }
 
 /// Apps whose tasks all run in the tenant's context (tenant-schemas-celery).
 const TENANT_CELERY_APPS: &[&str] = &["tenant_schemas_celery.app.CeleryApp"];
 
 fn is_tenant_celery_app(index: &Index, class: &Resolved) -> bool {
-    let mut stack: Vec<(Resolved, u32)> = vec![(class.clone(), 0)];
-    while let Some((r, depth)) = stack.pop() {
-        match r {
-            Resolved::External(p) if TENANT_CELERY_APPS.contains(&p.as_str()) => return true,
-            Resolved::Class(c) if depth < 32 => {
-                stack.extend(index.info(c).bases.iter().map(|b| (b.clone(), depth + 1)));
-            }
-            _ => {}
-        }
-    }
-    false
+    index
+        .ancestors(class.clone())
+        .any(|r| matches!(&r, Resolved::External(p) if TENANT_CELERY_APPS.contains(&p.as_str())))
 }
 
 /// Does the project create a tenant Celery app (`app = CeleryApp(...)`)? Then `@shared_task`s,

@@ -25,19 +25,9 @@ const REGISTER_DECORATORS: &[&str] = &[
 
 /// Does the class `r` resolves to reach one of Django's `AdminSite` classes?
 fn is_admin_site_class(index: &Index, r: Resolved) -> bool {
-    let mut stack = vec![(r, 0u32)];
-    while let Some((r, depth)) = stack.pop() {
-        match r {
-            Resolved::External(p) if ADMIN_SITE_CLASSES.contains(&p.as_str()) => return true,
-            Resolved::Class(c) if depth < 32 => {
-                for b in &index.info(c).bases {
-                    stack.push((b.clone(), depth + 1));
-                }
-            }
-            _ => {}
-        }
-    }
-    false
+    index
+        .ancestors(r)
+        .any(|r| matches!(&r, Resolved::External(p) if ADMIN_SITE_CLASSES.contains(&p.as_str())))
 }
 
 /// Is the receiver of `<receiver>.register(...)` an admin site: `admin.site`, or a module-level
