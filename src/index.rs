@@ -20,6 +20,10 @@ pub struct ClassId {
     pub class: u32,
 }
 
+/// Calls that reach a model by its name at run time (`apps.get_model("billing", "Invoice")`):
+/// a file making one may depend on any file.
+const DYNAMIC_MODEL_LOOKUPS: &[&str] = &["get_model", "load_model", "get_user_model"];
+
 /// What a name or dotted expression refers to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Resolved {
@@ -443,6 +447,88 @@ impl Index {
 
     pub fn file_of_module(&self, module: &str) -> Option<u32> {
         self.modules.get(module).copied()
+    }
+
+    /// The files whose facts may resolve names into one of `seeds`, the seeds included: the
+    /// seeds' importers, their importers, and so on. `import p` counts as importing every module
+    /// of package `p`, `from p import m` also imports submodule `p.m`, and a file that reaches
+    /// models by name at run time (`apps.get_model(...)`) depends on every file. Names can only
+    /// cross files through imports, so a finding in a file outside this set cannot be caused by
+    /// the seeds (settings modules are the exception: the caller handles them).
+    pub fn dependents(&self, seeds: &[FileId]) -> Vec<FileId> {
+        let n = self.facts.len();
+        let mut sorted: Vec<(&str, u32)> =
+            self.modules.iter().map(|(m, &f)| (m.as_str(), f)).collect();
+        sorted.sort_unstable();
+        let with_submodules = |module: &str, out: &mut Vec<u32>| {
+            let start = sorted.partition_point(|(m, _)| *m < module);
+            for &(m, f) in &sorted[start..] {
+                if !m.starts_with(module) {
+                    break;
+                }
+                // `module` itself or a submodule (`app.models`, not `app_x`).
+                if matches!(m.as_bytes().get(module.len()), None | Some(b'.')) {
+                    out.push(f);
+                }
+            }
+        };
+        let mut importers: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut everything: Vec<u32> = Vec::new();
+        let mut targets: Vec<u32> = Vec::new();
+        for (fi, facts) in self.facts.iter().enumerate() {
+            let file = fi as FileId;
+            targets.clear();
+            for imp in &facts.imports {
+                match &imp.from_module {
+                    Some(m) => {
+                        let m = self.absolute(file, m);
+                        targets.extend(self.file_of_module(&m));
+                        for (name, _) in &imp.names {
+                            targets.extend(self.file_of_module(&format!("{m}.{name}")));
+                        }
+                    }
+                    None => {
+                        for (name, _) in &imp.names {
+                            with_submodules(name.as_str(), &mut targets);
+                        }
+                    }
+                }
+            }
+            for star in &facts.star_imports {
+                targets.extend(self.file_of_module(&self.absolute(file, star)));
+            }
+            if facts
+                .calls
+                .iter()
+                .any(|c| DYNAMIC_MODEL_LOOKUPS.contains(&c.name.as_str()))
+            {
+                everything.push(fi as u32);
+            }
+            targets.sort_unstable();
+            targets.dedup();
+            for &t in &targets {
+                if t as usize != fi {
+                    importers[t as usize].push(fi as u32);
+                }
+            }
+        }
+        let mut seen = vec![false; n];
+        let mut stack: Vec<u32> = Vec::new();
+        for &s in seeds.iter().chain(&everything) {
+            if (s as usize) < n && !seen[s as usize] {
+                seen[s as usize] = true;
+                stack.push(s);
+            }
+        }
+        while let Some(f) = stack.pop() {
+            for &i in &importers[f as usize] {
+                if !seen[i as usize] {
+                    seen[i as usize] = true;
+                    stack.push(i);
+                }
+            }
+        }
+        (0..n as FileId).filter(|&f| seen[f as usize]).collect()
     }
 
     fn flat(&self, id: ClassId) -> usize {

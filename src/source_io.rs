@@ -152,6 +152,74 @@ pub fn human_size(bytes: u64) -> String {
 /// regular file, so a path swapped for a FIFO in between cannot block. At most `max_size + 1`
 /// bytes are read, so a file growing meanwhile is rejected too.
 pub fn read_source(path: &Path, max_size: u64) -> Result<Vec<u8>, ReadError> {
+    read_source_stamped(path, max_size).map(|(bytes, _)| bytes)
+}
+
+/// What the file system says about a file's identity and last change: size, modification and
+/// status-change times (nanoseconds), inode and device. Any write changes the mtime and ctime,
+/// and the ctime cannot be set back by a user, so a file whose stamp is unchanged (and was not
+/// changed in the same instant it was stamped, see [`Stamp::settled`]) still has the content
+/// it had when stamped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stamp {
+    pub len: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub ino: u64,
+    pub dev: u64,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                len: meta.len(),
+                mtime_ns: meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128,
+                ctime_ns: meta.ctime() as i128 * 1_000_000_000 + meta.ctime_nsec() as i128,
+                ino: meta.ino(),
+                dev: meta.dev(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let ns = |t: io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as i128)
+            };
+            Stamp {
+                len: meta.len(),
+                mtime_ns: ns(meta.modified()),
+                ctime_ns: ns(meta.created()),
+                ino: 0,
+                dev: 0,
+            }
+        }
+    }
+
+    /// The stamp of the regular file at `path` (following symlinks), if it is one.
+    pub fn of_path(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        meta.is_file().then(|| Stamp::of(&meta))
+    }
+
+    /// Was the file last changed long enough before `now` that a change in the same clock tick
+    /// cannot have gone unseen (git's "racily clean" rule)? Only settled stamps may stand for
+    /// the content.
+    pub fn settled(&self, now: std::time::SystemTime) -> bool {
+        let now = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i128);
+        let latest = self.mtime_ns.max(self.ctime_ns);
+        latest > 0 && now - latest > 2_000_000_000
+    }
+}
+
+/// [`read_source`], with the stamp of the file that was read (taken from the open file before
+/// reading it).
+pub fn read_source_stamped(path: &Path, max_size: u64) -> Result<(Vec<u8>, Stamp), ReadError> {
     let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular(kind_of(&meta.file_type())));
@@ -183,7 +251,7 @@ pub fn read_source(path: &Path, max_size: u64) -> Result<Vec<u8>, ReadError> {
             max: max_size,
         });
     }
-    Ok(buf)
+    Ok((buf, Stamp::of(&opened)))
 }
 
 #[cfg(unix)]

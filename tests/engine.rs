@@ -350,3 +350,94 @@ fn a_device_named_on_the_command_line_is_an_error_at_once() {
     assert!(stdout.contains("not a regular file"), "{stdout}");
     assert!(stdout.contains("app/views.py:12:5: TEN301"), "{stdout}");
 }
+
+/// (rule, file, line, message) of every SARIF result, with the files of its related locations.
+fn sarif_findings(sarif: &str) -> Vec<(String, String, u64, String, Vec<String>)> {
+    let v: serde_json::Value = serde_json::from_str(sarif).expect("SARIF is JSON");
+    let uri = |loc: &serde_json::Value| {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    v["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0];
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                uri(loc),
+                loc["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap_or(0),
+                r["message"]["text"].as_str().unwrap().to_string(),
+                r["relatedLocations"]
+                    .as_array()
+                    .map(|a| a.iter().map(uri).collect())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Checking one file (what pre-commit and the on-save command do) reports exactly what the whole
+/// project's check reports in that file or because of it, for every file of the demo: limiting
+/// the cross-file pass to the file's importers loses nothing.
+#[test]
+fn checking_any_one_file_gives_the_whole_runs_findings_in_it_or_caused_by_it() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let dir = tempfile::TempDir::new().unwrap();
+    copy(&demo, dir.path());
+    let args = [
+        "check",
+        "--no-cache",
+        "--exit-zero",
+        "--output-format",
+        "sarif",
+    ];
+    let full = run_in(dir.path(), &args);
+    let full = sarif_findings(&String::from_utf8_lossy(&full.stdout));
+    assert!(
+        full.iter().any(|f| f.4.iter().any(|r| r != &f.1)),
+        "the demo has cross-file findings"
+    );
+    let mut files: Vec<String> = walk(dir.path())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .map(|p| {
+            p.strip_prefix(dir.path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() > 10);
+    for file in &files {
+        let mut one_args = args.to_vec();
+        one_args.push(file);
+        let got = run_in(dir.path(), &one_args);
+        let mut got = sarif_findings(&String::from_utf8_lossy(&got.stdout));
+        let mut want: Vec<_> = full
+            .iter()
+            .filter(|f| &f.1 == file || f.4.contains(file))
+            .cloned()
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "checking only {file}");
+    }
+}
+
+fn copy(from: &std::path::Path, to: &std::path::Path) {
+    for p in walk(from) {
+        let rel = p.strip_prefix(from).unwrap();
+        if rel.starts_with(".tenantlint_cache") {
+            continue;
+        }
+        std::fs::create_dir_all(to.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(&p, to.join(rel)).unwrap();
+    }
+}

@@ -336,10 +336,21 @@ fn facts_for(
     cache: Option<&cache::FactCache>,
     path: &Path,
 ) -> (Arc<FileFacts>, bool, Option<cache::Key>) {
-    sources.with_text(path, |text| match text {
+    // A file unchanged since a run that read it: its facts without reading it.
+    if let Some(cache) = cache
+        && let Some(stamp) = sources.disk_stamp(path)
+        && let Some(key) = cache.key_for_stamp(path, &stamp)
+        && let Some(facts) = cache.get(key)
+    {
+        return (facts, true, Some(key));
+    }
+    sources.with_text(path, |text, stamp| match text {
         Err(msg) => (Arc::new(extract::io_problem(msg.to_string())), false, None),
         Ok(text) => {
             let key = cache::content_key(text.as_bytes());
+            if let (Some(cache), Some(stamp)) = (cache, stamp) {
+                cache.record_stamp(path, stamp, key);
+            }
             if let Some(facts) = cache.and_then(|c| c.get(key)) {
                 return (facts, true, Some(key));
             }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::source_io::Stamp;
+
 /// The text of a file, or why it cannot be had (a TEN901 message).
 pub type Text = Result<String, String>;
 
@@ -48,16 +50,30 @@ impl Sources {
         read_disk(path, self.max_file_size)
     }
 
-    /// Like [`Sources::read`], without copying a document.
-    pub fn with_text<R>(&self, path: &Path, f: impl FnOnce(Result<&str, &str>) -> R) -> R {
+    /// Like [`Sources::read`], without copying a document; with the stamp of the file on disk
+    /// that was read (`None` for a document).
+    pub fn with_text<R>(
+        &self,
+        path: &Path,
+        f: impl FnOnce(Result<&str, &str>, Option<Stamp>) -> R,
+    ) -> R {
         match self.documents.get(path) {
-            Some(Ok(t)) => f(Ok(t)),
-            Some(Err(e)) => f(Err(e)),
-            None => match read_disk(path, self.max_file_size) {
-                Ok(t) => f(Ok(&t)),
-                Err(e) => f(Err(&e)),
+            Some(Ok(t)) => f(Ok(t), None),
+            Some(Err(e)) => f(Err(e), None),
+            None => match read_disk_stamped(path, self.max_file_size) {
+                (Ok(t), stamp) => f(Ok(&t), stamp),
+                (Err(e), stamp) => f(Err(&e), stamp),
             },
         }
+    }
+
+    /// The stamp of the file on disk at `path` when no document stands for it and it is a
+    /// regular file this layer would read (within the size limit).
+    pub fn disk_stamp(&self, path: &Path) -> Option<Stamp> {
+        if self.documents.contains_key(path) {
+            return None;
+        }
+        Stamp::of_path(path).filter(|s| s.len <= self.max_file_size)
     }
 }
 
@@ -65,12 +81,21 @@ impl Sources {
 /// source (a coding declaration naming another codec makes it unreadable here, and so never
 /// rewritten by a fix).
 pub fn read_disk(path: &Path, max_size: u64) -> Text {
-    let bytes = crate::source_io::read_source(path, max_size).map_err(|e| e.to_string())?;
+    read_disk_stamped(path, max_size).0
+}
+
+/// [`read_disk`], with the stamp of the file read (when it could be opened).
+fn read_disk_stamped(path: &Path, max_size: u64) -> (Text, Option<Stamp>) {
+    let (bytes, stamp) = match crate::source_io::read_source_stamped(path, max_size) {
+        Ok(read) => read,
+        Err(e) => return (Err(e.to_string()), None),
+    };
     // Validate once: the coding rules on the raw bytes, then UTF-8 while taking ownership.
-    match String::from_utf8(bytes) {
+    let text = match String::from_utf8(bytes) {
         Ok(text) => decode(text.as_bytes()).map(|_| ()).map(|()| text),
         Err(e) => decode(e.as_bytes()).map(|_| String::new()),
-    }
+    };
+    (text, Some(stamp))
 }
 
 /// Decode file contents as Python source, the way CPython would (UTF-8, BOM, coding
