@@ -175,14 +175,67 @@ fn is_ident_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
 }
 
-const STRING_PREFIXES: &[&str] = &["r", "u", "b", "f", "t", "br", "rb", "fr", "rf", "tr", "rt"];
+/// The string prefix `word` is (lowercased), if it is one: `r`, `u`, `b`, `f`, `t` and the
+/// two-letter combinations of raw with bytes, f-strings and t-strings.
+fn string_prefix(word: &[u8]) -> Option<&'static str> {
+    let lower = |i: usize| word[i].to_ascii_lowercase();
+    match word.len() {
+        1 => match lower(0) {
+            b'r' => Some("r"),
+            b'u' => Some("u"),
+            b'b' => Some("b"),
+            b'f' => Some("f"),
+            b't' => Some("t"),
+            _ => None,
+        },
+        2 => match (lower(0), lower(1)) {
+            (b'b', b'r') | (b'r', b'b') => Some("br"),
+            (b'f', b'r') | (b'r', b'f') => Some("fr"),
+            (b't', b'r') | (b'r', b't') => Some("tr"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 /// Keywords after which `(` / `[` is not a trailer.
-const KEYWORDS: &[&str] = &[
-    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
-    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda",
-    "nonlocal", "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
-];
+fn is_keyword(word: &[u8]) -> bool {
+    matches!(
+        word,
+        b"and"
+            | b"as"
+            | b"assert"
+            | b"async"
+            | b"await"
+            | b"break"
+            | b"class"
+            | b"continue"
+            | b"def"
+            | b"del"
+            | b"elif"
+            | b"else"
+            | b"except"
+            | b"finally"
+            | b"for"
+            | b"from"
+            | b"global"
+            | b"if"
+            | b"import"
+            | b"in"
+            | b"is"
+            | b"lambda"
+            | b"nonlocal"
+            | b"not"
+            | b"or"
+            | b"pass"
+            | b"raise"
+            | b"return"
+            | b"try"
+            | b"while"
+            | b"with"
+            | b"yield"
+    )
+}
 
 impl Scanner<'_> {
     fn err(&self, offset: usize, kind: LimitKind) -> Result<(), LimitError> {
@@ -313,11 +366,15 @@ impl Scanner<'_> {
         let at = self.i;
         let c = self.b[at];
         match c {
-            b' ' | b'\t' | 0x0c => self.i += 1,
-            b'#' => {
-                while self.i < self.b.len() && !matches!(self.b[self.i], b'\n' | b'\r') {
+            b' ' | b'\t' | 0x0c => {
+                self.i += 1;
+                while matches!(self.b.get(self.i), Some(b' ' | b'\t' | 0x0c)) {
                     self.i += 1;
                 }
+            }
+            b'#' => {
+                self.i = memchr::memchr2(b'\n', b'\r', &self.b[self.i..])
+                    .map_or(self.b.len(), |k| self.i + k);
             }
             b'\n' | b'\r' => {
                 self.i += self.newline_len(at);
@@ -354,11 +411,9 @@ impl Scanner<'_> {
                 let word = &self.b[start..self.i];
                 let next = self.peek(0);
                 if (next == b'\'' || next == b'"')
-                    && word.len() <= 2
-                    && let Ok(w) = std::str::from_utf8(word)
-                    && STRING_PREFIXES.contains(&w.to_ascii_lowercase().as_str())
+                    && let Some(prefix) = string_prefix(word)
                 {
-                    self.string(start, &w.to_ascii_lowercase())?;
+                    self.string(start, prefix)?;
                     self.prev_value = true;
                     return Ok(());
                 }
@@ -370,7 +425,7 @@ impl Scanner<'_> {
                     }
                     _ => {}
                 }
-                self.prev_value = !std::str::from_utf8(word).is_ok_and(|w| KEYWORDS.contains(&w));
+                self.prev_value = !is_keyword(word);
             }
             b'(' | b'[' | b'{' => {
                 if self.prev_value {
@@ -437,7 +492,25 @@ impl Scanner<'_> {
             b"/=", b"%=", b"@=", b"&=", b"|=", b"^=", b"<>",
         ];
         let rest = &self.b[at..];
-        let op: &[u8] = if let Some(op) = OPS3.iter().find(|op| rest.starts_with(op)) {
+        // Every operator of two or three bytes starts with one of these.
+        let op: &[u8] = if !matches!(
+            rest[0],
+            b'*' | b'/'
+                | b'>'
+                | b'<'
+                | b'.'
+                | b'='
+                | b'!'
+                | b'-'
+                | b'+'
+                | b'%'
+                | b'@'
+                | b'&'
+                | b'|'
+                | b'^'
+        ) {
+            &rest[..1]
+        } else if let Some(op) = OPS3.iter().find(|op| rest.starts_with(op)) {
             op
         } else if let Some(op) = OPS2.iter().find(|op| rest.starts_with(op)) {
             op
@@ -476,6 +549,23 @@ impl Scanner<'_> {
         // A plain string: skip to its end. A backslash keeps the next character (even in raw
         // strings, where it stays in the value but still protects a quote).
         while self.i < self.b.len() {
+            // Skip to the next byte that matters: a backslash or the quote, and for a
+            // single-quoted string a line end.
+            let rest = &self.b[self.i..];
+            let next = if triple {
+                memchr::memchr2(b'\\', q, rest)
+            } else {
+                memchr::memchr3(b'\\', q, b'\n', rest)
+                    .map(|k| memchr::memchr(b'\r', &rest[..k]).unwrap_or(k))
+                    .or_else(|| memchr::memchr(b'\r', rest))
+            };
+            match next {
+                Some(k) => self.i += k,
+                None => {
+                    self.i = self.b.len();
+                    return Ok(());
+                }
+            }
             let c = self.b[self.i];
             if c == b'\\' {
                 self.i += 1 + self.newline_len(self.i + 1).max(1);
