@@ -45,6 +45,10 @@ pub struct LineIndex {
 }
 
 impl LineIndex {
+    pub fn shrink_to_fit(&mut self) {
+        self.starts.shrink_to_fit();
+    }
+
     /// Lines end at `\n`, `\r\n` or a lone `\r`, as Python's tokenizer sees them.
     pub fn new(text: &str) -> LineIndex {
         let bytes = text.as_bytes();

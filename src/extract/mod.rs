@@ -129,6 +129,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         e.import_insert = Some(import_insert_point(body, &locator));
     }
     facts.lines = locator.into_index();
+    facts.shrink_to_fit();
     (facts, edits)
 }
 
