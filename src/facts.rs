@@ -488,6 +488,16 @@ impl FileFacts {
         self.star_imports.shrink_to_fit();
         self.imports.shrink_to_fit();
         self.classes.shrink_to_fit();
+        for c in &mut self.classes {
+            c.bases.shrink_to_fit();
+            c.assigns.shrink_to_fit();
+            c.methods.shrink_to_fit();
+            c.decorators.shrink_to_fit();
+        }
+        for f in &mut self.functions {
+            f.params.shrink_to_fit();
+            f.decorators.shrink_to_fit();
+        }
         self.query_sites.shrink_to_fit();
         self.cache_sites.shrink_to_fit();
         self.calls.shrink_to_fit();
