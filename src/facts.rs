@@ -165,8 +165,35 @@ pub struct QuerySite {
     pub manager: Name,
     pub method: Name,
     /// Keyword argument names of every call in the chain that filters (`filter`, `get`, ...),
-    /// including the keywords of `Q(...)` arguments.
+    /// including the keywords of `Q(...)` arguments combined with `&`, of a `**dict` literal or
+    /// of a `**name` whose last assignment in the function is a dict literal, and of a
+    /// `get_object_or_404(<this chain>, ...)` shortcut around it.
     pub filter_keywords: Vec<Name>,
+    /// The keyword arguments (of `filter_keywords`) whose value is a model instance or rows
+    /// already read: a name or attribute that is not id-like (`issue`, `self.project`), `<x>.pk`,
+    /// `self.<x>`, `OuterRef(...)`, a query chain, or a list/comprehension of those. A relation
+    /// pinned to such a value pins its tenant; a raw id (`issue_id=issue_id`) may be anyone's.
+    #[serde(default)]
+    pub instance_keywords: Vec<Name>,
+    /// `Q(...) | Q(...)` arguments of filtering calls: per `|` expression, the keywords of each
+    /// branch (the filter constrains a field when every branch does).
+    #[serde(default)]
+    pub or_groups: Vec<Vec<Vec<Name>>>,
+    /// Start offsets of the query chains passed as `pk__in=`/`id__in=` (also inside
+    /// `list(...)`, `set(...)`, `tuple(...)`): the rows are those of that subquery.
+    #[serde(default)]
+    pub pk_in_subqueries: Vec<u32>,
+    /// A `pk`/`id` lookup on the primary key of a model instance already in hand: `self.pk`,
+    /// `self.id`, `<expr>.pk`, or a list/comprehension of those.
+    #[serde(default)]
+    pub pk_of_loaded: bool,
+    /// The chain calls `.none()`: an empty queryset that reads nothing.
+    #[serde(default)]
+    pub empty: bool,
+    /// The chain is (inside) an argument of a `Prefetch(...)` call: Django restricts it to the
+    /// rows related to the outer query's.
+    #[serde(default)]
+    pub in_prefetch: bool,
     /// From the start of the receiver to the end of the method name.
     pub span: Span,
     /// The innermost function scope (0: module level or a class body).

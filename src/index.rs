@@ -102,6 +102,10 @@ pub struct ClassInfo {
     /// The string arguments of the model's scoped manager (`ScopedManager(site="post__site")`):
     /// lookups that filter on the tenant.
     pub scope_lookups: Vec<String>,
+    /// Foreign keys (own or inherited, as Django computes the fields: a subclass's `name = None`
+    /// removes one) whose target is a tenant-owned model or the tenant model: a lookup that
+    /// pins such a relation pins the tenant (`filter(issue=issue)`, `project_id__in=...`).
+    pub tenant_relations: Vec<(Name, ClassId)>,
 }
 
 impl ClassInfo {
@@ -965,6 +969,104 @@ impl Index {
         for &id in &ids {
             self.model_facts(id, &mut state, 0);
         }
+        // Relations to tenant-owned models need every model's ownership first.
+        let mut models_by_name: HashMap<&str, Vec<ClassId>> = HashMap::default();
+        for &id in &ids {
+            if self.infos[self.flat(id)].is_model {
+                models_by_name
+                    .entry(self.class(id).name.as_str())
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let relations: Vec<Vec<(Name, ClassId)>> = ids
+            .par_iter()
+            .map(|&id| {
+                if self.infos[self.flat(id)].is_model {
+                    self.tenant_relations(id, &models_by_name)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        for (i, r) in relations.into_iter().enumerate() {
+            self.infos[i].tenant_relations = r;
+        }
+    }
+
+    /// Does a row of this model belong to one tenant (so that pinning a relation to it pins the
+    /// tenant)?
+    fn owned_target(&self, id: ClassId) -> bool {
+        let info = self.info(id);
+        info.is_model && !info.is_global && (info.tenant.is_some() || info.is_tenant_model)
+    }
+
+    /// The foreign keys of model `id` (own and inherited) that point to a tenant-owned model.
+    fn tenant_relations(
+        &self,
+        id: ClassId,
+        models_by_name: &HashMap<&str, Vec<ClassId>>,
+    ) -> Vec<(Name, ClassId)> {
+        let mut seen: HashSet<&str> = HashSet::default();
+        let mut out = Vec::new();
+        for anc in self.ancestors(Resolved::Class(id)) {
+            let Resolved::Class(c) = anc else { continue };
+            if !self.info(c).is_model {
+                continue;
+            }
+            for a in &self.class(c).assigns {
+                // The most derived class's binding of a name is the field (or its removal).
+                if !seen.insert(a.name.as_str()) {
+                    continue;
+                }
+                let Some(call) = a.value.as_call() else {
+                    continue;
+                };
+                let fk = match self.class_like(c.file, &call.func) {
+                    ClassLike::Class(f) => self.info(f).is_fk,
+                    ClassLike::External(p) => {
+                        DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey"
+                    }
+                    _ => false,
+                };
+                if !fk {
+                    continue;
+                }
+                let target = call.args.first().or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|(k, _)| k == "to")
+                        .map(|(_, v)| v)
+                });
+                let target = match target {
+                    Some(ExprRef::Str(s)) if s == "self" => Some(id),
+                    Some(ExprRef::Str(s)) => {
+                        // A lazy reference (`"Issue"`, `"app.Issue"`): by model name; when
+                        // several models share it, only if every one of them is owned.
+                        let name = s.rsplit('.').next().unwrap_or(s);
+                        models_by_name.get(name).and_then(|cands| {
+                            cands
+                                .iter()
+                                .all(|&m| self.owned_target(m))
+                                .then(|| cands[0])
+                        })
+                    }
+                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
+                        match self.resolve_expr(c.file, e) {
+                            Resolved::Class(m) => Some(m),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(t) = target
+                    && self.owned_target(t)
+                {
+                    out.push((a.name.clone(), t));
+                }
+            }
+        }
+        out
     }
 
     /// For every class: does it (or an ancestor) satisfy `class_pred` (given the class and its

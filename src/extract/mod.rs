@@ -118,6 +118,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         finally_depth: 0,
         in_with_item: false,
         in_decorator: false,
+        prefetch_depth: 0,
         multiline_strings,
     };
     if ex.edits.is_some() {
@@ -242,6 +243,8 @@ struct Extractor<'a, 'f> {
     finally_depth: u32,
     in_with_item: bool,
     in_decorator: bool,
+    /// Inside the arguments of a `Prefetch(...)` call.
+    prefetch_depth: u32,
     multiline_strings: Vec<TextRange>,
 }
 

@@ -265,13 +265,27 @@ impl<'a> Extractor<'a, '_> {
         match expr {
             Expr::Call(call) => {
                 self.maybe_record_call(call);
-                if !self.call_site(expr) {
+                let callee = match &*call.func {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    Expr::Attribute(a) => Some(a.attr.id.as_str()),
+                    _ => None,
+                };
+                let prefetch = callee == Some("Prefetch");
+                let shortcut = callee.is_some_and(|c| SHORTCUTS.contains(&c));
+                let first_site = self.facts.query_sites.len();
+                self.prefetch_depth += u32::from(prefetch);
+                let recorded = self.call_site(expr);
+                if !recorded {
                     // Calls nested in a `with` item or decorator are not themselves the item.
                     let (w, d) = (self.in_with_item, self.in_decorator);
                     self.in_with_item = false;
                     visitor::walk_expr(self, expr);
                     self.in_with_item = w;
                     self.in_decorator = d;
+                }
+                self.prefetch_depth -= u32::from(prefetch);
+                if shortcut && !recorded {
+                    self.shortcut_filters(call, first_site);
                 }
             }
             Expr::Name(n) => {

@@ -2,7 +2,7 @@
 //! manager that is not scoped, with no tenant filter anywhere in the call chain.
 
 use super::Context;
-use super::queries::{is_query, manager_of, model_related, tenant_filtered};
+use super::queries::{bounded, is_query, manager_of, model_related, tenant_filtered};
 use crate::diagnostics::Diagnostic;
 use crate::index::Resolved;
 use crate::registry::{FixAvailability, Rule, RuleMeta};
@@ -32,7 +32,12 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let Some((manager_name, scoped, _)) = manager_of(info, &site.manager) else {
             continue;
         };
-        if scoped || !is_query(index, info, site) || tenant_filtered(info, site, tenant_fields) {
+        if scoped
+            || bounded(site)
+            || class_level_queryset(site)
+            || !is_query(index, info, site)
+            || tenant_filtered(index, ctx.file, info, site, tenant_fields)
+        {
             continue;
         }
         let model_name = &index.class(model).name;
@@ -66,4 +71,14 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 ))),
         );
     }
+}
+
+/// A `queryset = ...` class attribute or `queryset=` argument evaluated in a class body: TEN204
+/// owns those (one query, one diagnostic), and is quiet when the class narrows the queryset
+/// per request in `get_queryset` (DRF's idiom).
+fn class_level_queryset(site: &crate::facts::QuerySite) -> bool {
+    site.scope == 0
+        && site.class_ctx.as_ref().is_some_and(|c| {
+            c.attr.as_deref() == Some("queryset") || c.keyword.as_deref() == Some("queryset")
+        })
 }
