@@ -827,7 +827,8 @@ impl Index {
                     Some((l, n)) => (Some(l), n),
                     None => (None, s.as_str()),
                 };
-                if name != cfg_name {
+                // Django resolves lazy references case-insensitively (`"db.WorkSpace"`).
+                if !name.eq_ignore_ascii_case(cfg_name) {
                     return false;
                 }
                 match (label, cfg.contains('.')) {
@@ -970,11 +971,11 @@ impl Index {
             self.model_facts(id, &mut state, 0);
         }
         // Relations to tenant-owned models need every model's ownership first.
-        let mut models_by_name: HashMap<&str, Vec<ClassId>> = HashMap::default();
+        let mut models_by_name: HashMap<String, Vec<ClassId>> = HashMap::default();
         for &id in &ids {
             if self.infos[self.flat(id)].is_model {
                 models_by_name
-                    .entry(self.class(id).name.as_str())
+                    .entry(self.class(id).name.to_ascii_lowercase())
                     .or_default()
                     .push(id);
             }
@@ -1005,7 +1006,7 @@ impl Index {
     fn tenant_relations(
         &self,
         id: ClassId,
-        models_by_name: &HashMap<&str, Vec<ClassId>>,
+        models_by_name: &HashMap<String, Vec<ClassId>>,
     ) -> Vec<(Name, ClassId)> {
         let mut seen: HashSet<&str> = HashSet::default();
         let mut out = Vec::new();
@@ -1041,10 +1042,11 @@ impl Index {
                 let target = match target {
                     Some(ExprRef::Str(s)) if s == "self" => Some(id),
                     Some(ExprRef::Str(s)) => {
-                        // A lazy reference (`"Issue"`, `"app.Issue"`): by model name; when
-                        // several models share it, only if every one of them is owned.
-                        let name = s.rsplit('.').next().unwrap_or(s);
-                        models_by_name.get(name).and_then(|cands| {
+                        // A lazy reference (`"Issue"`, `"app.Issue"`): by model name, without
+                        // case as Django resolves it; when several models share it, only if
+                        // every one of them is owned.
+                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
+                        models_by_name.get(&name).and_then(|cands| {
                             cands
                                 .iter()
                                 .all(|&m| self.owned_target(m))
