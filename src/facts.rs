@@ -187,6 +187,9 @@ pub struct QuerySite {
     /// `self.id`, `<expr>.pk`, or a list/comprehension of those.
     #[serde(default)]
     pub pk_of_loaded: bool,
+    /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
+    #[serde(default)]
+    pub calls: Vec<Name>,
     /// The chain calls `.none()`: an empty queryset that reads nothing.
     #[serde(default)]
     pub empty: bool,
@@ -289,6 +292,16 @@ impl CallSite {
     pub fn name(&self) -> &str {
         self.name.as_str()
     }
+}
+
+/// A filtering call on `self` (or `super()`, `self.get_queryset()`) in a method of a class:
+/// `def for_company(self, c): return self.filter(multi_tenant_company=c)`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MethodFilter {
+    /// Index of the class in [`FileFacts::classes`].
+    pub class: u32,
+    pub method: Name,
+    pub keywords: Vec<Name>,
 }
 
 /// A function or method definition.
@@ -454,6 +467,8 @@ pub struct FileFacts {
     pub cache_sites: Vec<CacheSite>,
     pub calls: Vec<CallSite>,
     pub functions: Vec<FunctionFact>,
+    #[serde(default)]
+    pub method_filters: Vec<MethodFilter>,
     pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,

@@ -798,6 +798,42 @@ impl Index {
         })
     }
 
+    /// The project class that defines method `name` for instances of `c` (a manager class, its
+    /// `from_queryset` queryset, an `as_manager()` queryset, or one of their bases).
+    pub fn like_method_owner(&self, c: &ClassLike, name: &str) -> Option<ClassId> {
+        match c {
+            ClassLike::Class(id) => self.class_method_owner(*id, name, 0),
+            ClassLike::FromQueryset(base, qs) => self
+                .like_method_owner(base, name)
+                .or_else(|| self.like_method_owner(qs, name)),
+            ClassLike::AsManager(qs) => self.like_method_owner(qs, name),
+            _ => None,
+        }
+    }
+
+    fn class_method_owner(&self, id: ClassId, name: &str, depth: u32) -> Option<ClassId> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let class = self.class(id);
+        if class.methods.iter().any(|m| m == name) {
+            return Some(id);
+        }
+        for b in &class.bases {
+            if let ExprRef::Call(call) = b
+                && matches!(&call.func, ExprRef::Attr(_, m) if m == "from_queryset")
+                && let Some(qs) = call.args.first()
+                && let Some(owner) = self.like_method_owner(&self.class_like(id.file, qs), name)
+            {
+                return Some(owner);
+            }
+        }
+        self.info(id).bases.iter().find_map(|b| match b {
+            Resolved::Class(b) => self.class_method_owner(*b, name, depth + 1),
+            _ => None,
+        })
+    }
+
     pub fn like_display(&self, c: &ClassLike) -> String {
         match c {
             ClassLike::Class(id) => self.class(*id).name.to_string(),

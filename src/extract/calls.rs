@@ -101,10 +101,12 @@ impl<'a> Extractor<'a, '_> {
             let mut filters = Filters::default();
             let mut method_name: Option<&Name> = None;
             let mut empty = false;
+            let mut calls = Vec::new();
             for link in &links[ci - 1..] {
                 match link {
                     Expr::Attribute(a) => {
                         method_name = Some(&a.attr.id);
+                        calls.push(a.attr.id.clone());
                         empty |= a.attr.id == "none";
                     }
                     Expr::Call(c)
@@ -129,6 +131,7 @@ impl<'a> Extractor<'a, '_> {
                 or_groups: filters.or_groups,
                 pk_in_subqueries: filters.pk_in_subqueries,
                 pk_of_loaded: filters.pk_of_loaded,
+                calls,
                 empty,
                 in_prefetch: self.prefetch_depth > 0,
                 span: self
@@ -400,6 +403,51 @@ impl<'a> Extractor<'a, '_> {
                 out.or_groups.push(branches);
             }
         }
+    }
+
+    /// In a method: record the keywords of `self.filter(...)`, `super().filter(...)`,
+    /// `self.get_queryset().filter(...)` and the like.
+    pub(super) fn method_filter(&mut self, call: &'a ast::ExprCall) {
+        let Expr::Attribute(method) = &*call.func else {
+            return;
+        };
+        if !FILTERING_METHODS.contains(&method.attr.id.as_str()) {
+            return;
+        }
+        // The chain must start at `self` or `super()`.
+        let mut cur: &Expr = &method.value;
+        let mut hops = 0;
+        let on_self = loop {
+            hops += 1;
+            if hops > 16 {
+                break false;
+            }
+            match cur {
+                Expr::Name(n) => break n.id == "self",
+                Expr::Call(c) => match &*c.func {
+                    Expr::Name(n) => break n.id == "super",
+                    other => cur = other,
+                },
+                Expr::Attribute(a) => cur = &a.value,
+                _ => break false,
+            }
+        };
+        if !on_self {
+            return;
+        }
+        let mut filters = Filters::default();
+        self.collect_filters(&call.arguments.keywords, &call.arguments.args, &mut filters);
+        if filters.keywords.is_empty() {
+            return;
+        }
+        let Some((class, name)) = self.current_method.clone() else {
+            return;
+        };
+        self.facts.method_filters.push(MethodFilter {
+            class,
+            method: name,
+            keywords: filters.keywords,
+        });
     }
 
     /// The last expression assigned to a local name in the innermost function that binds it.

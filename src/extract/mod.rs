@@ -119,6 +119,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         in_with_item: false,
         in_decorator: false,
         prefetch_depth: 0,
+        current_method: None,
         multiline_strings,
     };
     if ex.edits.is_some() {
@@ -245,6 +246,8 @@ struct Extractor<'a, 'f> {
     in_decorator: bool,
     /// Inside the arguments of a `Prefetch(...)` call.
     prefetch_depth: u32,
+    /// The class (index) and name of the method whose body is being visited directly.
+    current_method: Option<(u32, Name)>,
     multiline_strings: Vec<TextRange>,
 }
 

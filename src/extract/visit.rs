@@ -46,7 +46,12 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 let saved_finally = std::mem::take(&mut self.finally_depth);
                 // A method body is not a class body: its assignments are the function's.
                 let saved_depth = std::mem::take(&mut self.class_depth);
+                let saved_method = std::mem::replace(
+                    &mut self.current_method,
+                    class.map(|c| (c, f.name.id.clone())),
+                );
                 self.visit_body(&f.body);
+                self.current_method = saved_method;
                 self.class_depth = saved_depth;
                 self.finally_depth = saved_finally;
                 self.class_ctx = saved_class;
@@ -276,6 +281,9 @@ impl<'a> Extractor<'a, '_> {
                 let prefetch = callee == Some("Prefetch");
                 let shortcut = callee.is_some_and(|c| SHORTCUTS.contains(&c));
                 let first_site = self.facts.query_sites.len();
+                if self.current_method.is_some() {
+                    self.method_filter(call);
+                }
                 self.prefetch_depth += u32::from(prefetch);
                 let recorded = self.call_site(expr);
                 if !recorded {

@@ -141,6 +141,9 @@ fn filtered_at(
     tenant_fields: &[String],
     depth: u32,
 ) -> bool {
+    if filtering_method(index, info, site) {
+        return true;
+    }
     let pins = |k: &Name| pins_tenant(index, info, k, tenant_fields, false, 0);
     if site.filter_keywords.iter().any(pins)
         || site
@@ -179,6 +182,38 @@ fn filtered_at(
         }
     }
     false
+}
+
+/// Does the chain call a method that applies the tenant filter: one of `tenant-filter-methods`,
+/// or a method of the manager (or its queryset) whose body filters `self` on the tenant
+/// (`def for_company(self, c): return self.filter(multi_tenant_company=c)`)?
+fn filtering_method(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
+    let conv = index.conv();
+    if site
+        .calls
+        .iter()
+        .any(|m| conv.tenant_filter_methods.iter().any(|t| t == m.as_str()))
+    {
+        return true;
+    }
+    let Some((_, _, Some(class))) = manager_of(info, &site.manager) else {
+        return false;
+    };
+    site.calls.iter().any(|m| {
+        if QUERY_METHODS.contains(&m.as_str()) {
+            return false;
+        }
+        let Some(owner) = index.like_method_owner(class, m) else {
+            return false;
+        };
+        index.facts(owner.file).method_filters.iter().any(|f| {
+            f.class == owner.class
+                && f.method == *m
+                && f.keywords
+                    .iter()
+                    .any(|k| pins_tenant(index, info, k, &conv.tenant_fields, false, 0))
+        })
+    })
 }
 
 /// Does the lookup `keyword` pin the tenant of the rows of a model with `info`? A lookup on a
