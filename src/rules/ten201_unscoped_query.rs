@@ -58,9 +58,15 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`{receiver}.{}.{}()` queries tenant-owned model `{model_name}` through {why}, with no tenant filter",
             site.manager, site.method
         );
+        let root_cause = root_cause(ctx, model, manager_name, &site.manager);
+        let message = match &root_cause {
+            Some(r) => format!("{message} (root cause: {})", r.message),
+            None => message,
+        };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
                 .with_related(model_related(index, model, manager_name))
+                .with_root_cause(root_cause)
                 .with_help(Some(format!(
                     "Query through a tenant-scoped manager, or filter on `{}`",
                     info.scope_lookups
@@ -81,4 +87,36 @@ fn class_level_queryset(site: &crate::facts::QuerySite) -> bool {
         && site.class_ctx.as_ref().is_some_and(|c| {
             c.attr.as_deref() == Some("queryset") || c.keyword.as_deref() == Some("queryset")
         })
+}
+
+/// A query through the unscoped *default* manager of a concrete model that TEN101 or TEN102
+/// reports: that finding is the root cause (scoping the default manager removes this one).
+fn root_cause(
+    ctx: &Context,
+    model: crate::index::ClassId,
+    manager_name: &str,
+    via: &str,
+) -> Option<crate::diagnostics::Related> {
+    let index = ctx.index;
+    let info = index.info(model);
+    let default = info.default_manager()?;
+    if info.abstract_ || default.scoped || default.name != manager_name || via == "_base_manager" {
+        return None;
+    }
+    let code = if info.managers.iter().any(|m| m.scoped) {
+        "TEN102"
+    } else {
+        "TEN101"
+    };
+    let class = index.class(model);
+    let row = index.facts(model.file).lines.row(class.name_span.start);
+    Some(crate::diagnostics::Related::new(
+        index.path(model.file).to_path_buf(),
+        class.name_span,
+        format!(
+            "{code}: model `{}` ({}, line {row}) has no tenant-scoped default manager",
+            class.name,
+            index.module(model.file)
+        ),
+    ))
 }
