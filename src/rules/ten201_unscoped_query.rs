@@ -103,6 +103,24 @@ fn root_cause(
     if info.abstract_ || default.scoped || default.name != manager_name || via == "_base_manager" {
         return None;
     }
+    let scoping = super::ten100_no_scoped_manager::scoping(ctx);
+    if scoping.managerless(index) {
+        // TEN100 (one finding for the project) is the root cause, when it is reported.
+        let first = *scoping.owned.first()?;
+        if !scoping.reported(index) {
+            return None;
+        }
+        let class = index.class(first);
+        let row = index.facts(first.file).lines.row(class.name_span.start);
+        return Some(crate::diagnostics::Related::new(
+            index.path(first.file).to_path_buf(),
+            class.name_span,
+            format!(
+                "TEN100: no tenant-scoped manager anywhere in the project ({}, line {row})",
+                index.module(first.file)
+            ),
+        ));
+    }
     let code = if info.managers.iter().any(|m| m.scoped) {
         "TEN102"
     } else {
