@@ -249,6 +249,26 @@ fn signature(facts: &FileFacts) -> u64 {
     h.finish()
 }
 
+/// Third-party classes named like managers that are model fields, not managers.
+pub const MANAGER_LOOKALIKES: &[&str] = &[
+    "taggit.managers.TaggableManager",
+    "modelcluster.contrib.taggit.ClusterTaggableManager",
+    "TaggableManager",
+    "ClusterTaggableManager",
+];
+
+fn external_is_manager(conv: &Conventions, p: &str) -> bool {
+    if DJANGO_MANAGERS.contains(&p) {
+        return true;
+    }
+    let name = last_component(p);
+    name.ends_with("Manager")
+        && !MANAGER_LOOKALIKES
+            .iter()
+            .any(|s| config_matches(s, name, p))
+        && !conv.not_managers.iter().any(|s| config_matches(s, name, p))
+}
+
 /// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
 /// `django.db.models.fields.related.ForeignKey` become `django.db.models.Model` and
 /// `django.db.models.ForeignKey`.
@@ -728,13 +748,18 @@ impl Index {
     pub fn like_is_manager(&self, c: &ClassLike) -> bool {
         match c {
             ClassLike::Class(id) => self.info(*id).is_manager,
-            ClassLike::External(p) => {
-                DJANGO_MANAGERS.contains(&p.as_str()) || last_component(p).ends_with("Manager")
-            }
+            ClassLike::External(p) => self.external_is_manager(p),
             ClassLike::FromQueryset(base, _) => self.like_is_manager(base),
             ClassLike::AsManager(qs) => self.like_is_queryset(qs),
             ClassLike::Unknown => false,
         }
+    }
+
+    /// An external class is a manager when it is Django's, or its name ends in `Manager` and it
+    /// is not a known look-alike (django-taggit's `TaggableManager` is a field) or one of
+    /// `not-managers`.
+    fn external_is_manager(&self, p: &str) -> bool {
+        external_is_manager(&self.conv, p)
     }
 
     pub fn like_is_queryset(&self, c: &ClassLike) -> bool {
@@ -929,7 +954,7 @@ impl Index {
         let is_manager = self.reach_all(
             &ids,
             |_, q| DJANGO_MANAGERS.contains(&q),
-            |p| DJANGO_MANAGERS.contains(&p) || last_component(p).ends_with("Manager"),
+            |p| external_is_manager(&conv, p),
         );
         let is_queryset = self.reach_all(
             &ids,
