@@ -1241,9 +1241,14 @@ impl Index {
             }
         }
         if tenant.is_none() {
+            // An inherited tenant field holds unless this class removes it (`tenant = None`).
             tenant = model_bases
                 .iter()
-                .find_map(|&b| self.infos[self.flat(b)].tenant.clone());
+                .find_map(|&b| self.infos[self.flat(b)].tenant.clone())
+                .filter(|t| match t {
+                    TenantReason::Field { field, .. } => self.has_field(id, field),
+                    _ => true,
+                });
         }
         if tenant.is_none() && !self.tenant_apps.is_empty() {
             let module = &self.metas[id.file as usize].module;
@@ -1406,6 +1411,20 @@ impl Index {
                 })
                 .unwrap_or_default();
         }
+        // Ownership through a scoped manager that names its dimension holds only while the model
+        // still has a scoped manager and every lookup's first segment is one of its effective
+        // fields: a subclass that overrides `objects = models.Manager()`, or removes the field
+        // (`event = None`), is not owned through it.
+        if let Some(TenantReason::ScopedManager(_)) = &tenant {
+            let keeps = managers.iter().any(|m| m.scoped)
+                && scope_lookups.iter().all(|l| {
+                    let first = l.split("__").next().unwrap_or(l);
+                    self.has_field(id, first)
+                });
+            if !keeps {
+                tenant = None;
+            }
+        }
         // The tenant column (django-multitenant), own or inherited.
         let tenant_column = class.tenant_column.clone().or_else(|| {
             model_bases
@@ -1420,6 +1439,25 @@ impl Index {
         info.tenant = tenant;
         info.managers = managers;
         state[i] = 2;
+    }
+
+    /// Does model `id` have the field `name`, as Django computes fields: the most derived
+    /// binding of the name (own class first, then the bases) is a field call, not `None`.
+    /// Unknown (external) bases may hold fields out of sight: then it is assumed present.
+    fn has_field(&self, id: ClassId, name: &str) -> bool {
+        let mut external = false;
+        for anc in self.ancestors(Resolved::Class(id)) {
+            match anc {
+                Resolved::Class(c) => {
+                    if let Some(a) = self.class(c).assigns.iter().rev().find(|a| a.name == name) {
+                        return matches!(a.value, ExprRef::Call(_));
+                    }
+                }
+                Resolved::External(p) if p != DJANGO_MODEL => external = true,
+                _ => {}
+            }
+        }
+        external
     }
 
     /// Is the class, or one of its bases (through the project and out of it), the configured
