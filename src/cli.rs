@@ -463,11 +463,16 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
                 .max()
                 .unwrap_or(1);
             for r in rows {
-                writeln!(
+                write!(
                     w,
                     "{:>width$}\t{}\t{}\t{} fixable",
                     r.count, r.code, r.name, r.fixable
                 )?;
+                // `12 caused by TEN101`: fixing those root causes removes these.
+                for (code, n) in &r.root_causes {
+                    write!(w, "\t{n} caused by {code}")?;
+                }
+                writeln!(w)?;
             }
             Ok(())
         }

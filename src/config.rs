@@ -116,6 +116,12 @@ pub struct Conventions {
     pub bypass_calls: Vec<String>,
     /// Managers that escape scoping on purpose (TEN202).
     pub bypass_managers: Vec<String>,
+    /// Project helpers (manager or queryset methods) that apply the tenant filter (TEN201,
+    /// TEN202): `Product.objects.filter_multi_tenant(company)`.
+    pub tenant_filter_methods: Vec<String>,
+    /// Classes named like managers that are not (model fields such as django-taggit's
+    /// `TaggableManager`, which is known without configuration).
+    pub not_managers: Vec<String>,
     /// Admin mixins that scope the changelist (TEN501).
     pub tenant_admin_mixins: Vec<String>,
     /// Middleware classes that set the current tenant (TEN601).
@@ -154,6 +160,8 @@ impl Default for Conventions {
             task_base_classes: s(&["TenantTask"]),
             bypass_calls: s(&["unscoped", "scopes_disabled", "with_scopes_disabled"]),
             bypass_managers: s(&["all_objects", "unscoped_objects", "global_objects"]),
+            tenant_filter_methods: Vec::new(),
+            not_managers: Vec::new(),
             tenant_admin_mixins: s(&["TenantAdminMixin", "TenantAwareAdminMixin"]),
             tenant_middlewares: s(&["TenantMiddleware"]),
             tenant_routers: vec![],
@@ -216,7 +224,7 @@ impl Conventions {
     pub fn preset_ignores(name: &str) -> &'static [&'static str] {
         match name {
             // Schema per tenant: every ORM query runs in the tenant's schema.
-            "django-tenants" => &["TEN101", "TEN102", "TEN201", "TEN204", "TEN501"],
+            "django-tenants" => &["TEN100", "TEN101", "TEN102", "TEN201", "TEN204", "TEN501"],
             _ => &[],
         }
     }
@@ -282,6 +290,8 @@ pub struct FileOptions {
     pub task_base_classes: Option<Vec<String>>,
     pub bypass_calls: Option<Vec<String>>,
     pub bypass_managers: Option<Vec<String>>,
+    pub tenant_filter_methods: Option<Vec<String>>,
+    pub not_managers: Option<Vec<String>>,
     pub bypass_allowed_paths: Option<Vec<String>>,
     pub tenant_admin_mixins: Option<Vec<String>>,
     pub tenant_middlewares: Option<Vec<String>>,
@@ -319,6 +329,8 @@ pub const KNOWN_KEYS: &[&str] = &[
     "task-base-classes",
     "bypass-calls",
     "bypass-managers",
+    "tenant-filter-methods",
+    "not-managers",
     "bypass-allowed-paths",
     "tenant-admin-mixins",
     "tenant-middlewares",
@@ -630,6 +642,8 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "task-base-classes" => o.task_base_classes = Some(r.names(k, v)?),
             "bypass-calls" => o.bypass_calls = Some(r.names(k, v)?),
             "bypass-managers" => o.bypass_managers = Some(r.names(k, v)?),
+            "tenant-filter-methods" => o.tenant_filter_methods = Some(r.names(k, v)?),
+            "not-managers" => o.not_managers = Some(r.names(k, v)?),
             "bypass-allowed-paths" => o.bypass_allowed_paths = Some(r.globs(k, v)?),
             "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.names(k, v)?),
             "tenant-middlewares" => o.tenant_middlewares = Some(r.names(k, v)?),
@@ -756,6 +770,8 @@ pub fn resolve_settings(
         task_base_classes: o.task_base_classes.unwrap_or(d.task_base_classes),
         bypass_calls: o.bypass_calls.unwrap_or(d.bypass_calls),
         bypass_managers: o.bypass_managers.unwrap_or(d.bypass_managers),
+        tenant_filter_methods: o.tenant_filter_methods.unwrap_or(d.tenant_filter_methods),
+        not_managers: o.not_managers.unwrap_or(d.not_managers),
         tenant_admin_mixins: o.tenant_admin_mixins.unwrap_or(d.tenant_admin_mixins),
         tenant_middlewares: o.tenant_middlewares.unwrap_or(d.tenant_middlewares),
         tenant_routers: o.tenant_routers.unwrap_or(d.tenant_routers),

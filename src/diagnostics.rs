@@ -116,6 +116,12 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The places that caused it, besides the diagnostic's own span.
     pub related: Vec<Related>,
+    /// Another finding that causes this one, and whose fix removes it: a TEN201 through the
+    /// unscoped default manager of a model with a TEN101/TEN102, a TEN301 on a cache whose
+    /// `KEY_FUNCTION` a TEN303 says is ignored. By convention the message of the [`Related`]
+    /// starts with that finding's code and a colon (`"TEN101: model `Payment` ..."`);
+    /// `--statistics` counts root causes by it.
+    pub root_cause: Option<Related>,
 }
 
 impl Diagnostic {
@@ -130,6 +136,7 @@ impl Diagnostic {
             fix: None,
             help: None,
             related: Vec::new(),
+            root_cause: None,
         }
     }
 
@@ -151,6 +158,19 @@ impl Diagnostic {
             }
         }
         self
+    }
+
+    pub fn with_root_cause(mut self, cause: Option<Related>) -> Self {
+        self.root_cause = cause;
+        self
+    }
+
+    /// The code of the finding that causes this one (see [`Diagnostic::root_cause`]).
+    pub fn root_cause_code(&self) -> Option<&str> {
+        let msg = &self.root_cause.as_ref()?.message;
+        let (code, _) = msg.split_once(':')?;
+        (code.len() > 3 && code.starts_with("TEN") && code[3..].bytes().all(|b| b.is_ascii_digit()))
+            .then_some(code)
     }
 
     /// Sorted by file, then position (byte order is row-then-column order), then code.

@@ -165,8 +165,38 @@ pub struct QuerySite {
     pub manager: Name,
     pub method: Name,
     /// Keyword argument names of every call in the chain that filters (`filter`, `get`, ...),
-    /// including the keywords of `Q(...)` arguments.
+    /// including the keywords of `Q(...)` arguments combined with `&`, of a `**dict` literal or
+    /// of a `**name` whose last assignment in the function is a dict literal, and of a
+    /// `get_object_or_404(<this chain>, ...)` shortcut around it.
     pub filter_keywords: Vec<Name>,
+    /// The keyword arguments (of `filter_keywords`) whose value is a model instance or rows
+    /// already read: a name or attribute that is not id-like (`issue`, `self.project`), `<x>.pk`,
+    /// `self.<x>`, `OuterRef(...)`, a query chain, or a list/comprehension of those. A relation
+    /// pinned to such a value pins its tenant; a raw id (`issue_id=issue_id`) may be anyone's.
+    #[serde(default)]
+    pub instance_keywords: Vec<Name>,
+    /// `Q(...) | Q(...)` arguments of filtering calls: per `|` expression, the keywords of each
+    /// branch (the filter constrains a field when every branch does).
+    #[serde(default)]
+    pub or_groups: Vec<Vec<Vec<Name>>>,
+    /// Start offsets of the query chains passed as `pk__in=`/`id__in=` (also inside
+    /// `list(...)`, `set(...)`, `tuple(...)`): the rows are those of that subquery.
+    #[serde(default)]
+    pub pk_in_subqueries: Vec<u32>,
+    /// A `pk`/`id` lookup on the primary key of a model instance already in hand: `self.pk`,
+    /// `self.id`, `<expr>.pk`, or a list/comprehension of those.
+    #[serde(default)]
+    pub pk_of_loaded: bool,
+    /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
+    #[serde(default)]
+    pub calls: Vec<Name>,
+    /// The chain calls `.none()`: an empty queryset that reads nothing.
+    #[serde(default)]
+    pub empty: bool,
+    /// The chain is (inside) an argument of a `Prefetch(...)` call: Django restricts it to the
+    /// rows related to the outer query's.
+    #[serde(default)]
+    pub in_prefetch: bool,
     /// From the start of the receiver to the end of the method name.
     pub span: Span,
     /// The innermost function scope (0: module level or a class body).
@@ -262,6 +292,16 @@ impl CallSite {
     pub fn name(&self) -> &str {
         self.name.as_str()
     }
+}
+
+/// A filtering call on `self` (or `super()`, `self.get_queryset()`) in a method of a class:
+/// `def for_company(self, c): return self.filter(multi_tenant_company=c)`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MethodFilter {
+    /// Index of the class in [`FileFacts::classes`].
+    pub class: u32,
+    pub method: Name,
+    pub keywords: Vec<Name>,
 }
 
 /// A function or method definition.
@@ -427,6 +467,8 @@ pub struct FileFacts {
     pub cache_sites: Vec<CacheSite>,
     pub calls: Vec<CallSite>,
     pub functions: Vec<FunctionFact>,
+    #[serde(default)]
+    pub method_filters: Vec<MethodFilter>,
     pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,

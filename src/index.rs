@@ -106,6 +106,10 @@ pub struct ClassInfo {
     /// The string arguments of the model's scoped manager (`ScopedManager(site="post__site")`):
     /// lookups that filter on the tenant.
     pub scope_lookups: Vec<String>,
+    /// Foreign keys (own or inherited, as Django computes the fields: a subclass's `name = None`
+    /// removes one) whose target is a tenant-owned model or the tenant model: a lookup that
+    /// pins such a relation pins the tenant (`filter(issue=issue)`, `project_id__in=...`).
+    pub tenant_relations: Vec<(Name, ClassId)>,
 }
 
 impl ClassInfo {
@@ -247,6 +251,26 @@ fn signature(facts: &FileFacts) -> u64 {
         format!("{:?}", s.value).hash(&mut h);
     }
     h.finish()
+}
+
+/// Third-party classes named like managers that are model fields, not managers.
+pub const MANAGER_LOOKALIKES: &[&str] = &[
+    "taggit.managers.TaggableManager",
+    "modelcluster.contrib.taggit.ClusterTaggableManager",
+    "TaggableManager",
+    "ClusterTaggableManager",
+];
+
+fn external_is_manager(conv: &Conventions, p: &str) -> bool {
+    if DJANGO_MANAGERS.contains(&p) {
+        return true;
+    }
+    let name = last_component(p);
+    name.ends_with("Manager")
+        && !MANAGER_LOOKALIKES
+            .iter()
+            .any(|s| config_matches(s, name, p))
+        && !conv.not_managers.iter().any(|s| config_matches(s, name, p))
 }
 
 /// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
@@ -810,13 +834,18 @@ impl Index {
     pub fn like_is_manager(&self, c: &ClassLike) -> bool {
         match c {
             ClassLike::Class(id) => self.info(*id).is_manager,
-            ClassLike::External(p) => {
-                DJANGO_MANAGERS.contains(&p.as_str()) || last_component(p).ends_with("Manager")
-            }
+            ClassLike::External(p) => self.external_is_manager(p),
             ClassLike::FromQueryset(base, _) => self.like_is_manager(base),
             ClassLike::AsManager(qs) => self.like_is_queryset(qs),
             ClassLike::Unknown => false,
         }
+    }
+
+    /// An external class is a manager when it is Django's, or its name ends in `Manager` and it
+    /// is not a known look-alike (django-taggit's `TaggableManager` is a field) or one of
+    /// `not-managers`.
+    fn external_is_manager(&self, p: &str) -> bool {
+        external_is_manager(&self.conv, p)
     }
 
     pub fn like_is_queryset(&self, c: &ClassLike) -> bool {
@@ -880,6 +909,42 @@ impl Index {
         })
     }
 
+    /// The project class that defines method `name` for instances of `c` (a manager class, its
+    /// `from_queryset` queryset, an `as_manager()` queryset, or one of their bases).
+    pub fn like_method_owner(&self, c: &ClassLike, name: &str) -> Option<ClassId> {
+        match c {
+            ClassLike::Class(id) => self.class_method_owner(*id, name, 0),
+            ClassLike::FromQueryset(base, qs) => self
+                .like_method_owner(base, name)
+                .or_else(|| self.like_method_owner(qs, name)),
+            ClassLike::AsManager(qs) => self.like_method_owner(qs, name),
+            _ => None,
+        }
+    }
+
+    fn class_method_owner(&self, id: ClassId, name: &str, depth: u32) -> Option<ClassId> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let class = self.class(id);
+        if class.methods.iter().any(|m| m == name) {
+            return Some(id);
+        }
+        for b in &class.bases {
+            if let ExprRef::Call(call) = b
+                && matches!(&call.func, ExprRef::Attr(_, m) if m == "from_queryset")
+                && let Some(qs) = call.args.first()
+                && let Some(owner) = self.like_method_owner(&self.class_like(id.file, qs), name)
+            {
+                return Some(owner);
+            }
+        }
+        self.info(id).bases.iter().find_map(|b| match b {
+            Resolved::Class(b) => self.class_method_owner(*b, name, depth + 1),
+            _ => None,
+        })
+    }
+
     pub fn like_display(&self, c: &ClassLike) -> String {
         match c {
             ClassLike::Class(id) => self.class(*id).name.to_string(),
@@ -909,7 +974,8 @@ impl Index {
                     Some((l, n)) => (Some(l), n),
                     None => (None, s.as_str()),
                 };
-                if name != cfg_name {
+                // Django resolves lazy references case-insensitively (`"db.WorkSpace"`).
+                if !name.eq_ignore_ascii_case(cfg_name) {
                     return false;
                 }
                 match (label, cfg.contains('.')) {
@@ -974,7 +1040,7 @@ impl Index {
         let is_manager = self.reach_all(
             &ids,
             |_, q| DJANGO_MANAGERS.contains(&q),
-            |p| DJANGO_MANAGERS.contains(&p) || last_component(p).ends_with("Manager"),
+            |p| external_is_manager(&conv, p),
         );
         let is_queryset = self.reach_all(
             &ids,
@@ -1051,6 +1117,105 @@ impl Index {
         for &id in &ids {
             self.model_facts(id, &mut state, 0);
         }
+        // Relations to tenant-owned models need every model's ownership first.
+        let mut models_by_name: HashMap<String, Vec<ClassId>> = HashMap::default();
+        for &id in &ids {
+            if self.infos[self.flat(id)].is_model {
+                models_by_name
+                    .entry(self.class(id).name.to_ascii_lowercase())
+                    .or_default()
+                    .push(id);
+            }
+        }
+        let relations: Vec<Vec<(Name, ClassId)>> = ids
+            .par_iter()
+            .map(|&id| {
+                if self.infos[self.flat(id)].is_model {
+                    self.tenant_relations(id, &models_by_name)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        for (i, r) in relations.into_iter().enumerate() {
+            self.infos[i].tenant_relations = r;
+        }
+    }
+
+    /// Does a row of this model belong to one tenant (so that pinning a relation to it pins the
+    /// tenant)?
+    fn owned_target(&self, id: ClassId) -> bool {
+        let info = self.info(id);
+        info.is_model && !info.is_global && (info.tenant.is_some() || info.is_tenant_model)
+    }
+
+    /// The foreign keys of model `id` (own and inherited) that point to a tenant-owned model.
+    fn tenant_relations(
+        &self,
+        id: ClassId,
+        models_by_name: &HashMap<String, Vec<ClassId>>,
+    ) -> Vec<(Name, ClassId)> {
+        let mut seen: HashSet<&str> = HashSet::default();
+        let mut out = Vec::new();
+        for anc in self.ancestors(Resolved::Class(id)) {
+            let Resolved::Class(c) = anc else { continue };
+            if !self.info(c).is_model {
+                continue;
+            }
+            for a in &self.class(c).assigns {
+                // The most derived class's binding of a name is the field (or its removal).
+                if !seen.insert(a.name.as_str()) {
+                    continue;
+                }
+                let Some(call) = a.value.as_call() else {
+                    continue;
+                };
+                let fk = match self.class_like(c.file, &call.func) {
+                    ClassLike::Class(f) => self.info(f).is_fk,
+                    ClassLike::External(p) => {
+                        DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey"
+                    }
+                    _ => false,
+                };
+                if !fk {
+                    continue;
+                }
+                let target = call.args.first().or_else(|| {
+                    call.keywords
+                        .iter()
+                        .find(|(k, _)| k == "to")
+                        .map(|(_, v)| v)
+                });
+                let target = match target {
+                    Some(ExprRef::Str(s)) if s == "self" => Some(id),
+                    Some(ExprRef::Str(s)) => {
+                        // A lazy reference (`"Issue"`, `"app.Issue"`): by model name, without
+                        // case as Django resolves it; when several models share it, only if
+                        // every one of them is owned.
+                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
+                        models_by_name.get(&name).and_then(|cands| {
+                            cands
+                                .iter()
+                                .all(|&m| self.owned_target(m))
+                                .then(|| cands[0])
+                        })
+                    }
+                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
+                        match self.resolve_expr(c.file, e) {
+                            Resolved::Class(m) => Some(m),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(t) = target
+                    && self.owned_target(t)
+                {
+                    out.push((a.name.clone(), t));
+                }
+            }
+        }
+        out
     }
 
     /// For every class: does it (or an ancestor) satisfy `class_pred` (given the class and its
@@ -1162,9 +1327,14 @@ impl Index {
             }
         }
         if tenant.is_none() {
+            // An inherited tenant field holds unless this class removes it (`tenant = None`).
             tenant = model_bases
                 .iter()
-                .find_map(|&b| self.infos[self.flat(b)].tenant.clone());
+                .find_map(|&b| self.infos[self.flat(b)].tenant.clone())
+                .filter(|t| match t {
+                    TenantReason::Field { field, .. } => self.has_field(id, field),
+                    _ => true,
+                });
         }
         if tenant.is_none() && !self.tenant_apps.is_empty() {
             let module = &self.metas[id.file as usize].module;
@@ -1327,6 +1497,20 @@ impl Index {
                 })
                 .unwrap_or_default();
         }
+        // Ownership through a scoped manager that names its dimension holds only while the model
+        // still has a scoped manager and every lookup's first segment is one of its effective
+        // fields: a subclass that overrides `objects = models.Manager()`, or removes the field
+        // (`event = None`), is not owned through it.
+        if let Some(TenantReason::ScopedManager(_)) = &tenant {
+            let keeps = managers.iter().any(|m| m.scoped)
+                && scope_lookups.iter().all(|l| {
+                    let first = l.split("__").next().unwrap_or(l);
+                    self.has_field(id, first)
+                });
+            if !keeps {
+                tenant = None;
+            }
+        }
         // The tenant column (django-multitenant), own or inherited.
         let tenant_column = class.tenant_column.clone().or_else(|| {
             model_bases
@@ -1341,6 +1525,25 @@ impl Index {
         info.tenant = tenant;
         info.managers = managers;
         state[i] = 2;
+    }
+
+    /// Does model `id` have the field `name`, as Django computes fields: the most derived
+    /// binding of the name (own class first, then the bases) is a field call, not `None`.
+    /// Unknown (external) bases may hold fields out of sight: then it is assumed present.
+    fn has_field(&self, id: ClassId, name: &str) -> bool {
+        let mut external = false;
+        for anc in self.ancestors(Resolved::Class(id)) {
+            match anc {
+                Resolved::Class(c) => {
+                    if let Some(a) = self.class(c).assigns.iter().rev().find(|a| a.name == name) {
+                        return matches!(a.value, ExprRef::Call(_));
+                    }
+                }
+                Resolved::External(p) if p != DJANGO_MODEL => external = true,
+                _ => {}
+            }
+        }
+        external
     }
 
     /// Is the class, or one of its bases (through the project and out of it), the configured

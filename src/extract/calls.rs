@@ -98,15 +98,25 @@ impl<'a> Extractor<'a, '_> {
                 .iter()
                 .all(|l| matches!(l, Expr::Attribute(_)))
         {
-            let mut filter_keywords = Vec::new();
+            let mut filters = Filters::default();
             let mut method_name: Option<&Name> = None;
+            let mut empty = false;
+            let mut calls = Vec::new();
             for link in &links[ci - 1..] {
                 match link {
-                    Expr::Attribute(a) => method_name = Some(&a.attr.id),
+                    Expr::Attribute(a) => {
+                        method_name = Some(&a.attr.id);
+                        calls.push(a.attr.id.clone());
+                        empty |= a.attr.id == "none";
+                    }
                     Expr::Call(c)
                         if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) =>
                     {
-                        collect_filter_keywords(&c.arguments, &mut filter_keywords);
+                        self.collect_filters(
+                            &c.arguments.keywords,
+                            &c.arguments.args,
+                            &mut filters,
+                        );
                     }
                     _ => {}
                 }
@@ -116,7 +126,14 @@ impl<'a> Extractor<'a, '_> {
                 root: root.clone(),
                 manager: manager_attr.attr.id.clone(),
                 method: method.clone(),
-                filter_keywords,
+                filter_keywords: filters.keywords,
+                instance_keywords: filters.instance_keywords,
+                or_groups: filters.or_groups,
+                pk_in_subqueries: filters.pk_in_subqueries,
+                pk_of_loaded: filters.pk_of_loaded,
+                calls,
+                empty,
+                in_prefetch: self.prefetch_depth > 0,
                 span: self
                     .loc
                     .span(TextRange::new(base.start(), method_attr.attr.end())),
@@ -302,6 +319,270 @@ impl<'a> Extractor<'a, '_> {
             clears,
             span: self.loc.span(attr.range()),
         });
+    }
+}
+
+/// What the filtering calls of a query chain say about its rows.
+#[derive(Default)]
+pub(super) struct Filters {
+    pub keywords: Vec<Name>,
+    pub instance_keywords: Vec<Name>,
+    pub or_groups: Vec<Vec<Vec<Name>>>,
+    pub pk_in_subqueries: Vec<u32>,
+    pub pk_of_loaded: bool,
+}
+
+/// Shortcuts whose first argument is a model or a queryset and whose keywords filter it.
+pub(super) const SHORTCUTS: &[&str] = &[
+    "get_object_or_404",
+    "get_list_or_404",
+    "aget_object_or_404",
+    "aget_list_or_404",
+];
+
+const PK_LOOKUPS: &[&str] = &["pk", "id", "pk__in", "id__in", "pk__exact", "id__exact"];
+
+impl<'a> Extractor<'a, '_> {
+    /// The keywords (and `Q` objects, `**dict`s, pk subqueries) of one filtering call.
+    pub(super) fn collect_filters(
+        &self,
+        keywords: &'a [ast::Keyword],
+        args: &'a [Expr],
+        out: &mut Filters,
+    ) {
+        for k in keywords {
+            match &k.arg {
+                Some(a) => {
+                    out.keywords.push(a.id.clone());
+                    if is_instance_value(&k.value, 0) {
+                        out.instance_keywords.push(a.id.clone());
+                    }
+                    if PK_LOOKUPS.contains(&a.id.as_str()) {
+                        if is_loaded_pk(&k.value, 0) {
+                            out.pk_of_loaded = true;
+                        }
+                        if a.id.ends_with("__in") {
+                            let mut v: &Expr = &k.value;
+                            if let Expr::Call(c) = v
+                                && let Expr::Name(n) = &*c.func
+                                && matches!(n.id.as_str(), "list" | "set" | "tuple")
+                                && let [inner] = &*c.arguments.args
+                            {
+                                v = inner;
+                            }
+                            if matches!(v, Expr::Call(_)) {
+                                out.pk_in_subqueries.push(self.loc.span(v.range()).start);
+                            }
+                        }
+                    }
+                }
+                None => {
+                    // `filter(**{"tenant": t})`, or `filter(**filters)` after
+                    // `filters = {"tenant": t, ...}` in the same function.
+                    let value = match &k.value {
+                        Expr::Name(n) => self.local_value(&n.id),
+                        other => Some(other),
+                    };
+                    if let Some(Expr::Dict(d)) = value {
+                        for item in &d.items {
+                            if let Some(Expr::StringLiteral(s)) = &item.key {
+                                out.keywords.push(Name::new(s.value.to_str()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for a in args {
+            collect_q_keywords(a, &mut out.keywords, 0);
+            if let Expr::BinOp(b) = a
+                && matches!(b.op, ast::Operator::BitOr)
+            {
+                let mut branches = Vec::new();
+                or_branches(a, &mut branches, 0);
+                out.or_groups.push(branches);
+            }
+        }
+    }
+
+    /// In a method: record the keywords of `self.filter(...)`, `super().filter(...)`,
+    /// `self.get_queryset().filter(...)` and the like.
+    pub(super) fn method_filter(&mut self, call: &'a ast::ExprCall) {
+        let Expr::Attribute(method) = &*call.func else {
+            return;
+        };
+        if !FILTERING_METHODS.contains(&method.attr.id.as_str()) {
+            return;
+        }
+        // The chain must start at `self` or `super()`.
+        let mut cur: &Expr = &method.value;
+        let mut hops = 0;
+        let on_self = loop {
+            hops += 1;
+            if hops > 16 {
+                break false;
+            }
+            match cur {
+                Expr::Name(n) => break n.id == "self",
+                Expr::Call(c) => match &*c.func {
+                    Expr::Name(n) => break n.id == "super",
+                    other => cur = other,
+                },
+                Expr::Attribute(a) => cur = &a.value,
+                _ => break false,
+            }
+        };
+        if !on_self {
+            return;
+        }
+        let mut filters = Filters::default();
+        self.collect_filters(&call.arguments.keywords, &call.arguments.args, &mut filters);
+        if filters.keywords.is_empty() {
+            return;
+        }
+        let Some((class, name)) = self.current_method.clone() else {
+            return;
+        };
+        self.facts.method_filters.push(MethodFilter {
+            class,
+            method: name,
+            keywords: filters.keywords,
+        });
+    }
+
+    /// The last expression assigned to a local name in the innermost function that binds it.
+    fn local_value(&self, name: &Name) -> Option<&'a Expr> {
+        for scope in self.scopes.iter().rev() {
+            if let Some(v) = scope.assigned.get(name) {
+                return Some(*v);
+            }
+            if scope.locals.contains(name) {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// After visiting `get_object_or_404(<chain>, **kw)`: the shortcut's keywords filter the
+    /// query site recorded for its first argument.
+    pub(super) fn shortcut_filters(&mut self, call: &'a ast::ExprCall, first_site: usize) {
+        let Some(first) = call.arguments.args.first() else {
+            return;
+        };
+        let start = self.loc.span(first.range()).start;
+        let mut filters = Filters::default();
+        self.collect_filters(&call.arguments.keywords, &[], &mut filters);
+        if let Some(site) = self.facts.query_sites[first_site..]
+            .iter_mut()
+            .find(|s| s.span.start == start)
+        {
+            site.filter_keywords.extend(filters.keywords);
+            site.instance_keywords.extend(filters.instance_keywords);
+            site.or_groups.extend(filters.or_groups);
+            site.pk_in_subqueries.extend(filters.pk_in_subqueries);
+            site.pk_of_loaded |= filters.pk_of_loaded;
+        }
+    }
+}
+
+/// `self.pk`, `self.id`, `<expr>.pk`, and lists, tuples, sets and comprehensions of those: the
+/// primary key of a model instance already loaded (by a query checked where it ran).
+fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    match e {
+        Expr::Attribute(a) => {
+            a.attr.id == "pk"
+                || (a.attr.id == "id" && matches!(&*a.value, Expr::Name(n) if n.id == "self"))
+        }
+        Expr::List(l) => !l.elts.is_empty() && l.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
+        Expr::Tuple(t) => !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
+        Expr::Set(s) => !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
+        Expr::ListComp(c) => is_loaded_pk(&c.elt, depth + 1),
+        Expr::SetComp(c) => is_loaded_pk(&c.elt, depth + 1),
+        Expr::Generator(g) => is_loaded_pk(&g.elt, depth + 1),
+        _ => false,
+    }
+}
+
+/// Does a name end like an id (`issue_id`, `ids`, `pk`)? Its value is a raw key, maybe from
+/// a request, not a row read through a query.
+fn id_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["id", "ids", "pk", "pks"].iter().any(|s| n.ends_with(s))
+}
+
+/// QuerySet methods that end a chain whose value is rows (or their keys) of a query.
+const ROW_METHODS: &[&str] = &[
+    "all",
+    "filter",
+    "exclude",
+    "values",
+    "values_list",
+    "only",
+    "defer",
+    "order_by",
+    "distinct",
+    "select_related",
+    "prefetch_related",
+    "get",
+    "first",
+    "last",
+    "none",
+];
+
+/// Is a lookup's value a model instance or rows already read (see
+/// [`QuerySite::instance_keywords`])?
+fn is_instance_value(e: &Expr, depth: u32) -> bool {
+    if depth > 8 {
+        return false;
+    }
+    let all =
+        |elts: &[Expr]| !elts.is_empty() && elts.iter().all(|x| is_instance_value(x, depth + 1));
+    match e {
+        Expr::Name(n) => !id_like(&n.id),
+        Expr::Attribute(a) => {
+            a.attr.id == "pk"
+                || matches!(&*a.value, Expr::Name(n) if n.id == "self")
+                || !id_like(&a.attr.id)
+        }
+        Expr::Call(c) => match &*c.func {
+            Expr::Name(n) => matches!(n.id.as_str(), "OuterRef" | "Subquery"),
+            Expr::Attribute(a) => {
+                a.attr.id == "OuterRef"
+                    || a.attr.id == "Subquery"
+                    || (ROW_METHODS.contains(&a.attr.id.as_str())
+                        && matches!(&*a.value, Expr::Attribute(_) | Expr::Call(_)))
+            }
+            _ => false,
+        },
+        Expr::List(l) => all(&l.elts),
+        Expr::Tuple(t) => all(&t.elts),
+        Expr::Set(s) => all(&s.elts),
+        Expr::ListComp(c) => is_instance_value(&c.elt, depth + 1),
+        Expr::SetComp(c) => is_instance_value(&c.elt, depth + 1),
+        Expr::Generator(g) => is_instance_value(&g.elt, depth + 1),
+        _ => false,
+    }
+}
+
+/// The branches of `a | b | c` (any nesting), each with the keywords of its `Q(...)` objects.
+fn or_branches(e: &Expr, out: &mut Vec<Vec<Name>>, depth: u32) {
+    if depth > 16 {
+        out.push(Vec::new());
+        return;
+    }
+    match e {
+        Expr::BinOp(b) if matches!(b.op, ast::Operator::BitOr) => {
+            or_branches(&b.left, out, depth + 1);
+            or_branches(&b.right, out, depth + 1);
+        }
+        other => {
+            let mut kws = Vec::new();
+            collect_q_keywords(other, &mut kws, 0);
+            out.push(kws);
+        }
     }
 }
 

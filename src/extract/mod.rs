@@ -118,6 +118,8 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         finally_depth: 0,
         in_with_item: false,
         in_decorator: false,
+        prefetch_depth: 0,
+        current_method: None,
         multiline_strings,
     };
     if ex.edits.is_some() {
@@ -243,6 +245,10 @@ struct Extractor<'a, 'f> {
     finally_depth: u32,
     in_with_item: bool,
     in_decorator: bool,
+    /// Inside the arguments of a `Prefetch(...)` call.
+    prefetch_depth: u32,
+    /// The class (index) and name of the method whose body is being visited directly.
+    current_method: Option<(u32, Name)>,
     multiline_strings: Vec<TextRange>,
 }
 

@@ -44,7 +44,15 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 }
                 let saved_class = self.class_ctx.take();
                 let saved_finally = std::mem::take(&mut self.finally_depth);
+                // A method body is not a class body: its assignments are the function's.
+                let saved_depth = std::mem::take(&mut self.class_depth);
+                let saved_method = std::mem::replace(
+                    &mut self.current_method,
+                    class.map(|c| (c, f.name.id.clone())),
+                );
                 self.visit_body(&f.body);
+                self.current_method = saved_method;
+                self.class_depth = saved_depth;
                 self.finally_depth = saved_finally;
                 self.class_ctx = saved_class;
                 self.scopes.pop();
@@ -265,13 +273,30 @@ impl<'a> Extractor<'a, '_> {
         match expr {
             Expr::Call(call) => {
                 self.maybe_record_call(call);
-                if !self.call_site(expr) {
+                let callee = match &*call.func {
+                    Expr::Name(n) => Some(n.id.as_str()),
+                    Expr::Attribute(a) => Some(a.attr.id.as_str()),
+                    _ => None,
+                };
+                let prefetch = callee == Some("Prefetch");
+                let shortcut = callee.is_some_and(|c| SHORTCUTS.contains(&c));
+                let first_site = self.facts.query_sites.len();
+                if self.current_method.is_some() {
+                    self.method_filter(call);
+                }
+                self.prefetch_depth += u32::from(prefetch);
+                let recorded = self.call_site(expr);
+                if !recorded {
                     // Calls nested in a `with` item or decorator are not themselves the item.
                     let (w, d) = (self.in_with_item, self.in_decorator);
                     self.in_with_item = false;
                     visitor::walk_expr(self, expr);
                     self.in_with_item = w;
                     self.in_decorator = d;
+                }
+                self.prefetch_depth -= u32::from(prefetch);
+                if shortcut && !recorded {
+                    self.shortcut_filters(call, first_site);
                 }
             }
             Expr::Name(n) => {

@@ -110,6 +110,9 @@ pub struct StatRow {
     pub name: &'static str,
     pub count: usize,
     pub fixable: usize,
+    /// How many of them another finding causes, by its code (see `Diagnostic::root_cause`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub root_causes: std::collections::BTreeMap<String, usize>,
 }
 
 pub fn statistics(report: &Report) -> Vec<StatRow> {
@@ -131,11 +134,18 @@ pub fn statistics(report: &Report) -> Vec<StatRow> {
                 })
             })
             .count();
+        let mut root_causes = std::collections::BTreeMap::new();
+        for d in &of_rule {
+            if let Some(code) = d.root_cause_code() {
+                *root_causes.entry(code.to_string()).or_insert(0) += 1;
+            }
+        }
         rows.push(StatRow {
             code: rule.code(),
             name: rule.name(),
             count: of_rule.len(),
             fixable,
+            root_causes,
         });
     }
     rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));

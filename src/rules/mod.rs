@@ -27,6 +27,7 @@ pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;
 
+pub mod ten100_no_scoped_manager;
 pub mod ten101_missing_tenant_manager;
 pub mod ten102_unscoped_default_manager;
 pub mod ten104_shared_upload_path;
@@ -64,6 +65,8 @@ pub struct Shared {
     /// The project creates a tenant-schemas-celery `CeleryApp` (TEN402).
     pub tenant_celery_app: std::sync::OnceLock<bool>,
     pub tenant_tables: std::sync::OnceLock<rustc_hash::FxHashMap<String, crate::sql::TenantTable>>,
+    /// Whether the project scopes through managers at all (TEN100, TEN101, TEN201).
+    pub project_scoping: std::sync::OnceLock<ten100_no_scoped_manager::ProjectScoping>,
 }
 
 /// A rule: its metadata (declared in its file as `pub static META`) and its check.
@@ -81,6 +84,7 @@ pub trait RuleCheck: Sync + Send {
 /// The registration list: one line per rule. Adding a rule is its file, its line here and its
 /// page in `rules/`.
 pub static REGISTRY: &[&dyn RuleCheck] = &[
+    &ten100_no_scoped_manager::NoScopedManager,
     &ten101_missing_tenant_manager::MissingTenantManager,
     &ten102_unscoped_default_manager::UnscopedDefaultManager,
     &ten104_shared_upload_path::SharedUploadPath,

@@ -2,8 +2,8 @@
 //! call site is a query, and whether its chain filters on the tenant.
 
 use crate::diagnostics::Related;
-use crate::facts::QuerySite;
-use crate::index::{ClassId, ClassInfo, ClassLike, Index, TenantReason};
+use crate::facts::{Name, QuerySite};
+use crate::index::{ClassId, ClassInfo, ClassLike, FileId, Index, Resolved, TenantReason};
 
 /// The QuerySet API (and the manager methods that return or act on querysets).
 pub const QUERY_METHODS: &[&str] = &[
@@ -11,7 +11,6 @@ pub const QUERY_METHODS: &[&str] = &[
     "alias",
     "all",
     "annotate",
-    "bulk_update",
     "complex_filter",
     "contains",
     "count",
@@ -52,7 +51,6 @@ pub const QUERY_METHODS: &[&str] = &[
     "values_list",
     // async variants
     "aaggregate",
-    "abulk_update",
     "acontains",
     "acount",
     "adelete",
@@ -68,6 +66,18 @@ pub const QUERY_METHODS: &[&str] = &[
     "alatest",
     "aupdate",
     "aupdate_or_create",
+];
+
+/// Manager methods that write the rows given and read none, even when a custom manager
+/// overrides them (`create` calling `super().create(...)`): not queries. `bulk_update` updates
+/// the rows of instances already in hand.
+pub const WRITE_METHODS: &[&str] = &[
+    "create",
+    "acreate",
+    "bulk_create",
+    "abulk_create",
+    "bulk_update",
+    "abulk_update",
 ];
 
 /// The manager reached by `Model.<attr>`: `(name, scoped, class)`.
@@ -102,16 +112,171 @@ pub fn is_query(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
     let Some((_, _, class)) = manager_of(info, &site.manager) else {
         return false;
     };
+    if WRITE_METHODS.contains(&site.method.as_str()) {
+        return false;
+    }
     QUERY_METHODS.contains(&site.method.as_str())
         || class.is_some_and(|c| index.like_has_method(c, &site.method))
 }
 
-/// Does the chain filter on the tenant (`tenant=`, `tenant_id=`, `tenant__...=`, the model's
-/// tenant column or scope lookups)?
-pub fn tenant_filtered(info: &ClassInfo, site: &QuerySite, tenant_fields: &[String]) -> bool {
-    site.filter_keywords
+/// Does the chain filter on the tenant: a tenant lookup (`tenant=`, `tenant_id=`, `tenant__...=`,
+/// the model's tenant column or scope lookups), a lookup that pins a relation to a tenant-owned
+/// model (`project=`, `issue_id__in=`, `project__tenant=`), `Q(...) | Q(...)` where every branch
+/// does, or `pk__in=` a subquery that is itself tenant-filtered or scoped?
+pub fn tenant_filtered(
+    index: &Index,
+    file: FileId,
+    info: &ClassInfo,
+    site: &QuerySite,
+    tenant_fields: &[String],
+) -> bool {
+    filtered_at(index, file, info, site, tenant_fields, 0)
+}
+
+fn filtered_at(
+    index: &Index,
+    file: FileId,
+    info: &ClassInfo,
+    site: &QuerySite,
+    tenant_fields: &[String],
+    depth: u32,
+) -> bool {
+    if filtering_method(index, info, site) {
+        return true;
+    }
+    let pins = |k: &Name| pins_tenant(index, info, k, tenant_fields, false, 0);
+    if site.filter_keywords.iter().any(pins)
+        || site
+            .instance_keywords
+            .iter()
+            .any(|k| pins_tenant(index, info, k, tenant_fields, true, 0))
+    {
+        return true;
+    }
+    if site
+        .or_groups
         .iter()
-        .any(|k| info.is_tenant_filter(k, tenant_fields))
+        .any(|g| !g.is_empty() && g.iter().all(|branch| branch.iter().any(pins)))
+    {
+        return true;
+    }
+    if depth < 4 && !site.pk_in_subqueries.is_empty() {
+        let facts = index.facts(file);
+        for &start in &site.pk_in_subqueries {
+            let Some(inner) = facts.query_sites.iter().find(|s| s.span.start == start) else {
+                continue;
+            };
+            // Only a subquery on the same model pins the same rows.
+            let Resolved::Class(model) = index.resolve_at(file, &inner.receiver, &inner.root)
+            else {
+                continue;
+            };
+            let inner_info = index.info(model);
+            if !std::ptr::eq(inner_info, info) {
+                continue;
+            }
+            let scoped = manager_of(inner_info, &inner.manager).is_some_and(|(_, s, _)| s);
+            if scoped || filtered_at(index, file, inner_info, inner, tenant_fields, depth + 1) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// Does the chain call a method that applies the tenant filter: one of `tenant-filter-methods`,
+/// or a method of the manager (or its queryset) whose body filters `self` on the tenant
+/// (`def for_company(self, c): return self.filter(multi_tenant_company=c)`)?
+fn filtering_method(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
+    let conv = index.conv();
+    if site
+        .calls
+        .iter()
+        .any(|m| conv.tenant_filter_methods.iter().any(|t| t == m.as_str()))
+    {
+        return true;
+    }
+    let Some((_, _, Some(class))) = manager_of(info, &site.manager) else {
+        return false;
+    };
+    site.calls.iter().any(|m| {
+        if QUERY_METHODS.contains(&m.as_str()) {
+            return false;
+        }
+        let Some(owner) = index.like_method_owner(class, m) else {
+            return false;
+        };
+        index.facts(owner.file).method_filters.iter().any(|f| {
+            f.class == owner.class
+                && f.method == *m
+                && f.keywords
+                    .iter()
+                    .any(|k| pins_tenant(index, info, k, &conv.tenant_fields, false, 0))
+        })
+    })
+}
+
+/// Does the lookup `keyword` pin the tenant of the rows of a model with `info`? A lookup on a
+/// tenant field always does (`tenant=`, `tenant_id=`, `tenant__slug=`); a lookup that pins a
+/// relation to a tenant-owned model (`issue=`, `project_id__in=`) does when its value is an
+/// `instance` or rows already read (a raw id may be another tenant's); a lookup through such a
+/// relation onto the target's tenant field (`project__tenant=`) always does.
+pub fn pins_tenant(
+    index: &Index,
+    info: &ClassInfo,
+    keyword: &str,
+    tenant_fields: &[String],
+    instance: bool,
+    depth: u32,
+) -> bool {
+    if info.is_tenant_filter(keyword, tenant_fields) {
+        return true;
+    }
+    if depth > 4 {
+        return false;
+    }
+    for (rel, target) in &info.tenant_relations {
+        let Some(rest) = keyword.strip_prefix(rel.as_str()) else {
+            continue;
+        };
+        if instance && PIN_SUFFIXES.contains(&rest) {
+            return true;
+        }
+        if let Some(sub) = rest.strip_prefix("__")
+            && pins_tenant(
+                index,
+                index.info(*target),
+                sub,
+                tenant_fields,
+                instance,
+                depth + 1,
+            )
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// What may follow a relation's name in a lookup that pins it to given rows.
+const PIN_SUFFIXES: &[&str] = &[
+    "",
+    "_id",
+    "__in",
+    "_id__in",
+    "__exact",
+    "_id__exact",
+    "__pk",
+    "__id",
+    "__pk__in",
+    "__id__in",
+];
+
+/// Is the query bounded by rows a scoped query already read: an empty queryset (`.none()`), a
+/// `Prefetch(queryset=...)` (restricted to the outer query's related rows), or a lookup on the
+/// primary key of an instance in hand (`pk=self.pk`)?
+pub fn bounded(site: &QuerySite) -> bool {
+    site.empty || site.in_prefetch || site.pk_of_loaded
 }
 
 /// The places that make a query on `model` through `manager` what it is: the model's class, the

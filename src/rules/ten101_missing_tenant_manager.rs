@@ -24,6 +24,12 @@ pub const RULE: Rule = Rule(&META);
 rule_check!(MissingTenantManager);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    // No scoped manager anywhere: one project-level TEN100 instead of one TEN101 per model.
+    if ctx.facts.classes.is_empty()
+        || super::ten100_no_scoped_manager::scoping(ctx).managerless(ctx.index)
+    {
+        return;
+    }
     let mut manager_source: Option<Option<(String, String)>> = None;
     for (ci, class) in ctx.facts.classes.iter().enumerate() {
         let id = ClassId {

@@ -2,7 +2,7 @@
 //! manager that is not scoped, with no tenant filter anywhere in the call chain.
 
 use super::Context;
-use super::queries::{is_query, manager_of, model_related, tenant_filtered};
+use super::queries::{bounded, is_query, manager_of, model_related, tenant_filtered};
 use crate::diagnostics::Diagnostic;
 use crate::index::Resolved;
 use crate::registry::{FixAvailability, Rule, RuleMeta};
@@ -32,7 +32,12 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         let Some((manager_name, scoped, _)) = manager_of(info, &site.manager) else {
             continue;
         };
-        if scoped || !is_query(index, info, site) || tenant_filtered(info, site, tenant_fields) {
+        if scoped
+            || bounded(site)
+            || class_level_queryset(site)
+            || !is_query(index, info, site)
+            || tenant_filtered(index, ctx.file, info, site, tenant_fields)
+        {
             continue;
         }
         let model_name = &index.class(model).name;
@@ -53,9 +58,15 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`{receiver}.{}.{}()` queries tenant-owned model `{model_name}` through {why}, with no tenant filter",
             site.manager, site.method
         );
+        let root_cause = root_cause(ctx, model, manager_name, &site.manager);
+        let message = match &root_cause {
+            Some(r) => format!("{message} (root cause: {})", r.message),
+            None => message,
+        };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
                 .with_related(model_related(index, model, manager_name))
+                .with_root_cause(root_cause)
                 .with_help(Some(format!(
                     "Query through a tenant-scoped manager, or filter on `{}`",
                     info.scope_lookups
@@ -66,4 +77,64 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 ))),
         );
     }
+}
+
+/// A `queryset = ...` class attribute or `queryset=` argument evaluated in a class body: TEN204
+/// owns those (one query, one diagnostic), and is quiet when the class narrows the queryset
+/// per request in `get_queryset` (DRF's idiom).
+fn class_level_queryset(site: &crate::facts::QuerySite) -> bool {
+    site.scope == 0
+        && site.class_ctx.as_ref().is_some_and(|c| {
+            c.attr.as_deref() == Some("queryset") || c.keyword.as_deref() == Some("queryset")
+        })
+}
+
+/// A query through the unscoped *default* manager of a concrete model that TEN101 or TEN102
+/// reports: that finding is the root cause (scoping the default manager removes this one).
+fn root_cause(
+    ctx: &Context,
+    model: crate::index::ClassId,
+    manager_name: &str,
+    via: &str,
+) -> Option<crate::diagnostics::Related> {
+    let index = ctx.index;
+    let info = index.info(model);
+    let default = info.default_manager()?;
+    if info.abstract_ || default.scoped || default.name != manager_name || via == "_base_manager" {
+        return None;
+    }
+    let scoping = super::ten100_no_scoped_manager::scoping(ctx);
+    if scoping.managerless(index) {
+        // TEN100 (one finding for the project) is the root cause, when it is reported.
+        let first = *scoping.owned.first()?;
+        if !scoping.reported(index) {
+            return None;
+        }
+        let class = index.class(first);
+        let row = index.facts(first.file).lines.row(class.name_span.start);
+        return Some(crate::diagnostics::Related::new(
+            index.path(first.file).to_path_buf(),
+            class.name_span,
+            format!(
+                "TEN100: no tenant-scoped manager anywhere in the project ({}, line {row})",
+                index.module(first.file)
+            ),
+        ));
+    }
+    let code = if info.managers.iter().any(|m| m.scoped) {
+        "TEN102"
+    } else {
+        "TEN101"
+    };
+    let class = index.class(model);
+    let row = index.facts(model.file).lines.row(class.name_span.start);
+    Some(crate::diagnostics::Related::new(
+        index.path(model.file).to_path_buf(),
+        class.name_span,
+        format!(
+            "{code}: model `{}` ({}, line {row}) has no tenant-scoped default manager",
+            class.name,
+            index.module(model.file)
+        ),
+    ))
 }

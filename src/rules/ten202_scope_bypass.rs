@@ -98,7 +98,9 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
             .managers
             .iter()
             .any(|m| m.name == site.manager && !m.scoped);
-        if unscoped_manager && !tenant_filtered(info, site, &ctx.conv().tenant_fields) {
+        if unscoped_manager
+            && !tenant_filtered(ctx.index, ctx.file, info, site, &ctx.conv().tenant_fields)
+        {
             continue;
         }
         if !reported.insert(site.span.start) {
@@ -320,7 +322,7 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             };
             let info = ctx.index.info(model);
             if !is_query(ctx.index, info, site)
-                || tenant_filtered(info, site, &ctx.conv().tenant_fields)
+                || tenant_filtered(ctx.index, ctx.file, info, site, &ctx.conv().tenant_fields)
             {
                 return false;
             }
