@@ -44,7 +44,11 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 }
                 let saved_class = self.class_ctx.take();
                 let saved_finally = std::mem::take(&mut self.finally_depth);
+                // A method's body is a function body: its assignments bind locals (tracked for
+                // keys and SQL), whatever classes enclose the method.
+                let saved_depth = std::mem::take(&mut self.class_depth);
                 self.visit_body(&f.body);
+                self.class_depth = saved_depth;
                 self.finally_depth = saved_finally;
                 self.class_ctx = saved_class;
                 self.scopes.pop();

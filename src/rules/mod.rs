@@ -23,6 +23,7 @@ macro_rules! rule_check {
     };
 }
 
+pub mod cache_keys;
 pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;
@@ -37,6 +38,7 @@ pub mod ten204_import_time_queryset;
 pub mod ten301_unprefixed_cache_key;
 pub mod ten302_tenant_agnostic_page_cache;
 pub mod ten303_ignored_cache_key_function;
+pub mod ten304_shared_cache_counter;
 pub mod ten401_tenant_context_not_cleared;
 pub mod ten402_task_without_tenant_context;
 pub mod ten501_tenant_unaware_admin;
@@ -91,6 +93,7 @@ pub static REGISTRY: &[&dyn RuleCheck] = &[
     &ten301_unprefixed_cache_key::UnprefixedCacheKey,
     &ten302_tenant_agnostic_page_cache::TenantAgnosticPageCache,
     &ten303_ignored_cache_key_function::IgnoredCacheKeyFunction,
+    &ten304_shared_cache_counter::SharedCacheCounter,
     &ten401_tenant_context_not_cleared::TenantContextNotCleared,
     &ten402_task_without_tenant_context::TaskWithoutTenantContext,
     &ten501_tenant_unaware_admin::TenantUnawareAdmin,
