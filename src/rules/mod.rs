@@ -66,6 +66,10 @@ pub struct Shared {
     /// The project creates a tenant-schemas-celery `CeleryApp` (TEN402).
     pub tenant_celery_app: std::sync::OnceLock<bool>,
     pub tenant_tables: std::sync::OnceLock<rustc_hash::FxHashMap<String, crate::sql::TenantTable>>,
+    /// The project has a current-tenant mechanism (TEN601).
+    pub current_tenant_mechanism: std::sync::OnceLock<bool>,
+    /// A settings module registers a tenant middleware outside `MIDDLEWARE` (TEN601).
+    pub middleware_registered_elsewhere: std::sync::OnceLock<bool>,
 }
 
 /// A rule: its metadata (declared in its file as `pub static META`) and its check.
