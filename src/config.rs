@@ -179,6 +179,9 @@ pub struct Conventions {
     /// Dotted expressions whose value identifies the tenant (`request.tenant`): a cache key that
     /// interpolates one is tenant-specific (TEN301, TEN304).
     pub tenant_value_expressions: Vec<String>,
+    /// Every URL carries the tenant (its host or a path segment), so Django's page-cache keys,
+    /// which hash the full URL, are per tenant (TEN302, TEN301). Default: on with django-tenants.
+    pub tenant_in_url: bool,
     /// The schema-per-tenant model (django-tenants): the ORM is scoped by schema.
     pub schema_per_tenant: bool,
 }
@@ -214,6 +217,7 @@ impl Default for Conventions {
             tenant_routers: vec![],
             tenant_key_functions: s(&["django_tenants.cache.make_key"]),
             tenant_value_expressions: s(DEFAULT_TENANT_VALUE_EXPRESSIONS),
+            tenant_in_url: false,
             schema_per_tenant: false,
         }
     }
@@ -262,6 +266,8 @@ impl Conventions {
                 c.tenant_routers = s(&["django_tenants.routers.TenantSyncRouter"]);
                 c.tenant_key_functions = s(&["django_tenants.cache.make_key"]);
                 c.schema_per_tenant = true;
+                // The tenant is resolved from the host (or a subfolder): in every URL.
+                c.tenant_in_url = true;
             }
             _ => return None,
         }
@@ -348,6 +354,7 @@ pub struct FileOptions {
     pub settings_modules: Option<Vec<String>>,
     pub test_paths: Option<Vec<String>>,
     pub tenant_value_expressions: Option<Vec<String>>,
+    pub tenant_in_url: Option<bool>,
     /// `extend-<key> = [...]` for the keys in [`EXTENDABLE_KEYS`]: (key, values), in file order.
     pub extends: Vec<(String, Vec<String>)>,
     pub cache_dir: Option<String>,
@@ -389,6 +396,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "settings-modules",
     "test-paths",
     "tenant-value-expressions",
+    "tenant-in-url",
     "max-file-size",
 ];
 
@@ -702,6 +710,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "settings-modules" => o.settings_modules = Some(r.globs(k, v)?),
             "test-paths" => o.test_paths = Some(r.globs(k, v)?),
             "tenant-value-expressions" => o.tenant_value_expressions = Some(r.names(k, v)?),
+            "tenant-in-url" => o.tenant_in_url = Some(r.bool(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
             _ if k
                 .strip_prefix("extend-")
@@ -884,6 +893,7 @@ pub fn resolve_settings(
             o.tenant_value_expressions
                 .unwrap_or(d.tenant_value_expressions),
         ),
+        tenant_in_url: o.tenant_in_url.unwrap_or(d.tenant_in_url),
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
         tenant_fields: ext("tenant-fields", o.tenant_fields.unwrap_or(d.tenant_fields)),

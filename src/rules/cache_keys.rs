@@ -45,9 +45,23 @@ pub fn target(ctx: &Context, site: &CacheSite) -> Option<Target> {
     }
 }
 
-/// Is `func` one of the `key-helpers` (resolved through imports; a local helper by its name)?
+/// Django's page-cache key builders: the key hashes the full URL (host and path).
+const PAGE_CACHE_KEYS: &[&str] = &[
+    "django.utils.cache.get_cache_key",
+    "django.utils.cache.learn_cache_key",
+];
+
+/// Is `func` one of the `key-helpers` (resolved through imports; a local helper by its name), or,
+/// when every URL carries the tenant (`tenant-in-url`), one of Django's page-cache key builders?
 fn is_key_helper(index: &Index, file: u32, func: &ExprRef) -> bool {
     let helpers = &index.conv().key_helpers;
+    if index.conv().tenant_in_url
+        && index
+            .path_of(&index.resolve_expr(file, func))
+            .is_some_and(|p| PAGE_CACHE_KEYS.contains(&p.as_str()))
+    {
+        return true;
+    }
     let name = match func {
         ExprRef::Name(n) => n.to_string(),
         ExprRef::Attr(_, a) => a.to_string(),
