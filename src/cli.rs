@@ -463,11 +463,15 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
                 .max()
                 .unwrap_or(1);
             for r in rows {
-                writeln!(
+                write!(
                     w,
                     "{:>width$}\t{}\t{}\t{} fixable",
                     r.count, r.code, r.name, r.fixable
                 )?;
+                if r.root_cause_of > 0 {
+                    write!(w, "\troot cause of {} findings", r.root_cause_of)?;
+                }
+                writeln!(w)?;
             }
             Ok(())
         }

@@ -116,6 +116,9 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// The places that caused it, besides the diagnostic's own span.
     pub related: Vec<Related>,
+    /// Another finding that causes this one (a `KEY_FUNCTION` Django ignores, TEN303, behind a
+    /// TEN301): fixing it there removes this one too.
+    pub root_cause: Option<Related>,
 }
 
 impl Diagnostic {
@@ -130,7 +133,13 @@ impl Diagnostic {
             fix: None,
             help: None,
             related: Vec::new(),
+            root_cause: None,
         }
+    }
+
+    pub fn with_root_cause(mut self, root_cause: Option<Related>) -> Self {
+        self.root_cause = root_cause;
+        self
     }
 
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {

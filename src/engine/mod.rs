@@ -276,6 +276,7 @@ impl Workspace {
         for d in diags.iter() {
             paths.push(d.path.clone());
             paths.extend(d.related.iter().map(|r| r.path.clone()));
+            paths.extend(d.root_cause.iter().map(|r| r.path.clone()));
         }
         paths.sort();
         paths.dedup();
@@ -306,7 +307,7 @@ impl Workspace {
         for d in diags.iter_mut() {
             d.start_pos = pos(&d.path, d.span.start);
             d.end_pos = pos(&d.path, d.span.end);
-            for r in &mut d.related {
+            for r in d.related.iter_mut().chain(d.root_cause.as_mut()) {
                 r.start_pos = pos(&r.path, r.span.start);
                 r.end_pos = pos(&r.path, r.span.end);
             }

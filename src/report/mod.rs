@@ -110,6 +110,13 @@ pub struct StatRow {
     pub name: &'static str,
     pub count: usize,
     pub fixable: usize,
+    /// How many findings (of any rule) name one of this rule's findings as their root cause.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub root_cause_of: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub fn statistics(report: &Report) -> Vec<StatRow> {
@@ -131,13 +138,26 @@ pub fn statistics(report: &Report) -> Vec<StatRow> {
                 })
             })
             .count();
+        let root_cause_of = report
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.root_cause.as_ref())
+            .filter(|r| of_rule.iter().any(|c| c.path == r.path && c.span == r.span))
+            .count();
         rows.push(StatRow {
             code: rule.code(),
             name: rule.name(),
             count: of_rule.len(),
             fixable,
+            root_cause_of,
         });
     }
-    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+    // Root causes first (the most consequential first), then by count.
+    rows.sort_by(|a, b| {
+        b.root_cause_of
+            .cmp(&a.root_cause_of)
+            .then(b.count.cmp(&a.count))
+            .then(a.code.cmp(b.code))
+    });
     rows
 }

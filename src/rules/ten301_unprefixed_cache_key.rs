@@ -110,10 +110,15 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 }
             }
         };
+        let alias = match t {
+            Target::Cache => Some(DEFAULT_ALIAS),
+            Target::Caches => site.alias.as_deref(),
+        };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
                 .with_fix(fix)
-                .with_help(help),
+                .with_help(help)
+                .with_root_cause(caches.root_cause(ctx.index, alias)),
         );
     }
 }

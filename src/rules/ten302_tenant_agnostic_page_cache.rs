@@ -224,9 +224,16 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 format!("Set a tenant-aware `KEY_FUNCTION` at the top level of {target}")
             }
         };
+        let root_cause = match &used {
+            Some(list) => list
+                .iter()
+                .find_map(|a| caches.root_cause(index, Some(a.as_str()))),
+            None => caches.root_cause(index, None),
+        };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
-                .with_help(Some(help)),
+                .with_help(Some(help))
+                .with_root_cause(root_cause),
         );
     }
 }

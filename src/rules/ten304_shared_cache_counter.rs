@@ -49,8 +49,14 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`{shown}.{}()` uses a counter or lock key on Django's shared cache that does not carry the tenant: tenants share the count or the lock",
             site.method
         );
+        let alias = match t {
+            Target::Cache => Some(DEFAULT_ALIAS),
+            Target::Caches => site.alias.as_deref(),
+        };
         out.push(
-            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span).with_help(Some(
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
+                .with_root_cause(caches.root_cause(ctx.index, alias))
+                .with_help(Some(
                 "Put the tenant in the key (a key helper, a tenant prefix or a tenant value), or leave it global if one count for all tenants is meant".into(),
             )),
         );
