@@ -102,6 +102,7 @@ pub const EXTENDABLE_KEYS: &[&str] = &[
     "tenant-routers",
     "tenant-key-functions",
     "tenant-value-expressions",
+    "file-fields",
     "settings-modules",
     "test-paths",
 ];
@@ -182,6 +183,9 @@ pub struct Conventions {
     /// Every URL carries the tenant (its host or a path segment), so Django's page-cache keys,
     /// which hash the full URL, are per tenant (TEN302, TEN301). Default: on with django-tenants.
     pub tenant_in_url: bool,
+    /// More file field classes that take `upload_to` (TEN104), besides Django's and the known
+    /// third-party ones.
+    pub file_fields: Vec<String>,
     /// The schema-per-tenant model (django-tenants): the ORM is scoped by schema.
     pub schema_per_tenant: bool,
 }
@@ -218,6 +222,7 @@ impl Default for Conventions {
             tenant_key_functions: s(&["django_tenants.cache.make_key"]),
             tenant_value_expressions: s(DEFAULT_TENANT_VALUE_EXPRESSIONS),
             tenant_in_url: false,
+            file_fields: vec![],
             schema_per_tenant: false,
         }
     }
@@ -355,6 +360,7 @@ pub struct FileOptions {
     pub test_paths: Option<Vec<String>>,
     pub tenant_value_expressions: Option<Vec<String>>,
     pub tenant_in_url: Option<bool>,
+    pub file_fields: Option<Vec<String>>,
     /// `extend-<key> = [...]` for the keys in [`EXTENDABLE_KEYS`]: (key, values), in file order.
     pub extends: Vec<(String, Vec<String>)>,
     pub cache_dir: Option<String>,
@@ -397,6 +403,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "test-paths",
     "tenant-value-expressions",
     "tenant-in-url",
+    "file-fields",
     "max-file-size",
 ];
 
@@ -711,6 +718,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "test-paths" => o.test_paths = Some(r.globs(k, v)?),
             "tenant-value-expressions" => o.tenant_value_expressions = Some(r.names(k, v)?),
             "tenant-in-url" => o.tenant_in_url = Some(r.bool(k, v)?),
+            "file-fields" => o.file_fields = Some(r.names(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
             _ if k
                 .strip_prefix("extend-")
@@ -894,6 +902,7 @@ pub fn resolve_settings(
                 .unwrap_or(d.tenant_value_expressions),
         ),
         tenant_in_url: o.tenant_in_url.unwrap_or(d.tenant_in_url),
+        file_fields: ext("file-fields", o.file_fields.unwrap_or(d.file_fields)),
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
         tenant_fields: ext("tenant-fields", o.tenant_fields.unwrap_or(d.tenant_fields)),

@@ -66,6 +66,8 @@ pub struct Shared {
     /// The project creates a tenant-schemas-celery `CeleryApp` (TEN402).
     pub tenant_celery_app: std::sync::OnceLock<bool>,
     pub tenant_tables: std::sync::OnceLock<rustc_hash::FxHashMap<String, crate::sql::TenantTable>>,
+    /// A Celery `task_prerun` handler sets the tenant for every task (TEN402).
+    pub tenant_task_signal: std::sync::OnceLock<bool>,
     /// The project has a current-tenant mechanism (TEN601).
     pub current_tenant_mechanism: std::sync::OnceLock<bool>,
     /// A settings module registers a tenant middleware outside `MIDDLEWARE` (TEN601).
