@@ -204,6 +204,13 @@ impl<'a> Extractor<'a, '_> {
                     let text = lit.value.to_str();
                     return KeyExpr::text(text.split('{').next().unwrap_or(text), holes);
                 }
+                // `cache.delete_many(cache.keys(f"*{key}*"))`: the keys match the pattern.
+                if let Expr::Attribute(a) = &*c.func
+                    && matches!(a.attr.id.as_str(), "keys" | "iter_keys")
+                    && let Some(pattern) = c.arguments.args.first()
+                {
+                    return self.classify_key(pattern, depth + 1);
+                }
                 KeyExpr::Call(to_ref(&c.func))
             }
             Expr::Name(n) => {
