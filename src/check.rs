@@ -322,7 +322,12 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         let caused: Vec<Diagnostic> = ws
             .lint(&others, &selections)
             .into_iter()
-            .filter(|d| d.related.iter().any(|r| report_set.contains(&r.path)))
+            .filter(|d| {
+                d.related
+                    .iter()
+                    .chain(d.root_cause.as_ref())
+                    .any(|r| report_set.contains(&r.path))
+            })
             .collect();
         diagnostics.extend(caused);
         timer.lap("cross-file");

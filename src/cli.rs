@@ -472,6 +472,9 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
                 for (code, n) in &r.root_causes {
                     write!(w, "\t{n} caused by {code}")?;
                 }
+                if r.root_cause_of > 0 {
+                    write!(w, "\troot cause of {} findings", r.root_cause_of)?;
+                }
                 writeln!(w)?;
             }
             Ok(())

@@ -54,6 +54,61 @@ pub const DEFAULT_BYPASS_ALLOWED: &[&str] = &[
     "**/conftest.py",
 ];
 
+/// Test code: the query, bypass and cache rules stay quiet there (`test-paths`).
+pub const DEFAULT_TEST_PATHS: &[&str] = &[
+    "**/tests/**",
+    "**/tests.py",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/*_tests.py",
+    "**/conftest.py",
+];
+
+/// Rules that are quiet in `test-paths`: tests build cross-tenant fixtures and clear caches on
+/// purpose.
+pub const TEST_QUIET_RULES: &[&str] = &[
+    "TEN201", "TEN202", "TEN203", "TEN204", "TEN301", "TEN302", "TEN304",
+];
+
+/// Rules that are off unless selected by code or a prefix other than the blanket `TEN`.
+pub const DEFAULT_OFF_RULES: &[&str] = &["TEN304"];
+
+/// Expressions whose value identifies the tenant, wherever a cache key interpolates them.
+pub const DEFAULT_TENANT_VALUE_EXPRESSIONS: &[&str] = &[
+    "request.tenant",
+    "connection.tenant",
+    "connection.schema_name",
+];
+
+/// List keys that have an `extend-` twin adding to the value (default or set) instead of
+/// replacing it.
+pub const EXTENDABLE_KEYS: &[&str] = &[
+    "tenant-fields",
+    "tenant-base-classes",
+    "scoped-managers",
+    "global-models",
+    "tenant-cache-methods",
+    "key-helpers",
+    "key-prefixes",
+    "tenant-setters",
+    "tenant-clearers",
+    "tenant-context-managers",
+    "task-base-classes",
+    "bypass-calls",
+    "bypass-managers",
+    "bypass-allowed-paths",
+    "tenant-admin-mixins",
+    "tenant-middlewares",
+    "tenant-routers",
+    "tenant-key-functions",
+    "tenant-value-expressions",
+    "file-fields",
+    "settings-modules",
+    "test-paths",
+    "tenant-filter-methods",
+    "not-managers",
+];
+
 /// Django settings modules.
 pub const DEFAULT_SETTINGS_MODULES: &[&str] = &[
     "**/settings.py",
@@ -130,6 +185,15 @@ pub struct Conventions {
     pub tenant_routers: Vec<String>,
     /// `KEY_FUNCTION`s that make cache keys tenant-aware (TEN301, TEN302, TEN303).
     pub tenant_key_functions: Vec<String>,
+    /// Dotted expressions whose value identifies the tenant (`request.tenant`): a cache key that
+    /// interpolates one is tenant-specific (TEN301, TEN304).
+    pub tenant_value_expressions: Vec<String>,
+    /// Every URL carries the tenant (its host or a path segment), so Django's page-cache keys,
+    /// which hash the full URL, are per tenant (TEN302, TEN301). Default: on with django-tenants.
+    pub tenant_in_url: bool,
+    /// More file field classes that take `upload_to` (TEN104), besides Django's and the known
+    /// third-party ones.
+    pub file_fields: Vec<String>,
     /// The schema-per-tenant model (django-tenants): the ORM is scoped by schema.
     pub schema_per_tenant: bool,
 }
@@ -166,6 +230,9 @@ impl Default for Conventions {
             tenant_middlewares: s(&["TenantMiddleware"]),
             tenant_routers: vec![],
             tenant_key_functions: s(&["django_tenants.cache.make_key"]),
+            tenant_value_expressions: s(DEFAULT_TENANT_VALUE_EXPRESSIONS),
+            tenant_in_url: false,
+            file_fields: vec![],
             schema_per_tenant: false,
         }
     }
@@ -214,6 +281,8 @@ impl Conventions {
                 c.tenant_routers = s(&["django_tenants.routers.TenantSyncRouter"]);
                 c.tenant_key_functions = s(&["django_tenants.cache.make_key"]);
                 c.schema_per_tenant = true;
+                // The tenant is resolved from the host (or a subfolder): in every URL.
+                c.tenant_in_url = true;
             }
             _ => return None,
         }
@@ -255,6 +324,8 @@ pub struct Settings {
     pub bypass_allowed: GlobSet,
     /// Which modules are Django settings (TEN303, TEN601, and the cache `KEY_FUNCTION`).
     pub settings_modules: GlobSet,
+    /// Test code, where [`TEST_QUIET_RULES`] are quiet (`test-paths`).
+    pub test_paths: GlobSet,
     pub preset: Option<String>,
     /// `cache-dir`, relative to the project root (default `.tenantlint_cache`).
     pub cache_dir: Option<PathBuf>,
@@ -298,6 +369,12 @@ pub struct FileOptions {
     pub tenant_routers: Option<Vec<String>>,
     pub tenant_key_functions: Option<Vec<String>>,
     pub settings_modules: Option<Vec<String>>,
+    pub test_paths: Option<Vec<String>>,
+    pub tenant_value_expressions: Option<Vec<String>>,
+    pub tenant_in_url: Option<bool>,
+    pub file_fields: Option<Vec<String>>,
+    /// `extend-<key> = [...]` for the keys in [`EXTENDABLE_KEYS`]: (key, values), in file order.
+    pub extends: Vec<(String, Vec<String>)>,
     pub cache_dir: Option<String>,
     pub max_file_size: Option<u64>,
 }
@@ -337,6 +414,10 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-routers",
     "tenant-key-functions",
     "settings-modules",
+    "test-paths",
+    "tenant-value-expressions",
+    "tenant-in-url",
+    "file-fields",
     "max-file-size",
 ];
 
@@ -650,7 +731,24 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "tenant-routers" => o.tenant_routers = Some(r.names(k, v)?),
             "tenant-key-functions" => o.tenant_key_functions = Some(r.names(k, v)?),
             "settings-modules" => o.settings_modules = Some(r.globs(k, v)?),
+            "test-paths" => o.test_paths = Some(r.globs(k, v)?),
+            "tenant-value-expressions" => o.tenant_value_expressions = Some(r.names(k, v)?),
+            "tenant-in-url" => o.tenant_in_url = Some(r.bool(k, v)?),
+            "file-fields" => o.file_fields = Some(r.names(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
+            _ if k
+                .strip_prefix("extend-")
+                .is_some_and(|base| EXTENDABLE_KEYS.contains(&base)) =>
+            {
+                let base = &k["extend-".len()..];
+                let values = match base {
+                    "tenant-cache-methods" => r.identifiers(k, v)?,
+                    "key-prefixes" => r.non_empty_strings(k, v)?,
+                    "bypass-allowed-paths" | "settings-modules" | "test-paths" => r.globs(k, v)?,
+                    _ => r.names(k, v)?,
+                };
+                o.extends.push((base.to_string(), values));
+            }
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
@@ -750,7 +848,7 @@ pub fn resolve_settings(
     root: PathBuf,
     config: Option<(PathBuf, FileOptions)>,
 ) -> Result<Settings, ConfigError> {
-    let (config_file, o) = match config {
+    let (config_file, mut o) = match config {
         Some((p, o)) => (Some(p), o),
         None => (None, FileOptions::default()),
     };
@@ -761,32 +859,91 @@ pub fn resolve_settings(
         Some(p) => Conventions::preset(p).unwrap_or_default(),
         None => Conventions::default(),
     };
+    // `extend-<key>`: appended to the key's value, whether set or the default.
+    let extends = std::mem::take(&mut o.extends);
+    let ext = |key: &str, mut base: Vec<String>| -> Vec<String> {
+        for (k, values) in &extends {
+            if k == key {
+                for v in values {
+                    if !base.contains(v) {
+                        base.push(v.clone());
+                    }
+                }
+            }
+        }
+        base
+    };
     let conventions = Conventions {
-        tenant_setters: o.tenant_setters.unwrap_or(d.tenant_setters),
-        tenant_clearers: o.tenant_clearers.unwrap_or(d.tenant_clearers),
-        tenant_context_managers: o
-            .tenant_context_managers
-            .unwrap_or(d.tenant_context_managers),
-        task_base_classes: o.task_base_classes.unwrap_or(d.task_base_classes),
-        bypass_calls: o.bypass_calls.unwrap_or(d.bypass_calls),
-        bypass_managers: o.bypass_managers.unwrap_or(d.bypass_managers),
-        tenant_filter_methods: o.tenant_filter_methods.unwrap_or(d.tenant_filter_methods),
-        not_managers: o.not_managers.unwrap_or(d.not_managers),
-        tenant_admin_mixins: o.tenant_admin_mixins.unwrap_or(d.tenant_admin_mixins),
-        tenant_middlewares: o.tenant_middlewares.unwrap_or(d.tenant_middlewares),
-        tenant_routers: o.tenant_routers.unwrap_or(d.tenant_routers),
-        tenant_key_functions: o.tenant_key_functions.unwrap_or(d.tenant_key_functions),
+        tenant_setters: ext(
+            "tenant-setters",
+            o.tenant_setters.unwrap_or(d.tenant_setters),
+        ),
+        tenant_clearers: ext(
+            "tenant-clearers",
+            o.tenant_clearers.unwrap_or(d.tenant_clearers),
+        ),
+        tenant_context_managers: ext(
+            "tenant-context-managers",
+            o.tenant_context_managers
+                .unwrap_or(d.tenant_context_managers),
+        ),
+        task_base_classes: ext(
+            "task-base-classes",
+            o.task_base_classes.unwrap_or(d.task_base_classes),
+        ),
+        bypass_calls: ext("bypass-calls", o.bypass_calls.unwrap_or(d.bypass_calls)),
+        bypass_managers: ext(
+            "bypass-managers",
+            o.bypass_managers.unwrap_or(d.bypass_managers),
+        ),
+        tenant_filter_methods: ext(
+            "tenant-filter-methods",
+            o.tenant_filter_methods.unwrap_or(d.tenant_filter_methods),
+        ),
+        not_managers: ext("not-managers", o.not_managers.unwrap_or(d.not_managers)),
+        tenant_admin_mixins: ext(
+            "tenant-admin-mixins",
+            o.tenant_admin_mixins.unwrap_or(d.tenant_admin_mixins),
+        ),
+        tenant_middlewares: ext(
+            "tenant-middlewares",
+            o.tenant_middlewares.unwrap_or(d.tenant_middlewares),
+        ),
+        tenant_routers: ext(
+            "tenant-routers",
+            o.tenant_routers.unwrap_or(d.tenant_routers),
+        ),
+        tenant_key_functions: ext(
+            "tenant-key-functions",
+            o.tenant_key_functions.unwrap_or(d.tenant_key_functions),
+        ),
+        tenant_value_expressions: ext(
+            "tenant-value-expressions",
+            o.tenant_value_expressions
+                .unwrap_or(d.tenant_value_expressions),
+        ),
+        tenant_in_url: o.tenant_in_url.unwrap_or(d.tenant_in_url),
+        file_fields: ext("file-fields", o.file_fields.unwrap_or(d.file_fields)),
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
-        tenant_fields: o.tenant_fields.unwrap_or(d.tenant_fields),
-        tenant_base_classes: o.tenant_base_classes.unwrap_or(d.tenant_base_classes),
-        scoped_managers: o.scoped_managers.unwrap_or(d.scoped_managers),
-        global_models: o.global_models.unwrap_or(d.global_models),
+        tenant_fields: ext("tenant-fields", o.tenant_fields.unwrap_or(d.tenant_fields)),
+        tenant_base_classes: ext(
+            "tenant-base-classes",
+            o.tenant_base_classes.unwrap_or(d.tenant_base_classes),
+        ),
+        scoped_managers: ext(
+            "scoped-managers",
+            o.scoped_managers.unwrap_or(d.scoped_managers),
+        ),
+        global_models: ext("global-models", o.global_models.unwrap_or(d.global_models)),
         manager_import: o.manager_import.unwrap_or(d.manager_import),
         tenant_cache: o.tenant_cache.unwrap_or(d.tenant_cache),
-        tenant_cache_methods: o.tenant_cache_methods.unwrap_or(d.tenant_cache_methods),
-        key_helpers: o.key_helpers.unwrap_or(d.key_helpers),
-        key_prefixes: o.key_prefixes.unwrap_or(d.key_prefixes),
+        tenant_cache_methods: ext(
+            "tenant-cache-methods",
+            o.tenant_cache_methods.unwrap_or(d.tenant_cache_methods),
+        ),
+        key_helpers: ext("key-helpers", o.key_helpers.unwrap_or(d.key_helpers)),
+        key_prefixes: ext("key-prefixes", o.key_prefixes.unwrap_or(d.key_prefixes)),
     };
 
     let mut excludes: Vec<String> = match o.exclude {
@@ -795,25 +952,32 @@ pub fn resolve_settings(
     };
     excludes.extend(o.extend_exclude.unwrap_or_default());
     let exclude = build_globset(&excludes, &file_for_errors, "exclude")?;
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let bypass_allowed = build_globset(
-        &o.bypass_allowed_paths.unwrap_or_else(|| {
-            DEFAULT_BYPASS_ALLOWED
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        }),
+        &ext(
+            "bypass-allowed-paths",
+            o.bypass_allowed_paths
+                .unwrap_or_else(|| strings(DEFAULT_BYPASS_ALLOWED)),
+        ),
         &file_for_errors,
         "bypass-allowed-paths",
     )?;
     let settings_modules = build_globset(
-        &o.settings_modules.unwrap_or_else(|| {
-            DEFAULT_SETTINGS_MODULES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
-        }),
+        &ext(
+            "settings-modules",
+            o.settings_modules
+                .unwrap_or_else(|| strings(DEFAULT_SETTINGS_MODULES)),
+        ),
         &file_for_errors,
         "settings-modules",
+    )?;
+    let test_paths = build_globset(
+        &ext(
+            "test-paths",
+            o.test_paths.unwrap_or_else(|| strings(DEFAULT_TEST_PATHS)),
+        ),
+        &file_for_errors,
+        "test-paths",
     )?;
 
     let mut src: Vec<PathBuf> = o
@@ -850,15 +1014,15 @@ pub fn resolve_settings(
         preset_ignore: o
             .preset
             .as_deref()
-            .map(|p| {
-                Conventions::preset_ignores(p)
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
-            })
-            .unwrap_or_default(),
+            .map(Conventions::preset_ignores)
+            .unwrap_or_default()
+            .iter()
+            .chain(DEFAULT_OFF_RULES)
+            .map(|s| s.to_string())
+            .collect(),
         bypass_allowed,
         settings_modules,
+        test_paths,
         preset: o.preset,
         max_file_size: o.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         per_file_ignores,
@@ -912,6 +1076,11 @@ impl Settings {
     /// Is `path` a place where scope bypasses are expected (`bypass-allowed-paths`)?
     pub fn bypass_allowed(&self, path: &Path) -> bool {
         self.bypass_allowed.is_match(self.rel(path))
+    }
+
+    /// Is `path` test code (`test-paths`), where [`TEST_QUIET_RULES`] are quiet?
+    pub fn is_test_path(&self, path: &Path) -> bool {
+        self.test_paths.is_match(self.rel(path))
     }
 
     /// Is `path` a Django settings module (`settings-modules`)?

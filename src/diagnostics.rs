@@ -140,6 +140,11 @@ impl Diagnostic {
         }
     }
 
+    pub fn with_root_cause(mut self, root_cause: Option<Related>) -> Self {
+        self.root_cause = root_cause;
+        self
+    }
+
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
         self.fix = fix;
         self
@@ -157,11 +162,6 @@ impl Diagnostic {
                 self.related.push(r);
             }
         }
-        self
-    }
-
-    pub fn with_root_cause(mut self, cause: Option<Related>) -> Self {
-        self.root_cause = cause;
         self
     }
 

@@ -415,6 +415,12 @@ pub struct CacheSite {
     pub alias: Option<String>,
     pub method: Name,
     pub key: KeyExpr,
+    /// The key argument as written (a name, an attribute...), so calls on the same key can be
+    /// grouped (`cache.get(k)` then `cache.incr(k)`); `Other` when there is none.
+    pub key_ref: ExprRef,
+    /// The receiver is a function-local name bound to `caches[...]` (`c = caches["default"]`);
+    /// `receiver` is then that `caches[...]` expression, and no fix rewrites the call.
+    pub via_local: bool,
     /// The whole call.
     pub span: Span,
     /// The scope that binds the receiver's root name (0: module level).

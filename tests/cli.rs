@@ -955,7 +955,22 @@ fn assert_contract_shape(d: &Value) {
     let obj = d
         .as_object()
         .unwrap_or_else(|| panic!("not an object: {d}"));
-    let keys: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
+    // Beyond the contract's keys: `root_cause`, only when another finding causes this one.
+    let mut keys: BTreeSet<&str> = obj.keys().map(String::as_str).collect();
+    if keys.remove("root_cause") {
+        let cause = &d["root_cause"];
+        assert!(
+            cause["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("TEN")),
+            "{d}"
+        );
+        assert!(
+            cause["filename"].as_str().is_some_and(|f| !f.is_empty()),
+            "{d}"
+        );
+        assert_location(&cause["location"], "root_cause.location");
+    }
     assert_eq!(
         keys,
         BTreeSet::from([
@@ -1265,7 +1280,8 @@ fn statistics_text_and_json() {
     assert_eq!(
         Value::Array(items),
         serde_json::json!([
-            {"code": "TEN101", "name": "missing-tenant-manager", "count": 1, "fixable": 1},
+            // Root cause of one TEN201 (both directions are counted).
+            {"code": "TEN101", "name": "missing-tenant-manager", "count": 1, "fixable": 1, "root_cause_of": 1},
             // One of the two queries goes through the default manager of the model TEN101
             // reports: that TEN101 is its root cause.
             {"code": "TEN201", "name": "unscoped-query", "count": 2, "fixable": 0, "root_causes": {"TEN101": 1}},

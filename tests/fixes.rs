@@ -684,7 +684,7 @@ fn custom_manager_gets_no_edit_but_is_told_to_rebase() {
 #[test]
 fn unsupported_cache_methods_get_no_fix_and_are_named() {
     let diags = diagnostics_of("ten301_unsupported_method", &["--unsafe-fixes"]);
-    for method in ["delete_many", "keys", "add"] {
+    for method in ["delete_many", "keys", "touch"] {
         let d = diags
             .iter()
             .find(|d| {

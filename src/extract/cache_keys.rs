@@ -46,6 +46,89 @@ pub const CACHE_KEY_METHODS: &[&str] = &[
 ];
 
 impl<'a> Extractor<'a, '_> {
+    /// The key argument as written, for grouping calls on the same key.
+    pub(super) fn cache_key_ref(&self, args: &'a ast::Arguments) -> ExprRef {
+        args.args
+            .first()
+            .or_else(|| {
+                args.keywords
+                    .iter()
+                    .find(|k| k.arg.as_ref().is_some_and(|a| a.id == "key"))
+                    .map(|k| &k.value)
+            })
+            .map_or(ExprRef::Other, to_ref)
+    }
+
+    /// `c.method(...)` where `c` is a function-local name whose last assignment so far is
+    /// `caches[...]` (Django's `caches`, as the rules decide from the import): recorded as a cache
+    /// call on that `caches[...]`, without a fix. Returns true if recorded (arguments visited).
+    pub(super) fn local_caches_site(
+        &mut self,
+        base: &'a ast::ExprName,
+        method: &Name,
+        call: &'a Expr,
+    ) -> bool {
+        let Expr::Call(call) = call else {
+            return false;
+        };
+        let Some(scope) = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| s.locals.contains(&base.id))
+        else {
+            return false;
+        };
+        let Some(&value) = scope.assigned.get(&base.id) else {
+            return false;
+        };
+        let Expr::Subscript(sub) = value else {
+            return false;
+        };
+        let Expr::Name(caches) = &*sub.value else {
+            return false;
+        };
+        let root = self.root_binding(&caches.id);
+        if matches!(root, RootBinding::Local) {
+            return false;
+        }
+        let key = self.cache_key(method, &call.arguments);
+        let key_ref = self.cache_key_ref(&call.arguments);
+        self.facts.cache_sites.push(CacheSite {
+            receiver: to_ref(value),
+            alias: match &*sub.slice {
+                Expr::StringLiteral(lit) => Some(lit.value.to_str().to_string()),
+                _ => None,
+            },
+            root,
+            receiver_span: self.loc.span(base.range()),
+            method: method.clone(),
+            key,
+            key_ref,
+            via_local: true,
+            span: self.loc.span(call.range()),
+            root_scope: self.binding_scope(&caches.id),
+        });
+        self.visit_arguments(&call.arguments);
+        true
+    }
+
+    /// An interpolated value, through a local variable's last assignment so far
+    /// (`key = helper(x); f"{key}:y"` interpolates `helper(x)`).
+    fn key_hole(&self, e: &'a Expr) -> ExprRef {
+        if let Expr::Name(n) = e {
+            for scope in self.scopes.iter().rev() {
+                if let Some(v) = scope.assigned.get(&n.id) {
+                    return to_ref(v);
+                }
+                if scope.locals.contains(&n.id) || scope.imports.contains_key(&n.id) {
+                    break;
+                }
+            }
+        }
+        to_ref(e)
+    }
+
     pub(super) fn cache_key(&self, method: &str, args: &'a ast::Arguments) -> KeyExpr {
         let key_arg = args.args.first().or_else(|| {
             args.keywords
@@ -86,20 +169,25 @@ impl<'a> Extractor<'a, '_> {
             Expr::FString(f) => {
                 let text = fstring_text(f);
                 let lead = text.split(HOLE).next().unwrap_or_default();
-                KeyExpr::text(lead, fstring_holes(f))
+                let holes = fstring_hole_exprs(f)
+                    .into_iter()
+                    .map(|e| self.key_hole(e))
+                    .collect();
+                KeyExpr::text(lead, holes)
             }
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
-                match self.classify_key(&b.left, depth + 1) {
-                    KeyExpr::Text { lead, mut holes } => {
-                        // `"k:%s" % (a, b)` and `"k:" + x`: the right side is interpolated.
-                        match &*b.right {
-                            Expr::Tuple(t) => holes.extend(t.elts.iter().map(to_ref)),
-                            other => holes.push(to_ref(other)),
-                        }
-                        KeyExpr::Text { lead, holes }
-                    }
-                    other => other,
+                let (lead, mut holes) = match self.classify_key(&b.left, depth + 1) {
+                    KeyExpr::Text { lead, holes } => (lead, holes),
+                    // `prefix + ":" + x`: no literal lead, but the values are still read.
+                    KeyExpr::Unknown => (String::new(), vec![self.key_hole(&b.left)]),
+                    other => return other,
+                };
+                // `"k:%s" % (a, b)` and `"k:" + x`: the right side is interpolated.
+                match &*b.right {
+                    Expr::Tuple(t) => holes.extend(t.elts.iter().map(|e| self.key_hole(e))),
+                    other => holes.push(self.key_hole(other)),
                 }
+                KeyExpr::Text { lead, holes }
             }
             Expr::Call(c) => {
                 if let Expr::Attribute(a) = &*c.func
@@ -111,10 +199,17 @@ impl<'a> Extractor<'a, '_> {
                         .args
                         .iter()
                         .chain(c.arguments.keywords.iter().map(|k| &k.value))
-                        .map(to_ref)
+                        .map(|e| self.key_hole(e))
                         .collect();
                     let text = lit.value.to_str();
                     return KeyExpr::text(text.split('{').next().unwrap_or(text), holes);
+                }
+                // `cache.delete_many(cache.keys(f"*{key}*"))`: the keys match the pattern.
+                if let Expr::Attribute(a) = &*c.func
+                    && matches!(a.attr.id.as_str(), "keys" | "iter_keys")
+                    && let Some(pattern) = c.arguments.args.first()
+                {
+                    return self.classify_key(pattern, depth + 1);
                 }
                 KeyExpr::Call(to_ref(&c.func))
             }
@@ -132,6 +227,8 @@ impl<'a> Extractor<'a, '_> {
                 // A module-level constant: `KEY = "tenant:..."`.
                 match self.facts.binding(&n.id) {
                     Some(Binding::Assign(ExprRef::Str(s))) => KeyExpr::text(s, Vec::new()),
+                    // `KEY = tenant_key("x")`: a key helper's result.
+                    Some(Binding::Assign(ExprRef::Call(c))) => KeyExpr::Call(c.func.clone()),
                     _ => KeyExpr::Unknown,
                 }
             }

@@ -83,7 +83,10 @@ impl<'a> Extractor<'a, '_> {
         let method = &method_attr.attr.id;
         let root = self.root_binding(&base.id);
         if matches!(root, RootBinding::Local) {
-            return false;
+            // `c = caches["default"]; c.get(key)`: a function-local alias of a `caches[...]`.
+            return ci == 1
+                && CACHE_KEY_METHODS.contains(&method.as_str())
+                && self.local_caches_site(base, method, links[ci]);
         }
         let Expr::Call(first_call) = links[ci] else {
             return false;
@@ -146,7 +149,10 @@ impl<'a> Extractor<'a, '_> {
         // `cache.method(key, ...)`, `caches["x"].method(...)`, `django.core.cache.cache.method(...)`
         if CACHE_KEY_METHODS.contains(&method.as_str()) {
             let key = self.cache_key(method, &first_call.arguments);
+            let key_ref = self.cache_key_ref(&first_call.arguments);
             self.facts.cache_sites.push(CacheSite {
+                key_ref,
+                via_local: false,
                 receiver: to_ref(receiver_expr),
                 alias: match receiver_expr {
                     Expr::Subscript(sub) => match &*sub.slice {

@@ -44,8 +44,8 @@ pub(super) fn to_ref_depth(e: &Expr, depth: u32) -> ExprRef {
     }
 }
 
-/// The values an f-string interpolates, as references (`{request.tenant.pk}`).
-pub(super) fn fstring_holes(f: &ast::ExprFString) -> Vec<ExprRef> {
+/// The expressions an f-string interpolates (at most 8).
+pub(super) fn fstring_hole_exprs(f: &ast::ExprFString) -> Vec<&Expr> {
     let mut out = Vec::new();
     for part in f.value.iter() {
         if let ast::FStringPart::FString(fs) = part {
@@ -53,7 +53,7 @@ pub(super) fn fstring_holes(f: &ast::ExprFString) -> Vec<ExprRef> {
                 if let ast::InterpolatedStringElement::Interpolation(i) = el
                     && out.len() < 8
                 {
-                    out.push(to_ref(&i.expression));
+                    out.push(&*i.expression);
                 }
             }
         }

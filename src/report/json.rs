@@ -24,7 +24,7 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
             })).collect::<Vec<_>>(),
         })
     });
-    json!({
+    let mut v = json!({
         "code": d.rule.code(),
         "name": d.rule.name(),
         "message": d.message,
@@ -32,7 +32,17 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
         "location": loc(d.start_pos),
         "end_location": loc(d.end_pos),
         "fix": fix,
-    })
+    });
+    // Only when there is one, so the contract's objects are unchanged otherwise.
+    if let Some(r) = &d.root_cause {
+        v["root_cause"] = json!({
+            "message": r.message,
+            "filename": report.display_path(&r.path),
+            "location": loc(r.start_pos),
+            "end_location": loc(r.end_pos),
+        });
+    }
+    v
 }
 
 pub fn write_json(w: &mut dyn Write, report: &Report) -> io::Result<()> {

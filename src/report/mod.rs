@@ -113,6 +113,13 @@ pub struct StatRow {
     /// How many of them another finding causes, by its code (see `Diagnostic::root_cause`).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub root_causes: std::collections::BTreeMap<String, usize>,
+    /// How many findings (of any rule) name one of this rule's findings as their root cause.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub root_cause_of: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 pub fn statistics(report: &Report) -> Vec<StatRow> {
@@ -140,14 +147,27 @@ pub fn statistics(report: &Report) -> Vec<StatRow> {
                 *root_causes.entry(code.to_string()).or_insert(0) += 1;
             }
         }
+        let root_cause_of = report
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.root_cause.as_ref())
+            .filter(|r| of_rule.iter().any(|c| c.path == r.path && c.span == r.span))
+            .count();
         rows.push(StatRow {
             code: rule.code(),
             name: rule.name(),
             count: of_rule.len(),
             fixable,
             root_causes,
+            root_cause_of,
         });
     }
-    rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(b.code)));
+    // Root causes first (the most consequential first), then by count.
+    rows.sort_by(|a, b| {
+        b.root_cause_of
+            .cmp(&a.root_cause_of)
+            .then(b.count.cmp(&a.count))
+            .then(a.code.cmp(b.code))
+    });
     rows
 }

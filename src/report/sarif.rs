@@ -175,15 +175,17 @@ pub fn sarif_log(report: &Report) -> Value {
             if let Some(fix) = fix_json(report, d) {
                 result["fixes"] = json!([fix]);
             }
-            if !d.related.is_empty() {
+            if !d.related.is_empty() || d.root_cause.is_some() {
                 result["relatedLocations"] = d
-                    .related
+                    .root_cause
                     .iter()
+                    .map(|r| (format!("root cause: {}", r.message), r))
+                    .chain(d.related.iter().map(|r| (r.message.clone(), r)))
                     .enumerate()
-                    .map(|(i, r)| {
+                    .map(|(i, (message, r))| {
                         json!({
                             "id": i,
-                            "message": {"text": r.message},
+                            "message": {"text": message},
                             "physicalLocation": {
                                 "artifactLocation": artifact_location(report, &r.path),
                                 "region": region(r.start_pos, r.end_pos),

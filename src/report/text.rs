@@ -120,6 +120,16 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
             out = format!("{}\n", frame.message);
         }
         w.write_all(out.as_bytes())?;
+        if let Some(r) = &d.root_cause {
+            writeln!(
+                w,
+                "  root cause: {}:{}:{}: {}",
+                report.display_path(&r.path),
+                r.start_pos.row,
+                r.start_pos.column,
+                r.message
+            )?;
+        }
         // What caused it, elsewhere: a change there can make it appear or go away.
         for r in &d.related {
             writeln!(

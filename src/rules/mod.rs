@@ -23,6 +23,7 @@ macro_rules! rule_check {
     };
 }
 
+pub mod cache_keys;
 pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;
@@ -38,6 +39,7 @@ pub mod ten204_import_time_queryset;
 pub mod ten301_unprefixed_cache_key;
 pub mod ten302_tenant_agnostic_page_cache;
 pub mod ten303_ignored_cache_key_function;
+pub mod ten304_shared_cache_counter;
 pub mod ten401_tenant_context_not_cleared;
 pub mod ten402_task_without_tenant_context;
 pub mod ten501_tenant_unaware_admin;
@@ -67,6 +69,12 @@ pub struct Shared {
     pub tenant_tables: std::sync::OnceLock<rustc_hash::FxHashMap<String, crate::sql::TenantTable>>,
     /// Whether the project scopes through managers at all (TEN100, TEN101, TEN201).
     pub project_scoping: std::sync::OnceLock<ten100_no_scoped_manager::ProjectScoping>,
+    /// A Celery `task_prerun` handler sets the tenant for every task (TEN402).
+    pub tenant_task_signal: std::sync::OnceLock<bool>,
+    /// The project has a current-tenant mechanism (TEN601).
+    pub current_tenant_mechanism: std::sync::OnceLock<bool>,
+    /// A settings module registers a tenant middleware outside `MIDDLEWARE` (TEN601).
+    pub middleware_registered_elsewhere: std::sync::OnceLock<bool>,
 }
 
 /// A rule: its metadata (declared in its file as `pub static META`) and its check.
@@ -95,6 +103,7 @@ pub static REGISTRY: &[&dyn RuleCheck] = &[
     &ten301_unprefixed_cache_key::UnprefixedCacheKey,
     &ten302_tenant_agnostic_page_cache::TenantAgnosticPageCache,
     &ten303_ignored_cache_key_function::IgnoredCacheKeyFunction,
+    &ten304_shared_cache_counter::SharedCacheCounter,
     &ten401_tenant_context_not_cleared::TenantContextNotCleared,
     &ten402_task_without_tenant_context::TaskWithoutTenantContext,
     &ten501_tenant_unaware_admin::TenantUnawareAdmin,

@@ -8,6 +8,7 @@
 
 use super::Context;
 use crate::config::{Conventions, Settings};
+use crate::diagnostics::Related;
 use crate::facts::{ExprRef, FileFacts, Lit, SettingFact};
 use crate::index::{Index, config_matches};
 use crate::locate::Span;
@@ -132,6 +133,9 @@ pub struct TenantCaches {
     aliases: Vec<(String, bool)>,
     /// Literal `CACHE_MIDDLEWARE_ALIAS` values (the cache `cache_page` uses by default).
     middleware_aliases: Vec<String>,
+    /// A tenant-aware `KEY_FUNCTION` placed inside `OPTIONS` (TEN303), per alias: the file and
+    /// the span of the `"KEY_FUNCTION"` key, which TEN303 reports.
+    misplaced: Vec<(String, u32, Span)>,
 }
 
 impl TenantCaches {
@@ -154,6 +158,17 @@ impl TenantCaches {
                     .map(|v| deref(facts, v))
                     .and_then(|v| key_function_path(index, fi, v))
                     .is_some_and(|p| is_tenant_key_function(index.conv(), &p));
+                if let Some(Lit::Dict(options)) = entry.get("OPTIONS").map(|o| deref(facts, o)) {
+                    for (k, v) in options {
+                        if let Lit::Str(key, span) = k
+                            && key == "KEY_FUNCTION"
+                            && key_function_path(index, fi, deref(facts, v))
+                                .is_some_and(|p| is_tenant_key_function(index.conv(), &p))
+                        {
+                            out.misplaced.push((alias.to_string(), fi, *span));
+                        }
+                    }
+                }
                 match out.aliases.iter_mut().find(|(a, _)| a == alias) {
                     Some((_, covered)) => *covered |= tenant,
                     None => out.aliases.push((alias.to_string(), tenant)),
@@ -177,6 +192,25 @@ impl TenantCaches {
     /// Does some settings module give cache `alias` a tenant-aware top-level `KEY_FUNCTION`?
     pub fn covers(&self, alias: &str) -> bool {
         self.aliases.iter().any(|(a, c)| a == alias && *c)
+    }
+
+    /// The root cause of an uncovered cache: a tenant-aware `KEY_FUNCTION` for `alias` (any
+    /// alias when `None`) that a settings module put inside `OPTIONS`, where Django ignores it.
+    pub fn misplaced_key_function(&self, alias: Option<&str>) -> Option<(u32, Span)> {
+        self.misplaced
+            .iter()
+            .find(|(a, _, _)| alias.is_none_or(|x| x == a))
+            .map(|&(_, f, s)| (f, s))
+    }
+
+    /// A [`Related`] pointing at [`Self::misplaced_key_function`], for the cache rules' findings.
+    pub fn root_cause(&self, index: &Index, alias: Option<&str>) -> Option<Related> {
+        let (file, span) = self.misplaced_key_function(alias)?;
+        Some(Related::new(
+            index.path(file).to_path_buf(),
+            span,
+            "`KEY_FUNCTION` is inside `OPTIONS`, where Django ignores it (TEN303): moving it to the top level of the cache entry makes these keys per tenant",
+        ))
     }
 
     /// Is every configured cache tenant-aware (so a `caches[...]` whose alias is unknown is too)?

@@ -131,7 +131,7 @@ struct FieldKind {
 /// Is `func` Django's `FileField`/`ImageField`, or a project subclass of one?
 fn file_field_kind(index: &Index, file: u32, func: &ExprRef) -> Option<FieldKind> {
     match index.class_like(file, func) {
-        ClassLike::External(p) => external_kind(&p).map(|image| FieldKind {
+        ClassLike::External(p) => external_kind(index, &p).map(|image| FieldKind {
             image,
             custom: false,
         }),
@@ -149,7 +149,7 @@ fn file_field_kind(index: &Index, file: u32, func: &ExprRef) -> Option<FieldKind
                         custom = true;
                     }
                     Resolved::External(p) => {
-                        if let Some(image) = external_kind(p) {
+                        if let Some(image) = external_kind(index, p) {
                             return Some(FieldKind { image, custom });
                         }
                     }
@@ -162,13 +162,43 @@ fn file_field_kind(index: &Index, file: u32, func: &ExprRef) -> Option<FieldKind
     }
 }
 
-/// `Some(is_image)` for Django's file fields.
-fn external_kind(path: &str) -> Option<bool> {
+/// Third-party file fields that take Django's `upload_to` (and store in the default storage
+/// unless given `storage=`): `(dotted path, is an image field)`.
+const THIRD_PARTY_FILE_FIELDS: &[(&str, bool)] = &[
+    ("stdimage.models.StdImageField", true),
+    ("stdimage.StdImageField", true),
+    ("stdimage.models.JPEGField", true),
+    ("easy_thumbnails.fields.ThumbnailerField", false),
+    ("easy_thumbnails.fields.ThumbnailerImageField", true),
+    ("sorl.thumbnail.ImageField", true),
+    ("sorl.thumbnail.fields.ImageField", true),
+    ("imagekit.models.ProcessedImageField", true),
+    ("imagekit.models.fields.ProcessedImageField", true),
+    ("django_resized.ResizedImageField", true),
+    ("django_resized.forms.ResizedImageField", true),
+    ("versatileimagefield.fields.VersatileImageField", true),
+    ("private_storage.fields.PrivateFileField", false),
+    ("private_storage.fields.PrivateImageField", true),
+];
+
+/// `Some(is_image)` for Django's file fields, the known third-party ones, and `file-fields`
+/// (read as image fields: only a keyword `upload_to` is taken as the path).
+fn external_kind(index: &Index, path: &str) -> Option<bool> {
     match path {
-        FILE_FIELD => Some(false),
-        IMAGE_FIELD => Some(true),
-        _ => None,
+        FILE_FIELD => return Some(false),
+        IMAGE_FIELD => return Some(true),
+        _ => {}
     }
+    if let Some(&(_, image)) = THIRD_PARTY_FILE_FIELDS.iter().find(|(p, _)| *p == path) {
+        return Some(image);
+    }
+    let last = path.rsplit('.').next().unwrap_or(path);
+    index
+        .conv()
+        .file_fields
+        .iter()
+        .any(|f| crate::index::config_matches(f, last, path))
+        .then_some(true)
 }
 
 fn keyword<'a>(call: &'a CallRef, name: &str) -> Option<&'a ExprRef> {

@@ -3,77 +3,14 @@
 //! Fix: route the call to the tenant cache (rewrite the receiver, import the tenant cache, drop
 //! the Django cache import once nothing uses it) -- only for methods the tenant cache supports.
 
+use super::cache_keys::{Target, carries_tenant, is_counter, target};
 use super::fix_imports::{ensure_import, tenant_cache_source};
 use super::settings_lookup::{DEFAULT_ALIAS, tenant_caches};
 use super::{Context, fix_with};
 use crate::diagnostics::{Applicability, Diagnostic, Edit};
 use crate::facts::EditFacts;
-use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr, RootBinding};
-use crate::index::{Index, Resolved, config_matches};
+use crate::facts::{CacheSite, RootBinding};
 use crate::registry::{FixAvailability, Rule, RuleMeta};
-
-const DJANGO_CACHE: &str = "django.core.cache.cache";
-const DJANGO_CACHES: &str = "django.core.cache.caches";
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Target {
-    /// `cache` (the default cache proxy).
-    Cache,
-    /// `caches[...]`.
-    Caches,
-}
-
-fn target(ctx: &Context, site: &CacheSite) -> Option<Target> {
-    let index = ctx.index;
-    let (expr, subscript) = match &site.receiver {
-        ExprRef::Subscript(inner) => (&**inner, true),
-        other => (other, false),
-    };
-    let resolved = index.resolve_at(ctx.file, expr, &site.root);
-    // A module-level `default_cache = caches["default"]`, used here or imported.
-    if !subscript
-        && let Resolved::Symbol { file, name } = &resolved
-        && let Some(Binding::Assign(ExprRef::Subscript(inner))) = index.facts(*file).binding(name)
-        && index.path_of(&index.resolve_expr(*file, inner)).as_deref() == Some(DJANGO_CACHES)
-    {
-        return Some(Target::Caches);
-    }
-    let path = index.path_of(&resolved)?;
-    match (path.as_str(), subscript) {
-        (DJANGO_CACHE, false) => Some(Target::Cache),
-        (DJANGO_CACHES, true) => Some(Target::Caches),
-        _ => None,
-    }
-}
-
-fn is_prefixed(index: &Index, file: u32, key: &KeyExpr) -> bool {
-    match key {
-        KeyExpr::NoKey => true,
-        KeyExpr::Text { lead, .. } => index
-            .conv()
-            .key_prefixes
-            .iter()
-            .any(|p| !p.is_empty() && lead.starts_with(p.as_str())),
-        KeyExpr::Unknown => false,
-        KeyExpr::Many(keys) => !keys.is_empty() && keys.iter().all(|k| is_prefixed(index, file, k)),
-        KeyExpr::Call(func) => {
-            let helpers = &index.conv().key_helpers;
-            let name = match func {
-                ExprRef::Name(n) => n.to_string(),
-                ExprRef::Attr(_, a) => a.to_string(),
-                _ => return false,
-            };
-            let resolved = index.resolve_expr(file, func);
-            match index.path_of(&resolved) {
-                Some(path) => helpers
-                    .iter()
-                    .any(|h| config_matches(h, path.rsplit('.').next().unwrap_or(&path), &path)),
-                // Not resolvable at module level (a local helper): match the name as written.
-                None => helpers.iter().any(|h| !h.contains('.') && *h == name),
-            }
-        }
-    }
-}
 
 pub static META: RuleMeta = RuleMeta {
     code: "TEN301",
@@ -93,7 +30,9 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         .cache_sites
         .iter()
         .filter_map(|site| target(ctx, site).map(|t| (site, t)))
-        .filter(|(site, _)| !is_prefixed(index, ctx.file, &site.key))
+        .filter(|(site, _)| !carries_tenant(index, ctx.file, &site.key))
+        // Counters and locks hold no tenant data: TEN304.
+        .filter(|(site, _)| !is_counter(site, &ctx.facts.cache_sites))
         .collect();
     if flagged.is_empty() {
         return;
@@ -135,7 +74,12 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 site.method
             ));
         }
-        let (fix, help) = if !supported {
+        let (fix, help) = if site.via_local {
+            (
+                None,
+                Some("This name is bound to `caches[...]` in the function: use the tenant cache, or build the key with a key helper (see `key-helpers`)".to_string()),
+            )
+        } else if !supported {
             (
                 None,
                 Some(format!(
@@ -166,10 +110,15 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 }
             }
         };
+        let alias = match t {
+            Target::Cache => Some(DEFAULT_ALIAS),
+            Target::Caches => site.alias.as_deref(),
+        };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
                 .with_fix(fix)
-                .with_help(help),
+                .with_help(help)
+                .with_root_cause(caches.root_cause(ctx.index, alias)),
         );
     }
 }
@@ -196,6 +145,7 @@ fn drop_unused_import(
         .iter()
         .filter(|(s, _)| {
             s.receiver.root_name() == Some(name)
+                && !s.via_local
                 && s.root_scope == site.root_scope
                 && methods.iter().any(|m| m == s.method.as_str())
                 && !(ctx.suppressed)(RULE, ctx.row(s.span.start))

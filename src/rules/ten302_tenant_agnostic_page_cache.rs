@@ -140,6 +140,11 @@ rule_check!(TenantAgnosticPageCache);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
+    // Django's page-cache key hashes the full URL (host and path): per tenant when every URL
+    // carries the tenant (`tenant-in-url`, on with django-tenants).
+    if ctx.conv().tenant_in_url {
+        return;
+    }
     let sites: Vec<&CallSite> = ctx
         .facts
         .calls
@@ -219,9 +224,16 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 format!("Set a tenant-aware `KEY_FUNCTION` at the top level of {target}")
             }
         };
+        let root_cause = match &used {
+            Some(list) => list
+                .iter()
+                .find_map(|a| caches.root_cause(index, Some(a.as_str()))),
+            None => caches.root_cause(index, None),
+        };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
-                .with_help(Some(help)),
+                .with_help(Some(help))
+                .with_root_cause(root_cause),
         );
     }
 }

@@ -130,6 +130,23 @@ fn sets_a_value(call: &CallSite) -> bool {
     !matches!(call.args.first(), Some(ArgValue::Other))
 }
 
+/// Is a thread-local attribute named for the tenant: one of its `_`-separated words is `tenant`
+/// (`tenant`, `current_tenant`, `tenant_id`), `schema`, a tenant field, or the tenant model's
+/// name (`organization` for `Organization`)?
+fn is_tenant_attr(ctx: &Context, attr: &str) -> bool {
+    let conv = ctx.conv();
+    let model = last_component(&conv.tenant_model).to_ascii_lowercase();
+    attr.split('_').any(|w| {
+        let w = w.to_ascii_lowercase();
+        matches!(w.as_str(), "tenant" | "tenants" | "schema")
+            || w == model
+            || conv
+                .tenant_fields
+                .iter()
+                .any(|f| w == last_component(f).to_ascii_lowercase())
+    })
+}
+
 /// Every operation on tenant state in the file: configured setter and clearer calls,
 /// `ContextVar.set`/`reset`, and stores to (or deletions of) thread-local attributes.
 pub(crate) fn ops<'a>(ctx: &Context<'a>) -> Vec<Op<'a>> {
@@ -174,6 +191,11 @@ pub(crate) fn ops<'a>(ctx: &Context<'a>) -> Vec<Op<'a>> {
         }
     }
     for store in &ctx.facts.attr_stores {
+        // A thread-local holds other request state too (`_local.session_id`, `_local.user`):
+        // only an attribute named for the tenant is tenant state.
+        if !is_tenant_attr(ctx, &store.attr) {
+            continue;
+        }
         if let Some((f, n)) = thread_local(index, ctx.file, &store.target, &store.root) {
             out.push(Op {
                 state: State::ThreadLocal(f, n, store.attr.clone()),

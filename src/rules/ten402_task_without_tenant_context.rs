@@ -73,6 +73,55 @@ fn project_has_tenant_celery_app(ctx: &Context) -> bool {
     })
 }
 
+/// Celery signals sent in the worker before every task runs.
+const PRERUN_SIGNALS: &[&str] = &[
+    "celery.signals.task_prerun",
+    "celery.signals.before_task_publish",
+];
+
+/// Does a function set the current tenant: a call to one of `tenant-setters` in its body?
+fn sets_tenant(ctx: &Context, facts: &crate::facts::FileFacts, scope: u32) -> bool {
+    let setters = &ctx.conv().tenant_setters;
+    facts.calls.iter().any(|c| {
+        c.scope == scope
+            && setters
+                .iter()
+                .any(|s| config_matches(s, c.name(), c.name()) || last_component(s) == c.name())
+    })
+}
+
+/// Does the project connect a handler to Celery's `task_prerun` signal that sets the current
+/// tenant (`@task_prerun.connect` on it, or `task_prerun.connect(handler)`)? Then every task
+/// runs with a tenant context. One scan per run.
+fn project_has_tenant_signal(ctx: &Context) -> bool {
+    *ctx.shared.tenant_task_signal.get_or_init(|| {
+        let index = ctx.index;
+        let is_prerun_connect = |file: u32, e: &ExprRef| {
+            let e = match e {
+                ExprRef::Call(c) => &c.func,
+                other => other,
+            };
+            matches!(e, ExprRef::Attr(signal, m) if m == "connect"
+                && index
+                    .path_of(&index.resolve_expr(file, signal))
+                    .is_some_and(|p| PRERUN_SIGNALS.contains(&p.as_str())))
+        };
+        index.files().any(|(fi, facts)| {
+            let decorated = facts.functions.iter().any(|f| {
+                f.decorators.iter().any(|d| is_prerun_connect(fi, d))
+                    && sets_tenant(ctx, facts, f.scope)
+            });
+            decorated
+                || facts.calls.iter().any(|c| {
+                    c.name() == "connect"
+                        && is_prerun_connect(fi, &c.func)
+                        && matches!(c.args.first(), Some(crate::facts::ArgValue::Ref(ExprRef::Name(h)))
+                            if facts.functions.iter().any(|f| f.name == *h && sets_tenant(ctx, facts, f.scope)))
+                })
+        })
+    })
+}
+
 /// What a `@...task` decorator's object is: a Celery app (and whether the app's `task_cls` is a
 /// tenant task class), or not.
 enum App {
@@ -132,7 +181,9 @@ fn task_decorator(ctx: &Context, decorator: &ExprRef) -> Option<bool> {
             if p.starts_with("celery.")
                 && matches!(last_component(p), "shared_task" | "task" | "periodic_task") =>
         {
-            Some(tenant_base || project_has_tenant_celery_app(ctx))
+            Some(
+                tenant_base || project_has_tenant_celery_app(ctx) || project_has_tenant_signal(ctx),
+            )
         }
         // `@shared_task` that cannot be resolved (a star import, a project wrapper of that name).
         (Resolved::Unknown | Resolved::Symbol { .. }, _)
@@ -140,10 +191,14 @@ fn task_decorator(ctx: &Context, decorator: &ExprRef) -> Option<bool> {
                 .dotted()
                 .is_some_and(|d| last_component(&d) == "shared_task") =>
         {
-            Some(tenant_base || project_has_tenant_celery_app(ctx))
+            Some(
+                tenant_base || project_has_tenant_celery_app(ctx) || project_has_tenant_signal(ctx),
+            )
         }
         (_, ExprRef::Attr(obj, attr)) if attr == "task" => match celery_app(index, file, obj) {
-            App::Celery { tenant_task_cls } => Some(tenant_base || tenant_task_cls),
+            App::Celery { tenant_task_cls } => {
+                Some(tenant_base || tenant_task_cls || project_has_tenant_signal(ctx))
+            }
             App::NotCelery => None,
         },
         _ => None,

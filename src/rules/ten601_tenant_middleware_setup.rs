@@ -80,6 +80,119 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Middleware that never touches the database, so it may run before the tenant middleware
+/// (Django requires `UpdateCacheMiddleware` first of all).
+const DB_FREE_MIDDLEWARE: &[&str] = &[
+    "django.middleware.cache.UpdateCacheMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+];
+
+/// Can a middleware entry query the database (and so must not run before the schema is set)?
+/// Known database-free middleware cannot; a project class can when one of its methods queries a
+/// model; anything else is assumed to.
+fn may_query(ctx: &Context, entry: &str) -> bool {
+    if DB_FREE_MIDDLEWARE.contains(&entry) {
+        return false;
+    }
+    match ctx.index.resolve_dotted(entry) {
+        crate::index::Resolved::Class(id) => {
+            let facts = ctx.index.facts(id.file);
+            facts
+                .functions
+                .iter()
+                .filter(|f| f.class == Some(id.class))
+                .any(|f| facts.query_sites.iter().any(|q| q.scope == f.scope))
+        }
+        _ => true,
+    }
+}
+
+/// Does the project set a current tenant at all: a preset whose library does
+/// (django-multitenant, django-tenants), a tenant middleware named in any settings module, a call to or definition of a `tenant-setters` function,
+/// a project class that is (or inherits) a `tenant-middlewares` entry, or a module-level
+/// `ContextVar(...)` / `threading.local()` whose name has a tenant word (`_current_tenant`)?
+fn has_current_tenant_mechanism(ctx: &Context) -> bool {
+    *ctx.shared.current_tenant_mechanism.get_or_init(|| {
+        if matches!(
+            ctx.settings.preset.as_deref(),
+            Some("django-multitenant" | "django-tenants")
+        ) {
+            return true;
+        }
+        let conv = ctx.conv();
+        let index = ctx.index;
+        let setter = |name: &str| conv.tenant_setters.iter().any(|s| matches_config(s, name));
+        let tenant_word = |name: &str| {
+            name.split('_').any(|w| {
+                w.eq_ignore_ascii_case("tenant")
+                    || conv
+                        .tenant_fields
+                        .iter()
+                        .any(|f| w == f.rsplit('.').next().unwrap_or(f))
+            })
+        };
+        registered_in_settings(ctx, true)
+            || index.files().any(|(file, facts)| {
+            facts.calls.iter().any(|c| setter(c.name()))
+                || facts.functions.iter().any(|f| setter(&f.name))
+                || facts.bindings.iter().any(|b| {
+                    tenant_word(&b.name)
+                        && matches!(&b.binding, crate::facts::Binding::Assign(crate::facts::ExprRef::Call(c))
+                            if matches!(index.path_of(&index.resolve_expr(file, &c.func)).as_deref(),
+                                Some("contextvars.ContextVar" | "threading.local" | "asgiref.local.Local")))
+                })
+                || (0..facts.classes.len()).any(|ci| {
+                    let id = ClassId {
+                        file,
+                        class: ci as u32,
+                    };
+                    conv.tenant_middlewares
+                        .iter()
+                        .any(|m| index.class_reaches_config(id, m))
+                })
+        })
+    })
+}
+
+/// Does a literal setting value name a tenant middleware (in a list, a dict's values...)?
+fn names_middleware(ctx: &Context, lit: &Lit, depth: u32) -> bool {
+    if depth > 6 {
+        return false;
+    }
+    match lit {
+        Lit::Str(s, _) => is_tenant_middleware(ctx, &ctx.conv().tenant_middlewares, s),
+        Lit::Seq(items) => items.iter().any(|i| names_middleware(ctx, i, depth + 1)),
+        Lit::Dict(items) => items
+            .iter()
+            .any(|(_, v)| names_middleware(ctx, v, depth + 1)),
+        _ => false,
+    }
+}
+
+/// Does a settings module of the project name a tenant middleware in a setting (`MIDDLEWARE`
+/// too when `with_middleware`)?
+fn registered_in_settings(ctx: &Context, with_middleware: bool) -> bool {
+    ctx.index.files().any(|(file, facts)| {
+        !facts.settings.is_empty()
+            && ctx.settings.is_settings_module(ctx.index.path(file))
+            && facts.settings.iter().any(|s| {
+                (with_middleware || s.name != "MIDDLEWARE") && names_middleware(ctx, &s.value, 0)
+            })
+    })
+}
+
+/// Is a tenant middleware named in a settings module outside `MIDDLEWARE` (a GraphQL library's
+/// own middleware list, such as `GRAPHENE = {"MIDDLEWARE": [...]}`)?
+fn registered_elsewhere(ctx: &Context) -> bool {
+    *ctx.shared
+        .middleware_registered_elsewhere
+        .get_or_init(|| registered_in_settings(ctx, false))
+}
+
 /// A `MIDDLEWARE` entry that is a configured tenant middleware, or a project class inheriting one.
 fn is_tenant_middleware(ctx: &Context, configured: &[String], entry: &str) -> bool {
     if configured.iter().any(|c| matches_config(c, entry)) {
@@ -111,6 +224,11 @@ fn check_middleware(
         .map(|(i, (s, span))| (i, *s, *span))
         .collect();
     let Some(&(first_pos, first, _)) = matches.first() else {
+        // A project that scopes every query explicitly has no current tenant to set; and a
+        // middleware registered elsewhere (`GRAPHENE["MIDDLEWARE"]`) does set it.
+        if !has_current_tenant_mechanism(ctx) || registered_elsewhere(ctx) {
+            return;
+        }
         push(
             ctx,
             out,
@@ -141,14 +259,18 @@ fn check_middleware(
             format!("Keep exactly one tenant middleware (`{first}`) in `MIDDLEWARE`"),
         );
     }
-    if conv.schema_per_tenant && first_pos != 0 {
+    if conv.schema_per_tenant
+        && let Some(&(before, _)) = items[..first_pos]
+            .iter()
+            .find(|(entry, _)| may_query(ctx, entry))
+    {
         let (_, span) = items[first_pos];
         push(
             ctx,
             out,
             span,
             format!(
-                "`{first}` is not the first entry of `MIDDLEWARE` (it is entry {}): the middleware before it runs in the public schema",
+                "`{first}` is not the first entry of `MIDDLEWARE` (it is entry {}): `{before}` before it runs in the public schema",
                 first_pos + 1
             ),
             format!("Move `{first}` to the top of `MIDDLEWARE`"),
@@ -280,7 +402,11 @@ fn check_tenant_apps(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
     let shared = own_list(facts, "SHARED_APPS");
     if let Some((fact, items)) = &shared {
-        if !items.iter().any(|(s, _)| app_label(s) == "django_tenants") {
+        // django-tenant-schemas, django-tenants' predecessor, is `tenant_schemas`.
+        if !items
+            .iter()
+            .any(|(s, _)| matches!(app_label(s), "django_tenants" | "tenant_schemas"))
+        {
             push(
                 ctx,
                 out,

@@ -1,0 +1,183 @@
+//! Issue 9 (cache, settings, defaults): root causes on the cache findings, `--statistics` ranking
+//! them first, `extend-` twins of list keys, and test code quiet by default.
+
+mod common;
+
+use std::path::Path;
+
+use common::{findings, parse_json, tl, write};
+use serde_json::Value;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/rules")
+        .join(name)
+}
+
+fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    tl().current_dir(dir)
+        .args(["check", "--no-cache", "--exit-zero"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Every TEN301/TEN302 on a cache whose tenant `KEY_FUNCTION` sits in `OPTIONS` names that
+/// setting (the TEN303) as its root cause, in JSON, SARIF and the full output.
+#[test]
+fn cache_findings_point_to_the_ignored_key_function() {
+    let dir = fixture("ten303_options_key_function");
+    let out = run(&dir, &["--output-format", "json"]);
+    let diags = parse_json(&out.stdout);
+    let cache_findings: Vec<&Value> = diags
+        .iter()
+        .filter(|d| matches!(d["code"].as_str(), Some("TEN301" | "TEN302")))
+        .collect();
+    assert_eq!(cache_findings.len(), 2, "{diags:#?}");
+    for d in &cache_findings {
+        let rc = &d["root_cause"];
+        assert_eq!(rc["filename"], "config/settings.py", "{d:#}");
+        assert_eq!(rc["location"]["row"], 14, "{d:#}");
+        assert_eq!(rc["location"]["column"], 13, "{d:#}");
+        assert!(rc["message"].as_str().unwrap().contains("TEN303"), "{d:#}");
+    }
+    // The TEN303s themselves have no root cause (the key stays absent from their objects).
+    for d in diags.iter().filter(|d| d["code"] == "TEN303") {
+        assert!(d.get("root_cause").is_none(), "{d:#}");
+    }
+
+    let sarif = run(&dir, &["--output-format", "sarif"]);
+    let v: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let with_rc = results
+        .iter()
+        .filter(|r| {
+            r["relatedLocations"].as_array().is_some_and(|l| {
+                l.iter().any(|x| {
+                    x["message"]["text"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("root cause:")
+                })
+            })
+        })
+        .count();
+    assert_eq!(with_rc, 2, "{v:#}");
+
+    let full = run(&dir, &["--output-format", "full", "--color", "never"]);
+    let text = String::from_utf8_lossy(&full.stdout);
+    assert_eq!(
+        text.matches("root cause: config/settings.py:14:13:")
+            .count(),
+        2,
+        "{text}"
+    );
+}
+
+/// `--statistics` lists the root cause first and says how many findings it causes.
+#[test]
+fn statistics_rank_root_causes_first() {
+    let dir = fixture("ten303_options_key_function");
+    let out = run(&dir, &["--statistics"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("TEN303") && first.ends_with("root cause of 2 findings"),
+        "{text}"
+    );
+    let out = run(&dir, &["--statistics", "--output-format", "json"]);
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["code"], "TEN303", "{rows:#?}");
+    assert_eq!(rows[0]["root_cause_of"], 2, "{rows:#?}");
+    assert!(rows[1].get("root_cause_of").is_none(), "{rows:#?}");
+}
+
+/// Without a misplaced key function there is no root cause.
+#[test]
+fn no_root_cause_without_a_misplaced_key_function() {
+    let dir = fixture("ten301_key_forms");
+    let out = run(&dir, &["--output-format", "json"]);
+    let diags = parse_json(&out.stdout);
+    assert!(!diags.is_empty());
+    assert!(
+        diags.iter().all(|d| d.get("root_cause").is_none()),
+        "{diags:#?}"
+    );
+}
+
+/// `extend-<key>` adds to the default (or set) list; the plain key replaces it.
+#[test]
+fn extend_twins_add_to_the_defaults() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/views.py",
+        "from django.core.cache import cache\n\n\ndef f(x):\n    cache.get(\"tenant:a\")\n    cache.get(\"org:b\")\n    cache.get(tenant_key(x))\n    cache.get(org_key(x))\n",
+    );
+    write(
+        root,
+        "app/tests/test_views.py",
+        "from django.core.cache import cache\n\n\ndef test_f():\n    cache.get(\"plain\")\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    // Defaults: `tenant:` and `tenant_key` count; the test file is quiet.
+    assert_eq!(
+        findings(root, &[]),
+        vec!["app/views.py:6:5 TEN301", "app/views.py:8:5 TEN301"]
+    );
+    write(
+        root,
+        "tenantlint.toml",
+        "extend-key-prefixes = [\"org:\"]\nextend-key-helpers = [\"org_key\"]\n",
+    );
+    assert!(findings(root, &[]).is_empty());
+    // The plain key replaces the default: `tenant:` no longer counts.
+    write(
+        root,
+        "tenantlint.toml",
+        "key-prefixes = [\"org:\"]\nextend-key-helpers = [\"org_key\"]\n",
+    );
+    assert_eq!(findings(root, &[]), vec!["app/views.py:5:5 TEN301"]);
+    // `test-paths = []`: tests are checked like any other code.
+    write(root, "tenantlint.toml", "test-paths = []\n");
+    assert_eq!(
+        findings(root, &[]),
+        vec![
+            "app/tests/test_views.py:5:5 TEN301",
+            "app/views.py:6:5 TEN301",
+            "app/views.py:8:5 TEN301"
+        ]
+    );
+    // An `extend-` twin of a key that is not a list is an unknown key.
+    write(root, "tenantlint.toml", "extend-tenant-model = [\"Org\"]\n");
+    let out = tl()
+        .current_dir(root)
+        .args(["check", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("extend-tenant-model"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// TEN304 is off by default; `extend-select` and a `TEN3` prefix turn it on, the blanket `TEN`
+/// does not.
+#[test]
+fn ten304_is_off_by_default() {
+    let dir = fixture("ten304_counters_locks");
+    let on = findings(&dir, &[]);
+    assert!(on.iter().any(|k| k.ends_with("TEN304")), "{on:?}");
+    let off = findings(&dir, &["--isolated"]);
+    assert!(!off.iter().any(|k| k.ends_with("TEN304")), "{off:?}");
+    let prefix = findings(&dir, &["--isolated", "--select", "TEN3"]);
+    assert!(prefix.iter().any(|k| k.ends_with("TEN304")), "{prefix:?}");
+    let blanket = findings(&dir, &["--isolated", "--select", "TEN"]);
+    assert!(
+        !blanket.iter().any(|k| k.ends_with("TEN304")),
+        "{blanket:?}"
+    );
+}
