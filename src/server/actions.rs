@@ -373,7 +373,7 @@ mod tests {
     #[test]
     fn noqa_codes_end_after_the_last_code() {
         assert_eq!(codes_end("# noqa: TEN101"), Some(14));
-        assert_eq!(codes_end("# NOQA:TEN101, TEN301 why"), Some(21));
+        assert_eq!(codes_end("# NOQA:TEN101, TEN301 -- why"), Some(21));
         assert_eq!(codes_end("# type: ignore  # noqa: TEN101"), Some(30));
         assert_eq!(codes_end("# noqa"), None);
         assert_eq!(codes_end("# a comment"), None);
