@@ -708,3 +708,59 @@ fn multi_root_each_folder_is_its_own_project() {
     let _ = url_of(&va);
     assert!(c.shutdown());
 }
+
+#[test]
+fn edits_are_debounced_and_only_the_latest_text_is_linted() {
+    let dir = project();
+    let root = dir.path();
+    let models = root.join("app/models.py");
+    let broken = MODELS.replace("    objects = TenantAwareManager()\n", "");
+    let (mut c, _) = Client::start(&[root], default_caps());
+    c.open(&models, MODELS);
+    c.diagnostics_where(&models, |_| true);
+    // A burst of edits, alternating between broken and fixed, ending broken.
+    for v in 2..=7 {
+        c.change_full(&models, v, if v % 2 == 1 { &broken } else { MODELS });
+    }
+    let d = c.diagnostics_where(&models, has("TEN101"));
+    assert_eq!(codes(&d), ["TEN101"]);
+    let _ = c.drain(Duration::from_millis(300));
+    let published: Vec<i64> = c
+        .seen
+        .iter()
+        .filter_map(|m| match m {
+            Message::Notification(n)
+                if n.method == "textDocument/publishDiagnostics"
+                    && n.params["uri"] == uri(&models) =>
+            {
+                n.params["version"].as_i64()
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        published,
+        [1, 7],
+        "one round for the whole burst, on the latest text"
+    );
+    assert!(c.shutdown());
+}
+
+#[test]
+fn positions_are_utf16_code_units_by_default() {
+    let dir = project();
+    let root = dir.path();
+    std::fs::write(
+        root.join("app/models.py"),
+        MODELS.replace("    objects = TenantAwareManager()\n", ""),
+    )
+    .unwrap();
+    let views = root.join("app/views.py");
+    let text = VIEWS.replace("    return Invoice", "    return \"😀é\" and Invoice");
+    let (mut c, _) = Client::start(&[root], default_caps());
+    c.open(&views, &text);
+    let d = c.diagnostics_where(&views, has("TEN201"));
+    // `    return "😀é" and ` is 4 + 7 + 5 + 5 UTF-16 units (the emoji is two).
+    assert_eq!(d[0]["range"]["start"], json!({"line": 4, "character": 21}));
+    assert!(c.shutdown());
+}
