@@ -1,4 +1,4 @@
-//! The command line: `check`, `rule`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
+//! The command line: `check`, `rule`, `server`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
 //! `--diff` would change something), 2 usage, configuration or internal error.
 
 use std::io::{self, IsTerminal, Read, Write};
