@@ -138,12 +138,10 @@ impl Workspace {
         self.refresh(path)
     }
 
-    /// Write the fact cache and stop using it: a long-lived workspace (the language server) would
-    /// otherwise keep the whole pack and every edit's facts in memory.
+    /// Stop using the fact cache (`load` has written it): a long-lived workspace (the language
+    /// server) would otherwise keep the whole pack and every edit's facts in memory.
     pub fn detach_cache(&mut self) {
-        if let Some(c) = self.cache.take() {
-            c.flush();
-        }
+        self.cache = None;
     }
 
     /// Read one file again and update the index with its facts.

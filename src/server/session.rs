@@ -140,3 +140,31 @@ pub fn is_config_file(path: &Path) -> bool {
         Some("tenantlint.toml" | ".tenantlint.toml" | "pyproject.toml")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_load_reads_every_file_from_the_cache_the_first_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("pyproject.toml"), "[tool.tenantlint]\n").unwrap();
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::write(root.join("app/models.py"), "from django.db import models\n").unwrap();
+        std::fs::write(root.join("app/views.py"), "x = 1\n").unwrap();
+        let docs = [(root.join("app/views.py"), "x = 1\n".to_string())];
+        let mut first = Project::new(root.to_path_buf(), true).unwrap();
+        first.load(&docs, true);
+        assert_eq!(first.ws.as_ref().unwrap().cache_hits, 0);
+        for _ in 0..2 {
+            let mut again = Project::new(root.to_path_buf(), true).unwrap();
+            again.load(&docs, true);
+            assert_eq!(
+                again.ws.as_ref().unwrap().cache_hits,
+                2,
+                "every file from the cache"
+            );
+        }
+    }
+}
