@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Slow integration tests against the real tools (tests/integration_slow.rs):
 #   - pip builds the wheel through maturin (pyproject.toml), installs it into a fresh venv, runs it;
-#   - pre-commit runs .pre-commit-hooks.yaml (try-repo, a blocked and a passing commit, the fix hook).
+#   - pre-commit runs .pre-commit-hooks.yaml (try-repo, a blocked and a passing commit, the fix hook);
+#   - pytest-lsp drives `tenantlint server` (tests/lsp/).
 # Needs python3 (with venv), git, cargo and access to PyPI and crates.io.
 #
 # Usage: scripts/slow-tests.sh [extra cargo test args...]
@@ -12,10 +13,10 @@ cd "$(dirname "$0")/.."
 
 venv="${TENANTLINT_SLOW_VENV:-$PWD/target/slow-tests/venv}"
 python="${PYTHON:-python3}"
-if [ ! -x "$venv/bin/pre-commit" ] || [ ! -x "$venv/bin/maturin" ] || [ ! -x "$venv/bin/python" ]; then
-  echo "slow-tests: creating $venv with maturin, pre-commit and junitparser"
+if [ ! -x "$venv/bin/pre-commit" ] || [ ! -x "$venv/bin/maturin" ] || [ ! -x "$venv/bin/pytest" ] || [ ! -x "$venv/bin/python" ]; then
+  echo "slow-tests: creating $venv with maturin, pre-commit, junitparser and pytest-lsp"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install --disable-pip-version-check -q "maturin>=1.5,<2.0" pre-commit junitparser
+  "$venv/bin/pip" install --disable-pip-version-check -q "maturin>=1.5,<2.0" pre-commit junitparser pytest-lsp
 fi
 "$venv/bin/pre-commit" --version
 "$venv/bin/maturin" --version

@@ -1,4 +1,4 @@
-//! The command line: `check`, `rule`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
+//! The command line: `check`, `rule`, `server`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
 //! `--diff` would change something), 2 usage, configuration or internal error.
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -28,6 +28,15 @@ pub enum Command {
     Check(CheckArgs),
     /// Explain a rule, or all of them.
     Rule(RuleArgs),
+    /// Run the language server over standard input and output (diagnostics, code actions, fix-all).
+    Server(ServerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// Do not read or write the fact cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -127,6 +136,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(args) => run_check(args),
         Command::Rule(args) => run_rule(args),
+        Command::Server(args) => run_server(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -135,6 +145,15 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Exit 0 after `shutdown` then `exit`, 1 after an `exit` without `shutdown` (as the protocol
+/// says) or when the client went away.
+fn run_server(args: ServerArgs) -> Result<u8, String> {
+    let clean = crate::server::run_stdio(crate::server::ServerOptions {
+        no_cache: args.no_cache,
+    })?;
+    Ok(if clean { 0 } else { 1 })
 }
 
 fn run_rule(args: RuleArgs) -> Result<u8, String> {

@@ -34,5 +34,6 @@ pub mod python_limits;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod server;
 pub mod source_io;
 pub mod sql;

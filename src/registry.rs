@@ -55,7 +55,17 @@ impl fmt::Debug for Rule {
     }
 }
 
+/// Where the rule pages live: `rules/<CODE>.md` in the repository, as the README's install
+/// instructions name it. One constant to change when the project gets its public home; the
+/// language server's `codeDescription` and SARIF's `helpUri` both use [`Rule::url`].
+pub const RULES_URL: &str = "https://example.invalid/your-org/tenantlint/blob/main/rules/";
+
 impl Rule {
+    /// The rule's page: `RULES_URL` + `<CODE>.md`.
+    pub fn url(self) -> String {
+        format!("{RULES_URL}{}.md", self.code())
+    }
+
     pub fn code(self) -> &'static str {
         self.0.code
     }

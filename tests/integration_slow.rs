@@ -1,5 +1,6 @@
 //! Slow integration tests with the real tools users install tenantlint with: pip (building the
-//! wheel through maturin from `pyproject.toml`) and pre-commit (`.pre-commit-hooks.yaml`).
+//! wheel through maturin from `pyproject.toml`), pre-commit (`.pre-commit-hooks.yaml`) and an LSP
+//! client (pytest-lsp driving `tenantlint server`).
 //!
 //! They build tenantlint in release mode several times, so they are `#[ignore]`d in the normal
 //! `cargo test`; `scripts/slow-tests.sh` installs the tools and runs them:
@@ -9,7 +10,7 @@
 //! ```
 //!
 //! Tools come from `$TENANTLINT_SLOW_VENV` (default `target/slow-tests/venv`, created with
-//! `pip install maturin pre-commit junitparser` when missing). All cargo builds share
+//! `pip install maturin pre-commit junitparser pytest-lsp` when missing). All cargo builds share
 //! `target/slow-tests/cargo-target`, so the dependencies are compiled once.
 
 use std::path::{Path, PathBuf};
@@ -84,7 +85,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-/// The venv holding maturin, pre-commit and junitparser.
+/// The venv holding maturin, pre-commit, junitparser and pytest-lsp.
 fn tools() -> PathBuf {
     let venv = std::env::var_os("TENANTLINT_SLOW_VENV")
         .map(PathBuf::from)
@@ -92,6 +93,7 @@ fn tools() -> PathBuf {
     let bin = venv.join("bin");
     if !(bin.join("pre-commit").exists()
         && bin.join("maturin").exists()
+        && bin.join("pytest").exists()
         && bin.join("python").exists())
     {
         ok(
@@ -113,10 +115,11 @@ fn tools() -> PathBuf {
                     "maturin>=1.5,<2.0",
                     "pre-commit",
                     "junitparser",
+                    "pytest-lsp",
                 ],
                 &[],
             ),
-            "pip install maturin pre-commit junitparser",
+            "pip install maturin pre-commit junitparser pytest-lsp",
         );
     }
     bin
@@ -503,4 +506,33 @@ fn pre_commit_hooks_block_bad_commits_and_fix() {
     assert_ne!(head(&project), clean_head);
     let committed = ok(git(&project, &["show", "HEAD:app/services.py"]), "git show");
     assert_eq!(String::from_utf8_lossy(&committed.stdout), expected_fixed);
+}
+
+/// The language server end to end with a real LSP client: pytest-lsp (on pygls) starts the release
+/// binary with the capabilities of real editors (Emacs eglot: pushed diagnostics; Neovim 0.11: pull
+/// diagnostics, UTF-8 positions), edits `models.py` and expects the open `views.py` republished,
+/// asks for the quick fix and `source.fixAll.tenantlint` (`tests/lsp/test_server.py`).
+#[test]
+#[ignore]
+fn lsp_server_with_pytest_lsp() {
+    let bin = tools();
+    ok(
+        run_in(
+            &repo(),
+            "cargo",
+            &["build", "--release", "--bin", "tenantlint"],
+            &[],
+        ),
+        "cargo build --release",
+    );
+    let exe = cargo_target().join("release/tenantlint");
+    let out = run_in(
+        &repo(),
+        bin.join("pytest"),
+        &["-q", "-p", "no:cacheprovider", "tests/lsp"],
+        &[("TENANTLINT_BIN", &exe)],
+    );
+    let shown = show(&out);
+    assert!(out.status.success(), "pytest tests/lsp failed:\n{shown}");
+    assert!(shown.contains("2 passed"), "{shown}");
 }

@@ -131,6 +131,19 @@ impl Workspace {
         self.refresh(&path)
     }
 
+    /// Drop the in-memory document for `path` (an editor closed it) and read the file from disk
+    /// again.
+    pub fn close_document(&mut self, path: &Path) -> FileId {
+        self.sources.remove_document(path);
+        self.refresh(path)
+    }
+
+    /// Stop using the fact cache (`load` has written it): a long-lived workspace (the language
+    /// server) would otherwise keep the whole pack and every edit's facts in memory.
+    pub fn detach_cache(&mut self) {
+        self.cache = None;
+    }
+
     /// Read one file again and update the index with its facts.
     pub fn refresh(&mut self, path: &Path) -> FileId {
         let meta = FileMeta::new(path.to_path_buf(), self.settings.module_name(path));

@@ -38,6 +38,11 @@ impl Sources {
         self.documents.insert(path, text);
     }
 
+    /// Forget the document for `path`: its text comes from disk again.
+    pub fn remove_document(&mut self, path: &Path) -> bool {
+        self.documents.remove(path).is_some()
+    }
+
     pub fn is_document(&self, path: &Path) -> bool {
         self.documents.contains_key(path)
     }

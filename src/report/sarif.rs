@@ -124,6 +124,7 @@ pub fn rule_descriptor(rule: Rule) -> Value {
         "shortDescription": {"text": rule.summary()},
         "fullDescription": {"text": full},
         "help": {"text": doc, "markdown": doc},
+        "helpUri": rule.url(),
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["tenant-isolation"]},
     })
