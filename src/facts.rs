@@ -80,6 +80,73 @@ pub struct BindingFact {
     pub binding: Binding,
 }
 
+/// A file's module-level bindings in source order, with a map from each name to its last
+/// binding so a lookup is one hash probe, not a scan (a module of 100k assignments would
+/// otherwise make every call site's lookup linear). Only the list is serialized; the map is
+/// rebuilt when facts are read back.
+#[derive(Clone, Debug, Default)]
+pub struct Bindings {
+    list: Vec<BindingFact>,
+    /// Name -> index in `list` of its last binding.
+    last: rustc_hash::FxHashMap<Name, u32>,
+}
+
+impl Bindings {
+    pub fn push(&mut self, fact: BindingFact) {
+        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
+        self.last.insert(fact.name.clone(), i);
+        self.list.push(fact);
+    }
+
+    /// The last binding of `name`, as at run time. One hash probe.
+    pub fn get(&self, name: &str) -> Option<&Binding> {
+        let &i = self.last.get(name)?;
+        self.list.get(i as usize).map(|b| &b.binding)
+    }
+
+    /// How many distinct names are bound (for tests of the map).
+    pub fn distinct_names(&self) -> usize {
+        self.last.len()
+    }
+}
+
+impl std::ops::Deref for Bindings {
+    type Target = [BindingFact];
+    fn deref(&self) -> &[BindingFact] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Bindings {
+    type Item = &'a BindingFact;
+    type IntoIter = std::slice::Iter<'a, BindingFact>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl FromIterator<BindingFact> for Bindings {
+    fn from_iter<I: IntoIterator<Item = BindingFact>>(iter: I) -> Self {
+        let mut b = Bindings::default();
+        for fact in iter {
+            b.push(fact);
+        }
+        b
+    }
+}
+
+impl Serialize for Bindings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bindings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<BindingFact>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// An import statement, kept for fixes (deduplication, removal) and insertion points.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImportStmt {
@@ -419,7 +486,7 @@ pub struct ImportInsert {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FileFacts {
     pub problems: Vec<FileProblem>,
-    pub bindings: Vec<BindingFact>,
+    pub bindings: Bindings,
     pub star_imports: Vec<String>,
     pub imports: Vec<ImportStmt>,
     pub classes: Vec<ClassFact>,
@@ -487,8 +554,14 @@ impl FileFacts {
     }
 
     /// The function whose body is scope `scope`.
+    /// `functions` is in scope order (extraction numbers scopes as it enters them and records a
+    /// function when it enters it), so this is a binary search.
     pub fn function(&self, scope: u32) -> Option<&FunctionFact> {
-        self.functions.iter().find(|f| f.scope == scope)
+        let i = self
+            .functions
+            .binary_search_by_key(&scope, |f| f.scope)
+            .ok()?;
+        self.functions.get(i)
     }
 
     /// Is scope `inner` the same as, or nested inside, scope `outer`?
@@ -514,10 +587,63 @@ impl FileFacts {
     }
     /// The binding of `name` at module level (the last one wins, as at run time).
     pub fn binding(&self, name: &str) -> Option<&Binding> {
-        self.bindings
-            .iter()
-            .rev()
-            .find(|b| b.name == name)
-            .map(|b| &b.binding)
+        self.bindings.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_lookup_is_a_map_probe_and_the_last_binding_wins() {
+        let src: String = (0..20_000)
+            .map(|i| format!("x{i} = a.b.c({i})\n"))
+            .chain(["x7 = 1\n".to_string(), "def x8(): pass\n".to_string()])
+            .collect();
+        let facts = crate::extract::extract_source(&src);
+        assert_eq!(facts.bindings.len(), 20_002);
+        // One map entry per distinct name: a lookup is one hash probe, never a scan.
+        assert_eq!(facts.bindings.distinct_names(), 20_000);
+        assert!(matches!(
+            facts.binding("x19999"),
+            Some(Binding::Assign(ExprRef::Call(_)))
+        ));
+        assert!(matches!(
+            facts.binding("x7"),
+            Some(Binding::Assign(ExprRef::Other))
+        ));
+        assert_eq!(facts.binding("x8"), Some(&Binding::Other));
+        assert_eq!(facts.binding("x20000"), None);
+    }
+
+    #[test]
+    fn bindings_survive_a_serde_round_trip_with_their_map() {
+        let facts =
+            crate::extract::extract_source("import os\nx = 1\nx = os.path\nclass A: pass\n");
+        let bytes = serde_json::to_vec(&facts.bindings).unwrap();
+        let back: Bindings = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(back.distinct_names(), 3);
+        assert_eq!(back.get("x"), facts.binding("x"));
+        assert_eq!(back.get("A"), Some(&Binding::Class(0)));
+        assert_eq!(back.get("os"), Some(&Binding::Module("os".into())));
+    }
+
+    #[test]
+    fn functions_are_in_scope_order_so_lookup_by_scope_finds_each() {
+        let src = "def a():\n    f = lambda x: x\n    def b():\n        def c(): pass\n    return 1\n\
+                   class K:\n    def m(self):\n        g = lambda: 0\n\ndef d(): pass\n";
+        let facts = crate::extract::extract_source(src);
+        assert_eq!(facts.functions.len(), 5);
+        for f in &facts.functions {
+            assert_eq!(
+                facts.function(f.scope).map(|g| g.name.as_str()),
+                Some(f.name.as_str())
+            );
+        }
+        let by_name = |n: &str| facts.functions.iter().find(|f| f.name == n).unwrap().scope;
+        assert!(facts.scope_within(by_name("c"), by_name("a")));
+        assert!(!facts.scope_within(by_name("d"), by_name("a")));
     }
 }
