@@ -462,6 +462,9 @@ cases! {
     mixed_safe_unsafe,
     ten401_wrap_rest,
     ten401_crlf_tabs,
+    ten101_cr_only,
+    ten301_mixed_line_endings,
+    ten401_cr_only_no_final_newline,
 }
 
 #[test]
