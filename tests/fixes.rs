@@ -530,9 +530,33 @@ fn fix_keeps_file_permissions() {
 
 #[test]
 fn non_utf8_file_is_never_written() {
+    // A fixable model in a file CPython would not read as UTF-8 (a Latin-1 declaration, Latin-1
+    // with a UTF-8 BOM, `ascii` with non-ASCII bytes, an unknown codec, an ASCII-only file
+    // declaring Latin-1): TEN901, and no fix may touch it.
+    const BODY: &[u8] = b"from django.db import models\n\nfrom tenancy.models import TenantAwareModel\n\n\nclass Cafe(TenantAwareModel):\n    \"\"\"Caf\xe9.\"\"\"\n    name = models.CharField(max_length=5)\n";
+    let ascii_body: Vec<u8> = BODY
+        .iter()
+        .map(|&b| if b == 0xe9 { b'e' } else { b })
+        .collect();
+    let utf8_body = String::from_utf8_lossy(&ascii_body).replace("Cafe.", "Caf\u{e9}.");
+    let variants: [(&[u8], &[u8]); 5] = [
+        (b"# -*- coding: latin-1 -*-\n", BODY),
+        (b"\xEF\xBB\xBF# -*- coding: latin-1 -*-\n", BODY),
+        (
+            b"#!/usr/bin/env python\n# coding: ascii\n",
+            utf8_body.as_bytes(),
+        ),
+        (b"# vim: set fileencoding=klingon :\n", BODY),
+        (b"# coding: latin-1\n", &ascii_body),
+    ];
+    for (head, body) in variants {
+        let legacy = [head, body].concat();
+        non_utf8_case(&legacy);
+    }
+}
+
+fn non_utf8_case(legacy: &[u8]) {
     let tmp = copy_case("ten101_several_models");
-    // A fixable model, but the file is Latin-1: TEN901, and no fix may touch it.
-    let legacy: &[u8] = b"# -*- coding: latin-1 -*-\nfrom django.db import models\n\nfrom tenancy.models import TenantAwareModel\n\n\nclass Cafe(TenantAwareModel):\n    \"\"\"Caf\xe9.\"\"\"\n    name = models.CharField(max_length=5)\n";
     let path = tmp.path().join("app/legacy.py");
     fs::write(&path, legacy).unwrap();
     let o = run_fix(tmp.path(), Mode::Unsafe);
@@ -540,7 +564,8 @@ fn non_utf8_file_is_never_written() {
     assert_eq!(
         fs::read(&path).unwrap(),
         legacy,
-        "a non-UTF-8 file was written"
+        "a non-UTF-8 file was written: {}",
+        String::from_utf8_lossy(legacy)
     );
     // The other files are still fixed.
     let expected =
