@@ -531,6 +531,9 @@ pub struct ImportSpans {
     pub line_span: Span,
     /// The whole statement is alone on its lines (nothing else shares them).
     pub alone_on_lines: bool,
+    /// The statement is the only one of an indented block (deleting it would leave the block
+    /// empty: replace it by `pass`).
+    pub sole_in_block: bool,
 }
 
 impl ImportStmt {

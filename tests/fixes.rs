@@ -465,6 +465,8 @@ cases! {
     ten101_cr_only,
     ten301_mixed_line_endings,
     ten401_cr_only_no_final_newline,
+    ten101_backslash_continuation,
+    ten301_backslash_and_block_import,
 }
 
 #[test]

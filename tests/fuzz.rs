@@ -48,6 +48,9 @@ const SNIPPETS: &[&str] = &[
     "\"\"\"Module docstring.\"\"\"\nfrom __future__ import annotations\n",
     "# -*- coding: utf-8 -*-\n",
     "if True:\n    pass\n",
+    "if True:\n    from django.core.cache import cache\ncache.get(\"k\")\n",
+    "class C(TenantAwareModel):\\\n    pass\n",
+    "from django.core.cache import cache \\\n\n",
 ];
 
 /// Text spliced in by mutations.
@@ -95,6 +98,10 @@ const INSERTS: &[&str] = &[
     "set_current_tenant(x)",
     "# noqa",
     "# tenantlint: noqa",
+    "\\\n",
+    " \\\n",
+    "\\\r\n",
+    "; ",
     "TenantAwareModel",
     "models.Manager()",
     "from tenancy.cache import tenant_cache\n",

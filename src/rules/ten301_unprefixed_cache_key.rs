@@ -212,6 +212,9 @@ fn drop_unused_import(
         if !spans.alone_on_lines {
             return None;
         }
+        if spans.sole_in_block {
+            return Some(Edit::new(stmt.span, "pass".to_string()));
+        }
         // Keep clear of the point where new imports go (right after this statement when it ends
         // the import block), so the two edits do not overlap.
         let insert_at = edit_facts.import_insert.as_ref().map(|i| i.span.start);
