@@ -13,6 +13,10 @@ use crate::facts::*;
 use crate::locate::{Locator, detect_newline};
 
 /// Methods of Django's cache API (and django-redis) that take a key or a key pattern.
+/// The Python version files are parsed for: the oldest the parser knows, so every newer construct
+/// is recorded (see [`crate::facts::VersionSyntax`]).
+pub const OLDEST_TARGET: ruff_python_ast::PythonVersion = ruff_python_ast::PythonVersion::PY37;
+
 pub const CACHE_KEY_METHODS: &[&str] = &[
     "get",
     "set",
@@ -100,7 +104,12 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         };
         return (facts, with_edits.then(EditFacts::default));
     }
-    let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
+    // Parsed for the oldest version the parser knows, so every construct newer than that is
+    // recorded with the version that added it; TEN900 compares with `target-version`.
+    let parsed = parse_unchecked(
+        source,
+        ParseOptions::from(Mode::Module).with_target_version(OLDEST_TARGET),
+    );
     let mut locator = Locator::new(source);
     if with_edits {
         locator.logical = crate::locate::LogicalLines::from_tokens(parsed.tokens());
@@ -114,6 +123,13 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
             span: locator.span(range),
         });
     }
+    facts.version_syntax = parsed
+        .unsupported_syntax_errors()
+        .iter()
+        .filter_map(|e| {
+            VersionSyntax::from_message(&e.to_string(), locator.span(clamp(e.range, source)))
+        })
+        .collect();
 
     // Comments (`# noqa` directives) and multi-line strings (which a re-indenting fix must not
     // touch).

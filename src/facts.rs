@@ -472,6 +472,50 @@ pub enum FileProblem {
     Syntax { message: String, span: Span },
 }
 
+/// Syntax that only newer Python versions accept (`match`, `except*`, t-strings, `except A, B:`
+/// without parentheses, ...), recorded with the version that added it. The file parses; TEN900
+/// reports it when `target-version` is older.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionSyntax {
+    /// What is used, e.g. "Cannot use `match` statement".
+    pub what: String,
+    /// The rest of the parser's message after the version, e.g. "(syntax was added in Python
+    /// 3.10)".
+    pub detail: String,
+    /// The first Python version that accepts it, as (major, minor).
+    pub added: (u8, u8),
+    pub span: Span,
+}
+
+impl VersionSyntax {
+    /// From the parser's message for the oldest target, "WHAT on Python 3.7 DETAIL" where DETAIL
+    /// says "... added in Python X.Y)". `None` for anything else (a removal: not recorded).
+    pub fn from_message(message: &str, span: Span) -> Option<VersionSyntax> {
+        let oldest = crate::extract::OLDEST_TARGET.to_string();
+        let (what, rest) = message.split_once(&format!(" on Python {oldest}"))?;
+        let added = rest.split("added in Python ").nth(1)?;
+        let version: String = added
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let (major, minor) = version.trim_end_matches('.').split_once('.')?;
+        Some(VersionSyntax {
+            what: what.to_string(),
+            detail: rest.trim().to_string(),
+            added: (major.parse().ok()?, minor.parse().ok()?),
+            span,
+        })
+    }
+
+    /// The message for a target version.
+    pub fn message(&self, target: (u8, u8)) -> String {
+        format!(
+            "{} on Python {}.{} {}",
+            self.what, target.0, target.1, self.detail
+        )
+    }
+}
+
 /// Insertion point for new module-level imports: after the module docstring, `from __future__`
 /// imports and the leading import block.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -486,6 +530,8 @@ pub struct ImportInsert {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FileFacts {
     pub problems: Vec<FileProblem>,
+    /// Syntax newer than some Python versions accept (reported per `target-version`).
+    pub version_syntax: Vec<VersionSyntax>,
     pub bindings: Bindings,
     pub star_imports: Vec<String>,
     pub imports: Vec<ImportStmt>,

@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::facts::FileFacts;
 
 /// Bump when [`FileFacts`] (or anything it holds) changes shape or meaning.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"TLFACTS\0";
 const PACK: &str = "facts.pack";
