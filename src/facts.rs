@@ -80,31 +80,57 @@ pub struct BindingFact {
     pub binding: Binding,
 }
 
-/// A file's module-level bindings in source order, with a map from each name to its last
+/// A file's module-level bindings in source order, with a hash table from each name to its last
 /// binding so a lookup is one hash probe, not a scan (a module of 100k assignments would
-/// otherwise make every call site's lookup linear). Only the list is serialized; the map is
-/// rebuilt when facts are read back.
-#[derive(Clone, Debug, Default)]
+/// otherwise make every call site's lookup linear). The table holds only indices into the list
+/// (about 5 bytes a binding, where a map keyed by a copy of the name would take 30 or more: the
+/// facts of the whole project stay in memory). Only the list is serialized; the table is rebuilt
+/// when facts are read back.
+#[derive(Clone, Default)]
 pub struct Bindings {
     list: Vec<BindingFact>,
-    /// Name -> index in `list` of its last binding.
-    last: rustc_hash::FxHashMap<Name, u32>,
+    /// Index in `list` of the last binding of each name, hashed by the name.
+    last: hashbrown::HashTable<u32>,
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
+impl std::fmt::Debug for Bindings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.list.fmt(f)
+    }
 }
 
 impl Bindings {
     pub fn push(&mut self, fact: BindingFact) {
-        let i = u32::try_from(self.list.len()).unwrap_or(u32::MAX);
-        self.last.insert(fact.name.clone(), i);
+        let i = u32::try_from(self.list.len()).expect("fewer than 4G bindings in one file");
+        let hash = name_hash(&fact.name);
+        let list = &self.list;
+        match self
+            .last
+            .find_mut(hash, |&j| list[j as usize].name == fact.name)
+        {
+            Some(slot) => *slot = i,
+            None => {
+                self.last
+                    .insert_unique(hash, i, |&j| name_hash(&list[j as usize].name));
+            }
+        }
         self.list.push(fact);
     }
 
     /// The last binding of `name`, as at run time. One hash probe.
     pub fn get(&self, name: &str) -> Option<&Binding> {
-        let &i = self.last.get(name)?;
-        self.list.get(i as usize).map(|b| &b.binding)
+        let &i = self
+            .last
+            .find(name_hash(name), |&j| self.list[j as usize].name == name)?;
+        Some(&self.list[i as usize].binding)
     }
 
-    /// How many distinct names are bound (for tests of the map).
+    /// How many distinct names are bound (for tests of the table).
     pub fn distinct_names(&self) -> usize {
         self.last.len()
     }
