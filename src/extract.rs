@@ -456,8 +456,19 @@ fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
             delete_end = next_end;
         }
     }
+    // The last line of a file without a final newline: take the previous line's terminator
+    // instead, so the file still ends without one.
+    let mut delete_start = line_start;
+    if delete_end.to_usize() == loc.source.len()
+        && !loc.source.ends_with(['\n', '\r'])
+        && line_start > TextSize::from(0)
+    {
+        let head = &loc.source[..line_start.to_usize()];
+        let term = if head.ends_with("\r\n") { 2 } else { 1 };
+        delete_start = line_start - TextSize::from(term);
+    }
     ImportSpans {
-        delete_span: loc.span(TextRange::new(line_start, delete_end)),
+        delete_span: loc.span(TextRange::new(delete_start, delete_end)),
         line_span: loc.span(TextRange::new(line_start, line_end)),
         alone_on_lines: alone,
         sole_in_block: loc.sole_in_block(range.start(), range.end()),

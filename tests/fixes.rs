@@ -957,3 +957,52 @@ fn a_fix_that_would_break_the_file_leaves_it_untouched() {
     assert_bytes("stdout", &original, &o.stdout);
     assert_eq!(fs::read(&file).unwrap(), original);
 }
+
+/// Inputs the fuzz harness (`tests/fuzz.rs`) found, with the exact fixed text: each broke a
+/// property before its fix (a fix that did not parse, or a final newline added).
+#[test]
+fn fuzz_regressions() {
+    let cases: &[(&str, &[u8], &[u8])] = &[
+        // The deleted import was the last line of a file without a final newline: the file
+        // gained one.
+        (
+            "app/services.py",
+            b"caches[\"default\"].get(\"x\")\nfrom django.core.cache import caches",
+            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"x\")",
+        ),
+        (
+            "app/services.py",
+            b"caches[\"default\"].get(\"x\")\r\nfrom django.core.cache import caches",
+            b"from tenancy.cache import tenant_cache\r\ntenant_cache.get(\"x\")",
+        ),
+        (
+            "app/services.py",
+            b"def load(pk):\n    from django.core.cache import cache\ndef purge():\n    return cache.get(pk)\n    from django.core.cache import cache",
+            b"from tenancy.cache import tenant_cache\ndef load(pk):\n    from django.core.cache import cache\ndef purge():\n    return tenant_cache.get(pk)",
+        ),
+        // An import that is the only statement of a block: deleting it left the block empty.
+        (
+            "app/services.py",
+            b"if True:\n    from django.core.cache import cache\ncache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\nif True:\n    pass\ntenant_cache.get(\"k\")\n",
+        ),
+        // A backslash continuation after the import: the new import went onto the continued line.
+        (
+            "app/services.py",
+            b"from django.core.cache import cache\\\n\ncache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"k\")\n",
+        ),
+        // A class body continued after the colon with a backslash is a one-line body.
+        (
+            "app/models.py",
+            b"from tenancy.models import TenantAwareModel\nclass A(TenantAwareModel):\\\n    pass\n",
+            b"from tenancy.models import TenantAwareModel\nfrom tenancy.managers import TenantAwareManager\nclass A(TenantAwareModel):\n    objects = TenantAwareManager()\n    pass\n",
+        ),
+    ];
+    for (name, input, expected) in cases {
+        let o = stdin_fix("ten301_supported_only", name, input, &["--unsafe-fixes"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("please report"), "{stderr}");
+        assert_bytes(&String::from_utf8_lossy(input), expected, &o.stdout);
+    }
+}
