@@ -980,6 +980,12 @@ fn fuzz_regressions() {
             b"def load(pk):\n    from django.core.cache import cache\ndef purge():\n    return cache.get(pk)\n    from django.core.cache import cache",
             b"from tenancy.cache import tenant_cache\ndef load(pk):\n    from django.core.cache import cache\ndef purge():\n    return tenant_cache.get(pk)",
         ),
+        // Every name of the import binds the name that goes: no empty `import` is left.
+        (
+            "app/services.py",
+            b"from django.core.cache import cache, cache\ncache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"k\")\n",
+        ),
         // An import that is the only statement of a block: deleting it left the block empty.
         (
             "app/services.py",
