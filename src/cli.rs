@@ -504,14 +504,14 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
 fn write_diffs(w: &mut dyn Write, cwd: &Path, result: &CheckResult) -> io::Result<()> {
     for f in &result.fixed {
         let name = report::display_path_given(&f.path, cwd, &result.given);
-        let diff = similar::TextDiff::from_lines(&f.original, &f.fixed);
-        write!(
-            w,
-            "{}",
-            diff.unified_diff()
-                .context_radius(3)
-                .header(&format!("a/{name}"), &format!("b/{name}"))
-        )?;
+        let diff = crate::fix::diff::unified_diff(
+            &f.original,
+            &f.fixed,
+            &format!("a/{name}"),
+            &format!("b/{name}"),
+            3,
+        );
+        w.write_all(diff.as_bytes())?;
         writeln!(w)?;
     }
     Ok(())

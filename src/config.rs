@@ -127,6 +127,14 @@ pub const DEFAULT_SETTINGS_MODULES: &[&str] = &[
 /// one file (parsing costs a few dozen times the file's size).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
 
+/// `target-version` when neither the config nor `requires-python` says: Python 3.10, the oldest
+/// CPython still supported (3.9 reached its end of life in October 2025). Ruff's default was the
+/// oldest supported version too when it was chosen.
+pub const DEFAULT_TARGET_VERSION: (u8, u8) = (3, 10);
+
+/// The versions `target-version` accepts: those the parser knows.
+pub const TARGET_VERSIONS: std::ops::RangeInclusive<u8> = 7..=15;
+
 /// A configuration error: always names the file and, where there is one, the key.
 #[derive(Debug)]
 pub struct ConfigError {
@@ -331,6 +339,9 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     /// Files bigger than this many bytes are reported (TEN901), not read (`max-file-size`).
     pub max_file_size: u64,
+    /// The oldest Python the project runs on (`target-version`, else the lower bound of
+    /// `requires-python`, else [`DEFAULT_TARGET_VERSION`]): syntax it rejects is a TEN900.
+    pub target_version: (u8, u8),
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -377,6 +388,7 @@ pub struct FileOptions {
     pub extends: Vec<(String, Vec<String>)>,
     pub cache_dir: Option<String>,
     pub max_file_size: Option<u64>,
+    pub target_version: Option<(u8, u8)>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
@@ -419,6 +431,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-in-url",
     "file-fields",
     "max-file-size",
+    "target-version",
 ];
 
 fn type_name(v: &Value) -> &'static str {
@@ -736,6 +749,22 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "tenant-in-url" => o.tenant_in_url = Some(r.bool(k, v)?),
             "file-fields" => o.file_fields = Some(r.names(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
+            "target-version" => {
+                let value = r.string(k, v)?;
+                let parsed = parse_target_version(&value).ok_or_else(|| {
+                    r.err(
+                        k,
+                        format!(
+                            "invalid value `{value}`; expected one of {}",
+                            TARGET_VERSIONS
+                                .map(|m| format!("py3{m}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                })?;
+                o.target_version = Some(parsed);
+            }
             _ if k
                 .strip_prefix("extend-")
                 .is_some_and(|base| EXTENDABLE_KEYS.contains(&base)) =>
@@ -762,6 +791,55 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
         }
     }
     Ok(o)
+}
+
+/// `py37` ... `py315` as (3, minor).
+fn parse_target_version(value: &str) -> Option<(u8, u8)> {
+    let minor: u8 = value.strip_prefix("py3")?.parse().ok()?;
+    (TARGET_VERSIONS.contains(&minor) && !value.starts_with("py30")).then_some((3, minor))
+}
+
+/// The oldest Python version a PEP 440 `requires-python` allows, as ruff reads it: the highest
+/// of its lower bounds (`>=`, `>`, `~=`, `==`, `===`), clamped to the versions the parser
+/// knows. `None` when it has no lower bound or does not parse.
+pub fn requires_python_lower_bound(spec: &str) -> Option<(u8, u8)> {
+    let mut best: Option<(u8, u8)> = None;
+    for clause in spec.split(',') {
+        let clause = clause.trim();
+        // `<`, `<=`, `!=` set no lower bound.
+        let Some(version) = ["===", ">=", "~=", "==", ">"]
+            .iter()
+            .find_map(|op| clause.strip_prefix(op))
+        else {
+            continue;
+        };
+        let mut parts = version.trim().trim_end_matches(".*").split('.');
+        let major: u8 = parts.next()?.trim().parse().ok()?;
+        let minor: u8 = match parts.next() {
+            Some(m) => m.trim().parse().ok()?,
+            None => 0,
+        };
+        let v = if major < 3 {
+            (3, *TARGET_VERSIONS.start())
+        } else if major > 3 {
+            (3, *TARGET_VERSIONS.end())
+        } else {
+            (
+                3,
+                minor.clamp(*TARGET_VERSIONS.start(), *TARGET_VERSIONS.end()),
+            )
+        };
+        best = Some(best.map_or(v, |b: (u8, u8)| b.max(v)));
+    }
+    best
+}
+
+/// `project.requires-python` of the `pyproject.toml` in `dir`, if there is one.
+fn requires_python(dir: &Path) -> Option<(u8, u8)> {
+    let text = std::fs::read_to_string(dir.join("pyproject.toml")).ok()?;
+    let doc: toml::Table = text.parse().ok()?;
+    let spec = doc.get("project")?.get("requires-python")?.as_str()?;
+    requires_python_lower_bound(spec)
 }
 
 /// Read a config file. Returns `Ok(None)` for a `pyproject.toml` without `[tool.tenantlint]`.
@@ -1000,6 +1078,18 @@ pub fn resolve_settings(
         per_file_ignores.push((matcher, !glob.contains('/'), codes));
     }
 
+    let target_version = o
+        .target_version
+        .or_else(|| {
+            // As ruff: `requires-python` of the `pyproject.toml` beside the config file (or at
+            // the project root).
+            let dir = config_file
+                .as_deref()
+                .and_then(Path::parent)
+                .unwrap_or(&root);
+            requires_python(dir)
+        })
+        .unwrap_or(DEFAULT_TARGET_VERSION);
     Ok(Settings {
         cache_dir: o.cache_dir.clone().map(PathBuf::from),
         root,
@@ -1025,6 +1115,7 @@ pub fn resolve_settings(
         test_paths,
         preset: o.preset,
         max_file_size: o.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        target_version,
         per_file_ignores,
         conventions,
     })
@@ -1130,5 +1221,42 @@ impl Settings {
             }
         }
         parts.join(".")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requires_python_lower_bounds() {
+        for (spec, want) in [
+            (">=3.10", Some((3, 10))),
+            (">= 3.11, <4", Some((3, 11))),
+            ("~=3.12.1", Some((3, 12))),
+            ("==3.13.*", Some((3, 13))),
+            (">3.9", Some((3, 9))),
+            (">=3.8,!=3.9.*,>=3.9", Some((3, 9))),
+            ("<4", None),
+            ("", None),
+            (">=2.7", Some((3, 7))),
+            (">=3.99", Some((3, 15))),
+            (">=4", Some((3, 15))),
+            (">=three", None),
+        ] {
+            assert_eq!(requires_python_lower_bound(spec), want, "{spec}");
+        }
+    }
+
+    #[test]
+    fn target_versions() {
+        assert_eq!(parse_target_version("py37"), Some((3, 7)));
+        assert_eq!(parse_target_version("py314"), Some((3, 14)));
+        assert_eq!(parse_target_version("py315"), Some((3, 15)));
+        for bad in [
+            "py36", "py316", "py3", "py307", "3.12", "py3.12", "PY312", "",
+        ] {
+            assert_eq!(parse_target_version(bad), None, "{bad}");
+        }
     }
 }

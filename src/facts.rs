@@ -80,6 +80,106 @@ pub struct BindingFact {
     pub binding: Binding,
 }
 
+/// A file's module-level bindings in source order, with a hash table from each name to its last
+/// binding so a lookup is one hash probe, not a scan (a module of 100k assignments would
+/// otherwise make every call site's lookup linear). The table holds only indices into the list
+/// (about 5 bytes a binding, where a map keyed by a copy of the name would take 30 or more: the
+/// facts of the whole project stay in memory). Only the list is serialized; the table is rebuilt
+/// when facts are read back.
+#[derive(Clone, Default)]
+pub struct Bindings {
+    list: Vec<BindingFact>,
+    /// Index in `list` of the last binding of each name, hashed by the name.
+    last: hashbrown::HashTable<u32>,
+}
+
+fn name_hash(name: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(name)
+}
+
+impl std::fmt::Debug for Bindings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.list.fmt(f)
+    }
+}
+
+impl Bindings {
+    pub fn push(&mut self, fact: BindingFact) {
+        let i = u32::try_from(self.list.len()).expect("fewer than 4G bindings in one file");
+        let hash = name_hash(&fact.name);
+        let list = &self.list;
+        match self
+            .last
+            .find_mut(hash, |&j| list[j as usize].name == fact.name)
+        {
+            Some(slot) => *slot = i,
+            None => {
+                self.last
+                    .insert_unique(hash, i, |&j| name_hash(&list[j as usize].name));
+            }
+        }
+        self.list.push(fact);
+    }
+
+    pub fn shrink_to_fit(&mut self) {
+        self.list.shrink_to_fit();
+        let list = &self.list;
+        self.last
+            .shrink_to_fit(|&j| name_hash(&list[j as usize].name));
+    }
+
+    /// The last binding of `name`, as at run time. One hash probe.
+    pub fn get(&self, name: &str) -> Option<&Binding> {
+        let &i = self
+            .last
+            .find(name_hash(name), |&j| self.list[j as usize].name == name)?;
+        Some(&self.list[i as usize].binding)
+    }
+
+    /// How many distinct names are bound (for tests of the table).
+    pub fn distinct_names(&self) -> usize {
+        self.last.len()
+    }
+}
+
+impl std::ops::Deref for Bindings {
+    type Target = [BindingFact];
+    fn deref(&self) -> &[BindingFact] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a Bindings {
+    type Item = &'a BindingFact;
+    type IntoIter = std::slice::Iter<'a, BindingFact>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
+impl FromIterator<BindingFact> for Bindings {
+    fn from_iter<I: IntoIterator<Item = BindingFact>>(iter: I) -> Self {
+        let mut b = Bindings::default();
+        for fact in iter {
+            b.push(fact);
+        }
+        b
+    }
+}
+
+impl Serialize for Bindings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bindings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<BindingFact>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// An import statement, kept for fixes (deduplication, removal) and insertion points.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImportStmt {
@@ -451,6 +551,50 @@ pub enum FileProblem {
     Syntax { message: String, span: Span },
 }
 
+/// Syntax that only newer Python versions accept (`match`, `except*`, t-strings, `except A, B:`
+/// without parentheses, ...), recorded with the version that added it. The file parses; TEN900
+/// reports it when `target-version` is older.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionSyntax {
+    /// What is used, e.g. "Cannot use `match` statement".
+    pub what: String,
+    /// The rest of the parser's message after the version, e.g. "(syntax was added in Python
+    /// 3.10)".
+    pub detail: String,
+    /// The first Python version that accepts it, as (major, minor).
+    pub added: (u8, u8),
+    pub span: Span,
+}
+
+impl VersionSyntax {
+    /// From the parser's message for the oldest target, "WHAT on Python 3.7 DETAIL" where DETAIL
+    /// says "... added in Python X.Y)". `None` for anything else (a removal: not recorded).
+    pub fn from_message(message: &str, span: Span) -> Option<VersionSyntax> {
+        let oldest = crate::extract::OLDEST_TARGET.to_string();
+        let (what, rest) = message.split_once(&format!(" on Python {oldest}"))?;
+        let added = rest.split("added in Python ").nth(1)?;
+        let version: String = added
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let (major, minor) = version.trim_end_matches('.').split_once('.')?;
+        Some(VersionSyntax {
+            what: what.to_string(),
+            detail: rest.trim().to_string(),
+            added: (major.parse().ok()?, minor.parse().ok()?),
+            span,
+        })
+    }
+
+    /// The message for a target version.
+    pub fn message(&self, target: (u8, u8)) -> String {
+        format!(
+            "{} on Python {}.{} {}",
+            self.what, target.0, target.1, self.detail
+        )
+    }
+}
+
 /// Insertion point for new module-level imports: after the module docstring, `from __future__`
 /// imports and the leading import block.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -465,7 +609,9 @@ pub struct ImportInsert {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct FileFacts {
     pub problems: Vec<FileProblem>,
-    pub bindings: Vec<BindingFact>,
+    /// Syntax newer than some Python versions accept (reported per `target-version`).
+    pub version_syntax: Vec<VersionSyntax>,
+    pub bindings: Bindings,
     pub star_imports: Vec<String>,
     pub imports: Vec<ImportStmt>,
     pub classes: Vec<ClassFact>,
@@ -512,6 +658,9 @@ pub struct ImportSpans {
     pub line_span: Span,
     /// The whole statement is alone on its lines (nothing else shares them).
     pub alone_on_lines: bool,
+    /// The statement is the only one of an indented block (deleting it would leave the block
+    /// empty: replace it by `pass`).
+    pub sole_in_block: bool,
 }
 
 impl ImportStmt {
@@ -564,8 +713,14 @@ impl FileFacts {
     }
 
     /// The function whose body is scope `scope`.
+    /// `functions` is in scope order (extraction numbers scopes as it enters them and records a
+    /// function when it enters it), so this is a binary search.
     pub fn function(&self, scope: u32) -> Option<&FunctionFact> {
-        self.functions.iter().find(|f| f.scope == scope)
+        let i = self
+            .functions
+            .binary_search_by_key(&scope, |f| f.scope)
+            .ok()?;
+        self.functions.get(i)
     }
 
     /// Is scope `inner` the same as, or nested inside, scope `outer`?
@@ -591,10 +746,63 @@ impl FileFacts {
     }
     /// The binding of `name` at module level (the last one wins, as at run time).
     pub fn binding(&self, name: &str) -> Option<&Binding> {
-        self.bindings
-            .iter()
-            .rev()
-            .find(|b| b.name == name)
-            .map(|b| &b.binding)
+        self.bindings.get(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_lookup_is_a_map_probe_and_the_last_binding_wins() {
+        let src: String = (0..20_000)
+            .map(|i| format!("x{i} = a.b.c({i})\n"))
+            .chain(["x7 = 1\n".to_string(), "def x8(): pass\n".to_string()])
+            .collect();
+        let facts = crate::extract::extract_source(&src);
+        assert_eq!(facts.bindings.len(), 20_002);
+        // One map entry per distinct name: a lookup is one hash probe, never a scan.
+        assert_eq!(facts.bindings.distinct_names(), 20_000);
+        assert!(matches!(
+            facts.binding("x19999"),
+            Some(Binding::Assign(ExprRef::Call(_)))
+        ));
+        assert!(matches!(
+            facts.binding("x7"),
+            Some(Binding::Assign(ExprRef::Other))
+        ));
+        assert_eq!(facts.binding("x8"), Some(&Binding::Other));
+        assert_eq!(facts.binding("x20000"), None);
+    }
+
+    #[test]
+    fn bindings_survive_a_serde_round_trip_with_their_map() {
+        let facts =
+            crate::extract::extract_source("import os\nx = 1\nx = os.path\nclass A: pass\n");
+        let bytes = serde_json::to_vec(&facts.bindings).unwrap();
+        let back: Bindings = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back.len(), 4);
+        assert_eq!(back.distinct_names(), 3);
+        assert_eq!(back.get("x"), facts.binding("x"));
+        assert_eq!(back.get("A"), Some(&Binding::Class(0)));
+        assert_eq!(back.get("os"), Some(&Binding::Module("os".into())));
+    }
+
+    #[test]
+    fn functions_are_in_scope_order_so_lookup_by_scope_finds_each() {
+        let src = "def a():\n    f = lambda x: x\n    def b():\n        def c(): pass\n    return 1\n\
+                   class K:\n    def m(self):\n        g = lambda: 0\n\ndef d(): pass\n";
+        let facts = crate::extract::extract_source(src);
+        assert_eq!(facts.functions.len(), 5);
+        for f in &facts.functions {
+            assert_eq!(
+                facts.function(f.scope).map(|g| g.name.as_str()),
+                Some(f.name.as_str())
+            );
+        }
+        let by_name = |n: &str| facts.functions.iter().find(|f| f.name == n).unwrap().scope;
+        assert!(facts.scope_within(by_name("c"), by_name("a")));
+        assert!(!facts.scope_within(by_name("d"), by_name("a")));
     }
 }

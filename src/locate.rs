@@ -2,7 +2,7 @@
 //! are computed only when a result is shown ([`LineIndex`]): 1-based rows, columns counted in
 //! characters (the contract) or in UTF-16 code units (the LSP).
 
-use ruff_text_size::{TextRange, TextSize};
+use ruff_text_size::{Ranged, TextRange, TextSize};
 use serde::{Deserialize, Serialize};
 
 /// A 1-based row and a 1-based column counted in characters (the BOM is not counted).
@@ -164,10 +164,54 @@ fn clamp_to_boundary(text: &str, offset: u32) -> u32 {
     o as u32
 }
 
+/// The logical-line structure of a text, from its tokens (collected only when fixes are
+/// wanted): a statement's line may go on after a backslash or share its line with others after
+/// `;`, so "the next physical line" is not where a new statement can go.
+#[derive(Debug, Default)]
+pub struct LogicalLines {
+    /// The end of each `Newline` token (where the next logical line starts), ascending.
+    pub ends: Vec<TextSize>,
+    /// The start of the first statement of each indented block, ascending.
+    pub block_firsts: Vec<TextSize>,
+    /// The end of the last logical line of each indented block, ascending.
+    pub block_last_ends: Vec<TextSize>,
+}
+
+impl LogicalLines {
+    pub fn from_tokens(tokens: &[ruff_python_ast::token::Token]) -> LogicalLines {
+        use ruff_python_ast::token::TokenKind;
+        let next_significant = |i: usize| {
+            tokens[i + 1..]
+                .iter()
+                .find(|t| !matches!(t.kind(), TokenKind::Comment | TokenKind::NonLogicalNewline))
+        };
+        let mut out = LogicalLines::default();
+        for (i, t) in tokens.iter().enumerate() {
+            match t.kind() {
+                TokenKind::Newline => {
+                    out.ends.push(t.end());
+                    if next_significant(i).is_some_and(|n| n.kind() == TokenKind::Dedent) {
+                        out.block_last_ends.push(t.end());
+                    }
+                }
+                TokenKind::Indent => {
+                    if let Some(n) = next_significant(i) {
+                        out.block_firsts.push(n.start());
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
 /// The extractor's view of a text: byte ranges from syntax nodes, lines and indentation.
 pub struct Locator<'a> {
     pub source: &'a str,
     index: LineIndex,
+    /// Empty unless fixes are wanted.
+    pub logical: LogicalLines,
 }
 
 impl<'a> Locator<'a> {
@@ -175,7 +219,34 @@ impl<'a> Locator<'a> {
         Locator {
             source,
             index: LineIndex::new(source),
+            logical: LogicalLines::default(),
         }
+    }
+
+    /// The end of the `Newline` token that ends the logical line holding `offset`.
+    pub fn newline_end(&self, offset: TextSize) -> Option<TextSize> {
+        let ends = &self.logical.ends;
+        ends.get(ends.partition_point(|&e| e <= offset)).copied()
+    }
+
+    /// Where the line after the logical line holding `offset` starts (past backslash
+    /// continuations and statements sharing the line after `;`), or `None` on the last line.
+    /// Without token information, the next physical line.
+    pub fn next_logical_line_start(&self, offset: TextSize) -> Option<TextSize> {
+        match self.newline_end(offset) {
+            Some(end) if end > TextSize::from(0) => self.next_line_start(end - TextSize::from(1)),
+            _ => self.next_line_start(offset),
+        }
+    }
+
+    /// The statement starting at `start` whose logical line ends at `end` is the only one of
+    /// an indented block: deleting it would leave the block empty.
+    pub fn sole_in_block(&self, start: TextSize, end: TextSize) -> bool {
+        let l = &self.logical;
+        l.block_firsts.binary_search(&start).is_ok()
+            && self
+                .newline_end(end)
+                .is_some_and(|e| l.block_last_ends.binary_search(&e).is_ok())
     }
 
     pub fn into_index(self) -> LineIndex {

@@ -462,6 +462,11 @@ cases! {
     mixed_safe_unsafe,
     ten401_wrap_rest,
     ten401_crlf_tabs,
+    ten101_cr_only,
+    ten301_mixed_line_endings,
+    ten401_cr_only_no_final_newline,
+    ten101_backslash_continuation,
+    ten301_backslash_and_block_import,
 }
 
 #[test]
@@ -527,9 +532,33 @@ fn fix_keeps_file_permissions() {
 
 #[test]
 fn non_utf8_file_is_never_written() {
+    // A fixable model in a file CPython would not read as UTF-8 (a Latin-1 declaration, Latin-1
+    // with a UTF-8 BOM, `ascii` with non-ASCII bytes, an unknown codec, an ASCII-only file
+    // declaring Latin-1): TEN901, and no fix may touch it.
+    const BODY: &[u8] = b"from django.db import models\n\nfrom tenancy.models import TenantAwareModel\n\n\nclass Cafe(TenantAwareModel):\n    \"\"\"Caf\xe9.\"\"\"\n    name = models.CharField(max_length=5)\n";
+    let ascii_body: Vec<u8> = BODY
+        .iter()
+        .map(|&b| if b == 0xe9 { b'e' } else { b })
+        .collect();
+    let utf8_body = String::from_utf8_lossy(&ascii_body).replace("Cafe.", "Caf\u{e9}.");
+    let variants: [(&[u8], &[u8]); 5] = [
+        (b"# -*- coding: latin-1 -*-\n", BODY),
+        (b"\xEF\xBB\xBF# -*- coding: latin-1 -*-\n", BODY),
+        (
+            b"#!/usr/bin/env python\n# coding: ascii\n",
+            utf8_body.as_bytes(),
+        ),
+        (b"# vim: set fileencoding=klingon :\n", BODY),
+        (b"# coding: latin-1\n", &ascii_body),
+    ];
+    for (head, body) in variants {
+        let legacy = [head, body].concat();
+        non_utf8_case(&legacy);
+    }
+}
+
+fn non_utf8_case(legacy: &[u8]) {
     let tmp = copy_case("ten101_several_models");
-    // A fixable model, but the file is Latin-1: TEN901, and no fix may touch it.
-    let legacy: &[u8] = b"# -*- coding: latin-1 -*-\nfrom django.db import models\n\nfrom tenancy.models import TenantAwareModel\n\n\nclass Cafe(TenantAwareModel):\n    \"\"\"Caf\xe9.\"\"\"\n    name = models.CharField(max_length=5)\n";
     let path = tmp.path().join("app/legacy.py");
     fs::write(&path, legacy).unwrap();
     let o = run_fix(tmp.path(), Mode::Unsafe);
@@ -537,7 +566,8 @@ fn non_utf8_file_is_never_written() {
     assert_eq!(
         fs::read(&path).unwrap(),
         legacy,
-        "a non-UTF-8 file was written"
+        "a non-UTF-8 file was written: {}",
+        String::from_utf8_lossy(legacy)
     );
     // The other files are still fixed.
     let expected =
@@ -926,4 +956,59 @@ fn a_fix_that_would_break_the_file_leaves_it_untouched() {
         .unwrap();
     assert_bytes("stdout", &original, &o.stdout);
     assert_eq!(fs::read(&file).unwrap(), original);
+}
+
+/// Inputs the fuzz harness (`tests/fuzz.rs`) found, with the exact fixed text: each broke a
+/// property before its fix (a fix that did not parse, or a final newline added).
+#[test]
+fn fuzz_regressions() {
+    let cases: &[(&str, &[u8], &[u8])] = &[
+        // The deleted import was the last line of a file without a final newline: the file
+        // gained one.
+        (
+            "app/services.py",
+            b"caches[\"default\"].get(\"x\")\nfrom django.core.cache import caches",
+            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"x\")",
+        ),
+        (
+            "app/services.py",
+            b"caches[\"default\"].get(\"x\")\r\nfrom django.core.cache import caches",
+            b"from tenancy.cache import tenant_cache\r\ntenant_cache.get(\"x\")",
+        ),
+        (
+            "app/services.py",
+            b"def load(pk):\n    from django.core.cache import cache\ndef purge():\n    return cache.get(pk)\n    from django.core.cache import cache",
+            b"from tenancy.cache import tenant_cache\ndef load(pk):\n    from django.core.cache import cache\ndef purge():\n    return tenant_cache.get(pk)",
+        ),
+        // Every name of the import binds the name that goes: no empty `import` is left.
+        (
+            "app/services.py",
+            b"from django.core.cache import cache, cache\ncache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"k\")\n",
+        ),
+        // An import that is the only statement of a block: deleting it left the block empty.
+        (
+            "app/services.py",
+            b"if True:\n    from django.core.cache import cache\ncache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\nif True:\n    pass\ntenant_cache.get(\"k\")\n",
+        ),
+        // A backslash continuation after the import: the new import went onto the continued line.
+        (
+            "app/services.py",
+            b"from django.core.cache import cache\\\n\ncache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"k\")\n",
+        ),
+        // A class body continued after the colon with a backslash is a one-line body.
+        (
+            "app/models.py",
+            b"from tenancy.models import TenantAwareModel\nclass A(TenantAwareModel):\\\n    pass\n",
+            b"from tenancy.models import TenantAwareModel\nfrom tenancy.managers import TenantAwareManager\nclass A(TenantAwareModel):\n    objects = TenantAwareManager()\n    pass\n",
+        ),
+    ];
+    for (name, input, expected) in cases {
+        let o = stdin_fix("ten301_supported_only", name, input, &["--unsafe-fixes"]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!stderr.contains("please report"), "{stderr}");
+        assert_bytes(&String::from_utf8_lossy(input), expected, &o.stdout);
+    }
 }

@@ -436,6 +436,10 @@ fn invalid_names_in_the_config_exit_2_naming_key_value_and_file() {
         ("key-prefixes = [\"\"]", "key-prefixes", "empty string"),
         ("max-file-size = \"lots\"", "max-file-size", "`lots`"),
         ("max-file-size = -1", "max-file-size", "-1"),
+        ("target-version = \"py3\"", "target-version", "`py3`"),
+        ("target-version = \"3.12\"", "target-version", "`3.12`"),
+        ("target-version = \"py27\"", "target-version", "`py27`"),
+        ("target-version = \"py399\"", "target-version", "`py399`"),
     ] {
         let (code, stderr) = check_config(body);
         assert_eq!(code, 2, "{body}: {stderr}");
@@ -508,4 +512,73 @@ fn empty_selectors_exit_2() {
     }
     let (code, stderr) = check_config("[tool.tenantlint.per-file-ignores]\n\"a.py\" = [\"\"]");
     assert_eq!(code, 2, "{stderr}");
+}
+
+// ---- target-version (item 12) ----
+
+/// Syntax of Python 3.11 to 3.14, with a TEN301 finding in the same file.
+const NEWER_SYNTAX: &str = "from django.core.cache import cache\n\
+try:\n    pass\nexcept ValueError, TypeError:\n    pass\n\
+greeting = t\"hi {cache}\"\n\
+try:\n    pass\nexcept* OSError:\n    pass\n\
+match greeting:\n    case _:\n        cache.get(\"k\")\n";
+
+fn target_findings(pyproject: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", pyproject);
+    write(dir.path(), "app/new.py", NEWER_SYNTAX);
+    let out = tl()
+        .current_dir(dir.path())
+        .args(["check", "--no-cache", "--output-format", "json", "."])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    parse_json(&out.stdout)
+        .iter()
+        .map(|d| format!("{} {}", key(d), d["message"].as_str().unwrap()))
+        .collect()
+}
+
+#[test]
+fn syntax_newer_than_the_target_version_is_ten900_and_the_file_is_still_checked() {
+    // No target-version, no requires-python: Python 3.10.
+    let got = target_findings("[project]\nname = \"x\"\n");
+    let expected = [
+        "app/new.py:4:8 TEN900 Syntax error: Multiple exception types must be parenthesized on Python 3.10 (syntax was added in Python 3.14)",
+        "app/new.py:6:12 TEN900 Syntax error: Cannot use t-strings on Python 3.10 (syntax was added in Python 3.14)",
+        "app/new.py:9:7 TEN900 Syntax error: Cannot use `except*` on Python 3.10 (syntax was added in Python 3.11)",
+        "app/new.py:13:9 TEN301 `cache.get()` on Django's shared cache",
+    ];
+    assert_eq!(got.len(), expected.len(), "{got:#?}");
+    for (g, e) in got.iter().zip(expected) {
+        assert!(g.starts_with(e), "{g}\n  expected to start with\n{e}");
+    }
+    // requires-python's lower bound is the target, as in ruff.
+    let got = target_findings("[project]\nname = \"x\"\nrequires-python = \">=3.11,<4\"\n");
+    let ten900: Vec<&String> = got.iter().filter(|g| g.contains("TEN900")).collect();
+    assert_eq!(ten900.len(), 2, "{got:#?}");
+    assert!(
+        ten900.iter().all(|g| g.contains("on Python 3.11")),
+        "{got:#?}"
+    );
+    // target-version wins over requires-python; on 3.14 everything here is valid.
+    let got = target_findings(
+        "[project]\nname = \"x\"\nrequires-python = \">=3.8\"\n[tool.tenantlint]\ntarget-version = \"py314\"\n",
+    );
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert!(got[0].contains("TEN301"), "{got:#?}");
+    // requires-python is read beside a tenantlint.toml too.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[project]\nname = \"x\"\nrequires-python = \"~=3.14.0\"\n",
+    );
+    write(dir.path(), "tenantlint.toml", "select = [\"TEN900\"]\n");
+    write(dir.path(), "app/new.py", NEWER_SYNTAX);
+    assert_eq!(
+        findings(dir.path(), &["--no-cache", "."]),
+        Vec::<String>::new()
+    );
 }

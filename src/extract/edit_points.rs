@@ -57,7 +57,7 @@ pub(super) fn import_insert_point(body: &[Stmt], loc: &Locator) -> ImportInsert 
     }
     let nl = detect_newline(loc.source);
     match anchor {
-        Some(stmt) => match loc.next_line_start(stmt.end()) {
+        Some(stmt) => match loc.next_logical_line_start(stmt.end()) {
             Some(off) => ImportInsert {
                 span: loc.point(off),
                 prefix: String::new(),
@@ -95,12 +95,16 @@ pub(super) fn import_insert_point(body: &[Stmt], loc: &Locator) -> ImportInsert 
 pub(super) fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
     let line_start = loc.line_start(loc.line_of(range.start()));
     let line_end = loc
-        .next_line_start(range.end())
+        .next_logical_line_start(range.end())
         .unwrap_or(TextSize::of(loc.source));
     let before = &loc.source[line_start.to_usize()..range.start().to_usize()];
     let after = &loc.source[range.end().to_usize()..line_end.to_usize()];
+    let after_code = after.trim_start();
     let alone = before.trim().is_empty()
-        && (after.trim().is_empty() || after.trim_start().starts_with('#'));
+        && (after_code.starts_with('#')
+            || after_code
+                .split(['\\', '\r', '\n'])
+                .all(|part| part.trim().is_empty()));
     // Take one following blank line along when the statement starts the file or follows a
     // blank line, so no double blank line (or leading blank line) is left behind.
     let mut delete_end = line_end;
@@ -120,10 +124,22 @@ pub(super) fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
             delete_end = next_end;
         }
     }
+    // The last line of a file without a final newline: take the previous line's terminator
+    // instead, so the file still ends without one.
+    let mut delete_start = line_start;
+    if delete_end.to_usize() == loc.source.len()
+        && !loc.source.ends_with(['\n', '\r'])
+        && line_start > TextSize::from(0)
+    {
+        let head = &loc.source[..line_start.to_usize()];
+        let term = if head.ends_with("\r\n") { 2 } else { 1 };
+        delete_start = line_start - TextSize::from(term);
+    }
     ImportSpans {
-        delete_span: loc.span(TextRange::new(line_start, delete_end)),
+        delete_span: loc.span(TextRange::new(delete_start, delete_end)),
         line_span: loc.span(TextRange::new(line_start, line_end)),
         alone_on_lines: alone,
+        sole_in_block: loc.sole_in_block(range.start(), range.end()),
     }
 }
 
@@ -152,7 +168,15 @@ impl<'a> Extractor<'a, '_> {
             .arguments
             .as_ref()
             .map_or(class.name.end(), |a| a.end());
-        let one_line = loc.line_of(first.start()) == loc.line_of(header_end);
+        // A body on the header's logical line (also after a backslash): no indented block.
+        let one_line = if loc.logical.ends.is_empty() {
+            loc.line_of(first.start()) == loc.line_of(header_end)
+        } else {
+            loc.logical
+                .block_firsts
+                .binary_search(&first.start())
+                .is_err()
+        };
         if one_line {
             // `class A(B): pass` -> rebuild the body on its own lines.
             let colon = loc.source[header_end.to_usize()..first.start().to_usize()].find(':')?;
@@ -190,7 +214,7 @@ impl<'a> Extractor<'a, '_> {
         }
         let indent = loc.indentation_at(first.start()).to_string();
         if is_docstring(first) {
-            return Some(match loc.next_line_start(first.end()) {
+            return Some(match loc.next_logical_line_start(first.end()) {
                 Some(off) => BodyInsert {
                     span: loc.point(off),
                     prefix: indent,
@@ -204,7 +228,7 @@ impl<'a> Extractor<'a, '_> {
             });
         }
         // Insert right after the header line, before any leading comments of the body.
-        let off = loc.next_line_start(header_end)?;
+        let off = loc.next_logical_line_start(header_end)?;
         Some(BodyInsert {
             span: loc.point(off),
             prefix: indent,

@@ -49,6 +49,10 @@ pub fn extract_with_edits(source: &str) -> (FileFacts, EditFacts) {
     (facts, edits.unwrap_or_default())
 }
 
+/// The Python version files are parsed for: the oldest the parser knows, so every newer construct
+/// is recorded (see [`crate::facts::VersionSyntax`]).
+pub const OLDEST_TARGET: ruff_python_ast::PythonVersion = ruff_python_ast::PythonVersion::PY37;
+
 fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
     // What CPython rejects before parsing (nesting deeper than its limits) never reaches the
     // recursive parser: a TEN900 at the place, and no facts.
@@ -64,8 +68,16 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         };
         return (facts, with_edits.then(EditFacts::default));
     }
-    let parsed = parse_unchecked(source, ParseOptions::from(Mode::Module));
-    let locator = Locator::new(source);
+    // Parsed for the oldest version the parser knows, so every construct newer than that is
+    // recorded with the version that added it; TEN900 compares with `target-version`.
+    let parsed = parse_unchecked(
+        source,
+        ParseOptions::from(Mode::Module).with_target_version(OLDEST_TARGET),
+    );
+    let mut locator = Locator::new(source);
+    if with_edits {
+        locator.logical = crate::locate::LogicalLines::from_tokens(parsed.tokens());
+    }
     let mut facts = FileFacts::default();
 
     if let Some(err) = parsed.errors().first() {
@@ -75,6 +87,13 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
             span: locator.span(range),
         });
     }
+    facts.version_syntax = parsed
+        .unsupported_syntax_errors()
+        .iter()
+        .filter_map(|e| {
+            VersionSyntax::from_message(&e.to_string(), locator.span(clamp(e.range, source)))
+        })
+        .collect();
 
     // Comments (`# noqa` directives) and multi-line strings (which a re-indenting fix must not
     // touch).

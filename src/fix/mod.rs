@@ -3,6 +3,7 @@
 //! loop extracts anyway (`FileFacts::has_syntax_error`). The check/fix loop that drives them is `crate::engine::fixloop`; the
 //! edits themselves are computed by the rules.
 
+pub mod diff;
 pub mod write;
 
 use crate::diagnostics::{Edit, Fix};

@@ -148,12 +148,21 @@ impl Context<'_> {
 }
 
 /// Run every enabled rule on one file. A file with a problem (TEN900/TEN901) gets only those.
+/// A file that parses but uses syntax newer than `target-version` gets TEN900 for each use, and
+/// the other rules.
 pub fn check_file(ctx: &Context, enabled: &[Rule]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let file_error = !ctx.facts.problems.is_empty();
+    // Syntax newer than `target-version`: TEN900, beside the other rules (the file parses).
+    let version_syntax = !file_error && !ctx.facts.version_syntax.is_empty();
     for rule in REGISTRY {
         let r = rule.rule();
-        if r.is_file_error() == file_error && enabled.contains(&r) {
+        let runs = if r.is_file_error() {
+            file_error || (version_syntax && r == ten900_syntax_error::RULE)
+        } else {
+            !file_error
+        };
+        if runs && enabled.contains(&r) {
             rule.check(ctx, &mut out);
         }
     }

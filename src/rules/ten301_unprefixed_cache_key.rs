@@ -157,10 +157,18 @@ fn drop_unused_import(
     let (si, stmt) = ctx.facts.imports.iter().enumerate().find(|(_, i)| {
         i.scope == site.root_scope && i.names.iter().any(|(n, a)| i.bound_name(n, a) == name)
     })?;
-    if stmt.names.len() == 1 {
+    // Every name of the statement binds this one (`import cache, cache` too): the statement goes.
+    if stmt
+        .names
+        .iter()
+        .all(|(n, a)| stmt.bound_name(n, a) == name)
+    {
         let spans = edit_facts.import_spans.get(si)?;
         if !spans.alone_on_lines {
             return None;
+        }
+        if spans.sole_in_block {
+            return Some(Edit::new(stmt.span, "pass".to_string()));
         }
         // Keep clear of the point where new imports go (right after this statement when it ends
         // the import block), so the two edits do not overlap.

@@ -35,6 +35,20 @@ impl super::RuleCheck for SyntaxError {
                 ));
             }
         }
+        if !ctx.facts.problems.is_empty() {
+            return;
+        }
+        let target = ctx.settings.target_version;
+        for use_ in &ctx.facts.version_syntax {
+            if use_.added > target {
+                out.push(Diagnostic::new(
+                    RULE,
+                    format!("Syntax error: {}", use_.message(target)),
+                    ctx.path().to_path_buf(),
+                    use_.span,
+                ));
+            }
+        }
     }
 }
 
