@@ -147,6 +147,16 @@ impl FactCache {
         let mut used = std::mem::take(&mut st.used);
         used.sort_unstable();
         used.dedup();
+        // Nothing read or added since the last flush (a second flush, or a run that saw no
+        // file): keep the pack as it is rather than write an empty one.
+        if st.new.is_empty() && used.is_empty() {
+            if !st.new_stamps.is_empty() {
+                let keys: Vec<&Key> = self.entries.keys().collect();
+                let _ = self.write_stamps(&st.new_stamps, &keys);
+                st.new_stamps.clear();
+            }
+            return;
+        }
         if st.new.is_empty() && used.len() == self.entries.len() {
             if !st.new_stamps.is_empty() {
                 let keys: Vec<&Key> = self.entries.keys().collect();
@@ -302,6 +312,8 @@ mod tests {
         cache.flush();
         assert!(dir.path().join("CACHEDIR.TAG").exists());
         assert!(dir.path().join(".gitignore").exists());
+        // A second flush with nothing new keeps the pack.
+        cache.flush();
         let again = FactCache::open(dir.path().to_path_buf());
         let got = again.get(key).expect("cached");
         assert_eq!(got.classes[0].name.as_str(), "A");
