@@ -59,6 +59,10 @@ pub struct CheckOptions {
     pub no_cache: bool,
     /// Compute the edits of every fix (for output formats that print them).
     pub resolve_fixes: bool,
+    /// `--baseline FILE` (absolute): report only findings not in it (else the config's `baseline`).
+    pub baseline: Option<PathBuf>,
+    /// `--write-baseline FILE` (absolute): record today's findings there.
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Default)]
@@ -76,19 +80,25 @@ pub struct CheckResult {
     pub given: Vec<(PathBuf, PathBuf)>,
     /// The files reported on (absolute), sorted.
     pub checked: Vec<PathBuf>,
+    /// Findings not reported because the baseline holds them.
+    pub baselined: usize,
+    /// `--write-baseline`: the file written and how many findings it holds.
+    pub wrote_baseline: Option<(PathBuf, usize)>,
 }
 
 #[derive(Debug)]
 pub enum CheckError {
     Config(ConfigError),
     Usage(String),
+    /// A baseline that cannot be read or written.
+    Baseline(String),
 }
 
 impl std::fmt::Display for CheckError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CheckError::Config(e) => write!(f, "invalid configuration: {e}"),
-            CheckError::Usage(m) => f.write_str(m),
+            CheckError::Usage(m) | CheckError::Baseline(m) => f.write_str(m),
         }
     }
 }
@@ -325,11 +335,48 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     ws.fill_positions(&mut diagnostics);
     timer.lap("output positions");
+    apply_baseline(&ws, opts, &mut diagnostics, &mut result)?;
     result.diagnostics = diagnostics;
     if stdin_excluded || (opts.fix == FixMode::Apply && result.stdin_output.is_none()) {
         result.stdin_output = opts.stdin.clone();
     }
     Ok(result)
+}
+
+/// `--write-baseline`: record the findings (all of them are then in the baseline, so none is
+/// reported). `--baseline` or the config's `baseline`: drop the findings it holds.
+fn apply_baseline(
+    ws: &Workspace,
+    opts: &CheckOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+    result: &mut CheckResult,
+) -> Result<(), CheckError> {
+    let root = ws.settings().root.clone();
+    let source_of = |p: &Path| ws.sources().read(p).ok();
+    if let Some(path) = &opts.write_baseline {
+        let entries = crate::baseline::entries(diagnostics, &root, source_of);
+        let old = path
+            .exists()
+            .then(|| crate::baseline::read(path))
+            .transpose()
+            .map_err(CheckError::Baseline)?;
+        let merged = crate::baseline::merge(old, entries, &result.checked, &root);
+        let n = crate::baseline::write(path, merged).map_err(CheckError::Baseline)?;
+        result.wrote_baseline = Some((path.clone(), n));
+        result.baselined = diagnostics.len();
+        diagnostics.clear();
+        return Ok(());
+    }
+    let Some(path) = opts.baseline.as_ref().or(ws.settings().baseline.as_ref()) else {
+        return Ok(());
+    };
+    let baseline = crate::baseline::read(path).map_err(CheckError::Baseline)?;
+    let entries = crate::baseline::entries(diagnostics, &root, source_of);
+    let before = diagnostics.len();
+    let mut keep = entries.iter().map(|e| !baseline.contains(&e.fingerprint));
+    diagnostics.retain(|_| keep.next().unwrap_or(true));
+    result.baselined = before - diagnostics.len();
+    Ok(())
 }
 
 /// Write the fixed files (`--fix`; `--diff` writes nothing). A file whose write fails goes back

@@ -89,6 +89,13 @@ pub struct CheckArgs {
     /// Do not read or write the result cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Report only findings not recorded in this baseline file (overrides the config's `baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in this baseline file (the files checked; entries for other files
+    /// are kept) and report none of them.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
     /// Print only diagnostics.
     #[arg(short, long)]
     pub quiet: bool,
@@ -249,6 +256,8 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             args.output_format,
             Some(OutputFormat::Json | OutputFormat::JsonLines | OutputFormat::Sarif)
         ),
+        baseline: args.baseline.as_ref().map(|p| cwd.join(p)),
+        write_baseline: args.write_baseline.as_ref().map(|p| cwd.join(p)),
     };
     let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
     let stdin_path = result.stdin_path.clone();
@@ -273,6 +282,23 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     let mut stderr = io::stderr().lock();
     for e in &result.fix_errors {
         let _ = writeln!(stderr, "tenantlint: warning: {e}");
+    }
+    if !args.quiet {
+        if let Some((path, n)) = &result.wrote_baseline {
+            let _ = writeln!(
+                stderr,
+                "Wrote {n} finding{} to the baseline {}.",
+                plural(*n),
+                report::display_path(path, &cwd)
+            );
+        } else if result.baselined > 0 {
+            let _ = writeln!(
+                stderr,
+                "{} finding{} in the baseline not shown.",
+                result.baselined,
+                plural(result.baselined)
+            );
+        }
     }
 
     if opts.fix == FixMode::Diff {

@@ -252,6 +252,8 @@ pub struct Settings {
     pub cache_dir: Option<PathBuf>,
     /// Files bigger than this many bytes are reported (TEN901), not read (`max-file-size`).
     pub max_file_size: u64,
+    /// `baseline`: the baseline file (absolute; given relative to the project root).
+    pub baseline: Option<PathBuf>,
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -290,6 +292,7 @@ pub struct FileOptions {
     pub settings_modules: Option<Vec<String>>,
     pub cache_dir: Option<String>,
     pub max_file_size: Option<u64>,
+    pub baseline: Option<String>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
@@ -326,6 +329,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-key-functions",
     "settings-modules",
     "max-file-size",
+    "baseline",
 ];
 
 fn type_name(v: &Value) -> &'static str {
@@ -637,6 +641,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "tenant-key-functions" => o.tenant_key_functions = Some(r.names(k, v)?),
             "settings-modules" => o.settings_modules = Some(r.globs(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
+            "baseline" => o.baseline = Some(r.string(k, v)?),
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
@@ -820,6 +825,7 @@ pub fn resolve_settings(
         per_file_ignores.push((matcher, !glob.contains('/'), codes));
     }
 
+    let baseline = o.baseline.as_ref().map(|b| normalize(&root.join(b)));
     Ok(Settings {
         cache_dir: o.cache_dir.clone().map(PathBuf::from),
         root,
@@ -845,6 +851,7 @@ pub fn resolve_settings(
         settings_modules,
         preset: o.preset,
         max_file_size: o.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        baseline,
         per_file_ignores,
         conventions,
     })

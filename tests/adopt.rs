@@ -1,0 +1,212 @@
+//! Adopting tenantlint on a legacy codebase: baselines (and, below, `--add-noqa` and the
+//! unused-suppression rule).
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// Prepend `lines` comment lines to every Python file under `root`.
+fn insert_lines_at_top(root: &Path, lines: usize) -> usize {
+    let mut n = 0;
+    for entry in ignore::WalkBuilder::new(root).hidden(false).build() {
+        let entry = entry.unwrap();
+        let p = entry.path();
+        if p.extension().is_some_and(|e| e == "py") {
+            let text = std::fs::read_to_string(p).unwrap();
+            let head: String = (0..lines)
+                .map(|i| format!("# inserted line {i}\n"))
+                .collect();
+            std::fs::write(p, format!("{head}{text}")).unwrap();
+            n += 1;
+        }
+    }
+    n
+}
+
+fn generate(lines: u32, seed: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("p");
+    let status = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gen_project.py"))
+        .arg(&out)
+        .args(["--lines", &lines.to_string(), "--seed", &seed.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("python3 runs bench/gen_project.py");
+    assert!(status.success());
+    dir
+}
+
+#[test]
+fn baseline_survives_line_shifts_and_reports_new_findings() {
+    let dir = generate(20_000, 3);
+    let p = dir.path().join("p");
+    let before = findings(&p, &["--no-cache"]);
+    assert!(
+        before.len() > 20,
+        "the generated tree has findings: {before:?}"
+    );
+
+    let out = tl()
+        .current_dir(&p)
+        .args(["check", "--write-baseline", "tl-baseline.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("Wrote {} findings", before.len())),
+        "{stderr}"
+    );
+    assert_eq!(
+        findings(&p, &["--baseline", "tl-baseline.json"]),
+        lines(&[])
+    );
+
+    // Ten lines at the top of every file move every finding; none comes back.
+    assert!(insert_lines_at_top(&p, 10) > 100);
+    assert_eq!(
+        findings(&p, &["--baseline", "tl-baseline.json"]),
+        lines(&[])
+    );
+    assert_eq!(findings(&p, &[]).len(), before.len());
+
+    // A new violation is reported, and only it.
+    write(
+        &p,
+        "app_000/new_code.py",
+        "from django.core.cache import cache\n\n\ndef f():\n    return cache.get(\"fresh\")\n",
+    );
+    assert_eq!(
+        findings(&p, &["--baseline", "tl-baseline.json"]),
+        lines(&["app_000/new_code.py:5:12 TEN301"])
+    );
+    let out = tl()
+        .current_dir(&p)
+        .args(["check", "--baseline", "tl-baseline.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a new finding fails the run");
+}
+
+const CACHE_TWICE: &str = "from django.core.cache import cache\n\n\ndef f():\n    cache.get(\"k\")\n    cache.get(\"k\")\n";
+
+#[test]
+fn baseline_matching_counts_identical_findings() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    write(d, "app/views.py", CACHE_TWICE);
+    tl().current_dir(d)
+        .args(["check", "--write-baseline", "b.json"])
+        .assert()
+        .code(0);
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("b.json")).unwrap()).unwrap();
+    assert_eq!(b["findings"].as_array().unwrap().len(), 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(d.join("b.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o644,
+            "a baseline is a shared file, not a private temp file"
+        );
+    }
+    // A third identical line is a new finding: two entries cover two findings, not three.
+    write(
+        d,
+        "app/views.py",
+        &format!("{CACHE_TWICE}    cache.get(\"k\")\n"),
+    );
+    assert_eq!(
+        findings(d, &["--baseline", "b.json"]).len(),
+        1,
+        "the third identical finding is new"
+    );
+}
+
+#[test]
+fn baseline_from_config_and_fixed_findings_leave_it() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(
+        d,
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.tenantlint]\nbaseline = \"ci/tenantlint-baseline.json\"\n",
+    );
+    write(d, "app/__init__.py", "");
+    write(d, "app/views.py", CACHE_TWICE);
+    // The configured baseline does not exist yet: a clear error naming it.
+    let out = tl().current_dir(d).args(["check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenantlint-baseline.json") && stderr.contains("--write-baseline"),
+        "{stderr}"
+    );
+    tl().current_dir(d)
+        .args(["check", "--write-baseline", "ci/tenantlint-baseline.json"])
+        .assert()
+        .code(0);
+    // Found through the config, from a subdirectory too.
+    assert_eq!(findings(d, &[]), lines(&[]));
+    assert_eq!(findings(&d.join("app"), &[]), lines(&[]));
+    // One finding fixed: the next write drops its entry.
+    write(
+        d,
+        "app/views.py",
+        "from django.core.cache import cache\n\n\ndef f():\n    cache.get(\"k\")\n",
+    );
+    tl().current_dir(d)
+        .args(["check", "--write-baseline", "ci/tenantlint-baseline.json"])
+        .assert()
+        .code(0);
+    let b: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("ci/tenantlint-baseline.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(b["findings"].as_array().unwrap().len(), 1);
+    assert_eq!(b["findings"][0]["filename"], "app/views.py");
+    assert_eq!(b["findings"][0]["code"], "TEN301");
+    // A broken baseline is an error (exit 2), never silently empty.
+    write(d, "ci/tenantlint-baseline.json", "{\"findings\": 3}");
+    let out = tl().current_dir(d).args(["check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a tenantlint baseline"));
+}
+
+#[test]
+fn write_baseline_on_some_files_keeps_the_others_entries() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    write(d, "app/views.py", CACHE_TWICE);
+    write(d, "app/other.py", CACHE_TWICE);
+    tl().current_dir(d)
+        .args(["check", "--write-baseline", "b.json"])
+        .assert()
+        .code(0);
+    // pre-commit passes one file: the other file's entries stay.
+    write(d, "app/views.py", "x = 1\n");
+    tl().current_dir(d)
+        .args(["check", "--write-baseline", "b.json", "app/views.py"])
+        .assert()
+        .code(0);
+    assert_eq!(findings(d, &["--baseline", "b.json"]), lines(&[]));
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("b.json")).unwrap()).unwrap();
+    let files: Vec<&str> = b["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["app/other.py", "app/other.py"]);
+}
