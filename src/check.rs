@@ -63,6 +63,8 @@ pub struct CheckOptions {
     pub baseline: Option<PathBuf>,
     /// `--write-baseline FILE` (absolute): record today's findings there.
     pub write_baseline: Option<PathBuf>,
+    /// `--add-noqa[=REASON]`: suppress every remaining finding with a `# noqa` comment.
+    pub add_noqa: Option<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -84,6 +86,8 @@ pub struct CheckResult {
     pub baselined: usize,
     /// `--write-baseline`: the file written and how many findings it holds.
     pub wrote_baseline: Option<(PathBuf, usize)>,
+    /// `--add-noqa`: codes added, and in how many files.
+    pub noqa_added: Option<(usize, usize)>,
 }
 
 #[derive(Debug)]
@@ -336,6 +340,9 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     ws.fill_positions(&mut diagnostics);
     timer.lap("output positions");
     apply_baseline(&ws, opts, &mut diagnostics, &mut result)?;
+    if let Some(reason) = &opts.add_noqa {
+        add_noqa(&ws, reason.as_deref(), &mut diagnostics, &mut result);
+    }
     result.diagnostics = diagnostics;
     if stdin_excluded || (opts.fix == FixMode::Apply && result.stdin_output.is_none()) {
         result.stdin_output = opts.stdin.clone();
@@ -377,6 +384,106 @@ fn apply_baseline(
     diagnostics.retain(|_| keep.next().unwrap_or(true));
     result.baselined = before - diagnostics.len();
     Ok(())
+}
+
+/// `--add-noqa`: per file, add the directives, check that the new text parses and suppresses
+/// what it should, and write it safely. The findings it suppressed are no longer reported;
+/// those it could not suppress stay, with a warning saying why.
+fn add_noqa(
+    ws: &Workspace,
+    reason: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+    result: &mut CheckResult,
+) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let stdin_path = result.stdin_path.clone();
+    let suppressible =
+        |d: &Diagnostic| !d.rule.is_file_error() && stdin_path.as_ref() != Some(&d.path);
+    let mut by_file: BTreeMap<&Path, BTreeMap<u32, BTreeSet<String>>> = BTreeMap::new();
+    for d in diagnostics.iter().filter(|d| suppressible(d)) {
+        by_file
+            .entry(d.path.as_path())
+            .or_default()
+            .entry(d.start_pos.row)
+            .or_default()
+            .insert(d.rule.code().to_string());
+    }
+    let root = &ws.settings().root;
+    type Outcome = (PathBuf, Result<usize, String>, Vec<(u32, &'static str)>);
+    let outcomes: Vec<Outcome> = ws.install(|| {
+        use rayon::prelude::*;
+        by_file
+            .par_iter()
+            .map(|(&path, rows)| {
+                let Some(text) = ws.file_id(path).and_then(|id| ws.text_if_unchanged(id)) else {
+                    let msg = format!(
+                        "{}: changed while checking; no `# noqa` added",
+                        path.display()
+                    );
+                    return (path.to_path_buf(), Err(msg), Vec::new());
+                };
+                let added = crate::add_noqa::add_noqa(&text, rows, reason);
+                if added.added == 0 {
+                    return (path.to_path_buf(), Ok(0), added.skipped);
+                }
+                let facts = crate::extract::extract_source(&added.text);
+                let skipped: BTreeSet<u32> = added.skipped.iter().map(|(r, _)| *r).collect();
+                let suppresses_all =
+                    rows.iter()
+                        .filter(|(r, _)| !skipped.contains(r))
+                        .all(|(row, codes)| {
+                            codes.iter().all(|c| {
+                                crate::registry::Rule::from_code(c).is_some_and(|rule| {
+                                    crate::noqa::is_suppressed(&facts.noqa, rule, *row)
+                                })
+                            })
+                        });
+                if !facts.problems.is_empty() || !suppresses_all {
+                    let msg = format!(
+                        "{}: adding `# noqa` comments would break the file; left unchanged",
+                        path.display()
+                    );
+                    return (path.to_path_buf(), Err(msg), added.skipped);
+                }
+                let written = crate::fix::write::write_fixed(
+                    path,
+                    text.as_bytes(),
+                    added.text.as_bytes(),
+                    root,
+                )
+                .map(|()| added.added)
+                .map_err(|e| e.to_string());
+                (path.to_path_buf(), written, added.skipped)
+            })
+            .collect()
+    });
+    let mut done: HashSet<(PathBuf, u32)> = HashSet::new();
+    let (mut codes, mut files) = (0, 0);
+    for (path, outcome, skipped) in outcomes {
+        for (row, why) in &skipped {
+            result.fix_errors.push(format!(
+                "{}:{row}: cannot add `# noqa`: {why}",
+                path.display()
+            ));
+        }
+        match outcome {
+            Ok(n) => {
+                if n > 0 {
+                    codes += n;
+                    files += 1;
+                }
+                let skipped: HashSet<u32> = skipped.iter().map(|(r, _)| *r).collect();
+                if let Some(rows) = by_file.get(path.as_path()) {
+                    for row in rows.keys().filter(|r| !skipped.contains(r)) {
+                        done.insert((path.clone(), *row));
+                    }
+                }
+            }
+            Err(e) => result.fix_errors.push(e),
+        }
+    }
+    diagnostics.retain(|d| !(suppressible(d) && done.contains(&(d.path.clone(), d.start_pos.row))));
+    result.noqa_added = Some((codes, files));
 }
 
 /// Write the fixed files (`--fix`; `--diff` writes nothing). A file whose write fails goes back

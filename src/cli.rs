@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check files (default: the current directory); `-` reads standard input.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Explain a rule, or all of them.
     Rule(RuleArgs),
 }
@@ -96,6 +96,17 @@ pub struct CheckArgs {
     /// are kept) and report none of them.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "fix", "diff"])]
     pub write_baseline: Option<PathBuf>,
+    /// Append `# noqa: CODE` where each remaining finding is suppressed (merging with an existing
+    /// `# noqa: ...`); `--add-noqa=REASON` adds `  # REASON` after a new directive.
+    #[arg(
+        long,
+        value_name = "REASON",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        conflicts_with_all = ["fix", "diff", "write_baseline", "stdin_filename"]
+    )]
+    pub add_noqa: Option<String>,
     /// Print only diagnostics.
     #[arg(short, long)]
     pub quiet: bool,
@@ -132,7 +143,7 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Check(args) => run_check(args),
+        Command::Check(args) => run_check(*args),
         Command::Rule(args) => run_rule(args),
     };
     match outcome {
@@ -258,6 +269,10 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         ),
         baseline: args.baseline.as_ref().map(|p| cwd.join(p)),
         write_baseline: args.write_baseline.as_ref().map(|p| cwd.join(p)),
+        add_noqa: args
+            .add_noqa
+            .as_ref()
+            .map(|r| Some(r.clone()).filter(|r| !r.trim().is_empty())),
     };
     let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
     let stdin_path = result.stdin_path.clone();
@@ -291,7 +306,15 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
                 plural(*n),
                 report::display_path(path, &cwd)
             );
-        } else if result.baselined > 0 {
+        } else if let Some((codes, files)) = result.noqa_added {
+            let _ = writeln!(
+                stderr,
+                "Added {codes} noqa directive{} in {files} file{}.",
+                plural(codes),
+                plural(files)
+            );
+        }
+        if result.wrote_baseline.is_none() && result.baselined > 0 {
             let _ = writeln!(
                 stderr,
                 "{} finding{} in the baseline not shown.",

@@ -18,6 +18,7 @@
 //! an editor): its `Workspace` owns the files, their sources and the index, and runs the rules
 //! and the check/fix loop.
 
+pub mod add_noqa;
 pub mod baseline;
 pub mod check;
 pub mod cli;

@@ -96,7 +96,8 @@ impl Rule {
     /// Rules that report on files the checker could not analyse. They cannot be deselected by
     /// accident through a prefix like `TEN1`, but `--ignore TEN900` still works.
     pub fn is_file_error(self) -> bool {
-        self.code().starts_with("TEN90")
+        // TEN900 and TEN901 only: TEN902 (unused-noqa) is an ordinary rule.
+        matches!(self.code(), "TEN900" | "TEN901")
     }
 }
 

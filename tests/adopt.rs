@@ -210,3 +210,166 @@ fn write_baseline_on_some_files_keeps_the_others_entries() {
         .collect();
     assert_eq!(files, ["app/other.py", "app/other.py"]);
 }
+
+/// Every `.py` file under `root` compiles with the real CPython (`python3 -m compileall`).
+fn all_files_compile(root: &Path) {
+    let out = std::process::Command::new("python3")
+        .args(["-m", "compileall", "-q", "-x", "/\\.", "."])
+        .current_dir(root)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3 -m compileall failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A snapshot of every Python file's bytes.
+fn snapshot(root: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut files: Vec<_> = ignore::WalkBuilder::new(root)
+        .build()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn add_noqa_leaves_no_findings_and_is_idempotent() {
+    let dir = generate(20_000, 5);
+    let p = dir.path().join("p");
+    let before = findings(&p, &["--no-cache"]);
+    assert!(before.len() > 20, "{before:?}");
+    let out = tl()
+        .current_dir(&p)
+        .args(["check", "--add-noqa=legacy, see ADOPT-1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Added "), "{stderr}");
+    // Nothing remains, TEN902 included (every added code suppresses something).
+    assert_eq!(findings(&p, &[]), lines(&[]));
+    assert_eq!(findings(&p, &["--no-cache"]), lines(&[]));
+    all_files_compile(&p);
+    let text: String = snapshot(&p)
+        .iter()
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(text.contains("  # noqa: TEN"), "directives were added");
+    assert!(
+        text.contains("  # legacy, see ADOPT-1\n"),
+        "with the reason"
+    );
+
+    // A second run changes nothing.
+    let snap = snapshot(&p);
+    let out = tl()
+        .current_dir(&p)
+        .args(["check", "--add-noqa"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Added 0 noqa directives in 0 files."));
+    assert!(snapshot(&p) == snap, "the second --add-noqa changed files");
+}
+
+#[test]
+fn add_noqa_merges_and_reports_lines_that_cannot_take_a_comment() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    write(
+        d,
+        "app/views.py",
+        "from django.core.cache import cache\n\n\ndef f():\n    cache.get(\"a\")  # noqa: E501\n    cache.get(\"\"\"b\nc\"\"\")\n    cache.get(\"d\")  # type: ignore\n",
+    );
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "--add-noqa", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "one finding remains\n{stderr}");
+    assert!(
+        stderr.contains(":6: cannot add `# noqa`: the line ends inside a multi-line string"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("app/views.py:6:5: TEN301"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(d.join("app/views.py")).unwrap(),
+        "from django.core.cache import cache\n\n\ndef f():\n    cache.get(\"a\")  # noqa: E501, TEN301\n    cache.get(\"\"\"b\nc\"\"\")\n    cache.get(\"d\")  # type: ignore  # noqa: TEN301\n"
+    );
+}
+
+#[test]
+fn unused_noqa_is_reported_and_fixed() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    write(
+        d,
+        "app/views.py",
+        "from tenancy.cache import tenant_cache\n\n\ndef f():\n    return tenant_cache.get(\"a\")  # noqa: TEN301, TEN3O1, E501\n",
+    );
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "--output-format", "concise"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "app/views.py:5:35: TEN902 [*] Unused `noqa` directive (unused: `TEN301`; unknown: `TEN3O1`)"
+        ),
+        "{stdout}"
+    );
+    // Not reported when TEN301 is not enabled: whether it would suppress something is unknown.
+    assert_eq!(
+        findings(d, &["--select", "TEN1,TEN902"]),
+        lines(&["app/views.py:5:35 TEN902"]),
+        "only the unknown code is left to report"
+    );
+    tl().current_dir(d)
+        .args(["check", "--fix"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(d.join("app/views.py")).unwrap(),
+        "from tenancy.cache import tenant_cache\n\n\ndef f():\n    return tenant_cache.get(\"a\")  # noqa: E501\n"
+    );
+}
+
+#[test]
+fn add_noqa_suppresses_unused_noqa_findings_too() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    write(
+        d,
+        "app/v.py",
+        "from django.core.cache import cache\n\n\ndef f():\n    return cache.get(\"a\")  # noqa: TEN101\n",
+    );
+    assert_eq!(
+        findings(d, &[]),
+        lines(&["app/v.py:5:12 TEN301", "app/v.py:5:28 TEN902"])
+    );
+    tl().current_dir(d)
+        .args(["check", "--add-noqa"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(d.join("app/v.py")).unwrap(),
+        "from django.core.cache import cache\n\n\ndef f():\n    return cache.get(\"a\")  # noqa: TEN101, TEN301, TEN902\n"
+    );
+    assert_eq!(findings(d, &[]), lines(&[]));
+}

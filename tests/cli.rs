@@ -1363,7 +1363,12 @@ fn noqa_line_level() {
     write(p.path(), "app/views.py", NOQA_VIEWS);
     assert_eq!(
         findings(p.path(), &[]),
-        lines(&["app/views.py:15:12 TEN201", "app/views.py:23:5 TEN301"])
+        // `# noqa: TEN301` on a TEN201 line suppresses nothing: TEN902 says so.
+        lines(&[
+            "app/views.py:15:12 TEN201",
+            "app/views.py:15:37 TEN902",
+            "app/views.py:23:5 TEN301"
+        ])
     );
 
     // A blanket `# noqa` on the class line.

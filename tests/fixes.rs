@@ -462,6 +462,7 @@ cases! {
     mixed_safe_unsafe,
     ten401_wrap_rest,
     ten401_crlf_tabs,
+    ten902_unused_noqa,
 }
 
 #[test]
