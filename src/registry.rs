@@ -86,6 +86,26 @@ impl Rule {
         })
     }
 
+    /// The rule's page on the web: `rules/<CODE>.md` in the repository, at this version's tag
+    /// (`<repository>/blob/v<version>/rules/<CODE>.md`, GitHub's and GitLab's layout). `None`
+    /// when the package declares no repository.
+    pub fn url(self) -> Option<String> {
+        let repo = env!("CARGO_PKG_REPOSITORY").trim_end_matches('/');
+        (!repo.is_empty()).then(|| {
+            format!(
+                "{repo}/blob/v{}/rules/{}.md",
+                env!("CARGO_PKG_VERSION"),
+                self.code()
+            )
+        })
+    }
+
+    /// Whether a finding of this rule is a security finding (a possible cross-tenant leak), as
+    /// opposed to a problem with the input (TEN900, TEN901) or a stale suppression (TEN902).
+    pub fn is_security(self) -> bool {
+        !self.code().starts_with("TEN9")
+    }
+
     pub fn from_code(code: &str) -> Option<Rule> {
         Rule::all()
             .iter()
