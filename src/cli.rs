@@ -148,10 +148,38 @@ pub fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // `tenantlint check | head`: the reader has what it wanted; end quietly, as ruff does.
+        Err(msg) if msg == CLOSED_PIPE => ExitCode::from(0),
         Err(msg) => {
             let _ = writeln!(io::stderr(), "tenantlint: error: {msg}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error of a write to a closed pipe (standard output read by `head`, a pager that quit).
+const CLOSED_PIPE: &str = "\0closed pipe";
+
+/// An output error as a message; a closed pipe becomes [`CLOSED_PIPE`].
+fn io_err<E: Into<OutputError>>(e: E) -> String {
+    match e.into() {
+        OutputError(Some(io::ErrorKind::BrokenPipe), _) => CLOSED_PIPE.to_string(),
+        OutputError(_, msg) => format!("cannot write the output: {msg}"),
+    }
+}
+
+/// An output error (io or serde_json): its kind and message.
+struct OutputError(Option<io::ErrorKind>, String);
+
+impl From<io::Error> for OutputError {
+    fn from(e: io::Error) -> Self {
+        OutputError(Some(e.kind()), e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for OutputError {
+    fn from(e: serde_json::Error) -> Self {
+        OutputError(e.io_error_kind(), e.to_string())
     }
 }
 
@@ -170,9 +198,9 @@ fn run_rule(args: RuleArgs) -> Result<u8, String> {
         RuleFormat::Text => {
             for (i, r) in rules.iter().enumerate() {
                 if i > 0 {
-                    writeln!(out).map_err(|e| e.to_string())?;
+                    writeln!(out).map_err(io_err)?;
                 }
-                write!(out, "{}", r.doc()).map_err(|e| e.to_string())?;
+                write!(out, "{}", r.doc()).map_err(io_err)?;
             }
         }
         RuleFormat::Json => {
@@ -182,8 +210,8 @@ fn run_rule(args: RuleArgs) -> Result<u8, String> {
             } else {
                 values.into_iter().next().unwrap_or_default()
             };
-            serde_json::to_writer_pretty(&mut out, &v).map_err(|e| e.to_string())?;
-            writeln!(out).map_err(|e| e.to_string())?;
+            serde_json::to_writer_pretty(&mut out, &v).map_err(io_err)?;
+            writeln!(out).map_err(io_err)?;
         }
     }
     Ok(0)
@@ -326,7 +354,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
 
     if opts.fix == FixMode::Diff {
         let mut out = io::stdout().lock();
-        write_diffs(&mut out, &cwd, &result).map_err(|e| e.to_string())?;
+        write_diffs(&mut out, &cwd, &result).map_err(io_err)?;
         let changed = !result.fixed.is_empty();
         if !args.quiet {
             let n: usize = result
@@ -355,9 +383,9 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
 
     let mut buf: Vec<u8> = Vec::new();
     if args.statistics {
-        write_statistics(&mut buf, format, &report).map_err(|e| e.to_string())?;
+        write_statistics(&mut buf, format, &report).map_err(io_err)?;
     } else {
-        report::write_report(&mut buf, format, &report).map_err(|e| e.to_string())?;
+        report::write_report(&mut buf, format, &report).map_err(io_err)?;
     }
     let text_format = matches!(format, OutputFormat::Full | OutputFormat::Concise);
     let mut summary = String::new();
@@ -382,15 +410,15 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         let _ = write!(stderr, "{summary}");
     } else {
         let mut out = io::stdout().lock();
-        out.write_all(&buf).map_err(|e| e.to_string())?;
-        write!(out, "{summary}").map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
+        out.write_all(&buf).map_err(io_err)?;
+        write!(out, "{summary}").map_err(io_err)?;
+        out.flush().map_err(io_err)?;
     }
     if editor_fix {
         let mut out = io::stdout().lock();
         if let Some(raw) = &stdin_raw {
-            out.write_all(raw).map_err(|e| e.to_string())?;
-            out.flush().map_err(|e| e.to_string())?;
+            out.write_all(raw).map_err(io_err)?;
+            out.flush().map_err(io_err)?;
             let remaining = !result.diagnostics.is_empty();
             return Ok(if remaining && !args.exit_zero { 1 } else { 0 });
         }
@@ -399,8 +427,8 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             .as_deref()
             .or(stdin.as_deref())
             .unwrap_or_default();
-        out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+        out.flush().map_err(io_err)?;
     }
     let remaining = !result.diagnostics.is_empty();
     Ok(if remaining && !args.exit_zero { 1 } else { 0 })

@@ -373,3 +373,35 @@ fn add_noqa_suppresses_unused_noqa_findings_too() {
     );
     assert_eq!(findings(d, &[]), lines(&[]));
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_0() {
+    let dir = generate(100_000, 7);
+    let p = dir.path().join("p");
+    let bin = assert_cmd::cargo::cargo_bin("tenantlint");
+    // The report is far bigger than a pipe's buffer, so the write after `head` exits fails.
+    let full = tl()
+        .current_dir(&p)
+        .args(["check", "--output-format", "json"])
+        .output()
+        .unwrap();
+    assert!(full.stdout.len() > 128 * 1024, "{}", full.stdout.len());
+    for args in ["check --output-format json", "rule --all"] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; '{}' {args} | head -n 1 >/dev/null",
+                bin.display()
+            ))
+            .current_dir(&p)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args}: quiet");
+    }
+}
