@@ -387,7 +387,10 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     } else {
         report::write_report(&mut buf, format, &report).map_err(io_err)?;
     }
-    let text_format = matches!(format, OutputFormat::Full | OutputFormat::Concise);
+    let text_format = matches!(
+        format,
+        OutputFormat::Full | OutputFormat::Concise | OutputFormat::Grouped
+    );
     let mut summary = String::new();
     if text_format && !args.quiet {
         summary = summary_text(&result, &args);

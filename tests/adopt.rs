@@ -405,3 +405,38 @@ fn a_closed_pipe_ends_quietly_with_exit_0() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args}: quiet");
     }
 }
+
+#[test]
+fn grouped_output_groups_by_file_with_aligned_positions() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    let mut views = String::from("from django.core.cache import cache\n\n\ndef f():\n");
+    for _ in 0..8 {
+        views.push_str("    cache.get(\"k\")\n");
+    }
+    views.push_str("    return cache.get(\"k\")\n");
+    write(d, "app/views.py", &views);
+    write(
+        d,
+        "app/other.py",
+        "from django.core.cache import cache\n\ncache.clear()\ncache.set(\"a\", 1)\n",
+    );
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "--output-format", "grouped"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let msg = "`cache.get()` on Django's shared cache with a key that is not tenant-prefixed";
+    let mut expected = String::from(
+        "app/other.py:\n  4:1 TEN301 [*] `cache.set()` on Django's shared cache with a key that is not tenant-prefixed\n\napp/views.py:\n",
+    );
+    for row in 5..=12 {
+        expected.push_str(&format!("  {row:>2}:5  TEN301 [*] {msg}\n"));
+    }
+    expected.push_str(&format!("  13:12 TEN301 [*] {msg}\n\n"));
+    expected.push_str("Found 10 errors.\n[*] 10 fixable with the `--fix` option.\n");
+    assert_eq!(text, expected);
+}
