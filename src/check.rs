@@ -189,6 +189,27 @@ impl CheckOptions {
     }
 }
 
+/// The settings and the files `check` would report on, for `--show-settings` and `--show-files`
+/// (sorted, absolute; paths that do not exist are left out).
+pub fn settings_and_files(
+    cwd: &Path,
+    opts: &CheckOptions,
+) -> Result<(Settings, Vec<PathBuf>), CheckError> {
+    let mut targets: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .map(|p| config::normalize(&cwd.join(p)))
+        .collect();
+    if targets.is_empty() {
+        targets.push(cwd.to_path_buf());
+    }
+    let settings = load_settings(cwd, &targets, &opts.config)?;
+    let (mut files, _missing) = discovery::discover(&settings, &targets, opts.force_exclude);
+    files.sort();
+    files.dedup();
+    Ok((settings, files))
+}
+
 /// Run `check` as the CLI does (without printing).
 pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let stdin_path = opts.stdin.as_ref().map(|_| {

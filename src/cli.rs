@@ -86,7 +86,7 @@ pub struct CheckArgs {
     /// Apply `exclude` even to paths named on the command line.
     #[arg(long)]
     pub force_exclude: bool,
-    /// Do not read or write the result cache.
+    /// Do not read or write the fact cache.
     #[arg(long)]
     pub no_cache: bool,
     /// Report only findings not recorded in this baseline file (overrides the config's `baseline`).
@@ -107,6 +107,13 @@ pub struct CheckArgs {
         conflicts_with_all = ["fix", "diff", "write_baseline", "stdin_filename"]
     )]
     pub add_noqa: Option<String>,
+    /// Print the resolved settings, where each value came from, the project root and the
+    /// settings modules found; check nothing.
+    #[arg(long, conflicts_with = "show_files")]
+    pub show_settings: bool,
+    /// Print the files that would be checked, one per line; check nothing.
+    #[arg(long)]
+    pub show_files: bool,
     /// Print only diagnostics.
     #[arg(short, long)]
     pub quiet: bool,
@@ -302,6 +309,35 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             .as_ref()
             .map(|r| Some(r.clone()).filter(|r| !r.trim().is_empty())),
     };
+    if args.show_settings || args.show_files {
+        let (settings, files) =
+            check::settings_and_files(&cwd, &opts).map_err(|e| e.to_string())?;
+        let text = if args.show_settings {
+            // Settings modules anywhere in the project (the index always covers all of it).
+            let project =
+                crate::discovery::discover(&settings, std::slice::from_ref(&settings.root), false)
+                    .0;
+            crate::show::show_settings(
+                &settings,
+                &crate::show::CliSelection {
+                    select: args.select.as_deref(),
+                    extend_select: &args.extend_select,
+                    ignore: &args.ignore,
+                },
+                &project,
+                &cwd,
+            )
+        } else {
+            files
+                .iter()
+                .map(|f| format!("{}\n", report::display_path(f, &cwd)))
+                .collect()
+        };
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+        out.flush().map_err(io_err)?;
+        return Ok(0);
+    }
     let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
     let stdin_path = result.stdin_path.clone();
     let stdin_pair = match (&stdin_path, &stdin) {

@@ -36,4 +36,5 @@ pub mod python_limits;
 pub mod registry;
 pub mod report;
 pub mod rules;
+pub mod show;
 pub mod source_io;

@@ -440,3 +440,67 @@ fn grouped_output_groups_by_file_with_aligned_positions() {
     expected.push_str("Found 10 errors.\n[*] 10 fixable with the `--fix` option.\n");
     assert_eq!(text, expected);
 }
+
+#[test]
+fn show_settings_says_where_each_value_came_from() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(
+        d,
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.tenantlint]\npreset = \"django-scopes\"\ntenant-model = \"Org\"\nextend-exclude = [\"legacy/**\"]\n",
+    );
+    write(d, "app/__init__.py", "");
+    write(d, "app/views.py", "x = 1\n");
+    write(d, "config/settings.py", "DEBUG = False\n");
+    write(d, "legacy/old.py", "x = 1\n");
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "--show-settings", "--select", "TEN2", "app"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let root = std::fs::canonicalize(d).unwrap_or(d.to_path_buf());
+    for line in [
+        "config-file = \"pyproject.toml\"".to_string(),
+        "src = [\".\"]  # default".to_string(),
+        "tenant-model = \"Org\"  # pyproject.toml".to_string(),
+        "scoped-managers = [\"ScopedManager\"]  # preset django-scopes".to_string(),
+        "tenant-fields = [\"tenant\"]  # default".to_string(),
+        "select = [\"TEN2\"]  # command line".to_string(),
+        "extend-exclude = [\"legacy/**\"]  # pyproject.toml".to_string(),
+        "# settings modules found (1): config/settings.py".to_string(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in:\n{text}"
+        );
+    }
+    assert!(
+        text.contains(&format!("root = {:?}", root.display().to_string()))
+            || text.contains(&format!("root = {:?}", d.display().to_string())),
+        "{text}"
+    );
+
+    // --show-files: what would be checked, without the excluded folder.
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "--show-files"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let files: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(files.contains(&"app/views.py".to_string()), "{files:?}");
+    assert!(
+        files.contains(&"tenancy/models.py".to_string()),
+        "{files:?}"
+    );
+    assert!(!files.iter().any(|f| f.starts_with("legacy/")), "{files:?}");
+    let mut sorted = files.clone();
+    sorted.sort();
+    assert_eq!(files, sorted);
+}
