@@ -20,7 +20,8 @@ fn file_table(config: Option<&Path>) -> toml::Table {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return toml::Table::new();
     };
-    let table = if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+
+    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
         doc.get("tool")
             .and_then(|t| t.get("tenantlint"))
             .and_then(|t| t.as_table())
@@ -28,8 +29,7 @@ fn file_table(config: Option<&Path>) -> toml::Table {
             .unwrap_or_default()
     } else {
         doc
-    };
-    table
+    }
 }
 
 fn quote_list(v: &[String]) -> String {
@@ -94,7 +94,7 @@ pub fn show_settings(
     let file_label = settings
         .config_file
         .as_deref()
-        .map(|p| shown(p))
+        .map(&shown)
         .unwrap_or_default();
     let preset = settings
         .preset
@@ -199,11 +199,7 @@ pub fn show_settings(
             ),
             "baseline" => format!(
                 "{:?}",
-                settings
-                    .baseline
-                    .as_deref()
-                    .map(|p| shown(p))
-                    .unwrap_or_default()
+                settings.baseline.as_deref().map(&shown).unwrap_or_default()
             ),
             // Glob lists: as written in the file, else the built-in ones.
             _ => match table.get(key) {
