@@ -65,6 +65,8 @@ pub struct CheckOptions {
     pub write_baseline: Option<PathBuf>,
     /// `--add-noqa[=REASON]`: suppress every remaining finding with a `# noqa` comment.
     pub add_noqa: Option<Option<String>>,
+    /// `-v`: a summary of the index and the time per phase in [`CheckResult::verbose`].
+    pub verbose: bool,
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +90,8 @@ pub struct CheckResult {
     pub wrote_baseline: Option<(PathBuf, usize)>,
     /// `--add-noqa`: codes added, and in how many files.
     pub noqa_added: Option<(usize, usize)>,
+    /// `-v`: the index summary and the time per phase.
+    pub verbose: Option<String>,
 }
 
 #[derive(Debug)]
@@ -233,7 +237,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     if let Some(p) = &stdin_path {
         settings_start.insert(0, p.clone());
     }
-    let timer = Timer::new();
+    let timer = Timer::new(opts.verbose);
     let settings = load_settings(cwd, &settings_start, &opts.config)?;
     let selectors = opts.selectors();
     select::enabled_rules(&settings, &selectors)?;
@@ -365,6 +369,16 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         add_noqa(&ws, reason.as_deref(), &mut diagnostics, &mut result);
     }
     result.diagnostics = diagnostics;
+    if opts.verbose {
+        let mut s = crate::show::index_summary(ws.index(), &settings, cwd);
+        s.push_str(&format!(
+            "files checked: {}, from the fact cache: {}\ntime: {}\n",
+            result.checked.len(),
+            ws.cache_hits,
+            timer.laps()
+        ));
+        result.verbose = Some(s);
+    }
     if stdin_excluded || (opts.fix == FixMode::Apply && result.stdin_output.is_none()) {
         result.stdin_output = opts.stdin.clone();
     }
@@ -542,28 +556,46 @@ fn write_fixed(
     failed.then(|| ws.lint(targets, selections))
 }
 
-/// Phase timings on stderr when `TENANTLINT_TIMINGS` is set (for profiling, not for tests).
+/// Phase timings: on stderr as they happen when `TENANTLINT_TIMINGS` is set (for profiling),
+/// and collected for `-v`.
 struct Timer {
-    enabled: bool,
+    print: bool,
+    collect: bool,
     last: std::cell::Cell<std::time::Instant>,
+    laps: std::cell::RefCell<Vec<(String, f64)>>,
 }
 
 impl Timer {
-    fn new() -> Self {
+    fn new(collect: bool) -> Self {
         Timer {
-            enabled: std::env::var_os("TENANTLINT_TIMINGS").is_some(),
+            print: std::env::var_os("TENANTLINT_TIMINGS").is_some(),
+            collect,
             last: std::cell::Cell::new(std::time::Instant::now()),
+            laps: Default::default(),
         }
     }
 
     fn lap(&self, phase: &str) {
-        if self.enabled {
+        if self.print || self.collect {
             let now = std::time::Instant::now();
-            eprintln!(
-                "timing: {phase}: {:.1} ms",
-                (now - self.last.get()).as_secs_f64() * 1000.0
-            );
+            let ms = (now - self.last.get()).as_secs_f64() * 1000.0;
+            if self.print {
+                eprintln!("timing: {phase}: {ms:.1} ms");
+            }
+            if self.collect {
+                self.laps.borrow_mut().push((phase.to_string(), ms));
+            }
             self.last.set(now);
         }
+    }
+
+    /// `phase 12 ms, phase 3 ms, ...`
+    fn laps(&self) -> String {
+        self.laps
+            .borrow()
+            .iter()
+            .map(|(p, ms)| format!("{p} {ms:.0} ms"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

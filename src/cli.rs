@@ -114,6 +114,10 @@ pub struct CheckArgs {
     /// Print the files that would be checked, one per line; check nothing.
     #[arg(long)]
     pub show_files: bool,
+    /// Print a summary of the project index (files, models, tenant-owned models, scoped
+    /// managers, tenant cache) and the time per phase on standard error.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
     /// Print only diagnostics.
     #[arg(short, long)]
     pub quiet: bool,
@@ -308,6 +312,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             .add_noqa
             .as_ref()
             .map(|r| Some(r.clone()).filter(|r| !r.trim().is_empty())),
+        verbose: args.verbose,
     };
     if args.show_settings || args.show_files {
         let (settings, files) =
@@ -361,6 +366,11 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     let mut stderr = io::stderr().lock();
     for e in &result.fix_errors {
         let _ = writeln!(stderr, "tenantlint: warning: {e}");
+    }
+    if let Some(summary) = &result.verbose {
+        for line in summary.lines() {
+            let _ = writeln!(stderr, "tenantlint: {line}");
+        }
     }
     if !args.quiet {
         if let Some((path, n)) = &result.wrote_baseline {

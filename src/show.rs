@@ -228,3 +228,71 @@ pub fn show_settings(
     );
     out
 }
+
+/// The `-v` summary of the project index: what tenantlint understood of the project.
+pub fn index_summary(index: &crate::index::Index, settings: &Settings, cwd: &Path) -> String {
+    let conv = index.conv();
+    let (mut models, mut owned, mut global) = (0, 0, 0);
+    let mut managers: Vec<String> = Vec::new();
+    for id in index.all_ids() {
+        let info = index.info(id);
+        if info.is_model && !info.abstract_ {
+            models += 1;
+            if info.is_global {
+                global += 1;
+            } else if info.tenant.is_some() {
+                owned += 1;
+            }
+        }
+        if info.is_manager && info.scoped {
+            managers.push(index.qualname(id).to_string());
+        }
+    }
+    managers.sort();
+    managers.dedup();
+    let cache = conv.tenant_cache.as_str();
+    let cache_found = match cache.rsplit_once('.') {
+        Some((module, _)) => index.file_of_module(module).is_some(),
+        None => index.find_symbol(cache).is_some(),
+    };
+    let cache_at = index
+        .find_symbol(cache)
+        .map(|(m, n)| format!("{m}.{n}"))
+        .unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "root: {} (config: {})",
+        crate::report::display_path(&settings.root, cwd),
+        settings
+            .config_file
+            .as_deref()
+            .map_or("none, the embedded defaults".to_string(), |p| {
+                crate::report::display_path(p, cwd)
+            })
+    );
+    let _ = writeln!(out, "files indexed: {}", index.len());
+    let _ = writeln!(
+        out,
+        "Django models (concrete): {models}, tenant-owned: {owned}, global: {global} (tenant model: {})",
+        conv.tenant_model
+    );
+    let shown: Vec<&str> = managers.iter().take(10).map(String::as_str).collect();
+    let _ = writeln!(
+        out,
+        "scoped managers found: {}{}{}",
+        managers.len(),
+        if shown.is_empty() { "" } else { ": " },
+        shown.join(", ") + if managers.len() > 10 { ", ..." } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "tenant cache `{cache}`: {}",
+        if cache_found && !cache_at.is_empty() {
+            format!("found ({cache_at})")
+        } else {
+            "not found in the project".to_string()
+        }
+    );
+    out
+}

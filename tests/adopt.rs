@@ -504,3 +504,49 @@ fn show_settings_says_where_each_value_came_from() {
     sorted.sort();
     assert_eq!(files, sorted);
 }
+
+#[test]
+fn verbose_summarises_the_index() {
+    let dir = std_project();
+    let d = dir.path();
+    let out = tl().current_dir(d).args(["check", "-v"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenantlint: files indexed: 6\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Django models (concrete): 3, tenant-owned: 2, global: 0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("scoped managers found: 1: tenancy.models.TenantAwareManager\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "tenantlint: tenant cache `tenant_cache`: found (tenancy.cache.tenant_cache)"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tenantlint: time: discovery "), "{stderr}");
+    // A misspelled tenant cache is visibly not found.
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "-v", "--no-cache"])
+        .env("TENANTLINT_CACHE_DIR", d.join("c"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    write(
+        d,
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.tenantlint]\ntenant-cache = \"tenant_cahce\"\n",
+    );
+    let out = tl().current_dir(d).args(["check", "-v"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenant cache `tenant_cahce`: not found in the project"),
+        "{stderr}"
+    );
+}

@@ -965,8 +965,19 @@ fn assert_contract_shape(d: &Value) {
             "filename",
             "location",
             "end_location",
-            "fix"
+            "fix",
+            // Issue 12: as ruff's JSON.
+            "url",
+            "noqa_row",
+            "severity"
         ]),
+        "{d}"
+    );
+    assert_eq!(d["severity"], "error", "{d}");
+    assert!(
+        d["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/rules/{}.md", d["code"].as_str().unwrap()))),
         "{d}"
     );
     let code = d["code"].as_str().expect("code is a string");
