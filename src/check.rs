@@ -59,6 +59,14 @@ pub struct CheckOptions {
     pub no_cache: bool,
     /// Compute the edits of every fix (for output formats that print them).
     pub resolve_fixes: bool,
+    /// `--baseline FILE` (absolute): report only findings not in it (else the config's `baseline`).
+    pub baseline: Option<PathBuf>,
+    /// `--write-baseline FILE` (absolute): record today's findings there.
+    pub write_baseline: Option<PathBuf>,
+    /// `--add-noqa[=REASON]`: suppress every remaining finding with a `# noqa` comment.
+    pub add_noqa: Option<Option<String>>,
+    /// `-v`: a summary of the index and the time per phase in [`CheckResult::verbose`].
+    pub verbose: bool,
 }
 
 #[derive(Debug, Default)]
@@ -76,19 +84,29 @@ pub struct CheckResult {
     pub given: Vec<(PathBuf, PathBuf)>,
     /// The files reported on (absolute), sorted.
     pub checked: Vec<PathBuf>,
+    /// Findings not reported because the baseline holds them.
+    pub baselined: usize,
+    /// `--write-baseline`: the file written and how many findings it holds.
+    pub wrote_baseline: Option<(PathBuf, usize)>,
+    /// `--add-noqa`: codes added, and in how many files.
+    pub noqa_added: Option<(usize, usize)>,
+    /// `-v`: the index summary and the time per phase.
+    pub verbose: Option<String>,
 }
 
 #[derive(Debug)]
 pub enum CheckError {
     Config(ConfigError),
     Usage(String),
+    /// A baseline that cannot be read or written.
+    Baseline(String),
 }
 
 impl std::fmt::Display for CheckError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CheckError::Config(e) => write!(f, "invalid configuration: {e}"),
-            CheckError::Usage(m) => f.write_str(m),
+            CheckError::Usage(m) | CheckError::Baseline(m) => f.write_str(m),
         }
     }
 }
@@ -175,6 +193,27 @@ impl CheckOptions {
     }
 }
 
+/// The settings and the files `check` would report on, for `--show-settings` and `--show-files`
+/// (sorted, absolute; paths that do not exist are left out).
+pub fn settings_and_files(
+    cwd: &Path,
+    opts: &CheckOptions,
+) -> Result<(Settings, Vec<PathBuf>), CheckError> {
+    let mut targets: Vec<PathBuf> = opts
+        .paths
+        .iter()
+        .map(|p| config::normalize(&cwd.join(p)))
+        .collect();
+    if targets.is_empty() {
+        targets.push(cwd.to_path_buf());
+    }
+    let settings = load_settings(cwd, &targets, &opts.config)?;
+    let (mut files, _missing) = discovery::discover(&settings, &targets, opts.force_exclude);
+    files.sort();
+    files.dedup();
+    Ok((settings, files))
+}
+
 /// Run `check` as the CLI does (without printing).
 pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let stdin_path = opts.stdin.as_ref().map(|_| {
@@ -198,7 +237,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     if let Some(p) = &stdin_path {
         settings_start.insert(0, p.clone());
     }
-    let timer = Timer::new();
+    let timer = Timer::new(opts.verbose);
     let settings = load_settings(cwd, &settings_start, &opts.config)?;
     let selectors = opts.selectors();
     select::enabled_rules(&settings, &selectors)?;
@@ -339,7 +378,21 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     ws.fill_positions(&mut diagnostics);
     timer.lap("output positions");
+    apply_baseline(&ws, opts, &mut diagnostics, &mut result)?;
+    if let Some(reason) = &opts.add_noqa {
+        add_noqa(&ws, reason.as_deref(), &mut diagnostics, &mut result);
+    }
     result.diagnostics = diagnostics;
+    if opts.verbose {
+        let mut s = crate::show::index_summary(ws.index(), &settings, cwd);
+        s.push_str(&format!(
+            "files checked: {}, from the fact cache: {}\ntime: {}\n",
+            result.checked.len(),
+            ws.cache_hits,
+            timer.laps()
+        ));
+        result.verbose = Some(s);
+    }
     if stdin_excluded || (opts.fix == FixMode::Apply && result.stdin_output.is_none()) {
         result.stdin_output = opts.stdin.clone();
     }
@@ -347,6 +400,142 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     // thread do it while the report is printed (the process may well exit first).
     std::thread::spawn(move || drop(ws));
     Ok(result)
+}
+
+/// `--write-baseline`: record the findings (all of them are then in the baseline, so none is
+/// reported). `--baseline` or the config's `baseline`: drop the findings it holds.
+fn apply_baseline(
+    ws: &Workspace,
+    opts: &CheckOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+    result: &mut CheckResult,
+) -> Result<(), CheckError> {
+    let root = ws.settings().root.clone();
+    let source_of = |p: &Path| ws.sources().read(p).ok();
+    if let Some(path) = &opts.write_baseline {
+        let entries = crate::baseline::entries(diagnostics, &root, source_of);
+        let old = path
+            .exists()
+            .then(|| crate::baseline::read(path))
+            .transpose()
+            .map_err(CheckError::Baseline)?;
+        let merged = crate::baseline::merge(old, entries, &result.checked, &root);
+        let n = crate::baseline::write(path, merged).map_err(CheckError::Baseline)?;
+        result.wrote_baseline = Some((path.clone(), n));
+        result.baselined = diagnostics.len();
+        diagnostics.clear();
+        return Ok(());
+    }
+    let Some(path) = opts.baseline.as_ref().or(ws.settings().baseline.as_ref()) else {
+        return Ok(());
+    };
+    let baseline = crate::baseline::read(path).map_err(CheckError::Baseline)?;
+    let entries = crate::baseline::entries(diagnostics, &root, source_of);
+    let before = diagnostics.len();
+    let mut keep = entries.iter().map(|e| !baseline.contains(&e.fingerprint));
+    diagnostics.retain(|_| keep.next().unwrap_or(true));
+    result.baselined = before - diagnostics.len();
+    Ok(())
+}
+
+/// `--add-noqa`: per file, add the directives, check that the new text parses and suppresses
+/// what it should, and write it safely. The findings it suppressed are no longer reported;
+/// those it could not suppress stay, with a warning saying why.
+fn add_noqa(
+    ws: &Workspace,
+    reason: Option<&str>,
+    diagnostics: &mut Vec<Diagnostic>,
+    result: &mut CheckResult,
+) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let stdin_path = result.stdin_path.clone();
+    let suppressible =
+        |d: &Diagnostic| !d.rule.is_file_error() && stdin_path.as_ref() != Some(&d.path);
+    let mut by_file: BTreeMap<&Path, BTreeMap<u32, BTreeSet<String>>> = BTreeMap::new();
+    for d in diagnostics.iter().filter(|d| suppressible(d)) {
+        by_file
+            .entry(d.path.as_path())
+            .or_default()
+            .entry(d.start_pos.row)
+            .or_default()
+            .insert(d.rule.code().to_string());
+    }
+    let root = &ws.settings().root;
+    type Outcome = (PathBuf, Result<usize, String>, Vec<(u32, &'static str)>);
+    let outcomes: Vec<Outcome> = ws.install(|| {
+        use rayon::prelude::*;
+        by_file
+            .par_iter()
+            .map(|(&path, rows)| {
+                let Some(text) = ws.file_id(path).and_then(|id| ws.text_if_unchanged(id)) else {
+                    let msg = format!(
+                        "{}: changed while checking; no `# noqa` added",
+                        path.display()
+                    );
+                    return (path.to_path_buf(), Err(msg), Vec::new());
+                };
+                let added = crate::add_noqa::add_noqa(&text, rows, reason);
+                if added.added == 0 {
+                    return (path.to_path_buf(), Ok(0), added.skipped);
+                }
+                let facts = crate::extract::extract_source(&added.text);
+                let skipped: BTreeSet<u32> = added.skipped.iter().map(|(r, _)| *r).collect();
+                let suppresses_all =
+                    rows.iter()
+                        .filter(|(r, _)| !skipped.contains(r))
+                        .all(|(row, codes)| {
+                            codes.iter().all(|c| {
+                                crate::registry::Rule::from_code(c).is_some_and(|rule| {
+                                    crate::noqa::is_suppressed(&facts.noqa, rule, *row)
+                                })
+                            })
+                        });
+                if !facts.problems.is_empty() || !suppresses_all {
+                    let msg = format!(
+                        "{}: adding `# noqa` comments would break the file; left unchanged",
+                        path.display()
+                    );
+                    return (path.to_path_buf(), Err(msg), added.skipped);
+                }
+                let written = crate::fix::write::write_fixed(
+                    path,
+                    text.as_bytes(),
+                    added.text.as_bytes(),
+                    root,
+                )
+                .map(|()| added.added)
+                .map_err(|e| e.to_string());
+                (path.to_path_buf(), written, added.skipped)
+            })
+            .collect()
+    });
+    let mut done: HashSet<(PathBuf, u32)> = HashSet::new();
+    let (mut codes, mut files) = (0, 0);
+    for (path, outcome, skipped) in outcomes {
+        for (row, why) in &skipped {
+            result.fix_errors.push(format!(
+                "{}:{row}: cannot add `# noqa`: {why}",
+                path.display()
+            ));
+        }
+        match outcome {
+            Ok(n) => {
+                if n > 0 {
+                    codes += n;
+                    files += 1;
+                }
+                let skipped: HashSet<u32> = skipped.iter().map(|(r, _)| *r).collect();
+                if let Some(rows) = by_file.get(path.as_path()) {
+                    for row in rows.keys().filter(|r| !skipped.contains(r)) {
+                        done.insert((path.clone(), *row));
+                    }
+                }
+            }
+            Err(e) => result.fix_errors.push(e),
+        }
+    }
+    diagnostics.retain(|d| !(suppressible(d) && done.contains(&(d.path.clone(), d.start_pos.row))));
+    result.noqa_added = Some((codes, files));
 }
 
 /// Write the fixed files (`--fix`; `--diff` writes nothing). A file whose write fails goes back
@@ -384,28 +573,46 @@ fn write_fixed(
     failed.then(|| ws.lint(targets, selections))
 }
 
-/// Phase timings on stderr when `TENANTLINT_TIMINGS` is set (for profiling, not for tests).
+/// Phase timings: on stderr as they happen when `TENANTLINT_TIMINGS` is set (for profiling),
+/// and collected for `-v`.
 struct Timer {
-    enabled: bool,
+    print: bool,
+    collect: bool,
     last: std::cell::Cell<std::time::Instant>,
+    laps: std::cell::RefCell<Vec<(String, f64)>>,
 }
 
 impl Timer {
-    fn new() -> Self {
+    fn new(collect: bool) -> Self {
         Timer {
-            enabled: std::env::var_os("TENANTLINT_TIMINGS").is_some(),
+            print: std::env::var_os("TENANTLINT_TIMINGS").is_some(),
+            collect,
             last: std::cell::Cell::new(std::time::Instant::now()),
+            laps: Default::default(),
         }
     }
 
     fn lap(&self, phase: &str) {
-        if self.enabled {
+        if self.print || self.collect {
             let now = std::time::Instant::now();
-            eprintln!(
-                "timing: {phase}: {:.1} ms",
-                (now - self.last.get()).as_secs_f64() * 1000.0
-            );
+            let ms = (now - self.last.get()).as_secs_f64() * 1000.0;
+            if self.print {
+                eprintln!("timing: {phase}: {ms:.1} ms");
+            }
+            if self.collect {
+                self.laps.borrow_mut().push((phase.to_string(), ms));
+            }
             self.last.set(now);
         }
+    }
+
+    /// `phase 12 ms, phase 3 ms, ...`
+    fn laps(&self) -> String {
+        self.laps
+            .borrow()
+            .iter()
+            .map(|(p, ms)| format!("{p} {ms:.0} ms"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

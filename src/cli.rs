@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check files (default: the current directory); `-` reads standard input.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Explain a rule, or all of them.
     Rule(RuleArgs),
     /// Run the language server over standard input and output (diagnostics, code actions, fix-all).
@@ -95,9 +95,38 @@ pub struct CheckArgs {
     /// Apply `exclude` even to paths named on the command line.
     #[arg(long)]
     pub force_exclude: bool,
-    /// Do not read or write the result cache.
+    /// Do not read or write the fact cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Report only findings not recorded in this baseline file (overrides the config's `baseline`).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in this baseline file (the files checked; entries for other files
+    /// are kept) and report none of them.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
+    /// Append `# noqa: CODE` where each remaining finding is suppressed (merging with an existing
+    /// `# noqa: ...`); `--add-noqa=REASON` adds `  # REASON` after a new directive.
+    #[arg(
+        long,
+        value_name = "REASON",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "",
+        conflicts_with_all = ["fix", "diff", "write_baseline", "stdin_filename"]
+    )]
+    pub add_noqa: Option<String>,
+    /// Print the resolved settings, where each value came from, the project root and the
+    /// settings modules found; check nothing.
+    #[arg(long, conflicts_with = "show_files")]
+    pub show_settings: bool,
+    /// Print the files that would be checked, one per line; check nothing.
+    #[arg(long)]
+    pub show_files: bool,
+    /// Print a summary of the project index (files, models, tenant-owned models, scoped
+    /// managers, tenant cache) and the time per phase on standard error.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
     /// Print only diagnostics.
     #[arg(short, long)]
     pub quiet: bool,
@@ -134,12 +163,14 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Check(args) => run_check(args),
+        Command::Check(args) => run_check(*args),
         Command::Rule(args) => run_rule(args),
         Command::Server(args) => run_server(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
+        // `tenantlint check | head`: the reader has what it wanted; end quietly, as ruff does.
+        Err(msg) if msg == CLOSED_PIPE => ExitCode::from(0),
         Err(msg) => {
             let _ = writeln!(io::stderr(), "tenantlint: error: {msg}");
             ExitCode::from(2)
@@ -154,6 +185,32 @@ fn run_server(args: ServerArgs) -> Result<u8, String> {
         no_cache: args.no_cache,
     })?;
     Ok(if clean { 0 } else { 1 })
+}
+
+/// The error of a write to a closed pipe (standard output read by `head`, a pager that quit).
+const CLOSED_PIPE: &str = "\0closed pipe";
+
+/// An output error as a message; a closed pipe becomes [`CLOSED_PIPE`].
+fn io_err<E: Into<OutputError>>(e: E) -> String {
+    match e.into() {
+        OutputError(Some(io::ErrorKind::BrokenPipe), _) => CLOSED_PIPE.to_string(),
+        OutputError(_, msg) => format!("cannot write the output: {msg}"),
+    }
+}
+
+/// An output error (io or serde_json): its kind and message.
+struct OutputError(Option<io::ErrorKind>, String);
+
+impl From<io::Error> for OutputError {
+    fn from(e: io::Error) -> Self {
+        OutputError(Some(e.kind()), e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for OutputError {
+    fn from(e: serde_json::Error) -> Self {
+        OutputError(e.io_error_kind(), e.to_string())
+    }
 }
 
 fn run_rule(args: RuleArgs) -> Result<u8, String> {
@@ -171,9 +228,9 @@ fn run_rule(args: RuleArgs) -> Result<u8, String> {
         RuleFormat::Text => {
             for (i, r) in rules.iter().enumerate() {
                 if i > 0 {
-                    writeln!(out).map_err(|e| e.to_string())?;
+                    writeln!(out).map_err(io_err)?;
                 }
-                write!(out, "{}", r.doc()).map_err(|e| e.to_string())?;
+                write!(out, "{}", r.doc()).map_err(io_err)?;
             }
         }
         RuleFormat::Json => {
@@ -183,8 +240,8 @@ fn run_rule(args: RuleArgs) -> Result<u8, String> {
             } else {
                 values.into_iter().next().unwrap_or_default()
             };
-            serde_json::to_writer_pretty(&mut out, &v).map_err(|e| e.to_string())?;
-            writeln!(out).map_err(|e| e.to_string())?;
+            serde_json::to_writer_pretty(&mut out, &v).map_err(io_err)?;
+            writeln!(out).map_err(io_err)?;
         }
     }
     Ok(0)
@@ -268,7 +325,43 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             args.output_format,
             Some(OutputFormat::Json | OutputFormat::JsonLines | OutputFormat::Sarif)
         ),
+        baseline: args.baseline.as_ref().map(|p| cwd.join(p)),
+        write_baseline: args.write_baseline.as_ref().map(|p| cwd.join(p)),
+        add_noqa: args
+            .add_noqa
+            .as_ref()
+            .map(|r| Some(r.clone()).filter(|r| !r.trim().is_empty())),
+        verbose: args.verbose,
     };
+    if args.show_settings || args.show_files {
+        let (settings, files) =
+            check::settings_and_files(&cwd, &opts).map_err(|e| e.to_string())?;
+        let text = if args.show_settings {
+            // Settings modules anywhere in the project (the index always covers all of it).
+            let project =
+                crate::discovery::discover(&settings, std::slice::from_ref(&settings.root), false)
+                    .0;
+            crate::show::show_settings(
+                &settings,
+                &crate::show::CliSelection {
+                    select: args.select.as_deref(),
+                    extend_select: &args.extend_select,
+                    ignore: &args.ignore,
+                },
+                &project,
+                &cwd,
+            )
+        } else {
+            files
+                .iter()
+                .map(|f| format!("{}\n", report::display_path(f, &cwd)))
+                .collect()
+        };
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+        out.flush().map_err(io_err)?;
+        return Ok(0);
+    }
     let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
     let stdin_path = result.stdin_path.clone();
     let stdin_pair = match (&stdin_path, &stdin) {
@@ -293,10 +386,40 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     for e in &result.fix_errors {
         let _ = writeln!(stderr, "tenantlint: warning: {e}");
     }
+    if let Some(summary) = &result.verbose {
+        for line in summary.lines() {
+            let _ = writeln!(stderr, "tenantlint: {line}");
+        }
+    }
+    if !args.quiet {
+        if let Some((path, n)) = &result.wrote_baseline {
+            let _ = writeln!(
+                stderr,
+                "Wrote {n} finding{} to the baseline {}.",
+                plural(*n),
+                report::display_path(path, &cwd)
+            );
+        } else if let Some((codes, files)) = result.noqa_added {
+            let _ = writeln!(
+                stderr,
+                "Added {codes} noqa directive{} in {files} file{}.",
+                plural(codes),
+                plural(files)
+            );
+        }
+        if result.wrote_baseline.is_none() && result.baselined > 0 {
+            let _ = writeln!(
+                stderr,
+                "{} finding{} in the baseline not shown.",
+                result.baselined,
+                plural(result.baselined)
+            );
+        }
+    }
 
     if opts.fix == FixMode::Diff {
         let mut out = io::stdout().lock();
-        write_diffs(&mut out, &cwd, &result).map_err(|e| e.to_string())?;
+        write_diffs(&mut out, &cwd, &result).map_err(io_err)?;
         let changed = !result.fixed.is_empty();
         if !args.quiet {
             let n: usize = result
@@ -325,11 +448,14 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
 
     let mut buf: Vec<u8> = Vec::new();
     if args.statistics {
-        write_statistics(&mut buf, format, &report).map_err(|e| e.to_string())?;
+        write_statistics(&mut buf, format, &report).map_err(io_err)?;
     } else {
-        report::write_report(&mut buf, format, &report).map_err(|e| e.to_string())?;
+        report::write_report(&mut buf, format, &report).map_err(io_err)?;
     }
-    let text_format = matches!(format, OutputFormat::Full | OutputFormat::Concise);
+    let text_format = matches!(
+        format,
+        OutputFormat::Full | OutputFormat::Concise | OutputFormat::Grouped
+    );
     let mut summary = String::new();
     if text_format && !args.quiet {
         summary = summary_text(&result, &args);
@@ -352,15 +478,15 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         let _ = write!(stderr, "{summary}");
     } else {
         let mut out = io::stdout().lock();
-        out.write_all(&buf).map_err(|e| e.to_string())?;
-        write!(out, "{summary}").map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
+        out.write_all(&buf).map_err(io_err)?;
+        write!(out, "{summary}").map_err(io_err)?;
+        out.flush().map_err(io_err)?;
     }
     if editor_fix {
         let mut out = io::stdout().lock();
         if let Some(raw) = &stdin_raw {
-            out.write_all(raw).map_err(|e| e.to_string())?;
-            out.flush().map_err(|e| e.to_string())?;
+            out.write_all(raw).map_err(io_err)?;
+            out.flush().map_err(io_err)?;
             let remaining = !result.diagnostics.is_empty();
             return Ok(if remaining && !args.exit_zero { 1 } else { 0 });
         }
@@ -369,8 +495,8 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
             .as_deref()
             .or(stdin.as_deref())
             .unwrap_or_default();
-        out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-        out.flush().map_err(|e| e.to_string())?;
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+        out.flush().map_err(io_err)?;
     }
     let remaining = !result.diagnostics.is_empty();
     Ok(if remaining && !args.exit_zero { 1 } else { 0 })

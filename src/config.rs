@@ -342,6 +342,8 @@ pub struct Settings {
     /// The oldest Python the project runs on (`target-version`, else the lower bound of
     /// `requires-python`, else [`DEFAULT_TARGET_VERSION`]): syntax it rejects is a TEN900.
     pub target_version: (u8, u8),
+    /// `baseline`: the baseline file (absolute; given relative to the project root).
+    pub baseline: Option<PathBuf>,
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -389,6 +391,7 @@ pub struct FileOptions {
     pub cache_dir: Option<String>,
     pub max_file_size: Option<u64>,
     pub target_version: Option<(u8, u8)>,
+    pub baseline: Option<String>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
@@ -432,6 +435,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "file-fields",
     "max-file-size",
     "target-version",
+    "baseline",
 ];
 
 fn type_name(v: &Value) -> &'static str {
@@ -778,6 +782,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
                 };
                 o.extends.push((base.to_string(), values));
             }
+            "baseline" => o.baseline = Some(r.string(k, v)?),
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
@@ -1090,6 +1095,7 @@ pub fn resolve_settings(
             requires_python(dir)
         })
         .unwrap_or(DEFAULT_TARGET_VERSION);
+    let baseline = o.baseline.as_ref().map(|b| normalize(&root.join(b)));
     Ok(Settings {
         cache_dir: o.cache_dir.clone().map(PathBuf::from),
         root,
@@ -1116,6 +1122,7 @@ pub fn resolve_settings(
         preset: o.preset,
         max_file_size: o.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
         target_version,
+        baseline,
         per_file_ignores,
         conventions,
     })

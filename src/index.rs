@@ -559,7 +559,7 @@ impl Index {
         (self.offsets[id.file as usize] + id.class) as usize
     }
 
-    fn all_ids(&self) -> Vec<ClassId> {
+    pub fn all_ids(&self) -> Vec<ClassId> {
         let mut ids = Vec::with_capacity(*self.offsets.last().unwrap_or(&0) as usize);
         for (fi, f) in self.facts.iter().enumerate() {
             for ci in 0..f.classes.len() {

@@ -18,6 +18,8 @@
 //! an editor): its `Workspace` owns the files, their sources and the index, and runs the rules
 //! and the check/fix loop.
 
+pub mod add_noqa;
+pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -35,5 +37,6 @@ pub mod registry;
 pub mod report;
 pub mod rules;
 pub mod server;
+pub mod show;
 pub mod source_io;
 pub mod sql;

@@ -55,17 +55,7 @@ impl fmt::Debug for Rule {
     }
 }
 
-/// Where the rule pages live: `rules/<CODE>.md` in the repository, as the README's install
-/// instructions name it. One constant to change when the project gets its public home; the
-/// language server's `codeDescription` and SARIF's `helpUri` both use [`Rule::url`].
-pub const RULES_URL: &str = "https://example.invalid/your-org/tenantlint/blob/main/rules/";
-
 impl Rule {
-    /// The rule's page: `RULES_URL` + `<CODE>.md`.
-    pub fn url(self) -> String {
-        format!("{RULES_URL}{}.md", self.code())
-    }
-
     pub fn code(self) -> &'static str {
         self.0.code
     }
@@ -96,6 +86,27 @@ impl Rule {
         })
     }
 
+    /// The rule's page on the web: `rules/<CODE>.md` in the repository, at this version's tag
+    /// (`<repository>/blob/v<version>/rules/<CODE>.md`, GitHub's and GitLab's layout). `None`
+    /// when the package declares no repository. The language server's `codeDescription`, SARIF's
+    /// `helpUri` and JSON's `url` all use it.
+    pub fn url(self) -> Option<String> {
+        let repo = env!("CARGO_PKG_REPOSITORY").trim_end_matches('/');
+        (!repo.is_empty()).then(|| {
+            format!(
+                "{repo}/blob/v{}/rules/{}.md",
+                env!("CARGO_PKG_VERSION"),
+                self.code()
+            )
+        })
+    }
+
+    /// Whether a finding of this rule is a security finding (a possible cross-tenant leak), as
+    /// opposed to a problem with the input (TEN900, TEN901) or a stale suppression (TEN902).
+    pub fn is_security(self) -> bool {
+        !self.code().starts_with("TEN9")
+    }
+
     pub fn from_code(code: &str) -> Option<Rule> {
         Rule::all()
             .iter()
@@ -106,7 +117,8 @@ impl Rule {
     /// Rules that report on files the checker could not analyse. They cannot be deselected by
     /// accident through a prefix like `TEN1`, but `--ignore TEN900` still works.
     pub fn is_file_error(self) -> bool {
-        self.code().starts_with("TEN90")
+        // TEN900 and TEN901 only: TEN902 (unused-noqa) is an ordinary rule.
+        matches!(self.code(), "TEN900" | "TEN901")
     }
 }
 

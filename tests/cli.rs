@@ -980,8 +980,19 @@ fn assert_contract_shape(d: &Value) {
             "filename",
             "location",
             "end_location",
-            "fix"
+            "fix",
+            // Issue 12: as ruff's JSON.
+            "url",
+            "noqa_row",
+            "severity"
         ]),
+        "{d}"
+    );
+    assert_eq!(d["severity"], "error", "{d}");
+    assert!(
+        d["url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/rules/{}.md", d["code"].as_str().unwrap()))),
         "{d}"
     );
     let code = d["code"].as_str().expect("code is a string");
@@ -1386,7 +1397,12 @@ fn noqa_line_level() {
     write(p.path(), "app/views.py", NOQA_VIEWS);
     assert_eq!(
         findings(p.path(), &[]),
-        lines(&["app/views.py:15:12 TEN201", "app/views.py:23:5 TEN301"])
+        // `# noqa: TEN301` on a TEN201 line suppresses nothing: TEN902 says so.
+        lines(&[
+            "app/views.py:15:12 TEN201",
+            "app/views.py:15:37 TEN902",
+            "app/views.py:23:5 TEN301"
+        ])
     );
 
     // A blanket `# noqa` on the class line.

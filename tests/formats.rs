@@ -130,7 +130,13 @@ fn assert_valid_sarif(validators: &[(&str, jsonschema::Validator)], log: &Value,
 fn sarif_validates_against_the_official_schema_and_matches_json() {
     let validators = sarif_validators();
     let dir = demo();
-    let log: Value = serde_json::from_str(&check(&dir, "sarif", 1)).expect("sarif output is JSON");
+    let text = check(&dir, "sarif", 1);
+    assert!(
+        text.len() < 40_000,
+        "the demo's SARIF is {} bytes (24 results; the rule pages are linked, not embedded)",
+        text.len()
+    );
+    let log: Value = serde_json::from_str(&text).expect("sarif output is JSON");
     assert_valid_sarif(&validators, &log, "demo");
     let json = json_diagnostics(&dir);
 
@@ -149,17 +155,37 @@ fn sarif_validates_against_the_official_schema_and_matches_json() {
     assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
     let rules = driver["rules"].as_array().unwrap();
     let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    for code in ["TEN101", "TEN201", "TEN301", "TEN900", "TEN901"] {
-        assert!(
-            ids.contains(&code),
-            "rule {code} missing from tool.driver.rules"
-        );
-    }
+    // The rules with results, once each, in code order (as ruff's SARIF).
+    let mut codes: Vec<&str> = json.iter().map(|j| j["code"].as_str().unwrap()).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(ids, codes, "tool.driver.rules lists the rules with results");
     for r in rules {
+        let code = r["id"].as_str().unwrap();
         assert!(!r["name"].as_str().unwrap().is_empty());
         assert!(!r["shortDescription"]["text"].as_str().unwrap().is_empty());
         assert!(!r["help"]["markdown"].as_str().unwrap().is_empty());
         assert_eq!(r["defaultConfiguration"]["level"], "error");
+        // The page is linked, not embedded.
+        let uri = r["helpUri"].as_str().unwrap();
+        assert!(uri.ends_with(&format!("/rules/{code}.md")), "{uri}");
+        assert!(uri.contains(&format!("/blob/v{}/", env!("CARGO_PKG_VERSION"))));
+        assert!(r["help"]["markdown"].as_str().unwrap().contains(uri));
+        assert!(r["help"]["text"].as_str().unwrap().len() < 200);
+        let tags: Vec<&str> = r["properties"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert!(tags.contains(&"security"), "{code}: {tags:?}");
+        let severity: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((7.0..=10.0).contains(&severity), "ranked high by GitHub");
+        assert_eq!(r["properties"]["precision"], "high");
     }
     let srcroot = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
         .as_str()
@@ -183,6 +209,10 @@ fn sarif_validates_against_the_official_schema_and_matches_json() {
             rules[index]["id"], r["ruleId"],
             "ruleIndex points at the rule"
         );
+        // JSON carries ruff's `url`, `noqa_row` and `severity` too.
+        assert_eq!(j["url"], rules[index]["helpUri"]);
+        assert_eq!(j["noqa_row"], j["location"]["row"]);
+        assert_eq!(j["severity"], "error");
         assert_eq!(r["level"], "error");
         assert_eq!(r["message"]["text"], j["message"]);
         let loc = &r["locations"][0]["physicalLocation"];

@@ -227,6 +227,17 @@ impl Workspace {
             edits,
         };
         let mut diags = rules::check_file(&ctx, &enabled);
+        // TEN902 judges the `# noqa` comments against every other finding, before suppression.
+        let unused_noqa = rules::ten902_unused_noqa::RULE;
+        if enabled.contains(&unused_noqa)
+            && facts.problems.is_empty()
+            && !facts.noqa.lines.is_empty()
+        {
+            let unused = rules::ten902_unused_noqa::check_unused(&ctx, &diags, &enabled, || {
+                self.text_if_unchanged(file)
+            });
+            diags.extend(unused);
+        }
         diags.retain(|d| {
             d.rule.is_file_error()
                 || !noqa::is_suppressed(&facts.noqa, d.rule, ctx.row(d.span.start))

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
@@ -50,7 +50,7 @@ impl Default for Fnv1a64 {
 }
 
 /// The stripped text of the line a diagnostic starts on ("" when the file cannot be read).
-fn line_text<'s>(source: Option<&'s str>, d: &Diagnostic) -> &'s str {
+pub fn line_text<'s>(source: Option<&'s str>, d: &Diagnostic) -> &'s str {
     let Some(src) = source else { return "" };
     let start = (d.span.start as usize).min(src.len());
     let start = (0..=start)
@@ -63,18 +63,35 @@ fn line_text<'s>(source: Option<&'s str>, d: &Diagnostic) -> &'s str {
 }
 
 /// One fingerprint per diagnostic, in order: 32 hex digits, unique within the report, and
-/// unchanged by line shifts and by re-runs.
+/// unchanged by line shifts and by re-runs. Paths are shown as in the report.
 pub fn fingerprints(report: &Report) -> Vec<String> {
-    let mut out = Vec::with_capacity(report.diagnostics.len());
+    fingerprints_with(
+        report.diagnostics,
+        |p| report.source(p),
+        |p| report.display_path(p),
+    )
+}
+
+/// The line-independent fingerprints of `diags` (sorted as reported): built from the file's
+/// path as `path_of` shows it, the rule's code, the message and the trimmed text of the line the
+/// diagnostic starts on (read with `source_of`), plus an occurrence number that tells apart
+/// identical findings on identical lines of one file (so two of them need two baseline entries).
+/// Shared by the GitLab report and the baseline (`crate::baseline`).
+pub fn fingerprints_with(
+    diags: &[Diagnostic],
+    mut source_of: impl FnMut(&Path) -> Option<String>,
+    mut path_of: impl FnMut(&Path) -> String,
+) -> Vec<String> {
+    let mut out = Vec::with_capacity(diags.len());
     let mut seen: HashSet<String> = HashSet::new();
     let mut occurrences: HashMap<(String, &str, &str, String), u32> = HashMap::new();
     let mut cached: Option<(PathBuf, Option<String>)> = None;
-    for d in report.diagnostics {
+    for d in diags {
         if cached.as_ref().is_none_or(|(p, _)| *p != d.path) {
-            cached = Some((d.path.clone(), report.source(&d.path)));
+            cached = Some((d.path.clone(), source_of(&d.path)));
         }
         let source = cached.as_ref().and_then(|(_, s)| s.as_deref());
-        let path = report.display_path(&d.path);
+        let path = path_of(&d.path);
         let line = line_text(source, d).to_string();
         let n = occurrences
             .entry((
@@ -87,36 +104,7 @@ pub fn fingerprints(report: &Report) -> Vec<String> {
         let mut occurrence = *n;
         *n += 1;
         loop {
-            // Two independent 64-bit hashes (different field order) make 128 bits.
-            let mut a = Fnv1a64::new();
-            let mut b = Fnv1a64::new();
-            for (h, parts) in [
-                (
-                    &mut a,
-                    [
-                        path.as_str(),
-                        d.rule.code(),
-                        d.message.as_str(),
-                        line.as_str(),
-                    ],
-                ),
-                (
-                    &mut b,
-                    [
-                        line.as_str(),
-                        d.message.as_str(),
-                        d.rule.code(),
-                        path.as_str(),
-                    ],
-                ),
-            ] {
-                h.field("tenantlint");
-                for p in parts {
-                    h.field(p);
-                }
-                h.field(&occurrence.to_string());
-            }
-            let fp = format!("{:016x}{:016x}", a.finish(), b.finish());
+            let fp = fingerprint(&path, d.rule.code(), &d.message, &line, occurrence);
             if seen.insert(fp.clone()) {
                 out.push(fp);
                 break;
@@ -126,6 +114,23 @@ pub fn fingerprints(report: &Report) -> Vec<String> {
         }
     }
     out
+}
+
+/// One fingerprint: two independent 64-bit FNV-1a hashes (different field order), 32 hex digits.
+pub fn fingerprint(path: &str, code: &str, message: &str, line: &str, occurrence: u32) -> String {
+    let mut a = Fnv1a64::new();
+    let mut b = Fnv1a64::new();
+    for (h, parts) in [
+        (&mut a, [path, code, message, line]),
+        (&mut b, [line, message, code, path]),
+    ] {
+        h.field("tenantlint");
+        for p in parts {
+            h.field(p);
+        }
+        h.field(&occurrence.to_string());
+    }
+    format!("{:016x}{:016x}", a.finish(), b.finish())
 }
 
 pub fn write_gitlab(w: &mut dyn Write, report: &Report) -> io::Result<()> {

@@ -32,6 +32,10 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
         "location": loc(d.start_pos),
         "end_location": loc(d.end_pos),
         "fix": fix,
+        "url": d.rule.url(),
+        // The row where a `# noqa` suppresses it (none for unreadable or unparsable files).
+        "noqa_row": (!d.rule.is_file_error()).then_some(d.start_pos.row),
+        "severity": "error",
     });
     // Only when there is one, so the contract's objects are unchanged otherwise.
     if let Some(r) = &d.root_cause {

@@ -17,6 +17,7 @@ use crate::registry::Rule;
 pub enum OutputFormat {
     Full,
     Concise,
+    Grouped,
     Json,
     JsonLines,
     Sarif,
@@ -94,6 +95,7 @@ pub fn write_report(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
     match format {
         OutputFormat::Full => text::write_full(w, report),
         OutputFormat::Concise => text::write_concise(w, report),
+        OutputFormat::Grouped => text::write_grouped(w, report),
         OutputFormat::Json => json::write_json(w, report),
         OutputFormat::JsonLines => json::write_json_lines(w, report),
         OutputFormat::Sarif => sarif::write_sarif(w, report),

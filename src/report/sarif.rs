@@ -1,7 +1,8 @@
 //! `sarif`: SARIF 2.1.0, the format GitHub code scanning and most security dashboards read.
 //!
-//! One run; the tool component lists every rule of the registry (code, name, summary, the rule
-//! page as help); each result points at its rule by id and index, carries the diagnostic's region
+//! One run; the tool component lists the rules with results (code, name, summary, the page's
+//! first paragraph, a link to the page as `helpUri`, `security-severity`, `precision` and the
+//! `security` tag for the tenant-isolation rules); each result points at its rule by id and index, carries the diagnostic's region
 //! and, where the diagnostic has one, its fix as replacements. Paths are relative URIs against
 //! `%SRCROOT%`, which `originalUriBaseIds` maps to the current directory. Columns count Unicode
 //! code points (`columnKind`), as everywhere in tenantlint.
@@ -115,19 +116,50 @@ fn first_paragraph(doc: &str) -> Option<String> {
     (!para.is_empty()).then(|| para.join(" "))
 }
 
+/// GitHub code scanning's `security-severity` (0.0 to 10.0; 7.0 and above is "high") for the
+/// tenant-isolation rules: a finding is a possible cross-tenant data leak.
+pub const SECURITY_SEVERITY: &str = "7.5";
+
+/// A rule's descriptor: the page's first paragraph as `fullDescription`, and as help a link to
+/// the page (`helpUri`), not the page itself: the pages are long, and embedding each one (twice)
+/// in every report made the report mostly documentation. `tenantlint rule CODE` prints the page.
 pub fn rule_descriptor(rule: Rule) -> Value {
     let doc = rule.doc();
     let full = first_paragraph(doc).unwrap_or_else(|| rule.summary().to_string());
-    json!({
+    let url = rule.url();
+    // The page's first paragraph is the `fullDescription`; the help only points at the page.
+    let (text, markdown) = match &url {
+        Some(u) => (
+            format!("{u} (or `tenantlint rule {}`)", rule.code()),
+            format!("[{}: {}]({u})", rule.code(), rule.name()),
+        ),
+        None => {
+            let t = format!("`tenantlint rule {}`", rule.code());
+            (t.clone(), t)
+        }
+    };
+    let properties = if rule.is_security() {
+        json!({
+            "tags": ["security", "tenant-isolation"],
+            "security-severity": SECURITY_SEVERITY,
+            "precision": "high",
+        })
+    } else {
+        json!({"tags": ["tenantlint"], "precision": "very-high"})
+    };
+    let mut d = json!({
         "id": rule.code(),
         "name": rule.name(),
         "shortDescription": {"text": rule.summary()},
         "fullDescription": {"text": full},
-        "help": {"text": doc, "markdown": doc},
-        "helpUri": rule.url(),
+        "help": {"text": text, "markdown": markdown},
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["tenant-isolation"]},
-    })
+        "properties": properties,
+    });
+    if let Some(u) = url {
+        d["helpUri"] = json!(u);
+    }
+    d
 }
 
 fn fix_json(report: &Report, d: &Diagnostic) -> Option<Value> {
@@ -154,12 +186,17 @@ fn fix_json(report: &Report, d: &Diagnostic) -> Option<Value> {
 
 pub fn sarif_log(report: &Report) -> Value {
     let fingerprints = super::gitlab::fingerprints(report);
+    // The rules with results, in code order (as ruff's SARIF): the report stays proportional to
+    // what it reports. `tenantlint rule --all` lists the catalogue.
+    let mut rules: Vec<Rule> = report.diagnostics.iter().map(|d| d.rule).collect();
+    rules.sort();
+    rules.dedup();
     let results: Vec<Value> = report
         .diagnostics
         .iter()
         .zip(fingerprints)
         .map(|(d, fp)| {
-            let index = Rule::all().iter().position(|&r| r == d.rule).unwrap_or(0);
+            let index = rules.iter().position(|&r| r == d.rule).unwrap_or(0);
             let mut result = json!({
                 "ruleId": d.rule.code(),
                 "ruleIndex": index,
@@ -202,7 +239,7 @@ pub fn sarif_log(report: &Report) -> Value {
         "name": "tenantlint",
         "version": env!("CARGO_PKG_VERSION"),
         "semanticVersion": env!("CARGO_PKG_VERSION"),
-        "rules": Rule::all().iter().map(|&r| rule_descriptor(r)).collect::<Vec<_>>(),
+        "rules": rules.iter().map(|&r| rule_descriptor(r)).collect::<Vec<_>>(),
     });
     let info = [env!("CARGO_PKG_HOMEPAGE"), env!("CARGO_PKG_REPOSITORY")]
         .into_iter()
@@ -222,8 +259,9 @@ pub fn sarif_log(report: &Report) -> Value {
     })
 }
 
+/// Compact JSON on one line: SARIF is read by machines, and indentation made up a third of it.
 pub fn write_sarif(w: &mut dyn Write, report: &Report) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *w, &sarif_log(report))?;
+    serde_json::to_writer(&mut *w, &sarif_log(report))?;
     writeln!(w)
 }
 

@@ -1,4 +1,5 @@
-//! `full` (code frames, rendered by miette) and `concise` (one line per diagnostic).
+//! `full` (code frames, rendered by miette), `concise` (one line per diagnostic) and `grouped`
+//! (by file, as ruff's).
 
 use std::fmt;
 use std::io::{self, Write};
@@ -162,6 +163,42 @@ pub fn write_concise(w: &mut dyn Write, report: &Report) -> io::Result<()> {
             if fixable { "[*] " } else { "" },
             d.message
         )?;
+    }
+    Ok(())
+}
+
+/// `grouped`, as ruff's: the file's path on a line of its own, then one indented line per
+/// diagnostic (`row:col CODE [*] message`, rows and columns aligned within the file), and a blank
+/// line after each file.
+pub fn write_grouped(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    for group in report.diagnostics.chunk_by(|a, b| a.path == b.path) {
+        writeln!(w, "{}:", report.display_path(&group[0].path))?;
+        let row_w = group
+            .iter()
+            .map(|d| d.start_pos.row.to_string().len())
+            .max()
+            .unwrap_or(1);
+        let col_w = group
+            .iter()
+            .map(|d| d.start_pos.column.to_string().len())
+            .max()
+            .unwrap_or(1);
+        for d in group {
+            let fixable = d
+                .fix
+                .as_ref()
+                .is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
+            writeln!(
+                w,
+                "  {:>row_w$}:{:<col_w$} {} {}{}",
+                d.start_pos.row,
+                d.start_pos.column,
+                d.rule.code(),
+                if fixable { "[*] " } else { "" },
+                d.message
+            )?;
+        }
+        writeln!(w)?;
     }
     Ok(())
 }

@@ -46,6 +46,7 @@ pub mod ten501_tenant_unaware_admin;
 pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
 pub mod ten901_io_error;
+pub mod ten902_unused_noqa;
 
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
@@ -110,6 +111,7 @@ pub static REGISTRY: &[&dyn RuleCheck] = &[
     &ten601_tenant_middleware_setup::TenantMiddlewareSetup,
     &ten900_syntax_error::SyntaxError,
     &ten900_syntax_error::IoError,
+    &ten902_unused_noqa::UnusedNoqa,
 ];
 
 /// What a rule may look at while checking one file.

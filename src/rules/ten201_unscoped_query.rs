@@ -111,12 +111,14 @@ fn root_cause(
             return None;
         }
         let class = index.class(first);
-        let row = index.facts(first.file).lines.row(class.name_span.start);
+        // No line number in the text: the location is the related location's, and a message
+        // that moved with unrelated edits would defeat the baseline's fingerprints.
         return Some(crate::diagnostics::Related::new(
             index.path(first.file).to_path_buf(),
             class.name_span,
             format!(
-                "TEN100: no tenant-scoped manager anywhere in the project ({}, line {row})",
+                "TEN100: no tenant-scoped manager anywhere in the project (first tenant-owned model `{}` in {})",
+                class.name,
                 index.module(first.file)
             ),
         ));
@@ -127,12 +129,11 @@ fn root_cause(
         "TEN101"
     };
     let class = index.class(model);
-    let row = index.facts(model.file).lines.row(class.name_span.start);
     Some(crate::diagnostics::Related::new(
         index.path(model.file).to_path_buf(),
         class.name_span,
         format!(
-            "{code}: model `{}` ({}, line {row}) has no tenant-scoped default manager",
+            "{code}: model `{}` ({}) has no tenant-scoped default manager",
             class.name,
             index.module(model.file)
         ),

@@ -342,11 +342,10 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 RULE,
                 format!(
-                    "`{shown}()` clears the current tenant, then `{}.{}.{}()` on line {} queries tenant-owned model `{}` with no tenant set; {ALLOWED}",
+                    "`{shown}()` clears the current tenant, then `{}.{}.{}()` below it queries tenant-owned model `{}` with no tenant set; {ALLOWED}",
                     shown_receiver(ctx, site, model),
                     site.manager,
                     site.method,
-                    ctx.row(site.span.start),
                     ctx.index.class(model).name
                 ),
                 ctx.path().to_path_buf(),

@@ -83,8 +83,10 @@ pub fn to_lsp(
         range: lines.range(d.span, enc),
         severity: Some(severity),
         code: Some(NumberOrString::String(d.rule.code().to_string())),
-        code_description: Url::parse(&d.rule.url())
-            .ok()
+        code_description: d
+            .rule
+            .url()
+            .and_then(|u| Url::parse(&u).ok())
             .map(|href| CodeDescription { href }),
         source: Some(SOURCE.to_string()),
         message,
