@@ -1167,25 +1167,13 @@ impl Index {
                 if !seen.insert(a.name.as_str()) {
                     continue;
                 }
-                let Some(call) = a.value.as_call() else {
+                let Some(target) = a
+                    .value
+                    .as_call()
+                    .and_then(|call| self.fk_target(c.file, call))
+                else {
                     continue;
                 };
-                let fk = match self.class_like(c.file, &call.func) {
-                    ClassLike::Class(f) => self.info(f).is_fk,
-                    ClassLike::External(p) => {
-                        DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey"
-                    }
-                    _ => false,
-                };
-                if !fk {
-                    continue;
-                }
-                let target = call.args.first().or_else(|| {
-                    call.keywords
-                        .iter()
-                        .find(|(k, _)| k == "to")
-                        .map(|(_, v)| v)
-                });
                 let target = match target {
                     Some(ExprRef::Str(s)) if s == "self" => Some(id),
                     Some(ExprRef::Str(s)) => {
@@ -1299,25 +1287,13 @@ impl Index {
             if !self.conv.tenant_fields.iter().any(|f| f == a.name.as_str()) {
                 continue;
             }
-            let Some(call) = a.value.as_call() else {
+            let Some(target) = a
+                .value
+                .as_call()
+                .and_then(|call| self.fk_target(id.file, call))
+            else {
                 continue;
             };
-            let fk = match self.class_like(id.file, &call.func) {
-                ClassLike::Class(c) => self.info(c).is_fk,
-                ClassLike::External(p) => {
-                    DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey"
-                }
-                _ => false,
-            };
-            if !fk {
-                continue;
-            }
-            let target = call.args.first().or_else(|| {
-                call.keywords
-                    .iter()
-                    .find(|(k, _)| k == "to")
-                    .map(|(_, v)| v)
-            });
             if target.is_some_and(|t| self.is_tenant_model_ref(id.file, t)) {
                 tenant = Some(TenantReason::Field {
                     field: a.name.clone(),
@@ -1544,6 +1520,31 @@ impl Index {
             }
         }
         external
+    }
+
+    /// When `call` (in `file`) builds a foreign key (Django's `ForeignKey`/`OneToOneField`, a
+    /// project subclass, a `TenantForeignKey`): its target model's expression, `None` inside when
+    /// it names none.
+    fn fk_target<'a>(
+        &self,
+        file: FileId,
+        call: &'a crate::facts::CallRef,
+    ) -> Option<Option<&'a ExprRef>> {
+        let fk = match self.class_like(file, &call.func) {
+            ClassLike::Class(c) => self.info(c).is_fk,
+            ClassLike::External(p) => {
+                DJANGO_FKS.contains(&p.as_str()) || last_component(&p) == "TenantForeignKey"
+            }
+            _ => false,
+        };
+        fk.then(|| {
+            call.args.first().or_else(|| {
+                call.keywords
+                    .iter()
+                    .find(|(k, _)| k == "to")
+                    .map(|(_, v)| v)
+            })
+        })
     }
 
     /// Is the class, or one of its bases (through the project and out of it), the configured

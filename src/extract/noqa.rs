@@ -23,26 +23,11 @@ pub fn parse_noqa_comment(text: &str, row: u32, noqa: &mut Noqa) {
         });
         return;
     }
-    // Line-level directive: `# noqa` anywhere in the comment (`# type: ignore  # noqa: TEN101`).
-    let bytes = lower.as_bytes();
-    let mut search = 0;
-    while let Some(i) = lower[search..].find("noqa") {
-        let at = search + i;
-        search = at + 4;
-        let before = lower[..at].trim_end_matches([' ', '\t']);
-        if !before.ends_with('#') {
-            continue;
-        }
-        // `# noqa` must not be a prefix of a longer word (`# noqalike`).
-        if bytes
-            .get(at + 4)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        {
-            continue;
-        }
-        let codes = parse_codes(&text[at + 4..]);
+    // Line-level directive: `# noqa` anywhere in the comment (`# type: ignore  # noqa: TEN101`),
+    // found as `--add-noqa` and the editor's noqa action find it.
+    if let Some(d) = crate::noqa::find_directive(text) {
+        let codes = (!d.codes.is_empty()).then(|| d.codes.into_iter().map(|(c, _)| c).collect());
         noqa.lines.push((row, codes));
-        return;
     }
 }
 
