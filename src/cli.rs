@@ -392,6 +392,14 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         }
     }
     if !args.quiet {
+        // As ruff: nothing to check is worth a word, not a failure.
+        if result.checked.is_empty() && result.stdin_path.is_none() && result.diagnostics.is_empty()
+        {
+            let _ = writeln!(
+                stderr,
+                "tenantlint: warning: No Python files found under the given path(s)"
+            );
+        }
         if let Some((path, n)) = &result.wrote_baseline {
             let _ = writeln!(
                 stderr,

@@ -1459,3 +1459,31 @@ fn noqa_file_level() {
         lines(&["app/models.py:6:7 TEN101", "app/views.py:13:5 TEN301"])
     );
 }
+
+/// As ruff: paths without a Python file are a warning on stderr and exit 0.
+#[test]
+fn no_python_files_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "pyproject.toml", "");
+    write(dir.path(), "docs/readme.txt", "no python here\n");
+    let out = tl()
+        .current_dir(dir.path())
+        .args(["check", "docs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("No Python files found under the given path(s)"),
+        "{stderr}"
+    );
+    // With a Python file there is no such warning.
+    write(dir.path(), "docs/conf.py", "x = 1\n");
+    let out = tl()
+        .current_dir(dir.path())
+        .args(["check", "docs"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("No Python files"));
+}
