@@ -139,15 +139,21 @@ pub const TARGET_VERSIONS: std::ops::RangeInclusive<u8> = 7..=15;
 #[derive(Debug)]
 pub struct ConfigError {
     pub file: PathBuf,
+    /// The line (1-based) of the key or of the TOML syntax error, when it could be found.
+    pub line: Option<usize>,
     pub key: Option<String>,
     pub message: String,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
         match &self.key {
-            Some(key) => write!(f, "{}: `{}`: {}", self.file.display(), key, self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+            Some(key) => write!(f, ": `{}`: {}", key, self.message),
+            None => write!(f, ": {}", self.message),
         }
     }
 }
@@ -457,6 +463,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError {
+            line: None,
             file: self.file.to_path_buf(),
             key: Some(key.to_string()),
             message: message.into(),
@@ -850,16 +857,79 @@ fn requires_python(dir: &Path) -> Option<(u8, u8)> {
 /// Read a config file. Returns `Ok(None)` for a `pyproject.toml` without `[tool.tenantlint]`.
 pub fn read_config_file(path: &Path) -> Result<Option<FileOptions>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        line: None,
         file: path.to_path_buf(),
         key: None,
         message: format!("cannot read config file: {e}"),
     })?;
     let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError {
+        line: e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1),
         file: path.to_path_buf(),
         key: None,
         message: format!("invalid TOML: {}", e.message().trim()),
     })?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
+    read_options(path, &doc, is_pyproject).map_err(|mut e| {
+        if let Some(key) = &e.key {
+            e.line = key_line(&text, is_pyproject, key);
+        }
+        e
+    })
+}
+
+/// The line (1-based) where the tenantlint settings set `key` (its first segment), for error
+/// messages: the key's own line in the tenantlint table (`[tool.tenantlint]` in `pyproject.toml`,
+/// the top level elsewhere), or the header of its sub-table (`[tool.tenantlint.per-file-ignores]`).
+fn key_line(text: &str, is_pyproject: bool, key: &str) -> Option<usize> {
+    let first = key.split('.').next().unwrap_or(key);
+    let first = first.trim_matches('"');
+    let own = if is_pyproject { "tool.tenantlint" } else { "" };
+    let sub = if is_pyproject {
+        format!("tool.tenantlint.{first}")
+    } else {
+        first.to_string()
+    };
+    let mut table = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(header) = t.strip_prefix('[') {
+            let name: String = header
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .split('.')
+                .map(|p| p.trim().trim_matches('"'))
+                .collect::<Vec<_>>()
+                .join(".");
+            if name == sub {
+                return Some(i + 1);
+            }
+            table = name;
+            continue;
+        }
+        if table != own {
+            continue;
+        }
+        let Some((k, _)) = t.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        let k_first = k.split('.').next().unwrap_or(k).trim().trim_matches('"');
+        if k_first == first {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+fn read_options(
+    path: &Path,
+    doc: &toml::Table,
+    is_pyproject: bool,
+) -> Result<Option<FileOptions>, ConfigError> {
     if is_pyproject {
         let Some(tool) = doc.get("tool") else {
             return Ok(None);
@@ -871,13 +941,14 @@ pub fn read_config_file(path: &Path) -> Result<Option<FileOptions>, ConfigError>
             None => Ok(None),
             Some(Value::Table(t)) => parse_options(path, t).map(Some),
             Some(other) => Err(ConfigError {
+                line: None,
                 file: path.to_path_buf(),
                 key: Some("tool.tenantlint".into()),
                 message: format!("expected a table, found {}", type_name(other)),
             }),
         }
     } else {
-        parse_options(path, &doc).map(Some)
+        parse_options(path, doc).map(Some)
     }
 }
 
@@ -913,6 +984,7 @@ fn build_globset(patterns: &[String], file: &Path, key: &str) -> Result<GlobSet,
     let mut b = GlobSetBuilder::new();
     for p in patterns {
         let glob = Glob::new(p).map_err(|e| ConfigError {
+            line: None,
             file: file.to_path_buf(),
             key: Some(key.into()),
             message: format!("invalid glob `{p}`: {e}"),
@@ -920,6 +992,7 @@ fn build_globset(patterns: &[String], file: &Path, key: &str) -> Result<GlobSet,
         b.add(glob);
     }
     b.build().map_err(|e| ConfigError {
+        line: None,
         file: file.to_path_buf(),
         key: Some(key.into()),
         message: e.to_string(),
@@ -1075,6 +1148,7 @@ pub fn resolve_settings(
     for (glob, codes) in o.per_file_ignores.unwrap_or_default() {
         let matcher = Glob::new(&glob)
             .map_err(|e| ConfigError {
+                line: None,
                 file: file_for_errors.clone(),
                 key: Some("per-file-ignores".into()),
                 message: format!("invalid glob `{glob}`: {e}"),

@@ -1487,3 +1487,46 @@ fn no_python_files_is_a_warning_not_a_failure() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("No Python files"));
 }
+
+/// Config errors name the line: the key's own line inside the tenantlint table (not a same-named
+/// key of another tool's table), and the line of a TOML syntax error.
+#[test]
+fn config_errors_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", "x = 1\n");
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.ruff]\nselect = [\"E\"]\n\n[tool.tenantlint]\ntenant-model = \"Tenant\"\nselect = \"TEN1\"\n",
+    );
+    let out = tl().current_dir(dir.path()).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pyproject.toml:9: `select`"), "{stderr}");
+
+    write(
+        dir.path(),
+        "tenantlint.toml",
+        "tenant-model = \"Tenant\"\n\nbogus-key = 1\n",
+    );
+    let out = tl().current_dir(dir.path()).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenantlint.toml:3: `bogus-key`"),
+        "{stderr}"
+    );
+
+    write(
+        dir.path(),
+        "tenantlint.toml",
+        "tenant-model = \"Tenant\"\nselect = [\"TEN1\"\n",
+    );
+    let out = tl().current_dir(dir.path()).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tenantlint.toml:3: invalid TOML"),
+        "{stderr}"
+    );
+}
