@@ -1029,77 +1029,43 @@ pub fn resolve_settings(
         }
         base
     };
+    // A list key: its value (or the default), then its `extend-` twin's values. The key is the
+    // field's name in kebab case.
+    macro_rules! list {
+        ($field:ident) => {
+            ext(
+                &stringify!($field).replace('_', "-"),
+                o.$field.unwrap_or(d.$field),
+            )
+        };
+    }
     let conventions = Conventions {
-        tenant_setters: ext(
-            "tenant-setters",
-            o.tenant_setters.unwrap_or(d.tenant_setters),
-        ),
-        tenant_clearers: ext(
-            "tenant-clearers",
-            o.tenant_clearers.unwrap_or(d.tenant_clearers),
-        ),
-        tenant_context_managers: ext(
-            "tenant-context-managers",
-            o.tenant_context_managers
-                .unwrap_or(d.tenant_context_managers),
-        ),
-        task_base_classes: ext(
-            "task-base-classes",
-            o.task_base_classes.unwrap_or(d.task_base_classes),
-        ),
-        bypass_calls: ext("bypass-calls", o.bypass_calls.unwrap_or(d.bypass_calls)),
-        bypass_managers: ext(
-            "bypass-managers",
-            o.bypass_managers.unwrap_or(d.bypass_managers),
-        ),
-        tenant_filter_methods: ext(
-            "tenant-filter-methods",
-            o.tenant_filter_methods.unwrap_or(d.tenant_filter_methods),
-        ),
-        not_managers: ext("not-managers", o.not_managers.unwrap_or(d.not_managers)),
-        tenant_admin_mixins: ext(
-            "tenant-admin-mixins",
-            o.tenant_admin_mixins.unwrap_or(d.tenant_admin_mixins),
-        ),
-        tenant_middlewares: ext(
-            "tenant-middlewares",
-            o.tenant_middlewares.unwrap_or(d.tenant_middlewares),
-        ),
-        tenant_routers: ext(
-            "tenant-routers",
-            o.tenant_routers.unwrap_or(d.tenant_routers),
-        ),
-        tenant_key_functions: ext(
-            "tenant-key-functions",
-            o.tenant_key_functions.unwrap_or(d.tenant_key_functions),
-        ),
-        tenant_value_expressions: ext(
-            "tenant-value-expressions",
-            o.tenant_value_expressions
-                .unwrap_or(d.tenant_value_expressions),
-        ),
+        tenant_setters: list!(tenant_setters),
+        tenant_clearers: list!(tenant_clearers),
+        tenant_context_managers: list!(tenant_context_managers),
+        task_base_classes: list!(task_base_classes),
+        bypass_calls: list!(bypass_calls),
+        bypass_managers: list!(bypass_managers),
+        tenant_filter_methods: list!(tenant_filter_methods),
+        not_managers: list!(not_managers),
+        tenant_admin_mixins: list!(tenant_admin_mixins),
+        tenant_middlewares: list!(tenant_middlewares),
+        tenant_routers: list!(tenant_routers),
+        tenant_key_functions: list!(tenant_key_functions),
+        tenant_value_expressions: list!(tenant_value_expressions),
         tenant_in_url: o.tenant_in_url.unwrap_or(d.tenant_in_url),
-        file_fields: ext("file-fields", o.file_fields.unwrap_or(d.file_fields)),
+        file_fields: list!(file_fields),
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
-        tenant_fields: ext("tenant-fields", o.tenant_fields.unwrap_or(d.tenant_fields)),
-        tenant_base_classes: ext(
-            "tenant-base-classes",
-            o.tenant_base_classes.unwrap_or(d.tenant_base_classes),
-        ),
-        scoped_managers: ext(
-            "scoped-managers",
-            o.scoped_managers.unwrap_or(d.scoped_managers),
-        ),
-        global_models: ext("global-models", o.global_models.unwrap_or(d.global_models)),
+        tenant_fields: list!(tenant_fields),
+        tenant_base_classes: list!(tenant_base_classes),
+        scoped_managers: list!(scoped_managers),
+        global_models: list!(global_models),
         manager_import: o.manager_import.unwrap_or(d.manager_import),
         tenant_cache: o.tenant_cache.unwrap_or(d.tenant_cache),
-        tenant_cache_methods: ext(
-            "tenant-cache-methods",
-            o.tenant_cache_methods.unwrap_or(d.tenant_cache_methods),
-        ),
-        key_helpers: ext("key-helpers", o.key_helpers.unwrap_or(d.key_helpers)),
-        key_prefixes: ext("key-prefixes", o.key_prefixes.unwrap_or(d.key_prefixes)),
+        tenant_cache_methods: list!(tenant_cache_methods),
+        key_helpers: list!(key_helpers),
+        key_prefixes: list!(key_prefixes),
     };
 
     let mut excludes: Vec<String> = match o.exclude {
@@ -1109,32 +1075,22 @@ pub fn resolve_settings(
     excludes.extend(o.extend_exclude.unwrap_or_default());
     let exclude = build_globset(&excludes, &file_for_errors, "exclude")?;
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let bypass_allowed = build_globset(
-        &ext(
-            "bypass-allowed-paths",
-            o.bypass_allowed_paths
-                .unwrap_or_else(|| strings(DEFAULT_BYPASS_ALLOWED)),
-        ),
-        &file_for_errors,
+    // A glob-list key with its default and its `extend-` twin, compiled.
+    let globs = |key: &str, value: Option<Vec<String>>, default: &[&str]| {
+        let value = value.unwrap_or_else(|| strings(default));
+        build_globset(&ext(key, value), &file_for_errors, key)
+    };
+    let bypass_allowed = globs(
         "bypass-allowed-paths",
+        o.bypass_allowed_paths,
+        DEFAULT_BYPASS_ALLOWED,
     )?;
-    let settings_modules = build_globset(
-        &ext(
-            "settings-modules",
-            o.settings_modules
-                .unwrap_or_else(|| strings(DEFAULT_SETTINGS_MODULES)),
-        ),
-        &file_for_errors,
+    let settings_modules = globs(
         "settings-modules",
+        o.settings_modules,
+        DEFAULT_SETTINGS_MODULES,
     )?;
-    let test_paths = build_globset(
-        &ext(
-            "test-paths",
-            o.test_paths.unwrap_or_else(|| strings(DEFAULT_TEST_PATHS)),
-        ),
-        &file_for_errors,
-        "test-paths",
-    )?;
+    let test_paths = globs("test-paths", o.test_paths, DEFAULT_TEST_PATHS)?;
 
     let mut src: Vec<PathBuf> = o
         .src

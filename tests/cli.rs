@@ -1494,14 +1494,18 @@ fn no_python_files_is_a_warning_not_a_failure() {
 fn config_errors_name_the_line() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.py", "x = 1\n");
+    // `check` exits 2 with this on stderr.
+    let error_of = |dir: &std::path::Path| {
+        let out = tl().current_dir(dir).arg("check").output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     write(
         dir.path(),
         "pyproject.toml",
         "[project]\nname = \"x\"\n\n[tool.ruff]\nselect = [\"E\"]\n\n[tool.tenantlint]\ntenant-model = \"Tenant\"\nselect = \"TEN1\"\n",
     );
-    let out = tl().current_dir(dir.path()).arg("check").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = error_of(dir.path());
     assert!(stderr.contains("pyproject.toml:9: `select`"), "{stderr}");
 
     write(
@@ -1509,9 +1513,7 @@ fn config_errors_name_the_line() {
         "tenantlint.toml",
         "tenant-model = \"Tenant\"\n\nbogus-key = 1\n",
     );
-    let out = tl().current_dir(dir.path()).arg("check").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = error_of(dir.path());
     assert!(
         stderr.contains("tenantlint.toml:3: `bogus-key`"),
         "{stderr}"
@@ -1522,9 +1524,7 @@ fn config_errors_name_the_line() {
         "tenantlint.toml",
         "tenant-model = \"Tenant\"\nselect = [\"TEN1\"\n",
     );
-    let out = tl().current_dir(dir.path()).arg("check").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = error_of(dir.path());
     assert!(
         stderr.contains("tenantlint.toml:3: invalid TOML"),
         "{stderr}"
