@@ -570,7 +570,7 @@ impl VersionSyntax {
     /// From the parser's message for the oldest target, "WHAT on Python 3.7 DETAIL" where DETAIL
     /// says "... added in Python X.Y)". `None` for anything else (a removal: not recorded).
     pub fn from_message(message: &str, span: Span) -> Option<VersionSyntax> {
-        let oldest = crate::extract::OLDEST_TARGET.to_string();
+        let oldest = crate::frontend::python::OLDEST_TARGET.to_string();
         let (what, rest) = message.split_once(&format!(" on Python {oldest}"))?;
         let added = rest.split("added in Python ").nth(1)?;
         let version: String = added
@@ -760,7 +760,7 @@ mod tests {
             .map(|i| format!("x{i} = a.b.c({i})\n"))
             .chain(["x7 = 1\n".to_string(), "def x8(): pass\n".to_string()])
             .collect();
-        let facts = crate::extract::extract_source(&src);
+        let facts = crate::frontend::python::extract_source(&src);
         assert_eq!(facts.bindings.len(), 20_002);
         // One map entry per distinct name: a lookup is one hash probe, never a scan.
         assert_eq!(facts.bindings.distinct_names(), 20_000);
@@ -778,8 +778,9 @@ mod tests {
 
     #[test]
     fn bindings_survive_a_serde_round_trip_with_their_map() {
-        let facts =
-            crate::extract::extract_source("import os\nx = 1\nx = os.path\nclass A: pass\n");
+        let facts = crate::frontend::python::extract_source(
+            "import os\nx = 1\nx = os.path\nclass A: pass\n",
+        );
         let bytes = serde_json::to_vec(&facts.bindings).unwrap();
         let back: Bindings = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(back.len(), 4);
@@ -793,7 +794,7 @@ mod tests {
     fn functions_are_in_scope_order_so_lookup_by_scope_finds_each() {
         let src = "def a():\n    f = lambda x: x\n    def b():\n        def c(): pass\n    return 1\n\
                    class K:\n    def m(self):\n        g = lambda: 0\n\ndef d(): pass\n";
-        let facts = crate::extract::extract_source(src);
+        let facts = crate::frontend::python::extract_source(src);
         assert_eq!(facts.functions.len(), 5);
         for f in &facts.functions {
             assert_eq!(

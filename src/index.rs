@@ -1644,7 +1644,7 @@ impl Iterator for Ancestors<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::extract_source;
+    use crate::frontend::python::extract_source;
 
     const MODELS: &str = "from django.db import models\n\nfrom tenancy import TenantAwareManager\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n    objects = TenantAwareManager()\n";
 

@@ -3,7 +3,7 @@
 //! The pipeline, one module per stage:
 //!
 //! 1. [`discovery`]: find the Python files of the project (honouring `.gitignore` and `exclude`).
-//! 2. [`facts`] / [`extract`]: parse every file once, in parallel, and keep only the facts the
+//! 2. [`facts`] / [`frontend`]: parse every file once (one frontend per language), in parallel, and keep only the facts the
 //!    rules need (classes, bindings, query and cache call sites, suppressions). Facts depend only on
 //!    the file's text, so they are cached by content ([`engine::cache`]). Syntax trees are dropped
 //!    as soon as a file's facts are extracted.
@@ -26,9 +26,9 @@ pub mod config;
 pub mod diagnostics;
 pub mod discovery;
 pub mod engine;
-pub mod extract;
 pub mod facts;
 pub mod fix;
+pub mod frontend;
 pub mod index;
 pub mod locate;
 pub mod noqa;

@@ -25,7 +25,7 @@ pub fn is_suppressed(noqa: &Noqa, rule: Rule, row: u32) -> bool {
 
 /// A line-level `# noqa` directive inside one comment's text (byte offsets into that text):
 /// from its `#` to the end of its last code (or of `noqa` for a blanket one). Parsed as
-/// `extract::parse_noqa_comment` does, so the two agree on what a directive is.
+/// `frontend::python::parse_noqa_comment` does, so the two agree on what a directive is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Directive {
     pub start: usize,
@@ -110,7 +110,7 @@ mod tests {
             "# noqa: -- why",
         ] {
             let mut noqa = Noqa::default();
-            crate::extract::parse_noqa_comment(comment, 1, &mut noqa);
+            crate::frontend::python::parse_noqa_comment(comment, 1, &mut noqa);
             let d = find_directive(comment);
             match (&noqa.lines[..], &d) {
                 ([], None) => {}

@@ -441,7 +441,7 @@ fn assert_preserved(before: &[u8], after: &[u8]) -> Result<(), TestCaseError> {
 }
 
 fn parses(text: &str) -> bool {
-    !tenantlint::extract::extract_source(text).has_syntax_error()
+    !tenantlint::frontend::python::extract_source(text).has_syntax_error()
 }
 
 /// Check and fix `text` as the editor buffer of `app/<name>`: the fixed text, or an error.

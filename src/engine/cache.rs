@@ -304,7 +304,7 @@ mod tests {
     #[test]
     fn a_written_pack_reads_back_and_a_damaged_one_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
-        let facts = crate::extract::extract_source("class A(models.Model):\n    x = 1\n");
+        let facts = crate::frontend::python::extract_source("class A(models.Model):\n    x = 1\n");
         let key = content_key(b"x");
         let cache = FactCache::open(dir.path().to_path_buf());
         assert!(cache.get(key).is_none());
@@ -338,7 +338,7 @@ mod tests {
         let changed_at = std::time::UNIX_EPOCH
             + std::time::Duration::from_nanos(stamp.mtime_ns.max(stamp.ctime_ns) as u64);
         let cache = FactCache::open(dir.path().join("cache"));
-        cache.put(key, &crate::extract::extract_source("x = 1\n"));
+        cache.put(key, &crate::frontend::python::extract_source("x = 1\n"));
         // Stamped in the same instant the file changed: racy, not kept.
         cache.record_stamp_at(&file, stamp, key, changed_at);
         cache.flush();

@@ -21,8 +21,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
-use crate::extract;
 use crate::facts::FileFacts;
+use crate::frontend::python as extract;
 use crate::index::{FileId, FileMeta, Index};
 use crate::noqa;
 use crate::registry::{self, Rule};

@@ -95,14 +95,14 @@ mod tests {
         let source = "class A:\n    pass\n";
         let (out, _) = apply_fixes(source, &[&fix(vec![edit(7, 8, "")])]); // drops the colon
         assert!(
-            crate::extract::extract_source(&out).has_syntax_error(),
+            crate::frontend::python::extract_source(&out).has_syntax_error(),
             "a fix producing invalid syntax must be caught"
         );
         let good = fix(vec![edit(9, 9, "    x = 1\n")]);
         let (out, applied) = apply_fixes(source, &[&good]);
         assert_eq!(out, "class A:\n    x = 1\n    pass\n");
         assert_eq!(applied.len(), 1);
-        assert!(!crate::extract::extract_source(&out).has_syntax_error());
+        assert!(!crate::frontend::python::extract_source(&out).has_syntax_error());
     }
 
     #[test]

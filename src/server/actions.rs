@@ -313,7 +313,7 @@ fn noqa_edit(
     };
     // What the linter will read on that line must suppress this rule.
     let mut noqa = crate::facts::Noqa::default();
-    crate::extract::parse_noqa_comment(&new_comment, 1, &mut noqa);
+    crate::frontend::python::parse_noqa_comment(&new_comment, 1, &mut noqa);
     (noqa.file.is_none() && crate::noqa::is_suppressed(&noqa, d.rule, 1)).then_some((span, content))
 }
 
