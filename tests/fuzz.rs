@@ -19,7 +19,8 @@
 //! ```
 //!
 //! With `TENANTLINT_FUZZ_CASES` set the seed is random (printed), unless `TENANTLINT_FUZZ_SEED`
-//! fixes it. A failure prints the smallest failing input proptest could shrink to; keep it as a
+//! fixes it. `TENANTLINT_FUZZ_SECONDS=3600` keeps running batches of that many cases (each with a
+//! new random seed, printed) until the time is up, for campaigns measured in hours. A failure prints the smallest failing input proptest could shrink to; keep it as a
 //! regression case in `tests/fixes.rs` or `fixtures/fixes/`.
 
 use std::fs;
@@ -623,14 +624,59 @@ fn report<T: std::fmt::Debug>(name: &str, cases: u32, seed: &str, r: Result<(), 
     }
 }
 
+/// Run `test` over generated cases: one batch (`default_cases`, or `TENANTLINT_FUZZ_CASES`), or,
+/// with `TENANTLINT_FUZZ_SECONDS`, batches with fresh random seeds until the time is up.
+fn campaign(name: &str, default_cases: u32, test: impl Fn(Case) -> Result<(), TestCaseError>) {
+    let seconds = std::env::var("TENANTLINT_FUZZ_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    let start = std::time::Instant::now();
+    let mut total = 0u64;
+    loop {
+        let (mut cfg, mut seed) = config(default_cases);
+        if seconds.is_some() && std::env::var("TENANTLINT_FUZZ_SEED").is_err() {
+            let s: u64 = rand_seed();
+            cfg.rng_seed = RngSeed::Fixed(s);
+            seed = s.to_string();
+        }
+        let cases = cfg.cases;
+        let mut runner = TestRunner::new(cfg);
+        let r = runner.run(&case(), &test);
+        report(name, cases, &seed, r);
+        total += u64::from(cases);
+        match seconds {
+            Some(limit) if start.elapsed().as_secs() < limit => continue,
+            Some(_) => {
+                eprintln!(
+                    "{name}: campaign done: {total} inputs passed in {:.0} s",
+                    start.elapsed().as_secs_f64()
+                );
+                break;
+            }
+            None => break,
+        }
+    }
+}
+
+/// A seed for one batch of a timed campaign (printed, so a failing batch can be repeated).
+fn rand_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
 #[test]
 fn fuzz_check_and_fix_in_memory() {
-    let (cfg, seed) = config(200);
-    let cases = cfg.cases;
     let root = project();
-    let mut runner = TestRunner::new(cfg);
-    let r = runner.run(&case(), |c| check_in_memory(root.path(), &c));
-    report("in-memory check+fix", cases, &seed, r);
+    campaign("in-memory check+fix", 200, |c| {
+        check_in_memory(root.path(), &c)
+    });
 }
 
 #[test]
@@ -642,11 +688,7 @@ fn fuzz_fix_on_disk_and_diff_with_patch() {
     {
         panic!("the real `patch` tool is needed for this test");
     }
-    let (cfg, seed) = config(40);
-    let cases = cfg.cases;
-    let mut runner = TestRunner::new(cfg);
-    let r = runner.run(&case(), |c| check_on_disk(&c));
-    report("on-disk fix+diff", cases, &seed, r);
+    campaign("on-disk fix+diff", 40, |c| check_on_disk(&c));
 }
 
 /// The mutations themselves: each does what it says (a broken mutator would fuzz nothing).
