@@ -42,6 +42,8 @@ pub struct Workspace {
     hashes: Vec<Option<cache::Key>>,
     /// How many files' facts came from the cache in the last load or refresh.
     pub cache_hits: usize,
+    /// How long building the index took in [`Workspace::load`] (of the load's total).
+    pub index_time: std::time::Duration,
 }
 
 impl Workspace {
@@ -75,7 +77,9 @@ impl Workspace {
             .map(|(i, p)| (p.clone(), i as FileId))
             .collect();
         let conv = Arc::new(settings.conventions.clone());
+        let started = std::time::Instant::now();
         let index = pool.install(|| Index::build(loaded, conv));
+        let index_time = started.elapsed();
         if let Some(c) = &cache {
             c.flush();
         }
@@ -88,6 +92,7 @@ impl Workspace {
             pool,
             hashes,
             cache_hits: hits.into_inner(),
+            index_time,
         }
     }
 
