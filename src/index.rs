@@ -199,6 +199,14 @@ pub struct Index {
     qualnames: Vec<String>,
     /// Schema per tenant: the apps listed in `TENANT_APPS` by the project's settings.
     tenant_apps: Vec<String>,
+    /// The import graph, by file: the files each one imports, the files importing each one, and
+    /// the files that look models up by name at run time (they depend on every file). Kept up to
+    /// date one file at a time for [`Index::dependents`].
+    imports_of: Vec<Vec<u32>>,
+    importers: Vec<Vec<u32>>,
+    dynamic: Vec<bool>,
+    /// Module names, sorted, with their files (for `import pkg`: every module under `pkg`).
+    sorted_modules: Vec<(String, u32)>,
 }
 
 const MAX_DEPTH: u32 = 24;
@@ -338,6 +346,10 @@ impl Index {
             infos: Vec::new(),
             qualnames: Vec::new(),
             tenant_apps: Vec::new(),
+            imports_of: Vec::new(),
+            importers: Vec::new(),
+            dynamic: Vec::new(),
+            sorted_modules: Vec::new(),
         };
         index.derive();
         index
@@ -363,6 +375,9 @@ impl Index {
         let same = same_module && signature(&self.facts[i]) == signature(&facts);
         let old = std::mem::replace(&mut self.facts[i], facts);
         self.metas[i] = meta;
+        if same_module {
+            self.relink_file(file);
+        }
         if same {
             return false;
         }
@@ -458,7 +473,98 @@ impl Index {
         } else {
             Vec::new()
         };
+        self.link_imports();
         self.compute_infos(None);
+    }
+
+    /// The files `file` imports (see [`Index::dependents`] for what counts), and whether it looks
+    /// models up by name at run time.
+    fn import_targets(&self, file: FileId) -> (Vec<u32>, bool) {
+        let facts = &self.facts[file as usize];
+        let mut targets: Vec<u32> = Vec::new();
+        for imp in &facts.imports {
+            match &imp.from_module {
+                Some(m) => {
+                    let m = self.absolute(file, m);
+                    targets.extend(self.file_of_module(&m));
+                    for (name, _) in &imp.names {
+                        targets.extend(self.file_of_module(&format!("{m}.{name}")));
+                    }
+                }
+                None => {
+                    for (name, _) in &imp.names {
+                        self.with_submodules(name.as_str(), &mut targets);
+                    }
+                }
+            }
+        }
+        for star in &facts.star_imports {
+            targets.extend(self.file_of_module(&self.absolute(file, star)));
+        }
+        targets.sort_unstable();
+        targets.dedup();
+        targets.retain(|&t| t != file);
+        let dynamic = facts
+            .calls
+            .iter()
+            .any(|c| DYNAMIC_MODEL_LOOKUPS.contains(&c.name.as_str()));
+        (targets, dynamic)
+    }
+
+    /// The files of `module` and of its submodules (`app.models`, not `app_x`).
+    fn with_submodules(&self, module: &str, out: &mut Vec<u32>) {
+        let start = self
+            .sorted_modules
+            .partition_point(|(m, _)| m.as_str() < module);
+        for (m, f) in &self.sorted_modules[start..] {
+            if !m.starts_with(module) {
+                break;
+            }
+            if matches!(m.as_bytes().get(module.len()), None | Some(b'.')) {
+                out.push(*f);
+            }
+        }
+    }
+
+    /// Build the import graph of every file.
+    fn link_imports(&mut self) {
+        let n = self.facts.len();
+        let mut sorted: Vec<(String, u32)> =
+            self.modules.iter().map(|(m, &f)| (m.clone(), f)).collect();
+        sorted.sort_unstable();
+        self.sorted_modules = sorted;
+        let (imports_of, dynamic): (Vec<Vec<u32>>, Vec<bool>) = (0..n as FileId)
+            .into_par_iter()
+            .map(|f| self.import_targets(f))
+            .unzip();
+        let mut importers = vec![Vec::new(); n];
+        for (f, targets) in imports_of.iter().enumerate() {
+            for &t in targets {
+                importers[t as usize].push(f as u32);
+            }
+        }
+        self.imports_of = imports_of;
+        self.importers = importers;
+        self.dynamic = dynamic;
+    }
+
+    /// Update the import graph for one file whose facts were replaced (the module map is
+    /// unchanged).
+    fn relink_file(&mut self, file: FileId) {
+        let (targets, dynamic) = self.import_targets(file);
+        let i = file as usize;
+        if self.imports_of[i] != targets {
+            for &t in &self.imports_of[i] {
+                self.importers[t as usize].retain(|&f| f != file);
+            }
+            for &t in &targets {
+                let list = &mut self.importers[t as usize];
+                let at = list.partition_point(|&f| f < file);
+                list.insert(at, file);
+            }
+            self.imports_of[i] = targets;
+        }
+        self.dynamic[i] = dynamic;
     }
 
     pub fn conv(&self) -> &Conventions {
@@ -538,64 +644,11 @@ impl Index {
     /// the seeds (settings modules are the exception: the caller handles them).
     pub fn dependents(&self, seeds: &[FileId]) -> Vec<FileId> {
         let n = self.facts.len();
-        let mut sorted: Vec<(&str, u32)> =
-            self.modules.iter().map(|(m, &f)| (m.as_str(), f)).collect();
-        sorted.sort_unstable();
-        let with_submodules = |module: &str, out: &mut Vec<u32>| {
-            let start = sorted.partition_point(|(m, _)| *m < module);
-            for &(m, f) in &sorted[start..] {
-                if !m.starts_with(module) {
-                    break;
-                }
-                // `module` itself or a submodule (`app.models`, not `app_x`).
-                if matches!(m.as_bytes().get(module.len()), None | Some(b'.')) {
-                    out.push(f);
-                }
-            }
-        };
-        let mut importers: Vec<Vec<u32>> = vec![Vec::new(); n];
-        let mut everything: Vec<u32> = Vec::new();
-        let mut targets: Vec<u32> = Vec::new();
-        for (fi, facts) in self.facts.iter().enumerate() {
-            let file = fi as FileId;
-            targets.clear();
-            for imp in &facts.imports {
-                match &imp.from_module {
-                    Some(m) => {
-                        let m = self.absolute(file, m);
-                        targets.extend(self.file_of_module(&m));
-                        for (name, _) in &imp.names {
-                            targets.extend(self.file_of_module(&format!("{m}.{name}")));
-                        }
-                    }
-                    None => {
-                        for (name, _) in &imp.names {
-                            with_submodules(name.as_str(), &mut targets);
-                        }
-                    }
-                }
-            }
-            for star in &facts.star_imports {
-                targets.extend(self.file_of_module(&self.absolute(file, star)));
-            }
-            if facts
-                .calls
-                .iter()
-                .any(|c| DYNAMIC_MODEL_LOOKUPS.contains(&c.name.as_str()))
-            {
-                everything.push(fi as u32);
-            }
-            targets.sort_unstable();
-            targets.dedup();
-            for &t in &targets {
-                if t as usize != fi {
-                    importers[t as usize].push(fi as u32);
-                }
-            }
-        }
+        let importers = &self.importers;
+        let everything = (0..n as u32).filter(|&f| self.dynamic[f as usize]);
         let mut seen = vec![false; n];
         let mut stack: Vec<u32> = Vec::new();
-        for &s in seeds.iter().chain(&everything) {
+        for s in seeds.iter().copied().chain(everything) {
             if (s as usize) < n && !seen[s as usize] {
                 seen[s as usize] = true;
                 stack.push(s);
@@ -1767,11 +1820,14 @@ mod tests {
     /// Everything derived, for comparing two indexes.
     fn derived(index: &Index) -> String {
         format!(
-            "{:?}\n{:?}\n{:?}\n{:?}",
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
             index.offsets,
             index.qualnames,
             index.infos,
-            index.modules.len()
+            index.modules.len(),
+            index.imports_of,
+            index.importers,
+            index.dynamic
         )
     }
 
@@ -1816,6 +1872,16 @@ mod tests {
         out.push(format!(
             "{text}\n\nfrom django.db import models as _m\n\n\nclass AddedModel(_m.Model):\n    tenant = _m.ForeignKey(\"Tenant\", on_delete=_m.CASCADE)\n"
         ));
+        // An import added and one removed (the import graph changes; the signature may not).
+        out.push(format!(
+            "def _f():\n    from tenancy import models as _x\n\n\n{text}"
+        ));
+        out.push(
+            text.lines()
+                .filter(|l| !l.starts_with("from ") && !l.starts_with("import "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
         out.push(
             text.lines()
                 .filter(|l| !l.starts_with("class ") && !l.starts_with("    "))
