@@ -574,6 +574,23 @@ fn write_fixed(
     failed.then(|| ws.lint(targets, selections))
 }
 
+/// `, RSS 123 MB (peak 150 MB)` where the system says (Linux), for profiling memory by phase.
+fn rss_note() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    };
+    match (kb("VmRSS:"), kb("VmHWM:")) {
+        (Some(now), Some(peak)) => format!(", RSS {} MB (peak {} MB)", now / 1024, peak / 1024),
+        _ => String::new(),
+    }
+}
+
 /// Phase timings: on stderr as they happen when `TENANTLINT_TIMINGS` is set (for profiling),
 /// and collected for `-v`.
 struct Timer {
@@ -598,7 +615,7 @@ impl Timer {
             let now = std::time::Instant::now();
             let ms = (now - self.last.get()).as_secs_f64() * 1000.0;
             if self.print {
-                eprintln!("timing: {phase}: {ms:.1} ms");
+                eprintln!("timing: {phase}: {ms:.1} ms{}", rss_note());
             }
             if self.collect {
                 self.laps.borrow_mut().push((phase.to_string(), ms));
@@ -615,7 +632,7 @@ impl Timer {
             let b = second.as_secs_f64() * 1000.0;
             for (phase, ms) in [(first, (total - b).max(0.0)), (second_name, b)] {
                 if self.print {
-                    eprintln!("timing: {phase}: {ms:.1} ms");
+                    eprintln!("timing: {phase}: {ms:.1} ms{}", rss_note());
                 }
                 if self.collect {
                     self.laps.borrow_mut().push((phase.to_string(), ms));
