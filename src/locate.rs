@@ -173,6 +173,9 @@ pub struct LogicalLines {
     pub ends: Vec<TextSize>,
     /// The start of the first statement of each indented block, ascending.
     pub block_firsts: Vec<TextSize>,
+    /// The block's indentation (the `Indent` token's range), by index into `block_firsts`: the
+    /// first statement's own line may be a backslash continuation with other leading blanks.
+    pub block_indents: Vec<TextRange>,
     /// The end of the last logical line of each indented block, ascending.
     pub block_last_ends: Vec<TextSize>,
 }
@@ -197,6 +200,7 @@ impl LogicalLines {
                 TokenKind::Indent => {
                     if let Some(n) = next_significant(i) {
                         out.block_firsts.push(n.start());
+                        out.block_indents.push(t.range());
                     }
                 }
                 _ => {}
@@ -287,6 +291,23 @@ impl<'a> Locator<'a> {
     pub fn next_line_start(&self, offset: TextSize) -> Option<TextSize> {
         let next = self.line_of(offset) + 1;
         (next < self.index.line_count()).then(|| self.line_start(next))
+    }
+
+    /// The indentation of the block whose first statement starts at `first` (the leading
+    /// whitespace of the statement's logical line, which a backslash continuation can put on
+    /// an earlier physical line); without token information, or not a block's first statement,
+    /// the leading whitespace of its physical line.
+    pub fn block_indentation(&self, first: TextSize) -> &'a str {
+        let l = &self.logical;
+        match l.block_firsts.binary_search(&first) {
+            // The token spans the blanks and any backslash continuations before the statement:
+            // the indentation is the leading whitespace of the line it starts on.
+            Ok(i) => match l.block_indents.get(i) {
+                Some(r) => self.indentation_at(r.start()),
+                None => self.indentation_at(first),
+            },
+            Err(_) => self.indentation_at(first),
+        }
     }
 
     /// The leading whitespace of the line holding `offset`.

@@ -349,6 +349,43 @@ fn unused_noqa_is_reported_and_fixed() {
     );
 }
 
+/// Found by the fuzz campaign: a directive with its reason after it (`# noqa: X -- why`, as
+/// `--add-noqa=REASON` writes) lost only `# noqa: X`, leaving `-- why` outside any comment.
+#[test]
+fn unused_noqa_with_a_reason_is_removed_with_its_reason() {
+    let dir = clean_project();
+    let d = dir.path();
+    write(d, "app/__init__.py", "");
+    write(
+        d,
+        "app/views.py",
+        "from tenancy.cache import tenant_cache\n\n\ndef f():\n    a = tenant_cache.get(\"a\")  # noqa: TEN301 -- reviewed\n    b = tenant_cache.get(\"b\")  # type: ignore  # noqa: TEN301 -- reviewed\n    return tenant_cache.get(\"c\")  # noqa: TEN301  # keep me\n",
+    );
+    assert_eq!(
+        findings(d, &[]),
+        lines(&[
+            "app/views.py:5:32 TEN902",
+            "app/views.py:6:48 TEN902",
+            "app/views.py:7:35 TEN902"
+        ])
+    );
+    let out = tl()
+        .current_dir(d)
+        .args(["check", "--fix"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("app/views.py")).unwrap(),
+        "from tenancy.cache import tenant_cache\n\n\ndef f():\n    a = tenant_cache.get(\"a\")\n    b = tenant_cache.get(\"b\")  # type: ignore\n    return tenant_cache.get(\"c\")  # keep me\n"
+    );
+}
+
 #[test]
 fn add_noqa_suppresses_unused_noqa_findings_too() {
     let dir = clean_project();

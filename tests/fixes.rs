@@ -466,6 +466,7 @@ cases! {
     ten301_mixed_line_endings,
     ten401_cr_only_no_final_newline,
     ten101_backslash_continuation,
+    ten101_docstring_after_backslash,
     ten301_backslash_and_block_import,
     ten902_unused_noqa,
 }

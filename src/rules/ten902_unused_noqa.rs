@@ -169,7 +169,13 @@ fn removal_edits(
     let at = |a: usize, b: usize| Span::new((start + a) as u32, (start + b) as u32);
     if removed.len() == d.codes.len() {
         let before = comment[..d.start].trim_end();
-        let after = comment[d.end..].trim_start();
+        // What follows the directive: another comment (`# reason`) stays; anything else is the
+        // directive's own reason (`# noqa: X -- why`) and goes with it (leaving `-- why` bare
+        // would not even be a comment).
+        let mut after = comment[d.end..].trim_start();
+        if !after.starts_with('#') {
+            after = "";
+        }
         let (from, to) = if before.is_empty() && after.is_empty() {
             // The comment is only the directive: remove it and the blanks before it.
             let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -182,8 +188,14 @@ fn removal_edits(
             // `# noqa: X  # reason` -> `# reason`
             (d.start, comment.len() - after.len())
         } else {
-            // `# type: ignore  # noqa: X  # reason` -> `# type: ignore  # reason`
-            (before.len(), d.end)
+            // `# type: ignore  # noqa: X  # reason` -> `# type: ignore  # reason`, and
+            // `# type: ignore  # noqa: X -- why` -> `# type: ignore`
+            let end = if after.is_empty() {
+                comment.len()
+            } else {
+                d.end
+            };
+            (before.len(), end)
         };
         return vec![Edit::new(at(from, to), "")];
     }

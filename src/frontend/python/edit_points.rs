@@ -212,7 +212,7 @@ impl<'a> Extractor<'a, '_> {
                 suffix,
             });
         }
-        let indent = loc.indentation_at(first.start()).to_string();
+        let indent = loc.block_indentation(first.start()).to_string();
         if is_docstring(first) {
             return Some(match loc.next_logical_line_start(first.end()) {
                 Some(off) => BodyInsert {
