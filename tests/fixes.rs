@@ -467,6 +467,7 @@ cases! {
     ten401_cr_only_no_final_newline,
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
+    ten301_coding_comment_after_import,
     ten301_backslash_and_block_import,
     ten902_unused_noqa,
 }

@@ -167,6 +167,19 @@ fn drop_unused_import(
         if !spans.alone_on_lines {
             return None;
         }
+        // Deleting a statement at the top of the file moves the lines below it up: a comment
+        // naming an encoding (`# -*- coding: latin-1 -*-`) would become the file's coding
+        // declaration (CPython reads one on line 1, or on line 2 after a blank or comment line)
+        // and change how the file decodes. The import stays then (found by fuzzing).
+        if ctx.row(stmt.span.start) <= 2
+            && edit_facts
+                .source
+                .lines()
+                .take(6)
+                .any(|l| l.trim_start().starts_with('#') && l.contains("coding"))
+        {
+            return None;
+        }
         if spans.sole_in_block {
             return Some(Edit::new(stmt.span, "pass".to_string()));
         }
