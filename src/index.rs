@@ -188,6 +188,12 @@ pub struct Index {
     qualnames: Vec<String>,
     /// Schema per tenant: the apps listed in `TENANT_APPS` by the project's settings.
     tenant_apps: Vec<String>,
+    /// Concrete models by `app_label.modelname` (model name lower-cased, as Django's app
+    /// registry keys them); `None` when two classes claim the same key.
+    model_labels: HashMap<String, Option<ClassId>>,
+    /// Literal `*_MODEL` settings (`AUTH_USER_MODEL`, swapper's `BILLING_INVOICE_MODEL`) of the
+    /// project; `None` when modules set different values.
+    model_settings: HashMap<String, Option<String>>,
 }
 
 const MAX_DEPTH: u32 = 24;
@@ -250,8 +256,64 @@ fn signature(facts: &FileFacts) -> u64 {
     if let Some(s) = facts.setting("TENANT_APPS") {
         format!("{:?}", s.value).hash(&mut h);
     }
+    for s in &facts.settings {
+        if s.name.ends_with("_MODEL") {
+            s.name.hash(&mut h);
+            format!("{:?}{}", s.value, s.augmented).hash(&mut h);
+        }
+    }
     h.finish()
 }
+
+/// The literal `*_MODEL` settings of the project (`AUTH_USER_MODEL = "accounts.User"`): what
+/// `get_user_model()` and swapper's `load_model()` return. Like `TENANT_APPS`, read from any
+/// module-level assignment of the name (only settings modules assign such names).
+fn model_settings<'a>(
+    files: impl Iterator<Item = &'a FileFacts>,
+) -> HashMap<String, Option<String>> {
+    let mut out: HashMap<String, Option<String>> = HashMap::default();
+    for f in files {
+        for s in &f.settings {
+            if !s.name.ends_with("_MODEL") || s.augmented {
+                continue;
+            }
+            let Some(value) = s.value.as_str() else {
+                continue;
+            };
+            out.entry(s.name.to_string())
+                .and_modify(|v| {
+                    if v.as_deref() != Some(value) {
+                        *v = None;
+                    }
+                })
+                .or_insert_with(|| Some(value.to_string()));
+        }
+    }
+    out
+}
+
+/// The app label of the app containing `module` (see [`Index::compute_model_labels`]).
+fn app_label_of_module(module: &str, app_labels: &HashMap<String, String>) -> String {
+    let parts: Vec<&str> = module.split('.').collect();
+    for n in (1..=parts.len()).rev() {
+        if let Some(label) = app_labels.get(&parts[..n].join(".")) {
+            return label.clone();
+        }
+    }
+    let app = match parts.iter().position(|p| *p == "models") {
+        Some(0) | None => &parts[..parts.len().saturating_sub(1).max(1)],
+        Some(i) => &parts[..i],
+    };
+    app.last().copied().unwrap_or_default().to_string()
+}
+
+/// Calls that return a model class from Django's app registry, by canonical path.
+const APP_REGISTRY_GET_MODEL: &[&str] = &[
+    "django.apps.apps.get_model",
+    "django.apps.registry.apps.get_model",
+];
+const GET_USER_MODEL: &str = "django.contrib.auth.get_user_model";
+const SWAPPER_LOAD_MODEL: &str = "swapper.load_model";
 
 /// Third-party classes named like managers that are model fields, not managers.
 pub const MANAGER_LOOKALIKES: &[&str] = &[
@@ -327,6 +389,8 @@ impl Index {
             infos: Vec::new(),
             qualnames: Vec::new(),
             tenant_apps: Vec::new(),
+            model_labels: HashMap::default(),
+            model_settings: HashMap::default(),
         };
         index.derive();
         index
@@ -358,6 +422,8 @@ impl Index {
     /// Everything derived from all files: the module map, class offsets and qualnames, and the
     /// class infos.
     fn derive(&mut self) {
+        // Resolution through the app registry needs the new class infos: none until they exist.
+        self.model_labels.clear();
         let mut modules: HashMap<String, u32> =
             HashMap::with_capacity_and_hasher(self.facts.len(), Default::default());
         let mut offsets = Vec::with_capacity(self.facts.len() + 1);
@@ -402,6 +468,8 @@ impl Index {
             Vec::new()
         };
         self.compute_infos();
+        self.model_settings = model_settings(self.facts.iter().map(|f| &**f));
+        self.compute_model_labels();
     }
 
     pub fn conv(&self) -> &Conventions {
@@ -649,6 +717,16 @@ impl Index {
                         r => r,
                     }
                 }
+                // `Invoice = apps.get_model("billing", "Invoice")`
+                ExprRef::Call(call) => {
+                    match self.registry_model(file, call, &RootBinding::Module) {
+                        Some(id) => Resolved::Class(id),
+                        None => Resolved::Symbol {
+                            file,
+                            name: Name::new(name),
+                        },
+                    }
+                }
                 _ => Resolved::Symbol {
                     file,
                     name: Name::new(name),
@@ -741,6 +819,12 @@ impl Index {
 
     /// Resolve a dotted expression whose root name is bound as `root` where it is used.
     pub fn resolve_at(&self, file: u32, expr: &ExprRef, root: &RootBinding) -> Resolved {
+        if let ExprRef::Call(call) = expr {
+            return match self.registry_model(file, call, root) {
+                Some(id) => Resolved::Class(id),
+                None => Resolved::Unknown,
+            };
+        }
         match root {
             RootBinding::Module => self.resolve_expr(file, expr),
             RootBinding::Local => Resolved::Unknown,
@@ -764,6 +848,132 @@ impl Index {
                 r
             }
         }
+    }
+
+    /// The model a call to Django's app registry returns: `apps.get_model("billing",
+    /// "Invoice")`, `apps.get_model("billing.Invoice")` (any import of `django.apps.apps`),
+    /// `get_user_model()` (the `AUTH_USER_MODEL` setting, else `auth.User`, which is Django's)
+    /// and swapper's `load_model("billing", "Invoice")` (the `BILLING_INVOICE_MODEL` setting,
+    /// else `billing.Invoice`). The callee is resolved as any name is (`root` says how its root
+    /// name is bound where the call is), never matched by name: a migration's `apps` parameter
+    /// is not the registry. `None` when the label names no single project model.
+    pub fn registry_model(
+        &self,
+        file: u32,
+        call: &crate::facts::CallRef,
+        root: &RootBinding,
+    ) -> Option<ClassId> {
+        if self.model_labels.is_empty()
+            || !matches!(call.func, ExprRef::Name(_) | ExprRef::Attr(..))
+        {
+            return None;
+        }
+        let last = match &call.func {
+            ExprRef::Name(n) | ExprRef::Attr(_, n) => n.as_str(),
+            _ => return None,
+        };
+        if !DYNAMIC_MODEL_LOOKUPS.contains(&last) {
+            return None;
+        }
+        let callee = self.path_of(&self.resolve_at(file, &call.func, root))?;
+        let str_arg = |i: usize, kw: &str| -> Option<&str> {
+            let v = call
+                .keywords
+                .iter()
+                .find(|(k, _)| k == kw)
+                .map(|(_, v)| v)
+                .or_else(|| call.args.get(i))?;
+            match v {
+                ExprRef::Str(s) => Some(s.as_str()),
+                _ => None,
+            }
+        };
+        let setting = |name: &str| self.model_settings.get(name).cloned().flatten();
+        let label: String = if APP_REGISTRY_GET_MODEL.contains(&callee.as_str()) {
+            let first = str_arg(0, "app_label")?;
+            match str_arg(1, "model_name") {
+                Some(model) if !first.contains('.') => format!("{first}.{model}"),
+                None if first.contains('.') => first.to_string(),
+                _ => return None,
+            }
+        } else if callee == GET_USER_MODEL {
+            setting("AUTH_USER_MODEL").unwrap_or_else(|| "auth.User".into())
+        } else if callee == SWAPPER_LOAD_MODEL {
+            let (app, model) = (str_arg(0, "app_label")?, str_arg(1, "model")?);
+            setting(&format!("{app}_{model}_MODEL").to_ascii_uppercase())
+                .unwrap_or_else(|| format!("{app}.{model}"))
+        } else {
+            return None;
+        };
+        self.model_by_label(&label)
+    }
+
+    /// The concrete project model registered as `app_label.ModelName` (the model name matched
+    /// without case, as Django's registry does).
+    pub fn model_by_label(&self, label: &str) -> Option<ClassId> {
+        let (app, model) = label.rsplit_once('.')?;
+        self.model_labels
+            .get(&format!("{app}.{}", model.to_ascii_lowercase()))
+            .copied()
+            .flatten()
+    }
+
+    /// Django's app label of every concrete model: `Meta.app_label`, else the label of the app
+    /// that contains its module: an `AppConfig` subclass's `label` (for its `name`, or the
+    /// package of its `apps.py`), else the last component of the app's package, which is the
+    /// module path before its `models` component (`billing.models.invoice` is in app
+    /// `billing`), or the model's own package when there is none.
+    fn compute_model_labels(&mut self) {
+        let ids = self.all_ids();
+        let mut app_labels: HashMap<String, String> = HashMap::default();
+        for &id in &ids {
+            let info = self.info(id);
+            let is_app_config = info.bases.iter().any(|b| {
+                matches!(b, Resolved::External(p)
+                    if p == "django.apps.AppConfig" || p == "django.apps.config.AppConfig")
+            });
+            if !is_app_config {
+                continue;
+            }
+            let class = self.class(id);
+            let str_assign = |name: &str| {
+                class.assigns.iter().rev().find_map(|a| match &a.value {
+                    ExprRef::Str(s) if a.name == name => Some(s.clone()),
+                    _ => None,
+                })
+            };
+            let Some(label) = str_assign("label") else {
+                continue;
+            };
+            let module = self.module(id.file);
+            let app = str_assign("name").unwrap_or_else(|| match module.rsplit_once('.') {
+                Some((pkg, _)) => pkg.to_string(),
+                None => module.to_string(),
+            });
+            app_labels.insert(app, label);
+        }
+        let mut labels: HashMap<String, Option<ClassId>> = HashMap::default();
+        for &id in &ids {
+            let info = self.info(id);
+            if !info.is_model || info.abstract_ {
+                continue;
+            }
+            let class = self.class(id);
+            let label = match &class.meta.app_label {
+                Some(l) => l.clone(),
+                None => app_label_of_module(self.module(id.file), &app_labels),
+            };
+            let key = format!("{label}.{}", class.name.to_ascii_lowercase());
+            labels
+                .entry(key)
+                .and_modify(|v| {
+                    if *v != Some(id) {
+                        *v = None;
+                    }
+                })
+                .or_insert(Some(id));
+        }
+        self.model_labels = labels;
     }
 
     /// The dotted path of a resolved symbol: classes by qualname, symbols by `module.name`.
