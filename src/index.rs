@@ -65,6 +65,9 @@ pub struct Manager {
     pub assign: Option<usize>,
     /// No manager is declared anywhere: Django adds a plain `objects`.
     pub implicit: bool,
+    /// The manager scopes only after this method is called (`scoping-methods`):
+    /// `Device.objects.user(u)...` is scoped, `Device.objects.filter(...)` is not.
+    pub scoping_method: Option<Name>,
 }
 
 /// Why a model is tenant-owned.
@@ -1083,6 +1086,33 @@ impl Index {
         }
     }
 
+    /// The method after which a manager of class `c` scopes, per `scoping-methods`: an entry
+    /// `"Manager.method"` applies to `Manager` and its subclasses (also as the manager of a
+    /// `from_queryset`, or the queryset of an `as_manager()`), a bare `"method"` to every manager
+    /// whose class or queryset defines that method.
+    fn scoping_method_of(&self, c: &ClassLike) -> Option<Name> {
+        self.conv.scoping_methods.iter().find_map(|entry| {
+            let hit = match entry.rsplit_once('.') {
+                Some((manager, method)) => self.like_reaches_config(c, manager).then_some(method),
+                None => self.like_has_method(c, entry).then_some(entry.as_str()),
+            };
+            hit.map(Name::new)
+        })
+    }
+
+    /// Is `c`, or a class it is built from, or one of their bases, the configured `cfg`?
+    fn like_reaches_config(&self, c: &ClassLike, cfg: &str) -> bool {
+        match c {
+            ClassLike::Class(id) => self.class_reaches_config(*id, cfg),
+            ClassLike::External(p) => config_matches(cfg, last_component(p), p),
+            ClassLike::FromQueryset(base, qs) => {
+                self.like_reaches_config(base, cfg) || self.like_reaches_config(qs, cfg)
+            }
+            ClassLike::AsManager(qs) => self.like_reaches_config(qs, cfg),
+            ClassLike::Unknown => false,
+        }
+    }
+
     /// Does the manager (or its queryset) define a method called `name`?
     pub fn like_has_method(&self, c: &ClassLike, name: &str) -> bool {
         match c {
@@ -1560,7 +1590,8 @@ impl Index {
                 // A later assignment to the same name replaces the earlier one.
                 managers.retain(|(_, m)| m.name != a.name);
             }
-            let scoped = self.like_is_scoped(&cls);
+            let scoping_method = self.scoping_method_of(&cls);
+            let scoped = self.like_is_scoped(&cls) || scoping_method.is_some();
             managers.push((
                 0,
                 Manager {
@@ -1570,6 +1601,7 @@ impl Index {
                     declared_in: Some(id),
                     assign: Some(ai),
                     implicit: false,
+                    scoping_method,
                 },
             ));
         }
@@ -1608,6 +1640,7 @@ impl Index {
                         declared_in: None,
                         assign: None,
                         implicit: false,
+                        scoping_method: None,
                     },
                 ));
             }
@@ -1646,6 +1679,7 @@ impl Index {
                 declared_in: None,
                 assign: None,
                 implicit: true,
+                scoping_method: None,
             });
         }
         // The string arguments of the model's scoped manager are its scope lookups
