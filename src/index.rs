@@ -77,6 +77,10 @@ pub enum TenantReason {
     Field { field: Name, in_class: ClassId },
     /// Inherits a configured tenant base class.
     BaseClass(String),
+    /// Inherits a class named like a configured tenant base that is imported from a project
+    /// module which does not define it (a broken import, by its written dotted path): treated
+    /// as the tenant base, failing closed.
+    UnresolvedBase(String),
     /// Schema per tenant (django-tenants): the model's app is in `TENANT_APPS`.
     TenantApp(String),
     /// The model declares a scoped manager that names its scope dimension (django-scopes'
@@ -113,6 +117,9 @@ pub struct ClassInfo {
     /// removes one) whose target is a tenant-owned model or the tenant model: a lookup that
     /// pins such a relation pins the tenant (`filter(issue=issue)`, `project_id__in=...`).
     pub tenant_relations: Vec<(Name, ClassId)>,
+    /// A base named like a configured tenant base class that does not resolve: imported from a
+    /// project module that does not define it (its written dotted path).
+    pub broken_tenant_base: Option<String>,
 }
 
 impl ClassInfo {
@@ -1251,10 +1258,26 @@ impl Index {
                     .collect()
             })
             .collect();
+        // Fail closed: a base named like a configured tenant base, imported from a project
+        // module that does not define it, stands for the tenant base (as a library's would).
+        let mut broken: Vec<Option<String>> = vec![None; ids.len()];
+        let mut bases = bases;
+        for (i, &id) in ids.iter().enumerate() {
+            for (bi, b) in bases[i].iter_mut().enumerate() {
+                if *b == Resolved::Unknown
+                    && let Some(path) = self.broken_tenant_base(id.file, &self.class(id).bases[bi])
+                {
+                    *b = Resolved::External(path.clone());
+                    broken[i] = Some(path);
+                }
+            }
+        }
         self.infos = bases
             .into_iter()
-            .map(|bases| ClassInfo {
+            .zip(broken)
+            .map(|(bases, broken_tenant_base)| ClassInfo {
                 bases,
+                broken_tenant_base,
                 ..Default::default()
             })
             .collect();
@@ -1380,6 +1403,33 @@ impl Index {
         for (i, r) in relations.into_iter().enumerate() {
             self.infos[i].tenant_relations = r;
         }
+    }
+
+    /// The written dotted path of a base class expression that names a configured tenant base
+    /// class but does not resolve because the project module it is imported from does not
+    /// define it (`from tenancy.models import TenantAwareModel` when `tenancy/models.py` has no
+    /// such name). A module outside the project resolves to an external class instead.
+    fn broken_tenant_base(&self, file: u32, expr: &ExprRef) -> Option<String> {
+        let (path, last) = match expr {
+            ExprRef::Name(n) => match self.facts[file as usize].binding(n) {
+                Some(Binding::FromImport { module, name }) => {
+                    (format!("{}.{name}", self.absolute(file, module)), name)
+                }
+                _ => return None,
+            },
+            ExprRef::Attr(v, a) => match self.resolve_expr(file, v) {
+                Resolved::Module(m) => (format!("{m}.{a}"), a),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let (module, _) = path.rsplit_once('.')?;
+        self.file_of_module(module)?;
+        self.conv
+            .tenant_base_classes
+            .iter()
+            .any(|s| config_matches(s, last, &path))
+            .then_some(path)
     }
 
     /// Does a row of this model belong to one tenant (so that pinning a relation to it pins the
@@ -1573,7 +1623,14 @@ impl Index {
                 .find(|s| self.class_reaches_config(id, s))
                 .cloned()
                 .unwrap_or_default();
-            tenant = Some(TenantReason::BaseClass(base));
+            let broken = self.ancestors(Resolved::Class(id)).find_map(|r| match r {
+                Resolved::Class(c) => self.infos[self.flat(c)].broken_tenant_base.clone(),
+                _ => None,
+            });
+            tenant = Some(match broken {
+                Some(path) => TenantReason::UnresolvedBase(path),
+                None => TenantReason::BaseClass(base),
+            });
         }
 
         // Managers: own declarations in source order, then the bases' in MRO order, the child's
@@ -1623,6 +1680,8 @@ impl Index {
         for (rank, b) in self.infos[i].bases.iter().enumerate() {
             if let Resolved::External(p) = b
                 && !last_component(p).ends_with("Mixin")
+                // A broken import brings no known manager: the model keeps Django's plain one.
+                && self.infos[i].broken_tenant_base.as_deref() != Some(p.as_str())
                 && self
                     .conv()
                     .tenant_base_classes

@@ -306,6 +306,19 @@ pub fn bounded(site: &QuerySite) -> bool {
     site.empty || site.in_prefetch || site.pk_of_loaded
 }
 
+/// A note for the findings on a model that is tenant-owned only by failing closed: its base is
+/// named like a configured tenant base but imported from a project module that does not define
+/// it.
+pub fn unresolved_base_note(info: &ClassInfo) -> Option<String> {
+    let Some(TenantReason::UnresolvedBase(path)) = &info.tenant else {
+        return None;
+    };
+    let (module, name) = path.rsplit_once('.')?;
+    Some(format!(
+        "note: its base `{name}` is imported from `{module}`, which does not define it; treated as the tenant base"
+    ))
+}
+
 /// The places that make a query on `model` through `manager` what it is: the model's class, the
 /// class that declares its tenant field, the manager's declaration and the manager's class. A
 /// change in any of them can make the query scoped or unscoped.

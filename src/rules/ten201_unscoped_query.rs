@@ -64,6 +64,10 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`{receiver}.{}.{}()` queries tenant-owned model `{model_name}` through {why}, with no tenant filter",
             site.manager, site.method
         );
+        let message = match super::queries::unresolved_base_note(info) {
+            Some(note) => format!("{message} ({note})"),
+            None => message,
+        };
         let root_cause = root_cause(ctx, model, manager_name, &site.manager);
         let message = match &root_cause {
             Some(r) => format!("{message} (root cause: {})", r.message),
