@@ -600,6 +600,12 @@ fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
         Expr::Tuple(t) => !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
         Expr::Set(s) => !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
         Expr::ListComp(c) => is_loaded_pk(&c.elt, depth + 1),
+        // `id=OuterRef("pk")`: the outer query's own row, in a correlated subquery.
+        Expr::Call(c) => match &*c.func {
+            Expr::Name(n) => n.id == "OuterRef",
+            Expr::Attribute(a) => a.attr.id == "OuterRef",
+            _ => false,
+        },
         Expr::SetComp(c) => is_loaded_pk(&c.elt, depth + 1),
         Expr::Generator(g) => is_loaded_pk(&g.elt, depth + 1),
         _ => false,
