@@ -333,6 +333,10 @@ fn check_routers(ctx: &Context, out: &mut Vec<Diagnostic>, middleware: Option<&S
         return;
     }
     let Some(mw) = middleware else { return };
+    // Every settings module importing this one sets its own routers: those are what Django reads.
+    if overridden_by_importers(ctx.index, ctx.settings, ctx.file, "DATABASE_ROUTERS") {
+        return;
+    }
     if !matches!(
         lookup(ctx.index, ctx.file, "DATABASE_ROUTERS"),
         Lookup::Absent
