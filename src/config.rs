@@ -107,6 +107,7 @@ pub const EXTENDABLE_KEYS: &[&str] = &[
     "test-paths",
     "tenant-filter-methods",
     "not-managers",
+    "scoping-methods",
 ];
 
 /// Django settings modules.
@@ -191,6 +192,10 @@ pub struct Conventions {
     /// Classes named like managers that are not (model fields such as django-taggit's
     /// `TaggableManager`, which is known without configuration).
     pub not_managers: Vec<String>,
+    /// Managers that scope only after a method call (`"DeviceManager.user"`, or `"user"` for
+    /// any manager defining it): `Device.objects.user(u).filter(...)` is scoped, a chain that
+    /// skips the method is not (TEN201, TEN204, TEN402).
+    pub scoping_methods: Vec<String>,
     /// Admin mixins that scope the changelist (TEN501).
     pub tenant_admin_mixins: Vec<String>,
     /// Middleware classes that set the current tenant (TEN601).
@@ -240,6 +245,7 @@ impl Default for Conventions {
             bypass_managers: s(&["all_objects", "unscoped_objects", "global_objects"]),
             tenant_filter_methods: Vec::new(),
             not_managers: Vec::new(),
+            scoping_methods: Vec::new(),
             tenant_admin_mixins: s(&["TenantAdminMixin", "TenantAwareAdminMixin"]),
             tenant_middlewares: s(&["TenantMiddleware"]),
             tenant_routers: vec![],
@@ -382,6 +388,7 @@ pub struct FileOptions {
     pub bypass_managers: Option<Vec<String>>,
     pub tenant_filter_methods: Option<Vec<String>>,
     pub not_managers: Option<Vec<String>>,
+    pub scoping_methods: Option<Vec<String>>,
     pub bypass_allowed_paths: Option<Vec<String>>,
     pub tenant_admin_mixins: Option<Vec<String>>,
     pub tenant_middlewares: Option<Vec<String>>,
@@ -429,6 +436,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "bypass-managers",
     "tenant-filter-methods",
     "not-managers",
+    "scoping-methods",
     "bypass-allowed-paths",
     "tenant-admin-mixins",
     "tenant-middlewares",
@@ -749,6 +757,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "bypass-managers" => o.bypass_managers = Some(r.names(k, v)?),
             "tenant-filter-methods" => o.tenant_filter_methods = Some(r.names(k, v)?),
             "not-managers" => o.not_managers = Some(r.names(k, v)?),
+            "scoping-methods" => o.scoping_methods = Some(r.names(k, v)?),
             "bypass-allowed-paths" => o.bypass_allowed_paths = Some(r.globs(k, v)?),
             "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.names(k, v)?),
             "tenant-middlewares" => o.tenant_middlewares = Some(r.names(k, v)?),
@@ -1048,6 +1057,7 @@ pub fn resolve_settings(
         bypass_managers: list!(bypass_managers),
         tenant_filter_methods: list!(tenant_filter_methods),
         not_managers: list!(not_managers),
+        scoping_methods: list!(scoping_methods),
         tenant_admin_mixins: list!(tenant_admin_mixins),
         tenant_middlewares: list!(tenant_middlewares),
         tenant_routers: list!(tenant_routers),

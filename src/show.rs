@@ -62,6 +62,7 @@ const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("task-base-classes", |c| quote_list(&c.task_base_classes)),
     ("bypass-calls", |c| quote_list(&c.bypass_calls)),
     ("bypass-managers", |c| quote_list(&c.bypass_managers)),
+    ("scoping-methods", |c| quote_list(&c.scoping_methods)),
     ("tenant-admin-mixins", |c| {
         quote_list(&c.tenant_admin_mixins)
     }),

@@ -106,6 +106,33 @@ pub fn manager_of<'a>(
     }
 }
 
+/// The manager a query site goes through, `(name, scoped, class)`, scoped as the site uses it: a
+/// manager that scopes only after a method call (`scoping-methods`) is not scoped in a chain
+/// that skips the method.
+pub fn manager_at<'a>(
+    info: &'a ClassInfo,
+    site: &QuerySite,
+) -> Option<(&'a str, bool, Option<&'a ClassLike>)> {
+    let (name, scoped, class) = manager_of(info, &site.manager)?;
+    Some((
+        name,
+        scoped && skipped_scoping_method(info, site).is_none(),
+        class,
+    ))
+}
+
+/// The method the site's manager scopes after (`scoping-methods`), when the chain skips it.
+pub fn skipped_scoping_method<'a>(info: &'a ClassInfo, site: &QuerySite) -> Option<&'a Name> {
+    let (name, _, _) = manager_of(info, &site.manager)?;
+    let method = info
+        .managers
+        .iter()
+        .find(|m| m.name == name)?
+        .scoping_method
+        .as_ref()?;
+    (!site.calls.contains(method)).then_some(method)
+}
+
 /// Is `Model.<manager>.<method>(...)` a query: a QuerySet method, or a custom method of the
 /// manager (or its queryset)?
 pub fn is_query(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
@@ -175,7 +202,7 @@ fn filtered_at(
             if !std::ptr::eq(inner_info, info) {
                 continue;
             }
-            let scoped = manager_of(inner_info, &inner.manager).is_some_and(|(_, s, _)| s);
+            let scoped = manager_at(inner_info, inner).is_some_and(|(_, s, _)| s);
             if scoped || filtered_at(index, file, inner_info, inner, tenant_fields, depth + 1) {
                 return true;
             }
@@ -277,6 +304,19 @@ const PIN_SUFFIXES: &[&str] = &[
 /// primary key of an instance in hand (`pk=self.pk`)?
 pub fn bounded(site: &QuerySite) -> bool {
     site.empty || site.in_prefetch || site.pk_of_loaded
+}
+
+/// A note for the findings on a model that is tenant-owned only by failing closed: its base is
+/// named like a configured tenant base but imported from a project module that does not define
+/// it.
+pub fn unresolved_base_note(info: &ClassInfo) -> Option<String> {
+    let Some(TenantReason::UnresolvedBase(path)) = &info.tenant else {
+        return None;
+    };
+    let (module, name) = path.rsplit_once('.')?;
+    Some(format!(
+        "note: its base `{name}` is imported from `{module}`, which does not define it; treated as the tenant base"
+    ))
 }
 
 /// The places that make a query on `model` through `manager` what it is: the model's class, the

@@ -275,6 +275,107 @@ fn lookup_depth<'a>(index: &'a Index, file: u32, name: &str, depth: u32) -> Look
     }
 }
 
+/// An item of a list setting as Django reads it, with where it is written.
+pub struct ListItem<'a> {
+    pub value: &'a str,
+    pub span: Span,
+    pub file: u32,
+}
+
+/// The value of list setting `name` as Django reads settings module `file`: its last plain
+/// assignment, or (when the file only extends it) the value of the module it star-imports
+/// (`from .base import *`, latest first), followed by the file's own `name += [...]`. `None` when
+/// the file does not assign `name`, or a step is not a literal list of strings (`MIDDLEWARE =
+/// MIDDLEWARE + [...]`, a star import from outside the project).
+pub fn effective_str_list<'a>(
+    index: &'a Index,
+    file: u32,
+    name: &str,
+) -> Option<Vec<ListItem<'a>>> {
+    effective_depth(index, file, name, 0)
+}
+
+fn effective_depth<'a>(
+    index: &'a Index,
+    file: u32,
+    name: &str,
+    depth: u32,
+) -> Option<Vec<ListItem<'a>>> {
+    let facts = index.facts(file);
+    if depth > 8 || !assigns(facts, name) {
+        return None;
+    }
+    let last_plain = facts
+        .settings
+        .iter()
+        .rposition(|s| s.name == name && !s.augmented);
+    let (mut items, from) = match last_plain {
+        Some(i) => {
+            let own = str_items(deref(facts, &facts.settings[i].value))?;
+            let items = own
+                .into_iter()
+                .map(|(value, span)| ListItem { value, span, file })
+                .collect();
+            (items, i + 1)
+        }
+        None => {
+            // Only `name += [...]` here: it extends the star-imported value.
+            let mut base = None;
+            for star in facts.star_imports.iter().rev() {
+                let m = index.file_of_module(&index.absolute(file, star))?;
+                if m != file && assigns(index.facts(m), name) {
+                    base = Some(effective_depth(index, m, name, depth + 1)?);
+                    break;
+                }
+            }
+            (base.unwrap_or_default(), 0)
+        }
+    };
+    for s in facts.settings[from..]
+        .iter()
+        .filter(|s| s.name == name && s.augmented)
+    {
+        let more = str_items(deref(facts, &s.value))?;
+        items.extend(
+            more.into_iter()
+                .map(|(value, span)| ListItem { value, span, file }),
+        );
+    }
+    Some(items)
+}
+
+/// The last assignment (plain or `+=`) of `name` in `facts`: where a finding about the value
+/// this module ends up with is reported.
+pub fn last_assignment<'a>(facts: &'a FileFacts, name: &str) -> Option<&'a SettingFact> {
+    facts.settings.iter().rev().find(|s| s.name == name)
+}
+
+/// Is this module's value of `name` never what Django reads? It is when other settings modules
+/// star-import it (`from .base import *`) and every one of them assigns `name` itself in a way
+/// that is read ([`effective_str_list`]): those modules' values are checked instead. A module
+/// that no settings module imports, or that one of them uses as is, is checked itself.
+pub fn overridden_by_importers(index: &Index, settings: &Settings, file: u32, name: &str) -> bool {
+    let module = index.module(file);
+    let mut importers = 0;
+    for (fi, facts) in index.files() {
+        if fi == file
+            || facts.star_imports.is_empty()
+            || !facts
+                .star_imports
+                .iter()
+                .any(|s| index.absolute(fi, s) == module)
+            || !settings.is_settings_module(index.path(fi))
+        {
+            continue;
+        }
+        if effective_str_list(index, fi, name).is_none() {
+            return false;
+        }
+        importers += 1;
+    }
+    importers > 0
+}
+
 /// The app label of an `INSTALLED_APPS` entry: `customers` for `customers`,
 /// `project.customers` and `customers.apps.CustomersConfig`.
 pub fn app_label(entry: &str) -> &str {

@@ -51,10 +51,22 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "Model `{}` is tenant-owned but its default manager `{}` is not tenant-scoped",
             class.name, default.name
         );
+        let note = super::queries::unresolved_base_note(info);
         let source = manager_source
             .get_or_insert_with(|| scoped_manager_source(ctx))
             .clone();
-        let (fix, help) = fix_for(ctx, id, default, source);
+        let (fix, help) = match &note {
+            // What the missing base would declare is unknown: fix the import first.
+            Some(_) => (
+                None,
+                Some("Fix the import of the tenant base, then check again".to_string()),
+            ),
+            None => fix_for(ctx, id, default, source),
+        };
+        let message = match note {
+            Some(note) => format!("{message} ({note})"),
+            None => message,
+        };
         // With no automatic edit, the message itself says what to do.
         let (message, help) = match (&fix, help) {
             (None, Some(advice)) => (format!("{message}: {}", lower_first(&advice)), None),

@@ -2,7 +2,9 @@
 //! manager that is not scoped, with no tenant filter anywhere in the call chain.
 
 use super::Context;
-use super::queries::{bounded, is_query, manager_of, model_related, tenant_filtered};
+use super::queries::{
+    bounded, is_query, manager_at, model_related, skipped_scoping_method, tenant_filtered,
+};
 use crate::diagnostics::Diagnostic;
 use crate::index::Resolved;
 use crate::registry::{FixAvailability, Rule, RuleMeta};
@@ -29,7 +31,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if !info.needs_scoping() {
             continue;
         }
-        let Some((manager_name, scoped, _)) = manager_of(info, &site.manager) else {
+        let Some((manager_name, scoped, _)) = manager_at(info, site) else {
             continue;
         };
         if scoped
@@ -51,6 +53,10 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`_base_manager`, which is never tenant-scoped".to_string()
         } else if site.manager == "_default_manager" {
             format!("its default manager `{manager_name}`, which is not tenant-scoped")
+        } else if let Some(method) = skipped_scoping_method(info, site) {
+            format!(
+                "manager `{manager_name}`, which is tenant-scoped only after `.{method}(...)` (`scoping-methods`)"
+            )
         } else {
             format!("manager `{manager_name}`, which is not tenant-scoped")
         };
@@ -58,6 +64,10 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             "`{receiver}.{}.{}()` queries tenant-owned model `{model_name}` through {why}, with no tenant filter",
             site.manager, site.method
         );
+        let message = match super::queries::unresolved_base_note(info) {
+            Some(note) => format!("{message} ({note})"),
+            None => message,
+        };
         let root_cause = root_cause(ctx, model, manager_name, &site.manager);
         let message = match &root_cause {
             Some(r) => format!("{message} (root cause: {})", r.message),

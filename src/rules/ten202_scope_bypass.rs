@@ -87,6 +87,11 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
         {
             continue;
         }
+        // A model with no scoped manager has no scoping to escape: its `all_objects` is a
+        // soft-delete bypass (plane's), and an unfiltered query through it is TEN201's.
+        if !info.managers.iter().any(|m| m.scoped) {
+            continue;
+        }
         if !is_query(ctx.index, info, site) {
             continue;
         }

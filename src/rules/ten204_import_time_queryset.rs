@@ -17,7 +17,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::Context;
-use super::queries::{is_query, manager_of};
+use super::queries::{is_query, manager_at};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{CallRef, ClassCtx, ExprRef, QuerySite};
 use crate::index::{ClassId, ClassLike, Index, Resolved};
@@ -126,7 +126,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             .unwrap_or_else(|| model_name.to_string());
         let args = if site.method == "all" { "" } else { "..." };
         let expr = format!("{receiver}.{}.{}({args})", site.manager, site.method);
-        let scoped = manager_of(info, &site.manager).is_some_and(|(_, scoped, _)| scoped);
+        let scoped = manager_at(info, site).is_some_and(|(_, scoped, _)| scoped);
         let why = if scoped {
             "its tenant filter is applied once, at import time, with no current tenant"
         } else {

@@ -4,7 +4,7 @@
 //! task base class.
 
 use super::Context;
-use super::queries::{is_query, manager_of};
+use super::queries::{is_query, manager_at};
 use super::ten401_tenant_context_not_cleared::{Scopes, call_matches, ops};
 use crate::diagnostics::Diagnostic;
 use crate::facts::{Binding, ExprRef, FunctionFact};
@@ -322,7 +322,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             if !info.needs_scoping() {
                 return None;
             }
-            let (_, scoped, _) = manager_of(info, &site.manager)?;
+            let (_, scoped, _) = manager_at(info, site)?;
             if !is_query(index, info, site) {
                 return None;
             }

@@ -4,14 +4,16 @@
 //! also the consistency of `SHARED_APPS` / `TENANT_APPS` / `INSTALLED_APPS` and the tenant
 //! middleware's position.
 //!
-//! Only what the file spells out literally is judged: a `MIDDLEWARE` built with `+=`,
-//! concatenation or a name from elsewhere is never "missing" anything, and split settings
-//! (`base.py` + `prod.py` with `from .base import *`) are checked in the file that assigns the
-//! list.
+//! Settings split over modules are read as Django reads them: a module's `MIDDLEWARE` is its own
+//! literal list, or the list of the module it star-imports (`from .base import *`) extended by
+//! its own `MIDDLEWARE += [...]`; a module whose every settings importer assigns the list
+//! itself is never what Django reads, and is not judged. A list built otherwise
+//! (`MIDDLEWARE = MIDDLEWARE + [...]`, a name from elsewhere) is never "missing" anything.
 
 use super::Context;
 use super::settings_lookup::{
-    Lookup, app_label, assigns, deref, lookup, matches_config, str_items,
+    ListItem, Lookup, app_label, assigns, deref, effective_str_list, last_assignment, lookup,
+    matches_config, overridden_by_importers, str_items,
 };
 use crate::diagnostics::Diagnostic;
 use crate::facts::{FileFacts, Lit, SettingFact};
@@ -70,7 +72,11 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     {
         return;
     }
-    let middleware = own_list(facts, "MIDDLEWARE");
+    // The value Django reads for this module, unless every settings module importing it
+    // assigns its own (then those are judged).
+    let middleware = last_assignment(facts, "MIDDLEWARE")
+        .filter(|_| !overridden_by_importers(ctx.index, ctx.settings, ctx.file, "MIDDLEWARE"))
+        .and_then(|fact| Some((fact, effective_str_list(ctx.index, ctx.file, "MIDDLEWARE")?)));
     if let Some((fact, items)) = &middleware {
         check_middleware(ctx, out, fact, items);
     }
@@ -210,8 +216,21 @@ fn check_middleware(
     ctx: &Context,
     out: &mut Vec<Diagnostic>,
     fact: &SettingFact,
-    items: &[(&str, Span)],
+    items: &[ListItem],
 ) {
+    // An entry written in a star-imported module is reported at this module's assignment.
+    let items: Vec<(&str, Span)> = items
+        .iter()
+        .map(|i| {
+            let span = if i.file == ctx.file {
+                i.span
+            } else {
+                fact.span
+            };
+            (i.value, span)
+        })
+        .collect();
+    let items = &items[..];
     let conv = ctx.conv();
     let configured = &conv.tenant_middlewares;
     if configured.is_empty() {
@@ -289,11 +308,17 @@ fn check_routers(ctx: &Context, out: &mut Vec<Diagnostic>, middleware: Option<&S
         return;
     }
     if assigns(facts, "DATABASE_ROUTERS") {
-        let Some((fact, items)) = own_list(facts, "DATABASE_ROUTERS") else {
+        if overridden_by_importers(ctx.index, ctx.settings, ctx.file, "DATABASE_ROUTERS") {
+            return;
+        }
+        let (Some(fact), Some(items)) = (
+            last_assignment(facts, "DATABASE_ROUTERS"),
+            effective_str_list(ctx.index, ctx.file, "DATABASE_ROUTERS"),
+        ) else {
             return;
         };
         for r in routers {
-            if !items.iter().any(|(s, _)| matches_config(r, s)) {
+            if !items.iter().any(|i| matches_config(r, i.value)) {
                 push(
                     ctx,
                     out,
@@ -308,6 +333,10 @@ fn check_routers(ctx: &Context, out: &mut Vec<Diagnostic>, middleware: Option<&S
         return;
     }
     let Some(mw) = middleware else { return };
+    // Every settings module importing this one sets its own routers: those are what Django reads.
+    if overridden_by_importers(ctx.index, ctx.settings, ctx.file, "DATABASE_ROUTERS") {
+        return;
+    }
     if !matches!(
         lookup(ctx.index, ctx.file, "DATABASE_ROUTERS"),
         Lookup::Absent

@@ -113,6 +113,35 @@ impl<'a> Extractor<'a, '_> {
         true
     }
 
+    /// The values a local name may hold when its last assignment is `x = x or y` (or any
+    /// `a or b`): each operand, with `x` itself standing for what it held before (`None` when
+    /// that is not known). `None` for any other name.
+    fn or_alternatives(&self, e: &'a Expr) -> Option<Vec<Option<&'a Expr>>> {
+        let Expr::Name(n) = e else {
+            return None;
+        };
+        let scope = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| s.assigned.contains_key(&n.id) || s.locals.contains(&n.id))?;
+        let Some(Expr::BoolOp(b)) = scope.assigned.get(&n.id).copied() else {
+            return None;
+        };
+        if b.op != ast::BoolOp::Or {
+            return None;
+        }
+        Some(
+            b.values
+                .iter()
+                .map(|v| match v {
+                    Expr::Name(m) if m.id == n.id => scope.or_prev.get(&n.id).copied(),
+                    other => Some(other),
+                })
+                .collect(),
+        )
+    }
+
     /// An interpolated value, through a local variable's last assignment so far
     /// (`key = helper(x); f"{key}:y"` interpolates `helper(x)`).
     fn key_hole(&self, e: &'a Expr) -> ExprRef {
@@ -169,12 +198,42 @@ impl<'a> Extractor<'a, '_> {
             Expr::FString(f) => {
                 let text = fstring_text(f);
                 let lead = text.split(HOLE).next().unwrap_or_default();
-                let holes = fstring_hole_exprs(f)
-                    .into_iter()
-                    .map(|e| self.key_hole(e))
-                    .collect();
+                let exprs = fstring_hole_exprs(f);
+                // A hole holding one of several values (`key = key or learn_cache_key(...)`):
+                // the key carries the tenant only if it does with each of them.
+                if let Some((i, alternatives)) = exprs
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, e)| Some((i, self.or_alternatives(e)?)))
+                {
+                    return KeyExpr::Many(
+                        alternatives
+                            .into_iter()
+                            .map(|alt| {
+                                let holes = exprs
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(j, e)| match (j == i, alt) {
+                                        (true, Some(alt)) => self.key_hole(alt),
+                                        (true, None) => ExprRef::Other,
+                                        (false, _) => self.key_hole(e),
+                                    })
+                                    .collect();
+                                KeyExpr::text(lead, holes)
+                            })
+                            .collect(),
+                    );
+                }
+                let holes = exprs.into_iter().map(|e| self.key_hole(e)).collect();
                 KeyExpr::text(lead, holes)
             }
+            // `a or b`: either value may be the key.
+            Expr::BoolOp(b) if b.op == ast::BoolOp::Or => KeyExpr::Many(
+                b.values
+                    .iter()
+                    .map(|v| self.classify_key(v, depth + 1))
+                    .collect(),
+            ),
             Expr::BinOp(b) if matches!(b.op, ast::Operator::Add | ast::Operator::Mod) => {
                 let (lead, mut holes) = match self.classify_key(&b.left, depth + 1) {
                     KeyExpr::Text { lead, holes } => (lead, holes),
@@ -214,6 +273,17 @@ impl<'a> Extractor<'a, '_> {
                 KeyExpr::Call(to_ref(&c.func))
             }
             Expr::Name(n) => {
+                if let Some(alternatives) = self.or_alternatives(e) {
+                    return KeyExpr::Many(
+                        alternatives
+                            .into_iter()
+                            .map(|alt| match alt {
+                                Some(alt) => self.classify_key(alt, depth + 1),
+                                None => KeyExpr::Unknown,
+                            })
+                            .collect(),
+                    );
+                }
                 // The innermost function that binds the name: its last assignment so far (a
                 // parameter or a name bound otherwise is not known).
                 for scope in self.scopes.iter().rev() {

@@ -40,7 +40,14 @@ pub(super) const CALL_NAMES: &[&str] = &[
     "Thread",
     "local",
     "ContextVar",
+    "get_model",
+    "load_model",
+    "get_user_model",
 ];
+
+/// Callees that return a model class by name from Django's app registry (resolved by the index:
+/// `apps.get_model`, `get_user_model`, swapper's `load_model`).
+pub(super) const MODEL_LOOKUPS: &[&str] = &["get_model", "load_model", "get_user_model"];
 
 impl<'a> Extractor<'a, '_> {
     /// Try to read a call as a query or cache call site. Returns true if it was recorded (the
@@ -74,6 +81,10 @@ impl<'a> Extractor<'a, '_> {
         let Some(ci) = links.iter().position(|l| matches!(l, Expr::Call(_))) else {
             return false;
         };
+        let root = self.root_binding(&base.id);
+        if self.registry_query_site(base, &links, &root) {
+            return true;
+        }
         if ci == 0 {
             return false;
         }
@@ -81,7 +92,6 @@ impl<'a> Extractor<'a, '_> {
             return false;
         };
         let method = &method_attr.attr.id;
-        let root = self.root_binding(&base.id);
         if matches!(root, RootBinding::Local) {
             // `c = caches["default"]; c.get(key)`: a function-local alias of a `caches[...]`.
             return ci == 1
@@ -101,48 +111,13 @@ impl<'a> Extractor<'a, '_> {
                 .iter()
                 .all(|l| matches!(l, Expr::Attribute(_)))
         {
-            let mut filters = Filters::default();
-            let mut method_name: Option<&Name> = None;
-            let mut empty = false;
-            let mut calls = Vec::new();
-            for link in &links[ci - 1..] {
-                match link {
-                    Expr::Attribute(a) => {
-                        method_name = Some(&a.attr.id);
-                        calls.push(a.attr.id.clone());
-                        empty |= a.attr.id == "none";
-                    }
-                    Expr::Call(c)
-                        if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) =>
-                    {
-                        self.collect_filters(
-                            &c.arguments.keywords,
-                            &c.arguments.args,
-                            &mut filters,
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            self.facts.query_sites.push(QuerySite {
-                receiver: to_ref(&manager_attr.value),
-                root: root.clone(),
-                manager: manager_attr.attr.id.clone(),
-                method: method.clone(),
-                filter_keywords: filters.keywords,
-                instance_keywords: filters.instance_keywords,
-                or_groups: filters.or_groups,
-                pk_in_subqueries: filters.pk_in_subqueries,
-                pk_of_loaded: filters.pk_of_loaded,
-                calls,
-                empty,
-                in_prefetch: self.prefetch_depth > 0,
-                span: self
-                    .loc
-                    .span(TextRange::new(base.start(), method_attr.attr.end())),
-                scope: self.scope_id(),
-                class_ctx: self.class_ctx.clone(),
-            });
+            self.push_query_site(
+                to_ref(&manager_attr.value),
+                root.clone(),
+                &manager_attr.attr.id,
+                &links[ci - 1..],
+                TextRange::new(base.start(), method_attr.attr.end()),
+            );
             recorded = true;
         }
 
@@ -172,6 +147,15 @@ impl<'a> Extractor<'a, '_> {
         }
 
         if recorded {
+            self.visit_chain(base, &links);
+        }
+        recorded
+    }
+
+    /// After recording a chain as a site: note the use of its root name and visit what the
+    /// caller will not (its inner calls and their arguments, subscripts).
+    fn visit_chain(&mut self, base: &'a ast::ExprName, links: &[&'a Expr]) {
+        {
             self.note_name_use(&base.id, base.start());
             // The outermost call was recorded by the caller; the chain's inner calls are not
             // visited as expressions, so record them here.
@@ -180,7 +164,7 @@ impl<'a> Extractor<'a, '_> {
                     self.maybe_record_call(c);
                 }
             }
-            for link in &links {
+            for link in links {
                 match link {
                     Expr::Call(c) => self.visit_arguments(&c.arguments),
                     Expr::Subscript(s) => self.visit_expr(&s.slice),
@@ -188,7 +172,117 @@ impl<'a> Extractor<'a, '_> {
                 }
             }
         }
-        recorded
+    }
+
+    /// Record a query site: `receiver.<manager>` followed by `tail`, the chain from the first
+    /// method's attribute on (`.filter`, `(...)`, `.first`, `(...)`), `span` from the root name to
+    /// the first method's name.
+    fn push_query_site(
+        &mut self,
+        receiver: ExprRef,
+        root: RootBinding,
+        manager: &Name,
+        tail: &[&'a Expr],
+        span: TextRange,
+    ) {
+        let Some(Expr::Attribute(method_attr)) = tail.first() else {
+            return;
+        };
+        let mut filters = Filters::default();
+        let mut method_name: Option<&Name> = None;
+        let mut empty = false;
+        let mut calls = Vec::new();
+        for link in tail {
+            match link {
+                Expr::Attribute(a) => {
+                    method_name = Some(&a.attr.id);
+                    calls.push(a.attr.id.clone());
+                    empty |= a.attr.id == "none";
+                }
+                Expr::Call(c)
+                    if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) =>
+                {
+                    self.collect_filters(&c.arguments.keywords, &c.arguments.args, &mut filters);
+                }
+                _ => {}
+            }
+        }
+        self.facts.query_sites.push(QuerySite {
+            receiver,
+            root,
+            manager: manager.clone(),
+            method: method_attr.attr.id.clone(),
+            filter_keywords: filters.keywords,
+            instance_keywords: filters.instance_keywords,
+            or_groups: filters.or_groups,
+            pk_in_subqueries: filters.pk_in_subqueries,
+            pk_of_loaded: filters.pk_of_loaded,
+            calls,
+            empty,
+            in_prefetch: self.prefetch_depth > 0,
+            span: self.loc.span(span),
+            scope: self.scope_id(),
+            class_ctx: self.class_ctx.clone(),
+        });
+    }
+
+    /// A query on a model reached through the app registry: chained
+    /// (`apps.get_model("billing", "Invoice").objects.filter(...)`, `get_user_model().objects...`)
+    /// or through a function-local name bound to such a call (`Invoice = apps.get_model(...)`,
+    /// then `Invoice.objects.filter(...)`). The receiver is the lookup call, which the index
+    /// resolves; a lookup whose root name is itself a local (a migration's `apps` parameter) is
+    /// not the registry and is not recorded.
+    fn registry_query_site(
+        &mut self,
+        base: &'a ast::ExprName,
+        links: &[&'a Expr],
+        root: &RootBinding,
+    ) -> bool {
+        // `(lookup call, its root binding, the links after the receiver)`
+        let (lookup, lookup_root, rest): (&'a Expr, RootBinding, &[&'a Expr]) =
+            if matches!(root, RootBinding::Local) {
+                let Some(value) = self.local_value(&base.id) else {
+                    return false;
+                };
+                let Some(lookup_base) = registry_lookup_root(value) else {
+                    return false;
+                };
+                let lookup_root = self.root_binding(&lookup_base.id);
+                if matches!(lookup_root, RootBinding::Local) {
+                    return false;
+                }
+                (value, lookup_root, links)
+            } else {
+                let Some(ci) = links.iter().position(|l| matches!(l, Expr::Call(_))) else {
+                    return false;
+                };
+                if registry_lookup_root(links[ci]).is_none() {
+                    return false;
+                }
+                (links[ci], root.clone(), &links[ci + 1..])
+            };
+        // `.manager.method(...)...`
+        let (
+            Some(Expr::Attribute(manager_attr)),
+            Some(Expr::Attribute(method_attr)),
+            Some(Expr::Call(_)),
+        ) = (rest.first(), rest.get(1), rest.get(2))
+        else {
+            return false;
+        };
+        let Expr::Call(_) = lookup else {
+            return false;
+        };
+        self.push_query_site(
+            to_ref(lookup),
+            lookup_root,
+            &manager_attr.attr.id,
+            &rest[1..],
+            TextRange::new(base.start(), method_attr.attr.end()),
+        );
+        // A function-local name: the lookup call was visited where it was assigned.
+        self.visit_chain(base, links);
+        true
     }
 
     /// Record `call` as a [`CallSite`] when its callee's last name is of interest.
@@ -457,7 +551,7 @@ impl<'a> Extractor<'a, '_> {
     }
 
     /// The last expression assigned to a local name in the innermost function that binds it.
-    fn local_value(&self, name: &Name) -> Option<&'a Expr> {
+    pub(super) fn local_value(&self, name: &Name) -> Option<&'a Expr> {
         for scope in self.scopes.iter().rev() {
             if let Some(v) = scope.assigned.get(name) {
                 return Some(*v);
@@ -506,6 +600,12 @@ fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
         Expr::Tuple(t) => !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
         Expr::Set(s) => !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
         Expr::ListComp(c) => is_loaded_pk(&c.elt, depth + 1),
+        // `id=OuterRef("pk")`: the outer query's own row, in a correlated subquery.
+        Expr::Call(c) => match &*c.func {
+            Expr::Name(n) => n.id == "OuterRef",
+            Expr::Attribute(a) => a.attr.id == "OuterRef",
+            _ => false,
+        },
         Expr::SetComp(c) => is_loaded_pk(&c.elt, depth + 1),
         Expr::Generator(g) => is_loaded_pk(&g.elt, depth + 1),
         _ => false,
@@ -635,5 +735,29 @@ pub(super) fn collect_q_keywords(e: &Expr, out: &mut Vec<Name>, depth: u32) {
             collect_q_keywords(&b.right, out, depth + 1);
         }
         _ => {}
+    }
+}
+
+/// The root name of a call to a registry lookup (`apps.get_model(...)`, `get_user_model()`,
+/// `swapper.load_model(...)`): a call whose callee is a dotted name ending in one of
+/// [`MODEL_LOOKUPS`].
+fn registry_lookup_root(e: &Expr) -> Option<&ast::ExprName> {
+    let Expr::Call(call) = e else {
+        return None;
+    };
+    let (last, mut cur) = match &*call.func {
+        Expr::Name(n) => return MODEL_LOOKUPS.contains(&n.id.as_str()).then_some(n),
+        Expr::Attribute(a) => (&a.attr.id, &*a.value),
+        _ => return None,
+    };
+    if !MODEL_LOOKUPS.contains(&last.as_str()) {
+        return None;
+    }
+    while let Expr::Attribute(a) = cur {
+        cur = &a.value;
+    }
+    match cur {
+        Expr::Name(n) => Some(n),
+        _ => None,
     }
 }

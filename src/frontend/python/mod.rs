@@ -246,6 +246,14 @@ struct FunctionScope<'a> {
     imports: HashMap<Name, Binding>,
     /// The last expression assigned to each local name so far (for cache key tracking).
     assigned: HashMap<Name, &'a Expr>,
+    /// For a name whose last assignment is `x = x or y`: what `x` held before it.
+    or_prev: HashMap<Name, &'a Expr>,
+}
+
+/// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?
+fn refers_to_self_in_or(value: &Expr, name: &Name) -> bool {
+    matches!(value, Expr::BoolOp(b) if b.op == ast::BoolOp::Or
+        && b.values.iter().any(|v| matches!(v, Expr::Name(m) if m.id == *name)))
 }
 
 struct Extractor<'a, 'f> {

@@ -22,6 +22,7 @@ impl<'a> Extractor<'a, '_> {
             locals,
             imports,
             assigned: HashMap::default(),
+            or_prev: HashMap::default(),
         });
     }
 }

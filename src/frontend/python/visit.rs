@@ -167,6 +167,16 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 {
                     for t in &a.targets {
                         if let Expr::Name(n) = t {
+                            // `x = x or y`: remember what `x` held before (`classify_key`).
+                            let prev = scope.assigned.get(&n.id).copied();
+                            match prev {
+                                Some(prev) if refers_to_self_in_or(&a.value, &n.id) => {
+                                    scope.or_prev.insert(n.id.clone(), prev);
+                                }
+                                _ => {
+                                    scope.or_prev.remove(&n.id);
+                                }
+                            }
                             scope.assigned.insert(n.id.clone(), &a.value);
                         }
                     }
@@ -320,6 +330,7 @@ impl<'a> Extractor<'a, '_> {
                         locals,
                         imports: HashMap::default(),
                         assigned: HashMap::default(),
+                        or_prev: HashMap::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
