@@ -392,6 +392,9 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         }
     }
     if !args.quiet {
+        for w in &result.warnings {
+            let _ = writeln!(stderr, "tenantlint: warning: {w}");
+        }
         // As ruff: nothing to check is worth a word, not a failure.
         if result.checked.is_empty() && result.stdin_path.is_none() && result.diagnostics.is_empty()
         {
