@@ -260,12 +260,25 @@ pub fn rule_json(r: Rule) -> serde_json::Value {
     })
 }
 
-fn use_color(color: Color, to_terminal: bool) -> bool {
+/// Whether the report is coloured. `always`/`never` win over the environment. Under `auto`:
+/// never into a file (`--output-file`) or when stdout carries fixed source (editor on-save);
+/// else never with `NO_COLOR`; always with `FORCE_COLOR` (as ruff) or `CLICOLOR_FORCE`, even
+/// into a pipe; else as [`anstream`] decides for stdout (a terminal, not `TERM=dumb`, not
+/// `CLICOLOR=0`).
+pub fn use_color(color: Color, to_stdout: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        Color::Auto if !to_stdout || anstyle_query_no_color() => false,
+        Color::Auto if set("FORCE_COLOR") || set("CLICOLOR_FORCE") => true,
+        Color::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
     }
+}
+
+/// `NO_COLOR` set to anything but the empty string (no-color.org).
+fn anstyle_query_no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 fn run_check(args: CheckArgs) -> Result<u8, String> {
@@ -380,7 +393,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         } else {
             OutputFormat::Concise
         });
-    let color = use_color(args.color, stdout_is_tty && !to_file && !editor_fix);
+    let color = use_color(args.color, !to_file && !editor_fix);
 
     let mut stderr = io::stderr().lock();
     for e in &result.fix_errors {
@@ -469,7 +482,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     );
     let mut summary = String::new();
     if text_format && !args.quiet {
-        summary = summary_text(&result, &args);
+        summary = summary_text(&result, &args, color);
     }
     if args.show_fixes && !args.quiet {
         summary.push_str(&show_fixes_text(&cwd, &result));
@@ -517,7 +530,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
+fn summary_text(result: &CheckResult, args: &CheckArgs, color: bool) -> String {
     let remaining = result.diagnostics.len();
     let fixed: usize = result
         .fixed
@@ -559,7 +572,8 @@ fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
         })
         .count();
     if safe > 0 && !args.fix {
-        s.push_str(&format!("[*] {safe} fixable with the `--fix` option"));
+        let mark = report::style::Paint(color).paint("[*]", report::style::FIXABLE);
+        s.push_str(&format!("{mark} {safe} fixable with the `--fix` option"));
         if unsafe_only > 0 {
             s.push_str(&format!(
                 " ({unsafe_only} hidden fix{} can be enabled with the `--unsafe-fixes` option)",
@@ -618,11 +632,15 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
                 .map(|r| r.count.to_string().len())
                 .max()
                 .unwrap_or(1);
+            let paint = report::style::Paint(report.color);
             for r in rows {
                 write!(
                     w,
-                    "{:>width$}\t{}\t{}\t{} fixable",
-                    r.count, r.code, r.name, r.fixable
+                    "{}\t{}\t{}\t{} fixable",
+                    paint.paint(format!("{:>width$}", r.count), report::style::COUNT),
+                    paint.paint(r.code, report::style::CODE),
+                    r.name,
+                    r.fixable
                 )?;
                 // `12 caused by TEN101`: fixing those root causes removes these.
                 for (code, n) in &r.root_causes {
