@@ -27,6 +27,7 @@ pub mod cache_keys;
 pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;
+pub mod stdlib;
 
 pub mod ten001_misconfigured_name;
 pub mod ten100_no_scoped_manager;
