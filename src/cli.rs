@@ -1,4 +1,4 @@
-//! The command line: `check`, `rule`, `server`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
+//! The command line: `check`, `rule`, `server`, `init`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
 //! `--diff` would change something), 2 usage, configuration or internal error.
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -30,6 +30,16 @@ pub enum Command {
     Rule(RuleArgs),
     /// Run the language server over standard input and output (diagnostics, code actions, fix-all).
     Server(ServerArgs),
+    /// Infer a config for this project and write it to `tenantlint.toml` at the project root.
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Write `tenantlint.toml` even when a config exists (an existing `tenantlint.toml` is
+    /// overwritten).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -166,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(*args),
         Command::Rule(args) => run_rule(args),
         Command::Server(args) => run_server(args),
+        Command::Init(args) => run_init(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -185,6 +196,18 @@ fn run_server(args: ServerArgs) -> Result<u8, String> {
         no_cache: args.no_cache,
     })?;
     Ok(if clean { 0 } else { 1 })
+}
+
+/// `tenantlint init`: what it inferred on stdout, problems on stderr.
+fn run_init(args: InitArgs) -> Result<u8, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let (code, out, err) = crate::init::run(&cwd, args.force);
+    let _ = io::stderr().write_all(err.as_bytes());
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(out.as_bytes()).map_err(io_err)?;
+    stdout.flush().map_err(io_err)?;
+    Ok(code)
 }
 
 /// The error of a write to a closed pipe (standard output read by `head`, a pager that quit).
