@@ -92,6 +92,8 @@ pub struct CheckResult {
     pub noqa_added: Option<(usize, usize)>,
     /// `-v`: the index summary and the time per phase.
     pub verbose: Option<String>,
+    /// Warnings about the settings (where the project root is, and why).
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -159,14 +161,70 @@ pub fn load_settings(
         }
         ConfigSource::Discover => config::find_config(&start)?,
     };
+    let natural = config::find_project_root(&start);
     let root = match &config {
         Some((p, _)) => p
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| cwd.to_path_buf()),
-        None => config::find_project_root(&start).unwrap_or_else(|| cwd.to_path_buf()),
+        None => natural.clone().unwrap_or_else(|| cwd.to_path_buf()),
     };
-    Ok(config::resolve_settings(root, config)?)
+    let warning = config.as_ref().and_then(|(file, options)| {
+        root_warning(
+            cwd,
+            &root,
+            file,
+            matches!(source, ConfigSource::File(_)),
+            options.src.is_some(),
+            natural.as_deref(),
+            targets,
+        )
+    });
+    let mut settings = config::resolve_settings(root, config)?;
+    settings.root_warning = warning;
+    Ok(settings)
+}
+
+/// The project root is the directory of the config file in use (the contract). Say so when that
+/// is not where the files are: paths checked outside the root, `--config` naming a file whose
+/// directory is not the project's (the nearest directory holding `pyproject.toml`, `setup.cfg`
+/// or `.git`), or a discovered config file above the project's directory (unless it sets `src`,
+/// which says where modules start).
+fn root_warning(
+    cwd: &Path,
+    root: &Path,
+    config_file: &Path,
+    given: bool,
+    sets_src: bool,
+    natural: Option<&Path>,
+    targets: &[PathBuf],
+) -> Option<String> {
+    let shown = |p: &Path| crate::report::display_path(p, cwd);
+    let why = format!(
+        "the project root is `{}`, the directory of the config file `{}`{}",
+        shown(root),
+        shown(config_file),
+        if given { " given with --config" } else { "" }
+    );
+    if let Some(outside) = targets.iter().find(|t| !t.starts_with(root)) {
+        return Some(format!(
+            "{why}; `{}` is outside it, so its module names (and the imports that reach it) cannot be resolved as in the project",
+            shown(outside)
+        ));
+    }
+    let natural = natural?;
+    let moved = if given {
+        natural != root
+    } else {
+        natural != root && natural.starts_with(root) && !sets_src
+    };
+    moved.then(|| {
+        format!(
+            "{why}, not `{}`, the nearest directory holding pyproject.toml, setup.cfg or .git: module names are computed from `{}` (set `src` in the config, or move the config file)",
+            shown(natural),
+            shown(root)
+        )
+    })
 }
 
 fn common_ancestor(paths: &[PathBuf]) -> Option<PathBuf> {
@@ -313,6 +371,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .into_iter()
         .collect();
     let mut result = CheckResult {
+        warnings: settings.root_warning.iter().cloned().collect(),
         stdin_path: stdin_path.clone(),
         given: opts
             .paths
@@ -376,6 +435,12 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         let _ = ws.resolve_fixes(&mut diagnostics, &selections);
     }
     diagnostics.extend(missing_diags);
+    diagnostics.extend(config_diagnostics(
+        &ws,
+        &targets,
+        stdin_path.is_some(),
+        &selections,
+    ));
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     ws.fill_positions(&mut diagnostics);
     timer.lap("output positions");
@@ -401,6 +466,36 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     // thread do it while the report is printed (the process may well exit first).
     std::thread::spawn(move || drop(ws));
     Ok(result)
+}
+
+/// TEN001 (misconfigured-name), once per run, when the run covers the config file: the paths
+/// given include the directory holding it (the project root, or above) or the file itself. A
+/// run on some files (pre-commit passes only the changed ones) or on standard input does not
+/// report the config's problems: they are not in what it was asked about.
+fn config_diagnostics(
+    ws: &Workspace,
+    targets: &[PathBuf],
+    stdin: bool,
+    selections: &select::Selections,
+) -> Vec<Diagnostic> {
+    use crate::rules::ten001_misconfigured_name as ten001;
+    let settings = ws.settings();
+    let Some(config) = &settings.config_file else {
+        return Vec::new();
+    };
+    if stdin || !targets.iter().any(|t| config.starts_with(t)) {
+        return Vec::new();
+    }
+    let (enabled, selection_settings) = selections.for_path(config, settings);
+    let ignored = selection_settings.per_file_ignored(config);
+    if !enabled.contains(&ten001::RULE)
+        || ignored
+            .iter()
+            .any(|sel| crate::registry::selector_matches(sel, ten001::RULE))
+    {
+        return Vec::new();
+    }
+    ten001::check_config(ws.index(), settings)
 }
 
 /// `--write-baseline`: record the findings (all of them are then in the baseline, so none is
@@ -450,8 +545,12 @@ fn add_noqa(
 ) {
     use std::collections::{BTreeMap, BTreeSet};
     let stdin_path = result.stdin_path.clone();
-    let suppressible =
-        |d: &Diagnostic| !d.rule.is_file_error() && stdin_path.as_ref() != Some(&d.path);
+    // Config files take no `# noqa` (TEN001 is reported there).
+    let suppressible = |d: &Diagnostic| {
+        !d.rule.is_file_error()
+            && stdin_path.as_ref() != Some(&d.path)
+            && ws.file_id(&d.path).is_some()
+    };
     let mut by_file: BTreeMap<&Path, BTreeMap<u32, BTreeSet<String>>> = BTreeMap::new();
     for d in diagnostics.iter().filter(|d| suppressible(d)) {
         by_file

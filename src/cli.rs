@@ -1,4 +1,4 @@
-//! The command line: `check`, `rule`, `server`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
+//! The command line: `check`, `rule`, `server`, `init`, `--version`. Exit codes: 0 clean, 1 diagnostics remain (or
 //! `--diff` would change something), 2 usage, configuration or internal error.
 
 use std::io::{self, IsTerminal, Read, Write};
@@ -30,6 +30,16 @@ pub enum Command {
     Rule(RuleArgs),
     /// Run the language server over standard input and output (diagnostics, code actions, fix-all).
     Server(ServerArgs),
+    /// Infer a config for this project and write it to `tenantlint.toml` at the project root.
+    Init(InitArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Write `tenantlint.toml` even when a config exists (an existing `tenantlint.toml` is
+    /// overwritten).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -166,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => run_check(*args),
         Command::Rule(args) => run_rule(args),
         Command::Server(args) => run_server(args),
+        Command::Init(args) => run_init(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -185,6 +196,18 @@ fn run_server(args: ServerArgs) -> Result<u8, String> {
         no_cache: args.no_cache,
     })?;
     Ok(if clean { 0 } else { 1 })
+}
+
+/// `tenantlint init`: what it inferred on stdout, problems on stderr.
+fn run_init(args: InitArgs) -> Result<u8, String> {
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let (code, out, err) = crate::init::run(&cwd, args.force);
+    let _ = io::stderr().write_all(err.as_bytes());
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(out.as_bytes()).map_err(io_err)?;
+    stdout.flush().map_err(io_err)?;
+    Ok(code)
 }
 
 /// The error of a write to a closed pipe (standard output read by `head`, a pager that quit).
@@ -260,12 +283,25 @@ pub fn rule_json(r: Rule) -> serde_json::Value {
     })
 }
 
-fn use_color(color: Color, to_terminal: bool) -> bool {
+/// Whether the report is coloured. `always`/`never` win over the environment. Under `auto`:
+/// never into a file (`--output-file`) or when stdout carries fixed source (editor on-save);
+/// else never with `NO_COLOR`; always with `FORCE_COLOR` (as ruff) or `CLICOLOR_FORCE`, even
+/// into a pipe; else as [`anstream`] decides for stdout (a terminal, not `TERM=dumb`, not
+/// `CLICOLOR=0`).
+pub fn use_color(color: Color, to_stdout: bool) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
     match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        Color::Auto if !to_stdout || anstyle_query_no_color() => false,
+        Color::Auto if set("FORCE_COLOR") || set("CLICOLOR_FORCE") => true,
+        Color::Auto => anstream::AutoStream::choice(&io::stdout()) != anstream::ColorChoice::Never,
     }
+}
+
+/// `NO_COLOR` set to anything but the empty string (no-color.org).
+fn anstyle_query_no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
 fn run_check(args: CheckArgs) -> Result<u8, String> {
@@ -380,7 +416,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         } else {
             OutputFormat::Concise
         });
-    let color = use_color(args.color, stdout_is_tty && !to_file && !editor_fix);
+    let color = use_color(args.color, !to_file && !editor_fix);
 
     let mut stderr = io::stderr().lock();
     for e in &result.fix_errors {
@@ -392,6 +428,9 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         }
     }
     if !args.quiet {
+        for w in &result.warnings {
+            let _ = writeln!(stderr, "tenantlint: warning: {w}");
+        }
         // As ruff: nothing to check is worth a word, not a failure.
         if result.checked.is_empty() && result.stdin_path.is_none() && result.diagnostics.is_empty()
         {
@@ -466,7 +505,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
     );
     let mut summary = String::new();
     if text_format && !args.quiet {
-        summary = summary_text(&result, &args);
+        summary = summary_text(&result, &args, color);
     }
     if args.show_fixes && !args.quiet {
         summary.push_str(&show_fixes_text(&cwd, &result));
@@ -514,7 +553,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
+fn summary_text(result: &CheckResult, args: &CheckArgs, color: bool) -> String {
     let remaining = result.diagnostics.len();
     let fixed: usize = result
         .fixed
@@ -556,7 +595,8 @@ fn summary_text(result: &CheckResult, args: &CheckArgs) -> String {
         })
         .count();
     if safe > 0 && !args.fix {
-        s.push_str(&format!("[*] {safe} fixable with the `--fix` option"));
+        let mark = report::style::Paint(color).paint("[*]", report::style::FIXABLE);
+        s.push_str(&format!("{mark} {safe} fixable with the `--fix` option"));
         if unsafe_only > 0 {
             s.push_str(&format!(
                 " ({unsafe_only} hidden fix{} can be enabled with the `--unsafe-fixes` option)",
@@ -615,11 +655,15 @@ fn write_statistics(w: &mut dyn Write, format: OutputFormat, report: &Report) ->
                 .map(|r| r.count.to_string().len())
                 .max()
                 .unwrap_or(1);
+            let paint = report::style::Paint(report.color);
             for r in rows {
                 write!(
                     w,
-                    "{:>width$}\t{}\t{}\t{} fixable",
-                    r.count, r.code, r.name, r.fixable
+                    "{}\t{}\t{}\t{} fixable",
+                    paint.paint(format!("{:>width$}", r.count), report::style::COUNT),
+                    paint.paint(r.code, report::style::CODE),
+                    r.name,
+                    r.fixable
                 )?;
                 // `12 caused by TEN101`: fixing those root causes removes these.
                 for (code, n) in &r.root_causes {

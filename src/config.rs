@@ -356,6 +356,97 @@ pub struct Settings {
     pub target_version: (u8, u8),
     /// `baseline`: the baseline file (absolute; given relative to the project root).
     pub baseline: Option<PathBuf>,
+    /// The names the config file itself sets for keys that name things in the project (never a
+    /// default or a preset's), with where they are written: TEN001 checks that each resolves.
+    pub configured_names: Vec<ConfiguredName>,
+    /// Why the project root is not where the user may think (a config file outside the project,
+    /// `--config` from elsewhere): a warning for stderr, set by `check::load_settings`.
+    pub root_warning: Option<String>,
+}
+
+/// A name written in the config file for a key that names a class, function, object or field
+/// of the project (`scoped-managers = ["TenantAwareManager"]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfiguredName {
+    /// The key as written (`scoped-managers`, `extend-scoped-managers`).
+    pub key: String,
+    pub value: String,
+    /// The string literal's byte range in the config file.
+    pub span: std::ops::Range<usize>,
+}
+
+/// The keys whose values name things in the project (each also as `extend-<key>` where it has
+/// that twin). `tenant-value-expressions` is not among them: its values are run-time
+/// expressions (`request.tenant`), not names the project defines.
+pub const NAME_KEYS: &[&str] = &[
+    "tenant-model",
+    "tenant-fields",
+    "tenant-base-classes",
+    "scoped-managers",
+    "global-models",
+    "manager-import",
+    "tenant-cache",
+    "key-helpers",
+    "tenant-setters",
+    "tenant-clearers",
+    "tenant-context-managers",
+    "task-base-classes",
+    "bypass-calls",
+    "bypass-managers",
+    "tenant-filter-methods",
+    "not-managers",
+    "tenant-admin-mixins",
+    "tenant-middlewares",
+    "tenant-routers",
+    "tenant-key-functions",
+    "file-fields",
+];
+
+/// The names written for [`NAME_KEYS`] (and their `extend-` twins) in a config file's text, with
+/// their spans. Empty when the text does not parse (the caller reports that) or has no tenantlint
+/// table.
+pub fn configured_names(text: &str, is_pyproject: bool) -> Vec<ConfiguredName> {
+    let Ok(doc) = toml_edit::ImDocument::parse(text) else {
+        return Vec::new();
+    };
+    let root = doc.as_table();
+    let table = if is_pyproject {
+        match root
+            .get("tool")
+            .and_then(|t| t.as_table_like())
+            .and_then(|t| t.get("tenantlint"))
+            .and_then(|t| t.as_table_like())
+        {
+            Some(t) => t,
+            None => return Vec::new(),
+        }
+    } else {
+        root as &dyn toml_edit::TableLike
+    };
+    let mut out = Vec::new();
+    for (key, item) in table.iter() {
+        let base = key.strip_prefix("extend-").unwrap_or(key);
+        if !NAME_KEYS.contains(&base) {
+            continue;
+        }
+        let values: Vec<&toml_edit::Value> = match item.as_value() {
+            Some(toml_edit::Value::Array(a)) => a.iter().collect(),
+            Some(v) => vec![v],
+            None => Vec::new(),
+        };
+        for v in values {
+            if let (Some(s), Some(span)) = (v.as_str(), v.span())
+                && !s.is_empty()
+            {
+                out.push(ConfiguredName {
+                    key: key.to_string(),
+                    value: s.to_string(),
+                    span,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Raw, validated values from one config file (all optional).
@@ -405,6 +496,8 @@ pub struct FileOptions {
     pub max_file_size: Option<u64>,
     pub target_version: Option<(u8, u8)>,
     pub baseline: Option<String>,
+    /// The names written for [`NAME_KEYS`], with their spans (filled by [`read_config_file`]).
+    pub names: Vec<ConfiguredName>,
 }
 
 pub const KNOWN_KEYS: &[&str] = &[
@@ -880,12 +973,16 @@ pub fn read_config_file(path: &Path) -> Result<Option<FileOptions>, ConfigError>
         message: format!("invalid TOML: {}", e.message().trim()),
     })?;
     let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
-    read_options(path, &doc, is_pyproject).map_err(|mut e| {
+    let mut options = read_options(path, &doc, is_pyproject).map_err(|mut e| {
         if let Some(key) = &e.key {
             e.line = key_line(&text, is_pyproject, key);
         }
         e
-    })
+    })?;
+    if let Some(o) = &mut options {
+        o.names = configured_names(&text, is_pyproject);
+    }
+    Ok(options)
 }
 
 /// The line (1-based) where the tenantlint settings set `key` (its first segment), for error
@@ -1165,6 +1262,8 @@ pub fn resolve_settings(
         baseline,
         per_file_ignores,
         conventions,
+        configured_names: o.names,
+        root_warning: None,
     })
 }
 

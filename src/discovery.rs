@@ -41,6 +41,11 @@ pub fn discover(
                 if force_exclude && settings.is_excluded(root) {
                     continue;
                 }
+                // The config file named on the command line is not Python: `check` reports its
+                // problems (TEN001), the rules have nothing to say about it.
+                if settings.config_file.as_ref() == Some(root) {
+                    continue;
+                }
                 files.push(root.clone());
             }
             Err(e) => missing.push(MissingPath {

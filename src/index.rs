@@ -1986,7 +1986,7 @@ impl Index {
     /// When `call` (in `file`) builds a foreign key (Django's `ForeignKey`/`OneToOneField`, a
     /// project subclass, a `TenantForeignKey`): its target model's expression, `None` inside when
     /// it names none.
-    fn fk_target<'a>(
+    pub fn fk_target<'a>(
         &self,
         file: FileId,
         call: &'a crate::facts::CallRef,

@@ -30,6 +30,7 @@ pub mod facts;
 pub mod fix;
 pub mod frontend;
 pub mod index;
+pub mod init;
 pub mod locate;
 pub mod noqa;
 pub mod python_limits;

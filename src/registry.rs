@@ -102,9 +102,16 @@ impl Rule {
     }
 
     /// Whether a finding of this rule is a security finding (a possible cross-tenant leak), as
-    /// opposed to a problem with the input (TEN900, TEN901) or a stale suppression (TEN902).
+    /// opposed to a problem with the configuration (TEN0xx), with the input (TEN900, TEN901) or
+    /// a stale suppression (TEN902).
     pub fn is_security(self) -> bool {
-        !self.code().starts_with("TEN9")
+        !self.code().starts_with("TEN9") && !self.code().starts_with("TEN0")
+    }
+
+    /// Rules that report on the configuration file (TEN0xx): located in `pyproject.toml` or
+    /// `tenantlint.toml`, where no `# noqa` applies.
+    pub fn is_config(self) -> bool {
+        self.code().starts_with("TEN0")
     }
 
     pub fn from_code(code: &str) -> Option<Rule> {

@@ -117,6 +117,9 @@ pub fn show_settings(
             let _ = writeln!(out, "config-file = \"\"  # none: the embedded defaults");
         }
     }
+    if let Some(w) = &settings.root_warning {
+        let _ = writeln!(out, "# warning: {w}");
+    }
     let src: Vec<String> = settings.src.iter().map(|p| shown(p)).collect();
     let from = |key: &str| {
         if keys.contains(key) {

@@ -1236,6 +1236,127 @@ fn color_flag_and_no_color() {
     }
 }
 
+/// `check <args>` in `dir` with environment variables set; stdout is a pipe (assert_cmd).
+fn run_env(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let mut cmd = tl();
+    cmd.current_dir(dir).arg("check").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    stdout_of(&cmd.output().unwrap())
+}
+
+const BOLD_RED_CODE: &str = "\x1b[1m\x1b[31mTEN101\x1b[0m";
+
+#[test]
+fn concise_grouped_and_statistics_are_coloured_as_ruff_colours_them() {
+    let p = std_project();
+    let force = [("FORCE_COLOR", "1")];
+    let concise = run_env(p.path(), &force, &["--output-format", "concise"]);
+    // Path bold, `:` cyan, code bold red, `[*]` cyan.
+    assert!(
+        concise.contains(&format!(
+            "\x1b[1mapp/models.py\x1b[0m\x1b[36m:\x1b[0m6\x1b[36m:\x1b[0m7\x1b[36m:\x1b[0m {BOLD_RED_CODE} \x1b[36m[*]\x1b[0m Model `Invoice`"
+        )),
+        "{concise:?}"
+    );
+    // The summary's `[*]` too.
+    assert!(
+        concise.contains("\x1b[36m[*]\x1b[0m 2 fixable with the `--fix` option"),
+        "{concise:?}"
+    );
+    let grouped = run_env(p.path(), &force, &["--output-format", "grouped"]);
+    assert!(
+        grouped.contains(&format!(
+            "\x1b[1mapp/models.py\x1b[0m\x1b[36m:\x1b[0m\n  6\x1b[36m:\x1b[0m7 {BOLD_RED_CODE}"
+        )),
+        "{grouped:?}"
+    );
+    let stats = run_env(p.path(), &force, &["--statistics"]);
+    assert!(
+        stats.contains(&format!(
+            "\x1b[1m1\x1b[0m\t{BOLD_RED_CODE}\tmissing-tenant-manager"
+        )),
+        "{stats:?}"
+    );
+    // Without colour, the same text with no escapes.
+    let plain = run_env(p.path(), &[], &["--output-format", "concise"]);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(plain.contains("app/models.py:6:7: TEN101 [*] Model `Invoice`"));
+}
+
+#[test]
+fn colour_follows_the_environment_under_auto() {
+    let p = std_project();
+    let coloured = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut args = vec!["--output-format", "concise"];
+        args.extend_from_slice(extra);
+        run_env(p.path(), env, &args).contains('\x1b')
+    };
+    // A pipe: plain by default.
+    assert!(!coloured(&[], &[]));
+    // FORCE_COLOR (as ruff) and CLICOLOR_FORCE colour even into a pipe; empty values do not.
+    assert!(coloured(&[("FORCE_COLOR", "1")], &[]));
+    assert!(coloured(&[("CLICOLOR_FORCE", "1")], &[]));
+    assert!(!coloured(&[("FORCE_COLOR", "")], &[]));
+    assert!(!coloured(&[("CLICOLOR_FORCE", "")], &[]));
+    // NO_COLOR wins over them; the command line wins over the environment.
+    assert!(!coloured(&[("NO_COLOR", "1"), ("FORCE_COLOR", "1")], &[]));
+    assert!(!coloured(
+        &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")],
+        &[]
+    ));
+    assert!(coloured(&[("NO_COLOR", "1")], &["--color", "always"]));
+    assert!(!coloured(&[("FORCE_COLOR", "1")], &["--color", "never"]));
+    // Never into a file under `auto`, whatever the environment.
+    let out = p.path().join("report.txt");
+    let out_s = out.to_str().unwrap();
+    run_env(
+        p.path(),
+        &[("FORCE_COLOR", "1"), ("CLICOLOR_FORCE", "1")],
+        &["--output-format", "concise", "--output-file", out_s],
+    );
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.contains("TEN101") && !written.contains('\x1b'),
+        "{written:?}"
+    );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), `auto` colours, unless
+/// `NO_COLOR`, `TERM=dumb` or `CLICOLOR=0` say otherwise.
+#[test]
+fn colour_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    }
+    let p = std_project();
+    let bin = assert_cmd::cargo::cargo_bin("tenantlint");
+    let on_tty = |env: &str| {
+        let cmd = format!(
+            "env -u NO_COLOR -u FORCE_COLOR -u CLICOLOR_FORCE -u CLICOLOR TERM=xterm {env} {} check --output-format concise",
+            bin.display()
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(p.path())
+            .output()
+            .unwrap();
+        let text = stdout_of(&out);
+        assert!(text.contains("TEN101"), "{text:?}");
+        text.contains('\x1b')
+    };
+    assert!(on_tty(""));
+    assert!(!on_tty("NO_COLOR=1"));
+    assert!(!on_tty("TERM=dumb"));
+    assert!(!on_tty("CLICOLOR=0"));
+}
+
 #[test]
 fn statistics_text_and_json() {
     let p = std_project();

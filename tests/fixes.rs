@@ -468,6 +468,7 @@ cases! {
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
     ten301_coding_comment_after_import,
+    ten301_two_sites_two_imports,
     ten301_backslash_and_block_import,
     ten902_unused_noqa,
 }
@@ -965,47 +966,49 @@ fn a_fix_that_would_break_the_file_leaves_it_untouched() {
 /// property before its fix (a fix that did not parse, or a final newline added).
 #[test]
 fn fuzz_regressions() {
+    // The fixed texts place the new import as isort does (its section and sorted place, the
+    // blank lines ruff wants after a new import block).
     let cases: &[(&str, &[u8], &[u8])] = &[
         // The deleted import was the last line of a file without a final newline: the file
         // gained one.
         (
             "app/services.py",
             b"caches[\"default\"].get(\"x\")\nfrom django.core.cache import caches",
-            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"x\")",
+            b"from tenancy.cache import tenant_cache\n\ntenant_cache.get(\"x\")",
         ),
         (
             "app/services.py",
             b"caches[\"default\"].get(\"x\")\r\nfrom django.core.cache import caches",
-            b"from tenancy.cache import tenant_cache\r\ntenant_cache.get(\"x\")",
+            b"from tenancy.cache import tenant_cache\r\n\r\ntenant_cache.get(\"x\")",
         ),
         (
             "app/services.py",
             b"def load(pk):\n    from django.core.cache import cache\ndef purge():\n    return cache.get(pk)\n    from django.core.cache import cache",
-            b"from tenancy.cache import tenant_cache\ndef load(pk):\n    from django.core.cache import cache\ndef purge():\n    return tenant_cache.get(pk)",
+            b"from tenancy.cache import tenant_cache\n\n\ndef load(pk):\n    from django.core.cache import cache\ndef purge():\n    return tenant_cache.get(pk)",
         ),
         // Every name of the import binds the name that goes: no empty `import` is left.
         (
             "app/services.py",
             b"from django.core.cache import cache, cache\ncache.get(\"k\")\n",
-            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\n\ntenant_cache.get(\"k\")\n",
         ),
         // An import that is the only statement of a block: deleting it left the block empty.
         (
             "app/services.py",
             b"if True:\n    from django.core.cache import cache\ncache.get(\"k\")\n",
-            b"from tenancy.cache import tenant_cache\nif True:\n    pass\ntenant_cache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\n\nif True:\n    pass\ntenant_cache.get(\"k\")\n",
         ),
         // A backslash continuation after the import: the new import went onto the continued line.
         (
             "app/services.py",
             b"from django.core.cache import cache\\\n\ncache.get(\"k\")\n",
-            b"from tenancy.cache import tenant_cache\ntenant_cache.get(\"k\")\n",
+            b"from tenancy.cache import tenant_cache\n\ntenant_cache.get(\"k\")\n",
         ),
         // A class body continued after the colon with a backslash is a one-line body.
         (
             "app/models.py",
             b"from tenancy.models import TenantAwareModel\nclass A(TenantAwareModel):\\\n    pass\n",
-            b"from tenancy.models import TenantAwareModel\nfrom tenancy.managers import TenantAwareManager\nclass A(TenantAwareModel):\n    objects = TenantAwareManager()\n    pass\n",
+            b"from tenancy.managers import TenantAwareManager\nfrom tenancy.models import TenantAwareModel\nclass A(TenantAwareModel):\n    objects = TenantAwareManager()\n    pass\n",
         ),
     ];
     for (name, input, expected) in cases {

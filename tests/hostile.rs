@@ -457,7 +457,9 @@ fn valid_names_and_sizes_are_accepted() {
         "max-file-size = \"512 KB\"",
         "max-file-size = \"1GiB\"",
     ] {
-        let (code, stderr) = check_config(body);
+        // The names are valid but this one-file project has none of them: that is TEN001's
+        // business (tests/misconfig.rs), not a config error.
+        let (code, stderr) = check_config(&format!("{body}\nignore = [\"TEN001\"]"));
         assert_eq!(code, 0, "{body}: {stderr}");
     }
     let size = |body: &str| {

@@ -122,6 +122,14 @@ fn tools() -> PathBuf {
             "pip install maturin pre-commit junitparser pytest-lsp",
         );
     }
+    // ruff (for `ruff check --select I` on fixed files), also into a venv made before it was
+    // needed.
+    if !bin.join("ruff").exists() {
+        ok(
+            run_in(&repo(), bin.join("pip"), &["install", "-q", "ruff"], &[]),
+            "pip install ruff",
+        );
+    }
     bin
 }
 
@@ -535,4 +543,103 @@ fn lsp_server_with_pytest_lsp() {
     let shown = show(&out);
     assert!(out.status.success(), "pytest tests/lsp failed:\n{shown}");
     assert!(shown.contains("2 passed"), "{shown}");
+}
+
+/// The files ruff's isort (`ruff check --select I`, default settings) flags under `dir`.
+fn isort_findings(ruff: &Path, dir: &Path) -> std::collections::BTreeSet<String> {
+    let out = run_in(
+        dir,
+        ruff,
+        &[
+            "check",
+            "--no-cache",
+            "--isolated",
+            "--select",
+            "I",
+            "--output-format",
+            "json",
+            ".",
+        ],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("ruff printed no JSON ({e}):\n{}", show(&out)));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let f = d["filename"].as_str().unwrap();
+            Path::new(f)
+                .strip_prefix(dir)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| f.to_string())
+        })
+        .collect()
+}
+
+/// Imports added by fixes land where isort puts them: after `check --fix --unsafe-fixes`, ruff
+/// from PyPI (`ruff check --select I`) flags no file it did not flag before, on the demo, the
+/// preset projects and `fixtures/isort` (every file of which starts clean and gets an import).
+#[test]
+#[ignore = "slow: needs ruff from PyPI; run with --ignored"]
+fn fixed_files_pass_ruff_isort() {
+    let ruff = tools().join("ruff");
+    let fixtures = repo().join("fixtures");
+    let mut projects = vec![fixtures.join("isort"), fixtures.join("demo")];
+    for p in std::fs::read_dir(fixtures.join("presets")).unwrap() {
+        projects.push(p.unwrap().path());
+    }
+    for project in projects {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        copy_dir(&project, &dir, &|_| false);
+        let before = isort_findings(&ruff, &dir);
+        let fix = run_in(
+            &dir,
+            env!("CARGO_BIN_EXE_tenantlint"),
+            &[
+                "check",
+                "--fix",
+                "--unsafe-fixes",
+                "--no-cache",
+                "--exit-zero",
+            ],
+            &[],
+        );
+        ok(fix, "tenantlint check --fix");
+        let mut changed = Vec::new();
+        for entry in ignore::WalkBuilder::new(&dir).build() {
+            let entry = entry.unwrap();
+            let rel = entry.path().strip_prefix(&dir).unwrap().to_path_buf();
+            if entry.path().extension().is_some_and(|e| e == "py")
+                && std::fs::read(entry.path()).unwrap()
+                    != std::fs::read(project.join(&rel)).unwrap()
+            {
+                changed.push(rel.display().to_string());
+            }
+        }
+        // The django-tenants preset has nothing to fix (its ORM rules are off).
+        if !project.ends_with("django-tenants") {
+            assert!(
+                !changed.is_empty(),
+                "{}: --fix changed nothing",
+                project.display()
+            );
+        }
+        let after = isort_findings(&ruff, &dir);
+        let new: Vec<&String> = after.difference(&before).collect();
+        assert!(
+            new.is_empty(),
+            "{}: ruff --select I flags fixed files {new:?}; changed: {changed:?}",
+            project.display()
+        );
+        if project.ends_with("isort") {
+            assert!(
+                before.is_empty(),
+                "fixtures/isort must start clean: {before:?}"
+            );
+            let app: Vec<&String> = changed.iter().filter(|c| c.starts_with("app/")).collect();
+            assert_eq!(app.len(), 7, "every app file gets an import: {changed:?}");
+        }
+    }
 }

@@ -138,15 +138,53 @@ fn first_block(section: &Section) -> Option<(String, String)> {
     panic!("unterminated code block in section `{}`", section.heading);
 }
 
-/// The first block after `## <heading>`, which must exist.
+/// The first block after `## <heading>`, which must exist. A ```toml block is a config file
+/// (TEN0xx pages): the project it applies to is the section's next ```python block, returned as
+/// `(toml, "python", source)` prepended with a config marker line.
 fn example(doc: &RuleDoc, heading: &str) -> (String, String) {
     let secs = sections(&doc.explanation);
     let sec = secs
         .iter()
         .find(|s| s.heading == heading)
         .unwrap_or_else(|| panic!("{}: page has no `## {heading}` section", doc.code));
-    first_block(sec).unwrap_or_else(|| panic!("{}: no code block under `## {heading}`", doc.code))
+    let (lang, body) = first_block(sec)
+        .unwrap_or_else(|| panic!("{}: no code block under `## {heading}`", doc.code));
+    if lang != "toml" {
+        return (lang, body);
+    }
+    // The block after the config: skip the config's own lines.
+    let fence = sec
+        .lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("```"))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .unwrap_or_else(|| panic!("{}: unterminated ```toml under `## {heading}`", doc.code));
+    let rest = Section {
+        heading: sec.heading,
+        lines: sec.lines[fence..].to_vec(),
+    };
+    let (py_lang, py) = first_block(&rest).unwrap_or_else(|| {
+        panic!(
+            "{}: a ```toml example under `## {heading}` needs a ```python project after it",
+            doc.code
+        )
+    });
+    assert_eq!(
+        py_lang, "python",
+        "{}: the project of a ```toml example",
+        doc.code
+    );
+    let config: String = body
+        .lines()
+        .map(|l| format!("{CONFIG_MARKER}{l}\n"))
+        .collect();
+    ("python".into(), format!("{config}{py}"))
 }
+
+/// Lines of an example's config (`tenantlint.toml`), before its Python source.
+const CONFIG_MARKER: &str = "#config: ";
 
 const FILE_MARKER: &str = "#file: ";
 
@@ -155,6 +193,14 @@ const FILE_MARKER: &str = "#file: ";
 fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String) {
     let dir = TempDir::new().unwrap();
     let root = dir.path();
+    let mut config = String::new();
+    let mut source = source;
+    while let Some(rest) = source.strip_prefix(CONFIG_MARKER) {
+        let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        config.push_str(line);
+        config.push('\n');
+        source = after;
+    }
     let (file, source) = match source.strip_prefix(FILE_MARKER) {
         Some(rest) => {
             let (file, body) = rest.split_once('\n').unwrap_or((rest, ""));
@@ -175,10 +221,17 @@ fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String)
     }
     write(root, &file, source);
     let mut cmd = tenantlint();
-    // `--isolated`: the examples document the embedded defaults, whatever config files sit above
-    // the temporary directory.
     cmd.current_dir(root)
-        .args(["check", "--isolated", "--output-format", "json"]);
+        .args(["check", "--output-format", "json"]);
+    if config.is_empty() {
+        // `--isolated`: the examples document the embedded defaults, whatever config files sit
+        // above the temporary directory.
+        cmd.arg("--isolated");
+    } else {
+        // A config example: the config beside the project, in use.
+        write(root, "tenantlint.toml", &config);
+        cmd.args(["--config", "tenantlint.toml"]);
+    }
     if let Some(code) = select {
         cmd.args(["--select", code]);
     }

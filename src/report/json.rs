@@ -34,7 +34,7 @@ pub fn diagnostic_json(report: &Report, d: &Diagnostic) -> Value {
         "fix": fix,
         "url": d.rule.url(),
         // The row where a `# noqa` suppresses it (none for unreadable or unparsable files).
-        "noqa_row": (!d.rule.is_file_error()).then_some(d.start_pos.row),
+        "noqa_row": (!d.rule.is_file_error() && !d.rule.is_config()).then_some(d.start_pos.row),
         "severity": "error",
     });
     // Only when there is one, so the contract's objects are unchanged otherwise.

@@ -5,6 +5,7 @@ pub mod gitlab;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod style;
 pub mod text;
 
 use std::io::{self, Write};

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
 
 use super::Report;
+use super::style::{self, Paint};
 use crate::diagnostics::Diagnostic;
 use crate::engine::fixloop::applies;
 
@@ -147,20 +148,31 @@ pub fn write_full(w: &mut dyn Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
+/// `[*] ` for a finding `--fix` would fix (with `--unsafe-fixes`: unsafe ones too), painted.
+fn fix_mark(d: &Diagnostic, report: &Report, paint: Paint) -> String {
+    let fixable = d
+        .fix
+        .as_ref()
+        .is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
+    if fixable {
+        format!("{} ", paint.paint("[*]", style::FIXABLE))
+    } else {
+        String::new()
+    }
+}
+
 pub fn write_concise(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let paint = Paint(report.color);
+    let sep = paint.paint(":", style::SEP);
     for d in report.diagnostics {
-        let fixable = d
-            .fix
-            .as_ref()
-            .is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
         writeln!(
             w,
-            "{}:{}:{}: {} {}{}",
-            report.display_path(&d.path),
+            "{}{sep}{}{sep}{}{sep} {} {}{}",
+            paint.paint(report.display_path(&d.path), style::PATH),
             d.start_pos.row,
             d.start_pos.column,
-            d.rule.code(),
-            if fixable { "[*] " } else { "" },
+            paint.paint(d.rule.code(), style::CODE),
+            fix_mark(d, report, paint),
             d.message
         )?;
     }
@@ -171,8 +183,14 @@ pub fn write_concise(w: &mut dyn Write, report: &Report) -> io::Result<()> {
 /// diagnostic (`row:col CODE [*] message`, rows and columns aligned within the file), and a blank
 /// line after each file.
 pub fn write_grouped(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let paint = Paint(report.color);
+    let sep = paint.paint(":", style::SEP);
     for group in report.diagnostics.chunk_by(|a, b| a.path == b.path) {
-        writeln!(w, "{}:", report.display_path(&group[0].path))?;
+        writeln!(
+            w,
+            "{}{sep}",
+            paint.paint(report.display_path(&group[0].path), style::PATH)
+        )?;
         let row_w = group
             .iter()
             .map(|d| d.start_pos.row.to_string().len())
@@ -184,17 +202,13 @@ pub fn write_grouped(w: &mut dyn Write, report: &Report) -> io::Result<()> {
             .max()
             .unwrap_or(1);
         for d in group {
-            let fixable = d
-                .fix
-                .as_ref()
-                .is_some_and(|f| applies(f.applicability, report.unsafe_fixes));
             writeln!(
                 w,
-                "  {:>row_w$}:{:<col_w$} {} {}{}",
+                "  {:>row_w$}{sep}{:<col_w$} {} {}{}",
                 d.start_pos.row,
                 d.start_pos.column,
-                d.rule.code(),
-                if fixable { "[*] " } else { "" },
+                paint.paint(d.rule.code(), style::CODE),
+                fix_mark(d, report, paint),
                 d.message
             )?;
         }

@@ -27,7 +27,9 @@ pub mod cache_keys;
 pub mod fix_imports;
 pub mod queries;
 pub mod settings_lookup;
+pub mod stdlib;
 
+pub mod ten001_misconfigured_name;
 pub mod ten100_no_scoped_manager;
 pub mod ten101_missing_tenant_manager;
 pub mod ten102_unscoped_default_manager;
@@ -93,6 +95,7 @@ pub trait RuleCheck: Sync + Send {
 /// The registration list: one line per rule. Adding a rule is its file, its line here and its
 /// page in `rules/`.
 pub static REGISTRY: &[&dyn RuleCheck] = &[
+    &ten001_misconfigured_name::MisconfiguredName,
     &ten100_no_scoped_manager::NoScopedManager,
     &ten101_missing_tenant_manager::MissingTenantManager,
     &ten102_unscoped_default_manager::UnscopedDefaultManager,

@@ -4,7 +4,7 @@
 //! the Django cache import once nothing uses it) -- only for methods the tenant cache supports.
 
 use super::cache_keys::{Target, carries_tenant, is_counter, target};
-use super::fix_imports::{ensure_import, tenant_cache_source};
+use super::fix_imports::{ensure_import, ensure_import_removing, tenant_cache_source};
 use super::settings_lookup::{DEFAULT_ALIAS, tenant_caches};
 use super::{Context, fix_with};
 use crate::diagnostics::{Applicability, Diagnostic, Edit};
@@ -100,10 +100,26 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                     };
                     let fix = fix_with(ctx, applicability, message, |edit_facts| {
                         let (m, n) = source.as_ref()?;
-                        let (_, import_edit) = ensure_import(ctx, m, n)?;
+                        // The Django cache imports the file's fixes delete are no neighbours for
+                        // the new one. Every site's fix passes the same list, so all of them add
+                        // the same import edit, applied once (found by fuzzing: two sites whose
+                        // fixes each deleted a different import added the import twice).
+                        let mut removed: Vec<usize> = flagged
+                            .iter()
+                            .filter_map(|(s, _)| unused_import(ctx, edit_facts, s, &flagged))
+                            .filter(|(_, whole)| *whole)
+                            .map(|(si, _)| si)
+                            .collect();
+                        removed.sort_unstable();
+                        removed.dedup();
+                        let (_, import_edit) = ensure_import_removing(ctx, m, n, &removed)?;
+                        let insert_at = import_edit
+                            .as_ref()
+                            .filter(|e| e.span.start == e.span.end)
+                            .map(|e| e.span.start);
                         let mut edits = vec![Edit::new(site.receiver_span, local.clone())];
                         edits.extend(import_edit);
-                        edits.extend(drop_unused_import(ctx, edit_facts, site, &flagged));
+                        edits.extend(drop_unused_import(ctx, edit_facts, site, &flagged, insert_at));
                         Some(edits)
                     });
                     (fix, None)
@@ -125,12 +141,64 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
 
 /// When every use of the imported name (`cache`, `caches`, or the `django` of
 /// `import django.core.cache`) in its scope is a site this rule rewrites, the import goes too.
+/// `insert_at`: where the same fix inserts the tenant cache's import (the deletion keeps clear
+/// of it).
 fn drop_unused_import(
     ctx: &Context,
     edit_facts: &EditFacts,
     site: &CacheSite,
     flagged: &[(&CacheSite, Target)],
+    insert_at: Option<u32>,
 ) -> Option<Edit> {
+    let (si, _) = unused_import(ctx, edit_facts, site, flagged)?;
+    let stmt = &ctx.facts.imports[si];
+    let name = site.receiver.root_name()?;
+    // Every name of the statement binds this one (`import cache, cache` too): the statement goes.
+    if stmt
+        .names
+        .iter()
+        .all(|(n, a)| stmt.bound_name(n, a) == name)
+    {
+        let spans = edit_facts.import_spans.get(si)?;
+        if !spans.alone_on_lines {
+            return None;
+        }
+        if spans.sole_in_block {
+            return Some(Edit::new(stmt.span, "pass".to_string()));
+        }
+        // Keep clear of the point where the new import goes, so the two edits do not overlap.
+        let span = match insert_at {
+            Some(at) if spans.delete_span.start < at && at < spans.delete_span.end => {
+                spans.line_span
+            }
+            _ => spans.delete_span,
+        };
+        return Some(Edit::new(span, String::new()));
+    }
+    let rest: Vec<String> = stmt
+        .names
+        .iter()
+        .filter(|(n, a)| stmt.bound_name(n, a) != name)
+        .map(|(n, a)| match a {
+            Some(a) => format!("{n} as {a}"),
+            None => n.to_string(),
+        })
+        .collect();
+    let content = match &stmt.from_module {
+        Some(_) => format!("from {} import {}", stmt.written_module, rest.join(", ")),
+        None => format!("import {}", rest.join(", ")),
+    };
+    Some(Edit::new(stmt.span, content))
+}
+
+/// The import statement (index) that binds the receiver's root name, when every use of that
+/// name in its scope is a site this rule rewrites; and whether the whole statement would go.
+fn unused_import(
+    ctx: &Context,
+    edit_facts: &EditFacts,
+    site: &CacheSite,
+    flagged: &[(&CacheSite, Target)],
+) -> Option<(usize, bool)> {
     if matches!(site.root, RootBinding::Local) {
         return None;
     }
@@ -157,55 +225,27 @@ fn drop_unused_import(
     let (si, stmt) = ctx.facts.imports.iter().enumerate().find(|(_, i)| {
         i.scope == site.root_scope && i.names.iter().any(|(n, a)| i.bound_name(n, a) == name)
     })?;
-    // Every name of the statement binds this one (`import cache, cache` too): the statement goes.
-    if stmt
+    let whole = stmt
         .names
         .iter()
         .all(|(n, a)| stmt.bound_name(n, a) == name)
+        && edit_facts
+            .import_spans
+            .get(si)
+            .is_some_and(|s| s.alone_on_lines && !s.sole_in_block);
+    // Deleting a statement at the top of the file moves the lines below it up: a comment
+    // naming an encoding (`# -*- coding: latin-1 -*-`) would become the file's coding
+    // declaration (CPython reads one on line 1, or on line 2 after a blank or comment line) and
+    // change how the file decodes. The import stays then (found by fuzzing).
+    if whole
+        && ctx.row(stmt.span.start) <= 2
+        && edit_facts
+            .source
+            .lines()
+            .take(6)
+            .any(|l| l.trim_start().starts_with('#') && l.contains("coding"))
     {
-        let spans = edit_facts.import_spans.get(si)?;
-        if !spans.alone_on_lines {
-            return None;
-        }
-        // Deleting a statement at the top of the file moves the lines below it up: a comment
-        // naming an encoding (`# -*- coding: latin-1 -*-`) would become the file's coding
-        // declaration (CPython reads one on line 1, or on line 2 after a blank or comment line)
-        // and change how the file decodes. The import stays then (found by fuzzing).
-        if ctx.row(stmt.span.start) <= 2
-            && edit_facts
-                .source
-                .lines()
-                .take(6)
-                .any(|l| l.trim_start().starts_with('#') && l.contains("coding"))
-        {
-            return None;
-        }
-        if spans.sole_in_block {
-            return Some(Edit::new(stmt.span, "pass".to_string()));
-        }
-        // Keep clear of the point where new imports go (right after this statement when it ends
-        // the import block), so the two edits do not overlap.
-        let insert_at = edit_facts.import_insert.as_ref().map(|i| i.span.start);
-        let span = match insert_at {
-            Some(at) if spans.delete_span.start < at && at < spans.delete_span.end => {
-                spans.line_span
-            }
-            _ => spans.delete_span,
-        };
-        return Some(Edit::new(span, String::new()));
+        return None;
     }
-    let rest: Vec<String> = stmt
-        .names
-        .iter()
-        .filter(|(n, a)| stmt.bound_name(n, a) != name)
-        .map(|(n, a)| match a {
-            Some(a) => format!("{n} as {a}"),
-            None => n.to_string(),
-        })
-        .collect();
-    let content = match &stmt.from_module {
-        Some(_) => format!("from {} import {}", stmt.written_module, rest.join(", ")),
-        None => format!("import {}", rest.join(", ")),
-    };
-    Some(Edit::new(stmt.span, content))
+    Some((si, whole))
 }

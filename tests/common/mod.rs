@@ -12,7 +12,9 @@ use tempfile::TempDir;
 /// `tenantlint` with a clean environment for colour and a generous timeout (no test may hang).
 pub fn tl() -> Command {
     let mut cmd = Command::cargo_bin("tenantlint").expect("binary builds");
-    cmd.env_remove("NO_COLOR");
+    for var in ["NO_COLOR", "FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR"] {
+        cmd.env_remove(var);
+    }
     cmd.env_remove("TENANTLINT_TIMINGS");
     cmd.timeout(Duration::from_secs(60));
     cmd
