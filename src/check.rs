@@ -478,7 +478,10 @@ fn add_noqa(
                 if added.added == 0 {
                     return (path.to_path_buf(), Ok(0), added.skipped);
                 }
-                let facts = crate::frontend::python::extract_source(&added.text);
+                let facts = crate::frontend::extract_source(
+                    crate::frontend::Language::of(path),
+                    &added.text,
+                );
                 let skipped: BTreeSet<u32> = added.skipped.iter().map(|(r, _)| *r).collect();
                 let suppresses_all =
                     rows.iter()

@@ -931,3 +931,171 @@ mod tests {
         assert_eq!(names, ["tenant_a.orders", "public.plans"]);
     }
 }
+
+/// The tables a migration's DDL declares or extends, with their columns (lowercase):
+/// `CREATE TABLE [IF NOT EXISTS] [schema.]name (col type ..., CONSTRAINT ...)` and
+/// `ALTER TABLE [IF EXISTS] [ONLY] name ADD [COLUMN] [IF NOT EXISTS] col ...` (several `ADD`s
+/// separated by commas). The offset is 0: a migration is a whole-file declaration.
+pub fn ddl_tables(sql: &str) -> Vec<(String, Vec<String>, usize)> {
+    let toks = tokenize(sql);
+    let word = |i: usize| toks.get(i).and_then(|t| t.word());
+    let name_at = |i: usize| -> Option<String> {
+        match toks.get(i)? {
+            Tok::Ident { text, .. } => Some(text.clone()),
+            _ => None,
+        }
+    };
+    // `[schema.]name`: the last part and the index after it.
+    let qualified = |mut i: usize| -> Option<(String, usize)> {
+        let mut name = name_at(i)?;
+        i += 1;
+        while matches!(toks.get(i), Some(Tok::Dot)) {
+            name = name_at(i + 1)?;
+            i += 2;
+        }
+        Some((name, i))
+    };
+    let skip_if = |i: usize, words: &[&str]| -> usize {
+        if words
+            .iter()
+            .enumerate()
+            .all(|(k, w)| word(i + k) == Some(w))
+        {
+            i + words.len()
+        } else {
+            i
+        }
+    };
+    let mut out: Vec<(String, Vec<String>, usize)> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if word(i) == Some("create") {
+            let mut j = i + 1;
+            while matches!(
+                word(j),
+                Some("temporary" | "temp" | "unlogged" | "or" | "replace")
+            ) {
+                j += 1;
+            }
+            if word(j) != Some("table") {
+                i += 1;
+                continue;
+            }
+            j = skip_if(j + 1, &["if", "not", "exists"]);
+            let Some((name, k)) = qualified(j) else {
+                i += 1;
+                continue;
+            };
+            let mut columns = Vec::new();
+            if matches!(toks.get(k), Some(Tok::LParen)) {
+                let mut depth = 0;
+                let mut expect = true;
+                let mut m = k;
+                while m < toks.len() {
+                    match &toks[m] {
+                        Tok::LParen => {
+                            depth += 1;
+                            if depth > 1 {
+                                expect = false;
+                            }
+                        }
+                        Tok::RParen => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        Tok::Comma if depth == 1 => expect = true,
+                        Tok::Ident { text, .. } if depth == 1 && expect => {
+                            expect = false;
+                            if !matches!(
+                                text.as_str(),
+                                "constraint"
+                                    | "primary"
+                                    | "foreign"
+                                    | "unique"
+                                    | "check"
+                                    | "exclude"
+                                    | "like"
+                            ) {
+                                columns.push(text.clone());
+                            }
+                        }
+                        _ => {}
+                    }
+                    m += 1;
+                }
+                i = m;
+            } else {
+                i = k;
+            }
+            out.push((name, columns, 0));
+            continue;
+        }
+        if word(i) == Some("alter") && word(i + 1) == Some("table") {
+            let mut j = skip_if(i + 2, &["if", "exists"]);
+            j = skip_if(j, &["only"]);
+            let Some((name, mut k)) = qualified(j) else {
+                i += 2;
+                continue;
+            };
+            let mut columns = Vec::new();
+            loop {
+                if word(k) != Some("add") {
+                    break;
+                }
+                let mut m = skip_if(k + 1, &["column"]);
+                m = skip_if(m, &["if", "not", "exists"]);
+                if matches!(
+                    word(m),
+                    Some("constraint" | "primary" | "foreign" | "unique" | "check")
+                ) {
+                    break;
+                }
+                if let Some(c) = name_at(m) {
+                    columns.push(c);
+                }
+                // To the next top-level comma (another ADD) or the statement's end.
+                let mut depth = 0;
+                m += 1;
+                while m < toks.len() {
+                    match &toks[m] {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => depth -= 1,
+                        Tok::Comma if depth == 0 => break,
+                        Tok::Other if depth == 0 => {}
+                        _ => {}
+                    }
+                    if word(m) == Some("alter") || word(m) == Some("create") {
+                        break;
+                    }
+                    m += 1;
+                }
+                k = m + usize::from(matches!(toks.get(m), Some(Tok::Comma)));
+            }
+            if !columns.is_empty() {
+                out.push((name, columns, 0));
+            }
+            i = k.max(i + 2);
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod ddl_tests {
+    use super::ddl_tables;
+
+    #[test]
+    fn create_and_alter() {
+        let sql = "CREATE TABLE IF NOT EXISTS public.invoices (\n  id uuid PRIMARY KEY,\n  tenant_id uuid NOT NULL REFERENCES tenants(id),\n  total numeric(10, 2),\n  CONSTRAINT u UNIQUE (tenant_id, id)\n);\nALTER TABLE notes ADD COLUMN tenant_id uuid, ADD COLUMN body text;\nCREATE INDEX ON invoices (tenant_id);";
+        let t = ddl_tables(sql);
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert_eq!(t[0].0, "invoices");
+        assert_eq!(t[0].1, vec!["id", "tenant_id", "total"]);
+        assert_eq!(t[1].0, "notes");
+        assert_eq!(t[1].1, vec!["tenant_id", "body"]);
+    }
+}
