@@ -67,7 +67,7 @@ pub const DEFAULT_TEST_PATHS: &[&str] = &[
 /// Rules that are quiet in `test-paths`: tests build cross-tenant fixtures and clear caches on
 /// purpose.
 pub const TEST_QUIET_RULES: &[&str] = &[
-    "TEN201", "TEN202", "TEN203", "TEN204", "TEN301", "TEN302", "TEN304",
+    "TEN201", "TEN202", "TEN203", "TEN204", "TEN301", "TEN302", "TEN304", "TEN403",
 ];
 
 /// Rules that are off unless selected by code or a prefix other than the blanket `TEN`.
