@@ -474,7 +474,12 @@ fn add_noqa(
                     );
                     return (path.to_path_buf(), Err(msg), Vec::new());
                 };
-                let added = crate::add_noqa::add_noqa(&text, rows, reason);
+                let added = crate::add_noqa::add_noqa_for(
+                    crate::frontend::Language::of(path),
+                    &text,
+                    rows,
+                    reason,
+                );
                 if added.added == 0 {
                     return (path.to_path_buf(), Ok(0), added.skipped);
                 }

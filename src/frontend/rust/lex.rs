@@ -12,6 +12,9 @@ pub struct Scan {
     pub line_comments: Vec<(usize, String)>,
     /// Where the nesting first went past [`MAX_NESTING`].
     pub too_deep: Option<usize>,
+    /// Byte ranges of string literals and block comments that span lines (a line ending inside
+    /// one cannot take a `// noqa`).
+    pub multiline: Vec<(usize, usize)>,
 }
 
 pub fn scan(src: &str) -> Scan {
@@ -19,6 +22,12 @@ pub fn scan(src: &str) -> Scan {
     let mut out = Scan {
         line_comments: Vec::new(),
         too_deep: None,
+        multiline: Vec::new(),
+    };
+    let note = |out: &mut Scan, start: usize, end: usize| {
+        if memchr::memchr(b'\n', &b[start..end.min(b.len())]).is_some() {
+            out.multiline.push((start, end.min(b.len())));
+        }
     };
     let mut depth = 0usize;
     let mut i = 0;
@@ -33,6 +42,7 @@ pub fn scan(src: &str) -> Scan {
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 // Block comments nest in Rust.
+                let start = i;
                 let mut level = 1;
                 i += 2;
                 while i < b.len() && level > 0 {
@@ -46,6 +56,7 @@ pub fn scan(src: &str) -> Scan {
                         i += 1;
                     }
                 }
+                note(&mut out, start, i);
             }
             b'r' | b'b' | b'c' if !prev_is_ident(b, i) && raw_string_start(b, i).is_some() => {
                 let (hashes, quote) = raw_string_start(b, i).unwrap_or((0, i));
@@ -72,14 +83,17 @@ pub fn scan(src: &str) -> Scan {
                         }
                     }
                 }
+                note(&mut out, i, j);
                 i = j;
             }
             b'"' => {
+                let start = i;
                 i += 1;
                 while i < b.len() && b[i] != b'"' {
                     i += if b[i] == b'\\' { 2 } else { 1 };
                 }
                 i += 1;
+                note(&mut out, start, i);
             }
             b'\'' => {
                 // A char literal ('x', '\n', '\u{..}') or a lifetime ('a): a literal closes

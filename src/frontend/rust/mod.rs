@@ -7,7 +7,7 @@
 //! after every file so memory stays flat.
 
 pub mod facts;
-mod lex;
+pub(crate) mod lex;
 mod visit;
 
 use crate::facts::{FileFacts, FileProblem, Noqa};
@@ -94,7 +94,8 @@ fn noqa_of(scan: &lex::Scan, lines: &LineIndex) -> Noqa {
         if text.starts_with('/') || text.starts_with('!') {
             continue;
         }
-        let comment = format!("#{text}");
+        // `// a  // noqa: X` reads as `# a  # noqa: X` (`//` becomes `# `, same length).
+        let comment = format!("# {}", text.replace("//", "# "));
         crate::frontend::python::parse_noqa_comment(&comment, lines.row(*at as u32), &mut noqa);
     }
     noqa
