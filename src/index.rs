@@ -536,6 +536,15 @@ impl Index {
                 }
             }
         }
+        // Rust and SQL files: names cross crates through `use`, Cargo features and SQL table
+        // names, which this pass does not resolve: a Rust or SQL seed makes every Rust file a
+        // dependent (their facts are small and their checks cheap).
+        if seeds
+            .iter()
+            .any(|&s| self.facts.get(s as usize).is_some_and(|f| f.rust.is_some()))
+        {
+            everything.extend((0..n as u32).filter(|&f| self.facts[f as usize].rust.is_some()));
+        }
         let mut seen = vec![false; n];
         let mut stack: Vec<u32> = Vec::new();
         for &s in seeds.iter().chain(&everything) {
