@@ -43,6 +43,10 @@ pub struct TableDecl {
     pub module: String,
     /// Column names (snake_case, lowercase).
     pub columns: Vec<String>,
+    /// The primary key's columns, where the declaration says (a table whose key is its tenant
+    /// column is the tenant registry, not tenant-owned).
+    #[serde(default)]
+    pub primary_key: Vec<String>,
     pub span: Span,
 }
 

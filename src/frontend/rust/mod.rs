@@ -67,12 +67,13 @@ pub fn extract_source(source: &str) -> FileFacts {
 pub fn extract_sql_migration(source: &str) -> FileFacts {
     let tables = crate::sql::ddl_tables(source)
         .into_iter()
-        .map(|(table, columns, at)| TableDecl {
+        .map(|t| TableDecl {
             kind: TableKind::Migration,
-            table,
+            table: t.table,
             module: String::new(),
-            columns,
-            span: Span::new(at as u32, at as u32),
+            columns: t.columns,
+            primary_key: t.primary_key,
+            span: Span::new(t.offset as u32, t.offset as u32),
         })
         .collect();
     FileFacts {

@@ -18,8 +18,33 @@ pub const SEAORM_STARTS: &[&str] = &[
     "delete_by_id",
 ];
 
+/// Methods that return rows read or written (their result's `.id` is a row in hand).
+const ROW_METHODS: &[&str] = &[
+    "first",
+    "get_result",
+    "one",
+    "fetch_one",
+    "fetch_optional",
+    "insert",
+    "exec_with_returning",
+    "returning",
+];
+
+/// The method names along a chain (any order).
+fn chain_methods(e: &Expr) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = peel(e);
+    while let Expr::MethodCall(m) = cur {
+        out.push(m.method.to_string());
+        cur = peel(&m.receiver);
+    }
+    out
+}
+
 /// Comparison methods whose receiver is a column the query constrains to a value.
 const EQ_METHODS: &[&str] = &[
+    // `tenant_id IS NULL`: only the shared rows of a table with a nullable tenant column.
+    "is_null",
     "eq",
     "eq_any",
     "is_in",
@@ -159,6 +184,9 @@ struct Locals {
     queries: HashMap<String, usize>,
     keys: HashMap<String, KeyShape>,
     redis: HashSet<String>,
+    /// Rows in hand: locals read by a query or written by an insert/update (`.values(&x)`), whose
+    /// `.id` names a row of this request's own making.
+    rows: HashSet<String>,
     began_tx: bool,
     tx_param: bool,
     func: Option<u32>,
@@ -176,6 +204,8 @@ struct V {
     uses_moka: bool,
     uses_sqlx: bool,
     cache_fields: HashSet<String>,
+    /// Start offsets of Diesel chains already recorded inside `diesel::update(..)`/`delete(..)`.
+    consumed: HashSet<u32>,
 }
 
 pub fn extract(file: &syn::File, text: &str, base: u32) -> RustFacts {
@@ -199,6 +229,7 @@ pub fn extract(file: &syn::File, text: &str, base: u32) -> RustFacts {
         uses_moka: has(&["moka"]) || text.contains("moka::"),
         uses_sqlx: has(&["sqlx"]) || text.contains("sqlx::"),
         cache_fields: HashSet::default(),
+        consumed: HashSet::default(),
     };
     v.visit_file(file);
     v.out
@@ -229,6 +260,28 @@ fn use_roots(items: &[syn::Item]) -> HashSet<String> {
 
 fn segs(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+/// A called path's segments; a qualified path `<invoice::Entity as EntityTrait>::find` reads as
+/// `invoice::Entity::find`.
+fn call_segs(p: &syn::ExprPath) -> Vec<String> {
+    match &p.qself {
+        Some(q) => {
+            let Type::Path(tp) = &*q.ty else {
+                return Vec::new();
+            };
+            let mut out = segs(&tp.path);
+            out.extend(
+                p.path
+                    .segments
+                    .iter()
+                    .skip(q.position)
+                    .map(|s| s.ident.to_string()),
+            );
+            out
+        }
+        None => segs(&p.path),
+    }
 }
 
 /// Strip what does not change which value an expression is: parentheses, `&`, `*`, `.await`, `?`.
@@ -587,21 +640,29 @@ impl V {
         }
         let Some(table) = table else { return };
         let mut columns = Vec::new();
+        let mut primary_key = Vec::new();
         for f in &s.fields {
             let Some(ident) = &f.ident else { continue };
             let mut name = ident.to_string();
+            let mut pk = false;
             for a in f.attrs.iter().filter(|a| a.path().is_ident("sea_orm")) {
                 let _ = a.parse_nested_meta(|meta| {
                     if meta.path.is_ident("column_name") {
                         let v: syn::LitStr = meta.value()?.parse()?;
                         name = v.value();
+                    } else if meta.path.is_ident("primary_key") {
+                        pk = true;
                     } else if meta.input.peek(Token![=]) {
                         let _: Expr = meta.value()?.parse()?;
                     }
                     Ok(())
                 });
             }
-            columns.push(name.trim_start_matches("r#").to_ascii_lowercase());
+            let name = name.trim_start_matches("r#").to_ascii_lowercase();
+            if pk {
+                primary_key.push(name.clone());
+            }
+            columns.push(name);
         }
         let span = self.span(s.ident.span());
         self.push_table(TableDecl {
@@ -609,6 +670,7 @@ impl V {
             table: table.to_ascii_lowercase(),
             module: self.mods.last().cloned().unwrap_or_default(),
             columns,
+            primary_key,
             span,
         });
     }
@@ -620,6 +682,7 @@ impl V {
         let mut i = 0;
         let mut sql_name: Option<String> = None;
         let mut name: Option<(String, proc_macro2::Span)> = None;
+        let mut primary_key: Vec<String> = Vec::new();
         while i < toks.len() {
             match &toks[i] {
                 TT::Punct(p) if p.as_char() == '#' => {
@@ -645,7 +708,17 @@ impl V {
                     i += 1;
                 }
                 TT::Punct(_) => i += 1,
-                TT::Group(g) if g.delimiter() == proc_macro2::Delimiter::Parenthesis => i += 1,
+                TT::Group(g) if g.delimiter() == proc_macro2::Delimiter::Parenthesis => {
+                    primary_key = g
+                        .stream()
+                        .into_iter()
+                        .filter_map(|t| match t {
+                            TT::Ident(id) => Some(id.to_string().to_ascii_lowercase()),
+                            _ => None,
+                        })
+                        .collect();
+                    i += 1;
+                }
                 TT::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
                     let mut columns = Vec::new();
                     let inner: Vec<TT> = g.stream().into_iter().collect();
@@ -683,6 +756,7 @@ impl V {
                                 .to_ascii_lowercase(),
                             module,
                             columns,
+                            primary_key: std::mem::take(&mut primary_key),
                             span,
                         });
                     }
@@ -850,10 +924,16 @@ impl V {
                 let Expr::Path(fp) = peel(&c.func) else {
                     return;
                 };
-                let s = segs(&fp.path);
+                let s = call_segs(fp);
                 let Some(last) = s.last() else { return };
                 if s.len() >= 2 && SEAORM_STARTS.contains(&last.as_str()) {
-                    self.seaorm_site(c, &s, filter_columns, calls);
+                    if !(last == "find_by_id" && c.args.first().is_some_and(|a| self.row_id(a))) {
+                        self.seaorm_site(c, &s, filter_columns, calls);
+                    }
+                } else if self.is_diesel_wrap(&s)
+                    && let Some(arg) = c.args.first()
+                {
+                    self.diesel_wrap_site(c, last, arg, filter_columns, calls);
                 } else if last == "cmd"
                     && self.uses_redis
                     && let Some(cmd) = c.args.first().and_then(str_lit)
@@ -884,6 +964,16 @@ impl V {
             Expr::Path(_) | Expr::Field(_) => {
                 if let Some(receiver) = self.diesel_table(root) {
                     let span = self.span(root.span());
+                    // A join's target (`.inner_join(t::table.on(..))`), a chain recorded with
+                    // its `diesel::update(..)`, or a row in hand read back (`.find(x.id)`).
+                    let first = methods[0];
+                    if first.method == "on"
+                        || self.consumed.contains(&span.start)
+                        || (first.method == "find"
+                            && first.args.first().is_some_and(|a| self.row_id(a)))
+                    {
+                        return;
+                    }
                     let method = calls.first().cloned().unwrap_or_default();
                     self.out.queries.push(OrmQuery {
                         kind: OrmKind::Diesel,
@@ -924,6 +1014,80 @@ impl V {
             }
             _ => {}
         }
+    }
+
+    fn is_diesel_wrap(&self, s: &[String]) -> bool {
+        let Some(name) = s.last() else { return false };
+        (name == "update" || name == "delete")
+            && (s.first().is_some_and(|f| f == "diesel")
+                || (s.len() == 1
+                    && self
+                        .out
+                        .uses
+                        .iter()
+                        .any(|u| u.name == *name && u.path.first().is_some_and(|r| r == "diesel"))))
+    }
+
+    /// `diesel::update(<table or chain>).set(..).filter(..)...`: one site for the statement, with
+    /// the filters inside and after the call.
+    fn diesel_wrap_site(
+        &mut self,
+        c: &syn::ExprCall,
+        name: &str,
+        arg: &Expr,
+        mut filter_columns: Vec<String>,
+        mut calls: Vec<String>,
+    ) {
+        let mut inner = peel(arg);
+        let mut inner_methods: Vec<&syn::ExprMethodCall> = Vec::new();
+        while let Expr::MethodCall(m) = inner {
+            inner_methods.push(m);
+            inner = peel(&m.receiver);
+        }
+        let Some(receiver) = self.diesel_table(inner) else {
+            return;
+        };
+        inner_methods.reverse();
+        if inner_methods
+            .first()
+            .is_some_and(|m| m.method == "find" && m.args.first().is_some_and(|a| self.row_id(a)))
+        {
+            return;
+        }
+        for m in &inner_methods {
+            if FILTER_METHODS.contains(&m.method.to_string().as_str()) {
+                for a in &m.args {
+                    Self::eq_columns(a, &mut filter_columns);
+                }
+            }
+        }
+        let mut all: Vec<String> = inner_methods.iter().map(|m| m.method.to_string()).collect();
+        all.append(&mut calls);
+        let span = self.span(inner.span());
+        self.consumed.insert(span.start);
+        let _ = c;
+        self.out.queries.push(OrmQuery {
+            kind: OrmKind::Diesel,
+            receiver,
+            method: name.to_string(),
+            filter_columns,
+            calls: all,
+            span,
+            insert_at: span.end,
+            func: self.func(),
+            in_test: self.in_test(),
+        });
+    }
+
+    /// `x.id` (or `x.pk`) of a row in hand: a local read by a query or written by this function.
+    fn row_id(&self, e: &Expr) -> bool {
+        let path = dotted(e);
+        let mut parts = path.split('.');
+        let (Some(root), Some(field), None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        (field == "id" || field == "pk")
+            && self.locals.last().is_some_and(|l| l.rows.contains(root))
     }
 
     fn seaorm_site(
@@ -1219,6 +1383,13 @@ impl<'ast> Visit<'ast> for V {
         if matches!(key, KeyShape::Text { .. } | KeyShape::Call { .. }) {
             self.cur().keys.insert(name.clone(), key);
         }
+        // A row in hand: `let inv = invoices::table.find(id).first(conn)?;`
+        if chain_methods(&init.expr)
+            .iter()
+            .any(|m| ROW_METHODS.contains(&m.as_str()))
+        {
+            self.cur().rows.insert(name.clone());
+        }
         // A Redis connection: `let mut conn = client.get_multiplexed_async_connection().await?;`
         let mut e = peel(&init.expr);
         while let Expr::MethodCall(m) = e {
@@ -1241,6 +1412,15 @@ impl<'ast> Visit<'ast> for V {
         if method == "begin" {
             self.cur().began_tx = true;
         }
+        // `.values(&new_row)`, `.set(&changes)`: rows this function writes.
+        if matches!(method.as_str(), "values" | "set" | "insert" | "save")
+            && let Some(a) = m.args.first()
+            && let Expr::Path(p) = peel(a)
+            && let Some(id) = p.path.get_ident()
+        {
+            let name = id.to_string();
+            self.cur().rows.insert(name);
+        }
         self.in_receiver = matches!(peel(&m.receiver), Expr::MethodCall(_) | Expr::Call(_));
         self.visit_expr(&m.receiver);
         self.in_receiver = false;
@@ -1259,7 +1439,7 @@ impl<'ast> Visit<'ast> for V {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         let outermost = !std::mem::replace(&mut self.in_receiver, false);
         let s = match peel(&c.func) {
-            Expr::Path(p) => segs(&p.path),
+            Expr::Path(p) => call_segs(p),
             _ => Vec::new(),
         };
         // `Invoice::find()` on its own (kept in a local, passed to a helper).
@@ -1276,13 +1456,8 @@ impl<'ast> Visit<'ast> for V {
             self.sql_text(lit);
         }
         let name = s.last().cloned().unwrap_or_default();
-        let diesel_wrap = (name == "update" || name == "delete")
-            && (s.first().is_some_and(|f| f == "diesel")
-                || self
-                    .out
-                    .uses
-                    .iter()
-                    .any(|u| u.name == name && u.path.first().is_some_and(|r| r == "diesel")));
+        // `diesel::update(..)`/`delete(..)` sites are recorded from their chain (`chain`).
+        let diesel_wrap = self.is_diesel_wrap(&s);
         self.visit_expr(&c.func);
         for a in &c.args {
             let before = self.out.queries.len();
@@ -1304,8 +1479,7 @@ impl<'ast> Visit<'ast> for V {
             for i in hits {
                 let q = &mut self.out.queries[i];
                 if diesel_wrap && q.kind == OrmKind::Diesel {
-                    let inner = std::mem::replace(&mut q.method, name.clone());
-                    q.calls.insert(0, inner);
+                    // Recorded by `diesel_wrap_site` already.
                 } else if !name.is_empty() {
                     q.calls.push(name.clone());
                 }

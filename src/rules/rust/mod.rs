@@ -24,6 +24,8 @@ pub struct TableInfo {
     pub tenant_columns: Vec<String>,
     /// The first declaration that has a tenant column (for related locations).
     pub decl: Option<(FileId, Span)>,
+    /// Its primary key is the tenant column: the tenant registry.
+    pub registry: bool,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +81,9 @@ fn build(index: &Index, conv: &Conventions) -> RustSchema {
     let tenant_cols = &conv.tenant_columns;
     let add = |s: &mut RustSchema, table: &str, cols: &[String], decl: Option<(FileId, Span)>| {
         let info = s.tables.entry(table.to_string()).or_default();
+        if info.registry {
+            return;
+        }
         for c in tenant_cols {
             if cols.contains(c) && !info.tenant_columns.contains(c) {
                 info.tenant_columns.push(c.clone());
@@ -93,6 +98,13 @@ fn build(index: &Index, conv: &Conventions) -> RustSchema {
             continue;
         };
         for t in &r.tables {
+            // A table keyed by the tenant column is the tenant registry (like Django's tenant
+            // model): each row is a tenant, not owned by one.
+            if t.primary_key.len() == 1 && tenant_cols.contains(&t.primary_key[0]) {
+                let info = s.tables.entry(t.table.clone()).or_default();
+                info.registry = true;
+                info.tenant_columns.clear();
+            }
             add(&mut s, &t.table, &t.columns, Some((file, t.span)));
             match t.kind {
                 TableKind::SeaOrmEntity => {
@@ -173,7 +185,10 @@ pub fn target<'s>(
     match q.kind {
         OrmKind::SeaOrm => {
             let last = r.last()?;
-            let (module, prefix) = if last == "Entity" {
+            let (module, prefix) = if last == "Self" && r.len() == 1 {
+                // `Self::find()` in `impl Entity` of the entity's own module.
+                (file_stem(ctx.index, ctx.file), "Column".to_string())
+            } else if last == "Entity" {
                 if r.len() >= 2 {
                     (
                         r[r.len() - 2].clone(),
@@ -207,6 +222,26 @@ pub fn target<'s>(
             })
         }
         OrmKind::Diesel => {
+            // `use crate::schema::account::dsl as account_model` / `use crate::schema::account as
+            // account_model`: the alias stands for the table's module.
+            let unalias = |m: &String| -> String {
+                if schema.diesel_modules.contains_key(m) {
+                    return m.clone();
+                }
+                rust.uses
+                    .iter()
+                    .rev()
+                    .find(|u| u.name == *m)
+                    .and_then(|u| {
+                        let n = u.path.len();
+                        if n >= 2 && u.path[n - 1] == "dsl" {
+                            Some(u.path[n - 2].clone())
+                        } else {
+                            u.path.last().cloned()
+                        }
+                    })
+                    .unwrap_or_else(|| m.clone())
+            };
             let (module, prefix) = if r.len() >= 2 {
                 (r[r.len() - 2].clone(), r[..r.len() - 1].join("::"))
             } else {
@@ -220,7 +255,11 @@ pub fn target<'s>(
                 });
                 (name.clone(), path.unwrap_or_else(|| name.clone()))
             };
-            let tables = schema.diesel_modules.get(&module)?.iter().collect();
+            let tables = schema
+                .diesel_modules
+                .get(&unalias(&module))?
+                .iter()
+                .collect();
             Some(Target {
                 tables,
                 column_prefix: prefix,

@@ -1,13 +1,15 @@
 //! TEN203 for Rust: sqlx SQL text (`query!`, `query_as!`, `query_scalar!`, `query(...)`,
 //! `query_as::<_, T>(...)`) and Diesel's `sql_query(...)` that read a tenant-owned table without a
-//! predicate on its tenant column. The SQL reader is the one Django raw SQL uses.
+//! predicate on its tenant column. The SQL reader is the one Django raw SQL uses; a table joined
+//! on its primary key to a tenant-picked table's column counts as picked (its rows are the ones
+//! the tenant's rows point to).
 
 use rustc_hash::FxHashMap as HashMap;
 
 use super::super::Context;
 use super::{quiet_path, related, schema, tenant_table};
 use crate::diagnostics::Diagnostic;
-use crate::sql::{TenantTable, evaluate, parse};
+use crate::sql::{TenantTable, evaluate_key_joins, parse};
 
 pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let Some(rust) = ctx.facts.rust.as_deref() else {
@@ -35,7 +37,7 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if tables.is_empty() {
             continue;
         }
-        let findings = evaluate(&parsed, &tables);
+        let findings = evaluate_key_joins(&parsed, &tables);
         let Some(first) = findings.first() else {
             continue;
         };
