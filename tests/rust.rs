@@ -375,3 +375,62 @@ fn checking_one_file_reports_what_it_causes_elsewhere() {
         "{got:?}"
     );
 }
+
+/// The patterns of the real services (bench/REAL_PROJECTS.md), each with its expected reading.
+#[test]
+fn real_service_patterns() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    write(
+        root,
+        "Cargo.toml",
+        "[package]\nname = \"svc\"\n\n[package.metadata.tenantlint]\ntenant-columns = [\"org_id\"]\ntenant-filter-methods = [\"secure_find\"]\n",
+    );
+    // svix: the scoping helper on the entity (trusted by `tenant-filter-methods`).
+    write(
+        root,
+        "src/message.rs",
+        "#[derive(DeriveEntityModel)]\n#[sea_orm(table_name = \"message\")]\npub struct Model {\n    #[sea_orm(primary_key)]\n    pub id: i32,\n    pub org_id: i32,\n}\n\nimpl Entity {\n    pub fn secure_find(org_id: OrgId) -> Select<Entity> {\n        Self::find().filter(Column::AppId.eq(org_id))\n    }\n\n    pub fn leak() -> Select<Entity> {\n        Self::find()\n    }\n}\n",
+    );
+    write(
+        root,
+        "src/handlers.rs",
+        "pub async fn a(db: &Db, org: OrgId) {\n    let _ = message::Entity::secure_find(org).all(db).await;\n    let _ = <message::Entity as EntityTrait>::find().all(db).await;\n}\n",
+    );
+    // mycelium: Diesel through a module alias, a join target, a row written then read back.
+    write(
+        root,
+        "src/schema.rs",
+        "diesel::table! {\n    account (id) {\n        id -> Uuid,\n        org_id -> Nullable<Uuid>,\n    }\n}\n\ndiesel::table! {\n    users (id) {\n        id -> Uuid,\n        account_id -> Uuid,\n    }\n}\n",
+    );
+    write(
+        root,
+        "src/repo.rs",
+        "use crate::schema::account::dsl as account_model;\nuse crate::schema::users;\n\nfn create(conn: &mut Conn, id: Uuid) {\n    let new_account = build();\n    diesel::insert_into(account_model::table).values(&new_account).execute(conn);\n    let _ = account_model::table.find(new_account.id).first::<A>(conn);\n    let _ = users::table.inner_join(account_model::table.on(account_model::id.eq(users::account_id))).load::<U>(conn);\n    let _ = diesel::update(account_model::table).filter(account_model::id.eq(id)).set(x).execute(conn);\n    let _ = account_model::table.filter(account_model::org_id.is_null()).load::<A>(conn);\n}\n",
+    );
+    // milan: the tenant registry (keyed by the tenant column) and a join on a key.
+    write(
+        root,
+        "migrations/1_init.sql",
+        "CREATE TABLE tenant (org_id uuid PRIMARY KEY, name text);\nCREATE TABLE loan (id uuid PRIMARY KEY, org_id uuid, contract_id uuid);\nCREATE TABLE contract (id uuid PRIMARY KEY, org_id uuid);\n",
+    );
+    write(
+        root,
+        "src/sql.rs",
+        "pub async fn f(pool: &sqlx::PgPool, t: Uuid) {\n    let _ = sqlx::query(\"SELECT name FROM tenant WHERE org_id = $1\").fetch_one(pool).await;\n    let _ = sqlx::query(\"SELECT name FROM tenant\").fetch_all(pool).await;\n    let _ = sqlx::query(\"SELECT l.id FROM loan l JOIN contract c ON l.contract_id = c.id WHERE l.org_id = $1\").fetch_all(pool).await;\n    let _ = sqlx::query(\"SELECT c.id FROM contract c JOIN loan l ON l.contract_id = c.id\").fetch_all(pool).await;\n}\n",
+    );
+    let got: Vec<String> = found(&json(root, &["--no-cache"]))
+        .into_iter()
+        .map(|(f, r, c)| format!("{f}:{r} {c}"))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "src/handlers.rs:3 TEN201", // the qualified path form, unfiltered
+            "src/message.rs:15 TEN201", // `Self::find()` outside the trusted helper
+            "src/repo.rs:9 TEN201",     // update by a raw id, through the alias
+            "src/sql.rs:5 TEN203",      // nothing picks the tenant
+        ]
+    );
+}
