@@ -369,6 +369,33 @@ fn opaque_macro(name: &str) -> bool {
             | "cfg_if"
             | "include_str"
             | "include_bytes"
+            // Logging, printing and assertions: never a query, a cache call or SQL that runs;
+            // the most frequent macros by far, so skipping them saves a re-parse of their bodies.
+            | "trace"
+            | "debug"
+            | "info"
+            | "warn"
+            | "error"
+            | "event"
+            | "trace_span"
+            | "debug_span"
+            | "info_span"
+            | "warn_span"
+            | "error_span"
+            | "println"
+            | "eprintln"
+            | "print"
+            | "eprint"
+            | "assert"
+            | "assert_eq"
+            | "assert_ne"
+            | "debug_assert"
+            | "debug_assert_eq"
+            | "debug_assert_ne"
+            | "panic"
+            | "unreachable"
+            | "todo"
+            | "unimplemented"
     )
 }
 
@@ -933,32 +960,30 @@ impl V {
                 } else if self.is_diesel_wrap(&s)
                     && let Some(arg) = c.args.first()
                 {
-                    self.diesel_wrap_site(c, last, arg, filter_columns, calls);
+                    self.diesel_wrap_site(last, arg, filter_columns, calls);
                 } else if last == "cmd"
                     && self.uses_redis
                     && let Some(cmd) = c.args.first().and_then(str_lit)
                 {
-                    {
-                        let cmd = cmd.value().to_ascii_uppercase();
-                        if REDIS_KEYLESS.contains(&cmd.as_str()) {
-                            return;
-                        }
-                        let key = methods
-                            .iter()
-                            .find(|m| m.method == "arg")
-                            .and_then(|m| m.args.first())
-                            .map(|k| self.key_shape(k))
-                            .unwrap_or(KeyShape::Unknown);
-                        let span = self.span(c.span());
-                        self.out.cache.push(CacheCall {
-                            backend: "redis".into(),
-                            method: cmd,
-                            key,
-                            span,
-                            func: self.func(),
-                            in_test: self.in_test(),
-                        });
+                    let cmd = cmd.value().to_ascii_uppercase();
+                    if REDIS_KEYLESS.contains(&cmd.as_str()) {
+                        return;
                     }
+                    let key = methods
+                        .iter()
+                        .find(|m| m.method == "arg")
+                        .and_then(|m| m.args.first())
+                        .map(|k| self.key_shape(k))
+                        .unwrap_or(KeyShape::Unknown);
+                    let span = self.span(c.span());
+                    self.out.cache.push(CacheCall {
+                        backend: "redis".into(),
+                        method: cmd,
+                        key,
+                        span,
+                        func: self.func(),
+                        in_test: self.in_test(),
+                    });
                 }
             }
             Expr::Path(_) | Expr::Field(_) => {
@@ -1032,7 +1057,6 @@ impl V {
     /// the filters inside and after the call.
     fn diesel_wrap_site(
         &mut self,
-        c: &syn::ExprCall,
         name: &str,
         arg: &Expr,
         mut filter_columns: Vec<String>,
@@ -1065,7 +1089,6 @@ impl V {
         all.append(&mut calls);
         let span = self.span(inner.span());
         self.consumed.insert(span.start);
-        let _ = c;
         self.out.queries.push(OrmQuery {
             kind: OrmKind::Diesel,
             receiver,
