@@ -434,3 +434,20 @@ fn real_service_patterns() {
         ]
     );
 }
+
+/// moka caches held in a struct field: a key with the tenant (a tuple part, a formatted value) is
+/// fine, one without is TEN301; `HashMap::get` in the same file is not a cache call.
+#[test]
+fn moka_cache_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    write(root, "Cargo.toml", "[package]\nname = \"svc\"\n");
+    write(
+        root,
+        "src/lib.rs",
+        "use moka::future::Cache;\nuse std::collections::HashMap;\n\npub struct State {\n    users: Cache<String, User>,\n    by_tenant: Cache<(TenantId, i64), User>,\n    names: HashMap<String, String>,\n}\n\nimpl State {\n    pub async fn user(&self, id: i64) -> Option<User> {\n        self.users.get(&format!(\"user:{id}\")).await\n    }\n\n    pub async fn scoped(&self, tenant_id: TenantId, id: i64) -> Option<User> {\n        let _ = self.users.get(&format!(\"user:{}:{id}\", tenant_id)).await;\n        self.by_tenant.get(&(tenant_id, id)).await\n    }\n\n    pub fn name(&self) -> Option<&String> {\n        self.names.get(\"x\")\n    }\n}\n",
+    );
+    let got = found(&json(root, &["--no-cache"]));
+    assert_eq!(got, vec![("src/lib.rs".into(), 12, "TEN301".into())]);
+}
