@@ -451,3 +451,19 @@ fn moka_cache_keys() {
     let got = found(&json(root, &["--no-cache"]));
     assert_eq!(got, vec![("src/lib.rs".into(), 12, "TEN301".into())]);
 }
+
+/// The `cached` crate: the `convert` block builds the key of a cache every caller shares.
+#[test]
+fn cached_convert_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join(".git")).unwrap();
+    write(root, "Cargo.toml", "[package]\nname = \"svc\"\n");
+    write(
+        root,
+        "src/lib.rs",
+        "use cached::proc_macro::cached;\n\n#[cached(time = 60, key = \"String\", convert = r#\"{ format!(\"report:{}\", id) }\"#)]\npub fn report(tenant: TenantId, id: i64) -> Report {\n    build(id)\n}\n\n#[cached(time = 60, key = \"String\", convert = r#\"{ format!(\"report:{}:{}\", tenant.0, id) }\"#)]\npub fn scoped_report(tenant: TenantId, id: i64) -> Report {\n    build(id)\n}\n\n#[cached]\npub fn all_args(tenant: TenantId, id: i64) -> Report {\n    build(id)\n}\n",
+    );
+    let got = found(&json(root, &["--no-cache"]));
+    assert_eq!(got, vec![("src/lib.rs".into(), 3, "TEN301".into())]);
+}

@@ -840,6 +840,48 @@ impl V {
         }
     }
 
+    /// `#[cached(key = "String", convert = r#"{ format!("{}", id) }"#)]` (the `cached` crate; also
+    /// `io_cached`): the `convert` block builds the key of a cache shared by every caller. Read
+    /// with the function's parameters in scope (call `enter_fn` first). Without `convert` the key
+    /// is every argument, which is not read.
+    fn cached_attr(&mut self, attrs: &[syn::Attribute]) {
+        for a in attrs {
+            let name = a.path().segments.last().map(|s| s.ident.to_string());
+            if !matches!(name.as_deref(), Some("cached" | "io_cached")) {
+                continue;
+            }
+            let mut convert: Option<syn::LitStr> = None;
+            let _ = a.parse_nested_meta(|meta| {
+                if meta.path.is_ident("convert") {
+                    convert = Some(meta.value()?.parse()?);
+                } else if meta.input.peek(Token![=]) {
+                    let _: Expr = meta.value()?.parse()?;
+                } else if meta.input.peek(syn::token::Paren) {
+                    let _: proc_macro2::Group = meta.input.parse()?;
+                }
+                Ok(())
+            });
+            let Some(lit) = convert else { continue };
+            let Ok(block) = syn::parse_str::<syn::Block>(&lit.value()) else {
+                continue;
+            };
+            let key = match block.stmts.last() {
+                Some(syn::Stmt::Expr(e, None)) => self.key_shape(e),
+                _ => KeyShape::Unknown,
+            };
+            // The spans inside the parsed string are not the file's: report at the attribute.
+            let span = self.span(a.span());
+            self.out.cache.push(CacheCall {
+                backend: "cached".into(),
+                method: "cached".into(),
+                key,
+                span,
+                func: self.func(),
+                in_test: self.in_test(),
+            });
+        }
+    }
+
     fn enter_fn(&mut self, attrs: &[syn::Attribute], sig: &syn::Signature) -> bool {
         let test = is_test_attr(attrs);
         if test {
@@ -1355,6 +1397,7 @@ impl<'ast> Visit<'ast> for V {
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         let test = self.enter_fn(&f.attrs, &f.sig);
+        self.cached_attr(&f.attrs);
         self.visit_block(&f.block);
         self.leave_fn(test);
     }

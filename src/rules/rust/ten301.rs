@@ -1,8 +1,8 @@
 //! TEN301 for Rust: a Redis command (`cmd("GET").arg(key)`, `conn.get(key)`, `set_ex`, `del`,
-//! ...) or a moka cache call whose key does not carry the tenant: no `key-prefixes` prefix, no
-//! `key-helpers` call, no tenant value (a tenant column or `tenant-fields` name in the path, a
-//! value of a `tenant-context-types` type). Keys that cannot be read (a parameter) are not
-//! reported.
+//! ...), a moka cache call or a `#[cached(convert = "..")]` function whose key does not carry the
+//! tenant: no `key-prefixes` prefix, no `key-helpers` call, no tenant value (a tenant column or
+//! `tenant-fields` name in the path, a value of a `tenant-context-types` type). Keys that cannot be
+//! read (a parameter) are not reported.
 
 use super::super::Context;
 use super::quiet_path;
@@ -74,18 +74,10 @@ pub fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if carries(ctx, &c.key) != Some(false) {
             continue;
         }
-        let what = if c.backend == "redis" && c.method.chars().all(|ch| ch.is_ascii_uppercase()) {
-            format!("Redis `{}`", c.method)
-        } else {
-            format!(
-                "{} `{}`",
-                if c.backend == "redis" {
-                    "Redis"
-                } else {
-                    "moka"
-                },
-                c.method
-            )
+        let what = match c.backend.as_str() {
+            "cached" => "`#[cached]` function".to_string(),
+            "redis" => format!("Redis `{}`", c.method),
+            _ => format!("moka `{}`", c.method),
         };
         let prefix = ctx.conv().key_prefixes.first().cloned().unwrap_or_default();
         out.push(
