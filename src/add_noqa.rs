@@ -21,6 +21,115 @@ use crate::noqa;
 pub const IN_STRING: &str = "the line ends inside a multi-line string";
 pub const CONTINUATION: &str = "the line ends with a backslash continuation";
 pub const FILE_DIRECTIVE: &str = "the line holds a file-level `# tenantlint: noqa` comment";
+pub const DOC_COMMENT: &str = "the line ends in a doc comment";
+
+/// [`add_noqa`] for a file of language `lang` (`// noqa: CODE` in Rust).
+pub fn add_noqa_for(
+    lang: crate::frontend::Language,
+    source: &str,
+    wanted: &BTreeMap<u32, BTreeSet<String>>,
+    reason: Option<&str>,
+) -> Added {
+    match lang {
+        crate::frontend::Language::Rust => add_noqa_rust(source, wanted, reason),
+        _ => add_noqa(source, wanted, reason),
+    }
+}
+
+/// `// noqa: CODE` at the end of each wanted row of a Rust file, merged into an existing
+/// `// noqa: ...` (read as `# noqa` is).
+pub fn add_noqa_rust(
+    source: &str,
+    wanted: &BTreeMap<u32, BTreeSet<String>>,
+    reason: Option<&str>,
+) -> Added {
+    let scan = crate::frontend::rust::lex::scan(source);
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut out = Added::default();
+    let mut inserts: Vec<(usize, usize, String)> = Vec::new();
+    for (&row, codes) in wanted {
+        let Some(&line_start) = line_starts.get(row as usize - 1) else {
+            continue;
+        };
+        let mut line_end = source[line_start..]
+            .find('\n')
+            .map_or(source.len(), |i| line_start + i);
+        if line_end > line_start && source.as_bytes()[line_end - 1] == b'\r' {
+            line_end -= 1;
+        }
+        if scan
+            .multiline
+            .iter()
+            .any(|&(s, e)| s < line_end && line_end < e)
+        {
+            out.skipped.push((row, IN_STRING));
+            continue;
+        }
+        let comment = scan
+            .line_comments
+            .iter()
+            .find(|(at, _)| (line_start..line_end).contains(at))
+            .map(|(at, _)| *at);
+        match comment {
+            Some(s) => {
+                let text = &source[s..line_end];
+                if text.starts_with("///") || text.starts_with("//!") {
+                    out.skipped.push((row, DOC_COMMENT));
+                    continue;
+                }
+                // Read as a `#` comment: every `//` becomes `# ` (same length: offsets hold).
+                let as_hash = text.replace("//", "# ");
+                match noqa::find_directive(&as_hash) {
+                    Some(d) if d.codes.is_empty() => {}
+                    Some(d) => {
+                        let have: BTreeSet<&str> =
+                            d.codes.iter().map(|(c, _)| c.as_str()).collect();
+                        let new: Vec<&str> = codes
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|c| !have.contains(c))
+                            .collect();
+                        if !new.is_empty() {
+                            out.added += new.len();
+                            let at = s + d.end;
+                            inserts.push((at, at, format!(", {}", new.join(", "))));
+                        }
+                    }
+                    None if text.to_ascii_lowercase().contains("tenantlint") => {
+                        out.skipped.push((row, FILE_DIRECTIVE));
+                    }
+                    None => {
+                        out.added += codes.len();
+                        let end = s + text.trim_end().len();
+                        inserts.push((end, line_end, rust_directive(codes, reason)));
+                    }
+                }
+            }
+            None => {
+                out.added += codes.len();
+                let end = line_start + source[line_start..line_end].trim_end().len();
+                inserts.push((end, line_end, rust_directive(codes, reason)));
+            }
+        }
+    }
+    let mut text = source.to_string();
+    inserts.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
+    for (start, end, s) in inserts {
+        text.replace_range(start..end, &s);
+    }
+    out.text = text;
+    out
+}
+
+fn rust_directive(codes: &BTreeSet<String>, reason: Option<&str>) -> String {
+    let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+    match reason.map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => format!("  // noqa: {}  // {r}", codes.join(", ")),
+        None => format!("  // noqa: {}", codes.join(", ")),
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Added {
@@ -156,6 +265,28 @@ mod tests {
             .map(|(r, c)| (*r, c.iter().map(|s| s.to_string()).collect()))
             .collect();
         add_noqa(src, &wanted, reason)
+    }
+
+    #[test]
+    fn rust_lines_get_slash_slash_directives() {
+        let src = "let a = 1;\nlet b = 2; // keep\nlet c = 3; // noqa: E501\nlet s = \"x\n y\";\n";
+        let wanted = [
+            (1, &["TEN201"][..]),
+            (2, &["TEN301"]),
+            (3, &["TEN203"]),
+            (4, &["TEN403"]),
+        ]
+        .iter()
+        .map(|(r, c)| (*r, c.iter().map(|s| s.to_string()).collect()))
+        .collect();
+        let r = add_noqa_rust(src, &wanted, Some("legacy"));
+        assert_eq!(
+            r.text,
+            "let a = 1;  // noqa: TEN201  // legacy\nlet b = 2; // keep  // noqa: TEN301  // legacy\nlet c = 3; // noqa: E501, TEN203\nlet s = \"x\n y\";\n"
+        );
+        assert_eq!(r.skipped, vec![(4, IN_STRING)]);
+        let facts = crate::frontend::rust::extract_source(&r.text);
+        assert_eq!(facts.noqa.lines.len(), 3, "{:?}", facts.noqa);
     }
 
     #[test]

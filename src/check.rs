@@ -574,11 +574,19 @@ fn add_noqa(
                     );
                     return (path.to_path_buf(), Err(msg), Vec::new());
                 };
-                let added = crate::add_noqa::add_noqa(&text, rows, reason);
+                let added = crate::add_noqa::add_noqa_for(
+                    crate::frontend::Language::of(path),
+                    &text,
+                    rows,
+                    reason,
+                );
                 if added.added == 0 {
                     return (path.to_path_buf(), Ok(0), added.skipped);
                 }
-                let facts = crate::frontend::python::extract_source(&added.text);
+                let facts = crate::frontend::extract_source(
+                    crate::frontend::Language::of(path),
+                    &added.text,
+                );
                 let skipped: BTreeSet<u32> = added.skipped.iter().map(|(r, _)| *r).collect();
                 let suppresses_all =
                     rows.iter()

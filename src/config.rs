@@ -67,7 +67,7 @@ pub const DEFAULT_TEST_PATHS: &[&str] = &[
 /// Rules that are quiet in `test-paths`: tests build cross-tenant fixtures and clear caches on
 /// purpose.
 pub const TEST_QUIET_RULES: &[&str] = &[
-    "TEN201", "TEN202", "TEN203", "TEN204", "TEN301", "TEN302", "TEN304",
+    "TEN201", "TEN202", "TEN203", "TEN204", "TEN301", "TEN302", "TEN304", "TEN403",
 ];
 
 /// Rules that are off unless selected by code or a prefix other than the blanket `TEN`.
@@ -108,6 +108,10 @@ pub const EXTENDABLE_KEYS: &[&str] = &[
     "tenant-filter-methods",
     "not-managers",
     "scoping-methods",
+    // Rust services (issue 13).
+    "tenant-columns",
+    "tenant-tables",
+    "tenant-context-types",
 ];
 
 /// Django settings modules.
@@ -215,6 +219,15 @@ pub struct Conventions {
     pub file_fields: Vec<String>,
     /// The schema-per-tenant model (django-tenants): the ORM is scoped by schema.
     pub schema_per_tenant: bool,
+    // Rust services (issue 13): SeaORM, Diesel, sqlx, Redis.
+    /// Columns that make a table tenant-owned and that a query must constrain (`tenant_id`).
+    pub tenant_columns: Vec<String>,
+    /// Extra tables known to be tenant-owned (declared outside the project, e.g. by SQL run
+    /// elsewhere); their tenant column is the first of `tenant-columns`.
+    pub tenant_tables: Vec<String>,
+    /// Types (and axum extractors) whose values are the tenant (`TenantId`, `CurrentTenant`): a
+    /// parameter of one puts a tenant value in scope for fixes and cache keys.
+    pub tenant_context_types: Vec<String>,
 }
 
 impl Default for Conventions {
@@ -254,6 +267,9 @@ impl Default for Conventions {
             tenant_in_url: false,
             file_fields: vec![],
             schema_per_tenant: false,
+            tenant_columns: s(&["tenant_id"]),
+            tenant_tables: vec![],
+            tenant_context_types: s(&["TenantId", "Tenant", "CurrentTenant"]),
         }
     }
 }
@@ -405,24 +421,19 @@ pub const NAME_KEYS: &[&str] = &[
 /// The names written for [`NAME_KEYS`] (and their `extend-` twins) in a config file's text, with
 /// their spans. Empty when the text does not parse (the caller reports that) or has no tenantlint
 /// table.
-pub fn configured_names(text: &str, is_pyproject: bool) -> Vec<ConfiguredName> {
+pub fn configured_names(text: &str, own: &str) -> Vec<ConfiguredName> {
     let Ok(doc) = toml_edit::ImDocument::parse(text) else {
         return Vec::new();
     };
-    let root = doc.as_table();
-    let table = if is_pyproject {
-        match root
-            .get("tool")
-            .and_then(|t| t.as_table_like())
-            .and_then(|t| t.get("tenantlint"))
-            .and_then(|t| t.as_table_like())
-        {
-            Some(t) => t,
+    // The tenantlint table: `own` is its dotted path (`tool.tenantlint`,
+    // `workspace.metadata.tenantlint`, or `""` for the top level of `tenantlint.toml`).
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    for part in own.split('.').filter(|p| !p.is_empty()) {
+        match table.get(part).and_then(|t| t.as_table_like()) {
+            Some(t) => table = t,
             None => return Vec::new(),
         }
-    } else {
-        root as &dyn toml_edit::TableLike
-    };
+    }
     let mut out = Vec::new();
     for (key, item) in table.iter() {
         let base = key.strip_prefix("extend-").unwrap_or(key);
@@ -490,6 +501,9 @@ pub struct FileOptions {
     pub tenant_value_expressions: Option<Vec<String>>,
     pub tenant_in_url: Option<bool>,
     pub file_fields: Option<Vec<String>>,
+    pub tenant_columns: Option<Vec<String>>,
+    pub tenant_tables: Option<Vec<String>>,
+    pub tenant_context_types: Option<Vec<String>>,
     /// `extend-<key> = [...]` for the keys in [`EXTENDABLE_KEYS`]: (key, values), in file order.
     pub extends: Vec<(String, Vec<String>)>,
     pub cache_dir: Option<String>,
@@ -543,6 +557,9 @@ pub const KNOWN_KEYS: &[&str] = &[
     "max-file-size",
     "target-version",
     "baseline",
+    "tenant-columns",
+    "tenant-tables",
+    "tenant-context-types",
 ];
 
 fn type_name(v: &Value) -> &'static str {
@@ -884,7 +901,10 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             {
                 let base = &k["extend-".len()..];
                 let values = match base {
-                    "tenant-cache-methods" => r.identifiers(k, v)?,
+                    "tenant-cache-methods" | "tenant-columns" | "tenant-context-types" => {
+                        r.identifiers(k, v)?
+                    }
+                    "tenant-tables" => r.non_empty_strings(k, v)?,
                     "key-prefixes" => r.non_empty_strings(k, v)?,
                     "bypass-allowed-paths" | "settings-modules" | "test-paths" => r.globs(k, v)?,
                     _ => r.names(k, v)?,
@@ -892,6 +912,10 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
                 o.extends.push((base.to_string(), values));
             }
             "baseline" => o.baseline = Some(r.string(k, v)?),
+            // Rust services (issue 13).
+            "tenant-columns" => o.tenant_columns = Some(r.identifiers(k, v)?),
+            "tenant-tables" => o.tenant_tables = Some(r.non_empty_strings(k, v)?),
+            "tenant-context-types" => o.tenant_context_types = Some(r.identifiers(k, v)?),
             _ => {
                 let hint = KNOWN_KEYS
                     .iter()
@@ -972,30 +996,63 @@ pub fn read_config_file(path: &Path) -> Result<Option<FileOptions>, ConfigError>
         key: None,
         message: format!("invalid TOML: {}", e.message().trim()),
     })?;
-    let is_pyproject = path.file_name().is_some_and(|n| n == "pyproject.toml");
-    let mut options = read_options(path, &doc, is_pyproject).map_err(|mut e| {
+    let own = settings_table_path(path, &doc);
+    let mut options = read_options(path, &doc, own).map_err(|mut e| {
         if let Some(key) = &e.key {
-            e.line = key_line(&text, is_pyproject, key);
+            e.line = key_line(&text, own, key);
         }
         e
     })?;
     if let Some(o) = &mut options {
-        o.names = configured_names(&text, is_pyproject);
+        o.names = configured_names(&text, own);
     }
     Ok(options)
+}
+
+/// Where a config file keeps the tenantlint settings, as a dotted table path: `tool.tenantlint`
+/// in `pyproject.toml`; in `Cargo.toml`, `workspace.metadata.tenantlint` (which wins) or
+/// `package.metadata.tenantlint` (the first that exists; the workspace's when neither does);
+/// the top level (`""`) of `tenantlint.toml` and `.tenantlint.toml`.
+pub fn settings_table_path(path: &Path, doc: &toml::Table) -> &'static str {
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("pyproject.toml") => "tool.tenantlint",
+        Some("Cargo.toml") => {
+            let has = |section: &str| {
+                doc.get(section)
+                    .and_then(|t| t.get("metadata"))
+                    .and_then(|t| t.get("tenantlint"))
+                    .is_some()
+            };
+            if !has("workspace") && has("package") {
+                "package.metadata.tenantlint"
+            } else {
+                "workspace.metadata.tenantlint"
+            }
+        }
+        _ => "",
+    }
+}
+
+/// The table at a dotted path of a TOML document (`None` when a part is missing or not a
+/// table).
+pub fn table_at<'a>(doc: &'a toml::Table, dotted: &str) -> Option<&'a toml::Table> {
+    let mut t = doc;
+    for part in dotted.split('.').filter(|p| !p.is_empty()) {
+        t = t.get(part)?.as_table()?;
+    }
+    Some(t)
 }
 
 /// The line (1-based) where the tenantlint settings set `key` (its first segment), for error
 /// messages: the key's own line in the tenantlint table (`[tool.tenantlint]` in `pyproject.toml`,
 /// the top level elsewhere), or the header of its sub-table (`[tool.tenantlint.per-file-ignores]`).
-fn key_line(text: &str, is_pyproject: bool, key: &str) -> Option<usize> {
+fn key_line(text: &str, own: &str, key: &str) -> Option<usize> {
     let first = key.split('.').next().unwrap_or(key);
     let first = first.trim_matches('"');
-    let own = if is_pyproject { "tool.tenantlint" } else { "" };
-    let sub = if is_pyproject {
-        format!("tool.tenantlint.{first}")
-    } else {
+    let sub = if own.is_empty() {
         first.to_string()
+    } else {
+        format!("{own}.{first}")
     };
     let mut table = String::new();
     for (i, line) in text.lines().enumerate() {
@@ -1034,35 +1091,35 @@ fn key_line(text: &str, is_pyproject: bool, key: &str) -> Option<usize> {
 fn read_options(
     path: &Path,
     doc: &toml::Table,
-    is_pyproject: bool,
+    own: &str,
 ) -> Result<Option<FileOptions>, ConfigError> {
-    if is_pyproject {
-        let Some(tool) = doc.get("tool") else {
-            return Ok(None);
-        };
-        let Value::Table(tool) = tool else {
-            return Ok(None);
-        };
-        match tool.get("tenantlint") {
-            None => Ok(None),
-            Some(Value::Table(t)) => parse_options(path, t).map(Some),
-            Some(other) => Err(ConfigError {
-                line: None,
-                file: path.to_path_buf(),
-                key: Some("tool.tenantlint".into()),
-                message: format!("expected a table, found {}", type_name(other)),
-            }),
-        }
-    } else {
-        parse_options(path, doc).map(Some)
+    if own.is_empty() {
+        return parse_options(path, doc).map(Some);
+    }
+    // `tool.tenantlint` / `workspace.metadata.tenantlint`: the parents must be tables; a file
+    // without the table does not count.
+    let (parent, last) = own.rsplit_once('.').unwrap_or(("", own));
+    let Some(parent) = table_at(doc, parent) else {
+        return Ok(None);
+    };
+    match parent.get(last) {
+        None => Ok(None),
+        Some(Value::Table(t)) => parse_options(path, t).map(Some),
+        Some(other) => Err(ConfigError {
+            line: None,
+            file: path.to_path_buf(),
+            key: Some(own.into()),
+            message: format!("expected a table, found {}", type_name(other)),
+        }),
     }
 }
 
 /// Find the nearest config file at or above `start`: within one directory `tenantlint.toml`
-/// comes first, then `.tenantlint.toml`, then a `pyproject.toml` with `[tool.tenantlint]`.
+/// comes first, then `.tenantlint.toml`, then a `pyproject.toml` with `[tool.tenantlint]`, then
+/// a `Cargo.toml` with `[workspace.metadata.tenantlint]` or `[package.metadata.tenantlint]`.
 pub fn find_config(start: &Path) -> Result<Option<(PathBuf, FileOptions)>, ConfigError> {
     for dir in start.ancestors() {
-        for name in ["tenantlint.toml", ".tenantlint.toml", "pyproject.toml"] {
+        for name in CONFIG_FILE_NAMES {
             let candidate = dir.join(name);
             if candidate.is_file()
                 && let Some(options) = read_config_file(&candidate)?
@@ -1074,7 +1131,17 @@ pub fn find_config(start: &Path) -> Result<Option<(PathBuf, FileOptions)>, Confi
     Ok(None)
 }
 
-/// The nearest ancestor of `start` holding `pyproject.toml`, `setup.cfg` or `.git`.
+/// The config file names, in their order of precedence within one directory.
+pub const CONFIG_FILE_NAMES: &[&str] = &[
+    "tenantlint.toml",
+    ".tenantlint.toml",
+    "pyproject.toml",
+    "Cargo.toml",
+];
+
+/// The nearest ancestor of `start` holding `pyproject.toml`, `setup.cfg`, `.git` or a Cargo
+/// workspace manifest (a `Cargo.toml` with a `[workspace]` table: a member crate's manifest is
+/// not a root, its workspace is).
 pub fn find_project_root(start: &Path) -> Option<PathBuf> {
     start
         .ancestors()
@@ -1082,8 +1149,17 @@ pub fn find_project_root(start: &Path) -> Option<PathBuf> {
             ["pyproject.toml", "setup.cfg", ".git"]
                 .iter()
                 .any(|m| dir.join(m).exists())
+                || is_cargo_workspace(&dir.join("Cargo.toml"))
         })
         .map(Path::to_path_buf)
+}
+
+/// A `Cargo.toml` that declares a `[workspace]`.
+fn is_cargo_workspace(manifest: &Path) -> bool {
+    std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|doc| doc.contains_key("workspace"))
 }
 
 fn build_globset(patterns: &[String], file: &Path, key: &str) -> Result<GlobSet, ConfigError> {
@@ -1173,6 +1249,9 @@ pub fn resolve_settings(
         tenant_cache_methods: list!(tenant_cache_methods),
         key_helpers: list!(key_helpers),
         key_prefixes: list!(key_prefixes),
+        tenant_columns: list!(tenant_columns),
+        tenant_tables: list!(tenant_tables),
+        tenant_context_types: list!(tenant_context_types),
     };
 
     let mut excludes: Vec<String> = match o.exclude {

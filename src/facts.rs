@@ -625,6 +625,9 @@ pub struct FileFacts {
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,
     pub lines: LineIndex,
+    /// The facts of a Rust file or SQL migration (`None` for Python files).
+    #[serde(default)]
+    pub rust: Option<Box<crate::frontend::rust::RustFacts>>,
 }
 
 /// Where fixes may edit a file: computed from its source only when fixes are wanted (`--fix`,

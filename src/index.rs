@@ -726,18 +726,28 @@ impl Index {
     /// the seeds (settings modules are the exception: the caller handles them).
     pub fn dependents(&self, seeds: &[FileId]) -> Vec<FileId> {
         let n = self.facts.len();
-        let importers = &self.importers;
-        let everything = (0..n as u32).filter(|&f| self.dynamic[f as usize]);
+        let mut everything: Vec<u32> = (0..n as u32)
+            .filter(|&f| self.dynamic[f as usize])
+            .collect();
+        // Rust and SQL files: names cross crates through `use`, Cargo features and SQL table
+        // names, which this pass does not resolve: a Rust or SQL seed makes every Rust file a
+        // dependent (their facts are small and their checks cheap).
+        if seeds
+            .iter()
+            .any(|&s| self.facts.get(s as usize).is_some_and(|f| f.rust.is_some()))
+        {
+            everything.extend((0..n as u32).filter(|&f| self.facts[f as usize].rust.is_some()));
+        }
         let mut seen = vec![false; n];
         let mut stack: Vec<u32> = Vec::new();
-        for s in seeds.iter().copied().chain(everything) {
+        for s in seeds.iter().copied().chain(everything.iter().copied()) {
             if (s as usize) < n && !seen[s as usize] {
                 seen[s as usize] = true;
                 stack.push(s);
             }
         }
         while let Some(f) = stack.pop() {
-            for &i in &importers[f as usize] {
+            for &i in &self.importers[f as usize] {
                 if !seen[i as usize] {
                     seen[i as usize] = true;
                     stack.push(i);

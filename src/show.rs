@@ -20,16 +20,10 @@ fn file_table(config: Option<&Path>) -> toml::Table {
     let Ok(doc) = text.parse::<toml::Table>() else {
         return toml::Table::new();
     };
-
-    if path.file_name().is_some_and(|n| n == "pyproject.toml") {
-        doc.get("tool")
-            .and_then(|t| t.get("tenantlint"))
-            .and_then(|t| t.as_table())
-            .cloned()
-            .unwrap_or_default()
-    } else {
-        doc
-    }
+    let own = crate::config::settings_table_path(path, &doc);
+    crate::config::table_at(&doc, own)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn quote_list(v: &[String]) -> String {
@@ -70,6 +64,11 @@ const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("tenant-routers", |c| quote_list(&c.tenant_routers)),
     ("tenant-key-functions", |c| {
         quote_list(&c.tenant_key_functions)
+    }),
+    ("tenant-columns", |c| quote_list(&c.tenant_columns)),
+    ("tenant-tables", |c| quote_list(&c.tenant_tables)),
+    ("tenant-context-types", |c| {
+        quote_list(&c.tenant_context_types)
     }),
 ];
 

@@ -642,6 +642,24 @@ fn analyse(sql: &str, tables: &HashMap<String, TenantTable>) -> Vec<Finding> {
 }
 
 pub(crate) fn evaluate(parsed: &Parsed, tables: &HashMap<String, TenantTable>) -> Vec<Finding> {
+    evaluate_with(parsed, tables, false)
+}
+
+/// [`evaluate`], where also a table joined on its primary key to a tenant-picked table's column
+/// (`JOIN loan_contract lc ON lt.contract_id = lc.id`) is picked: its rows are those the
+/// tenant's rows point to. The Rust frontend's SQL uses this (sqlx code joins by foreign key).
+pub(crate) fn evaluate_key_joins(
+    parsed: &Parsed,
+    tables: &HashMap<String, TenantTable>,
+) -> Vec<Finding> {
+    evaluate_with(parsed, tables, true)
+}
+
+fn evaluate_with(
+    parsed: &Parsed,
+    tables: &HashMap<String, TenantTable>,
+    key_joins: bool,
+) -> Vec<Finding> {
     // The tenant-owned table references, with their tenant columns.
     let refs: Vec<(&TableRef, &String, &TenantTable)> = parsed
         .tables
@@ -706,12 +724,42 @@ pub(crate) fn evaluate(parsed: &Parsed, tables: &HashMap<String, TenantTable>) -
                 .flat_map(move |a| rights.clone().into_iter().map(move |b| (a, b)))
         })
         .collect();
+    // `a.id = b.x`: `a`'s rows are those `b`'s point to (dependent, source).
+    let names_ref = |r: usize, qualifier: &Option<String>, block: usize| {
+        let (t, name, _) = refs[r];
+        match qualifier {
+            None => block == t.block,
+            Some(q) => q == name || t.alias.as_deref() == Some(q.as_str()),
+        }
+    };
+    let mut key_links: Vec<(usize, usize)> = Vec::new();
+    if key_joins {
+        for p in &parsed.preds {
+            let Some((jq, jc)) = &p.joined else { continue };
+            for (key_q, key_c, other_q) in [(&p.qualifier, &p.column, jq), (jq, jc, &p.qualifier)] {
+                if key_c != "id" || key_q.is_none() || other_q.is_none() {
+                    continue;
+                }
+                for a in (0..refs.len()).filter(|&a| names_ref(a, key_q, p.block)) {
+                    for b in (0..refs.len()).filter(|&b| b != a && names_ref(b, other_q, p.block)) {
+                        key_links.push((a, b));
+                    }
+                }
+            }
+        }
+    }
     loop {
         let mut changed = false;
         for &(a, b) in &links {
             if ok[a] != ok[b] {
                 ok[a] = true;
                 ok[b] = true;
+                changed = true;
+            }
+        }
+        for &(a, b) in &key_links {
+            if ok[b] && !ok[a] {
+                ok[a] = true;
                 changed = true;
             }
         }
@@ -929,5 +977,253 @@ mod tests {
         let p = parse("SELECT * FROM tenant_a.orders o JOIN public.plans p ON p.id = o.plan_id");
         let names: Vec<String> = p.tables.iter().map(|t| t.parts.join(".")).collect();
         assert_eq!(names, ["tenant_a.orders", "public.plans"]);
+    }
+}
+
+/// A table a migration declares (or extends).
+#[derive(Debug)]
+pub struct DdlTable {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub primary_key: Vec<String>,
+    pub offset: usize,
+}
+
+/// The tables a migration's DDL declares or extends, with their columns (lowercase):
+/// `CREATE TABLE [IF NOT EXISTS] [schema.]name (col type ..., CONSTRAINT ...)` and
+/// `ALTER TABLE [IF EXISTS] [ONLY] name ADD [COLUMN] [IF NOT EXISTS] col ...` (several `ADD`s
+/// separated by commas), with the primary key (column-level `PRIMARY KEY` or a table-level
+/// `PRIMARY KEY (..)`). The offset is 0: a migration is a whole-file declaration.
+pub fn ddl_tables(sql: &str) -> Vec<DdlTable> {
+    let toks = tokenize(sql);
+    let word = |i: usize| toks.get(i).and_then(|t| t.word());
+    let name_at = |i: usize| -> Option<String> {
+        match toks.get(i)? {
+            Tok::Ident { text, .. } => Some(text.clone()),
+            _ => None,
+        }
+    };
+    // `[schema.]name`: the last part and the index after it.
+    let qualified = |mut i: usize| -> Option<(String, usize)> {
+        let mut name = name_at(i)?;
+        i += 1;
+        while matches!(toks.get(i), Some(Tok::Dot)) {
+            name = name_at(i + 1)?;
+            i += 2;
+        }
+        Some((name, i))
+    };
+    let skip_if = |i: usize, words: &[&str]| -> usize {
+        if words
+            .iter()
+            .enumerate()
+            .all(|(k, w)| word(i + k) == Some(w))
+        {
+            i + words.len()
+        } else {
+            i
+        }
+    };
+    let mut out: Vec<DdlTable> = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if word(i) == Some("create") {
+            let mut j = i + 1;
+            while matches!(
+                word(j),
+                Some("temporary" | "temp" | "unlogged" | "or" | "replace")
+            ) {
+                j += 1;
+            }
+            if word(j) != Some("table") {
+                i += 1;
+                continue;
+            }
+            j = skip_if(j + 1, &["if", "not", "exists"]);
+            let Some((name, k)) = qualified(j) else {
+                i += 1;
+                continue;
+            };
+            let mut columns: Vec<String> = Vec::new();
+            let mut primary_key: Vec<String> = Vec::new();
+            if matches!(toks.get(k), Some(Tok::LParen)) {
+                let mut depth = 0;
+                let mut expect = true;
+                // The current item: a column, or a table constraint (`primary`: its key).
+                let mut item: Option<String> = None;
+                let mut m = k;
+                while m < toks.len() {
+                    if depth == 1 && word(m) == Some("primary") && word(m + 1) == Some("key") {
+                        match &item {
+                            Some(col) => primary_key.push(col.clone()),
+                            None => {
+                                // `PRIMARY KEY (a, b)`
+                                let mut n = m + 2;
+                                if matches!(toks.get(n), Some(Tok::LParen)) {
+                                    n += 1;
+                                    while let Some(Tok::Ident { text, .. }) = toks.get(n) {
+                                        primary_key.push(text.clone());
+                                        n += 1;
+                                        if matches!(toks.get(n), Some(Tok::Comma)) {
+                                            n += 1;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    match &toks[m] {
+                        Tok::LParen => {
+                            depth += 1;
+                            if depth > 1 {
+                                expect = false;
+                            }
+                        }
+                        Tok::RParen => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        Tok::Comma if depth == 1 => {
+                            expect = true;
+                            item = None;
+                        }
+                        Tok::Ident { text, .. } if depth == 1 && expect => {
+                            expect = false;
+                            if !matches!(
+                                text.as_str(),
+                                "constraint"
+                                    | "primary"
+                                    | "foreign"
+                                    | "unique"
+                                    | "check"
+                                    | "exclude"
+                                    | "like"
+                            ) {
+                                columns.push(text.clone());
+                                item = Some(text.clone());
+                            }
+                        }
+                        _ => {}
+                    }
+                    m += 1;
+                }
+                i = m;
+            } else {
+                i = k;
+            }
+            out.push(DdlTable {
+                table: name,
+                columns,
+                primary_key,
+                offset: 0,
+            });
+            continue;
+        }
+        if word(i) == Some("alter") && word(i + 1) == Some("table") {
+            let mut j = skip_if(i + 2, &["if", "exists"]);
+            j = skip_if(j, &["only"]);
+            let Some((name, mut k)) = qualified(j) else {
+                i += 2;
+                continue;
+            };
+            let mut columns = Vec::new();
+            loop {
+                if word(k) != Some("add") {
+                    break;
+                }
+                let mut m = skip_if(k + 1, &["column"]);
+                m = skip_if(m, &["if", "not", "exists"]);
+                if matches!(
+                    word(m),
+                    Some("constraint" | "primary" | "foreign" | "unique" | "check")
+                ) {
+                    break;
+                }
+                if let Some(c) = name_at(m) {
+                    columns.push(c);
+                }
+                // To the next top-level comma (another ADD) or the statement's end.
+                let mut depth = 0;
+                m += 1;
+                while m < toks.len() {
+                    match &toks[m] {
+                        Tok::LParen => depth += 1,
+                        Tok::RParen => depth -= 1,
+                        Tok::Comma if depth == 0 => break,
+                        Tok::Other if depth == 0 => {}
+                        _ => {}
+                    }
+                    if word(m) == Some("alter") || word(m) == Some("create") {
+                        break;
+                    }
+                    m += 1;
+                }
+                k = m + usize::from(matches!(toks.get(m), Some(Tok::Comma)));
+            }
+            if !columns.is_empty() {
+                out.push(DdlTable {
+                    table: name,
+                    columns,
+                    primary_key: Vec::new(),
+                    offset: 0,
+                });
+            }
+            i = k.max(i + 2);
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod ddl_tests {
+    use super::ddl_tables;
+
+    #[test]
+    fn create_and_alter() {
+        let sql = "CREATE TABLE IF NOT EXISTS public.invoices (\n  id uuid PRIMARY KEY,\n  tenant_id uuid NOT NULL REFERENCES tenants(id),\n  total numeric(10, 2),\n  CONSTRAINT u UNIQUE (tenant_id, id)\n);\nALTER TABLE notes ADD COLUMN tenant_id uuid, ADD COLUMN body text;\nCREATE INDEX ON invoices (tenant_id);";
+        let t = ddl_tables(sql);
+        assert_eq!(t.len(), 2, "{t:?}");
+        assert_eq!(t[0].table, "invoices");
+        assert_eq!(t[0].columns, vec!["id", "tenant_id", "total"]);
+        assert_eq!(t[0].primary_key, vec!["id"]);
+        assert_eq!(t[1].table, "notes");
+        assert_eq!(t[1].columns, vec!["tenant_id", "body"]);
+        let t =
+            ddl_tables("CREATE TABLE tenant (tenant_id uuid, name text, PRIMARY KEY (tenant_id));");
+        assert_eq!(t[0].primary_key, vec!["tenant_id"]);
+    }
+}
+
+#[cfg(test)]
+mod key_join_tests {
+    use super::*;
+
+    #[test]
+    fn a_table_joined_on_its_key_to_a_tenant_picked_row_is_picked() {
+        let mut tables = HashMap::default();
+        for t in ["loan_transaction", "loan_contract", "contact"] {
+            tables.insert(
+                t.to_string(),
+                TenantTable {
+                    model: t.into(),
+                    columns: vec!["tenant_id".into()],
+                },
+            );
+        }
+        let sql = "SELECT lt.id FROM loan_transaction lt JOIN loan_contract lc ON lt.contract_id = lc.id JOIN contact c ON lc.contact_id = c.id WHERE lt.tenant_id = $1";
+        assert!(evaluate_key_joins(&parse(sql), &tables).is_empty());
+        // Django's TEN203 keeps its reading: the joined tables need their own predicate.
+        assert_eq!(evaluate(&parse(sql), &tables).len(), 2);
+        // Joined on another column than the key: not picked.
+        let sql = "SELECT 1 FROM loan_transaction lt JOIN loan_contract lc ON lt.note = lc.note WHERE lt.tenant_id = $1";
+        assert_eq!(evaluate_key_joins(&parse(sql), &tables).len(), 1);
+        // Nothing picks the tenant: every table is reported.
+        let sql =
+            "SELECT 1 FROM loan_transaction lt JOIN loan_contract lc ON lt.contract_id = lc.id";
+        assert_eq!(evaluate_key_joins(&parse(sql), &tables).len(), 2);
     }
 }

@@ -9,7 +9,7 @@ use common::{check_project, subdirs, tl};
 
 fn fixture_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut dirs = vec![root.join("demo")];
+    let mut dirs = vec![root.join("demo"), root.join("rust-service")];
     dirs.extend(subdirs(&root.join("rules")));
     dirs
 }

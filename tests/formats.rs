@@ -74,9 +74,9 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Every fixture project: the demo and each `fixtures/rules/<case>`.
+/// Every fixture project: the demo, the Rust service and each `fixtures/rules/<case>`.
 fn fixture_projects() -> Vec<PathBuf> {
-    let mut dirs = vec![demo()];
+    let mut dirs = vec![demo(), root().join("fixtures/rust-service")];
     let mut cases: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/rules"))
         .unwrap()
         .map(|e| e.unwrap().path())

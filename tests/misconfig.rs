@@ -587,3 +587,30 @@ fn a_config_outside_the_project_root_is_a_warning_naming_the_root() {
     );
     assert_eq!(stderr_of(&proj, &[]), "");
 }
+
+/// A Rust service names its helpers in the same keys, in `Cargo.toml`: a name a Rust file
+/// defines is found, a misspelled one is reported at its line in `Cargo.toml`.
+#[test]
+fn names_in_cargo_metadata_resolve_against_the_rust_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("src/lib.rs"),
+        "pub fn tenant_key(tenant: &str, key: &str) -> String {\n    format!(\"{tenant}:{key}\")\n}\n",
+    )
+    .unwrap();
+    let cargo = |helpers: &str| {
+        format!(
+            "[package]\nname = \"x\"\nversion = \"0.1.0\"\n\n[package.metadata.tenantlint]\nkey-helpers = [{helpers}]\n"
+        )
+    };
+    std::fs::write(root.join("Cargo.toml"), cargo("\"tenant_key\"")).unwrap();
+    assert_eq!(ten001(root, &[]), Vec::<Value>::new());
+    std::fs::write(root.join("Cargo.toml"), cargo("\"tenant_kye\"")).unwrap();
+    let found = ten001(root, &[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["filename"], "Cargo.toml");
+    assert_eq!(found[0]["location"]["row"], 6);
+}

@@ -7,6 +7,10 @@
 //!   after `## Use instead` does not. Each is linted as `app/models.py` of its own throwaway
 //!   project.
 //!
+//! - a page that shows a Rust service too (a ```rust block under `## Example`, beside the Django
+//!   one, or alone for a Rust-only rule) has one under `## Use instead`; the first triggers the
+//!   rule and the second does not, each linted as `src/lib.rs` of a throwaway Cargo project.
+//!
 //! Pages whose examples cannot be shown as source (TEN901: a file that is not UTF-8) mark their
 //! blocks ```text; they are skipped, and only the pages listed in `TEXT_ONLY` may do that.
 
@@ -107,6 +111,28 @@ fn sections(page: &str) -> Vec<Section<'_>> {
     out
 }
 
+/// The first fenced block of a section in language `lang`: its body.
+fn first_block_in(section: &Section, lang: &str) -> Option<String> {
+    let mut body: Option<String> = None;
+    for line in &section.lines {
+        match &mut body {
+            None => {
+                if line.trim_start().strip_prefix("```").map(str::trim) == Some(lang) {
+                    body = Some(String::new());
+                }
+            }
+            Some(b) => {
+                if line.trim_start().starts_with("```") {
+                    return body;
+                }
+                b.push_str(line);
+                b.push('\n');
+            }
+        }
+    }
+    None
+}
+
 /// The first fenced block of a section: `(language, body)`. A line
 /// `<!-- file: config/settings.py -->` right before the fence names the file the example is
 /// linted as (default `app/models.py`); it is prepended to the body as `#file:` metadata.
@@ -193,6 +219,29 @@ const FILE_MARKER: &str = "#file: ";
 fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String) {
     let dir = TempDir::new().unwrap();
     let root = dir.path();
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    lint_in(root, source, "app/models.py", select)
+}
+
+/// Lint `source` as `src/lib.rs` of a fresh Cargo project.
+fn lint_rust_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String) {
+    let dir = TempDir::new().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "Cargo.toml",
+        "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
+    );
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    lint_in(root, source, "src/lib.rs", select)
+}
+
+fn lint_in(
+    root: &Path,
+    source: &str,
+    default_file: &str,
+    select: Option<&str>,
+) -> (i32, Vec<Value>, String) {
     let mut config = String::new();
     let mut source = source;
     while let Some(rest) = source.strip_prefix(CONFIG_MARKER) {
@@ -206,13 +255,14 @@ fn lint_snippet(source: &str, select: Option<&str>) -> (i32, Vec<Value>, String)
             let (file, body) = rest.split_once('\n').unwrap_or((rest, ""));
             (file.to_string(), body)
         }
-        None => ("app/models.py".to_string(), source),
+        None => (default_file.to_string(), source),
     };
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "app/__init__.py", "");
+    if default_file.ends_with(".py") {
+        write(root, "app/__init__.py", "");
+    }
     if let Some(dir) = Path::new(&file)
         .parent()
-        .filter(|d| !d.as_os_str().is_empty())
+        .filter(|d| !d.as_os_str().is_empty() && file.ends_with(".py"))
     {
         let init = dir.join("__init__.py");
         if !root.join(&init).exists() {
@@ -362,6 +412,8 @@ fn examples_trigger_the_rule_and_fixes_do_not() {
         let (good_lang, good) = example(&doc, "Use instead");
         match (bad_lang.as_str(), good_lang.as_str()) {
             ("python", "python") => {}
+            // Rust-only rules: `rust_examples_trigger_the_rule_and_fixes_do_not`.
+            ("rust", "rust") => continue,
             ("text", "text") => {
                 skipped.push(doc.code.clone());
                 continue;
@@ -415,4 +467,53 @@ fn fixed_examples_are_clean_under_every_rule() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Pages that show a Rust service: the first ```rust block under `## Example` triggers the rule,
+/// the first under `## Use instead` does not.
+#[test]
+fn rust_examples_trigger_the_rule_and_fixes_do_not() {
+    let mut failures = Vec::new();
+    let mut checked = Vec::new();
+    for doc in rules() {
+        let secs = sections(&doc.explanation);
+        let block = |heading: &str| {
+            secs.iter()
+                .find(|s| s.heading == heading)
+                .and_then(|s| first_block_in(s, "rust"))
+        };
+        let (bad, good) = match (block("Example"), block("Use instead")) {
+            (None, None) => continue,
+            (Some(b), Some(g)) => (b, g),
+            _ => {
+                failures.push(format!(
+                    "{}: a ```rust block under `## Example` needs one under `## Use instead` (and back)",
+                    doc.code
+                ));
+                continue;
+            }
+        };
+        checked.push(doc.code.clone());
+        let (status, diags, out) = lint_rust_snippet(&bad, Some(&doc.code));
+        if with_code(&diags, &doc.code).is_empty() || status != 1 {
+            failures.push(format!(
+                "{}: the Rust `## Example` must trigger it (exit {status}):\n{bad}\n--- output:\n{out}",
+                doc.code
+            ));
+        }
+        let (status, diags, out) = lint_rust_snippet(&good, None);
+        if !diags.is_empty() || status != 0 {
+            failures.push(format!(
+                "{}: the Rust `## Use instead` must be clean under every rule (exit {status}):\n{good}\n--- output:\n{out}",
+                doc.code
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    for code in ["TEN201", "TEN203", "TEN301", "TEN403"] {
+        assert!(
+            checked.iter().any(|c| c == code),
+            "{code} has no Rust example"
+        );
+    }
 }

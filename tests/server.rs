@@ -764,3 +764,75 @@ fn positions_are_utf16_code_units_by_default() {
     assert_eq!(d[0]["range"]["start"], json!({"line": 4, "character": 21}));
     assert!(c.shutdown());
 }
+
+/// A Rust service in the server: a `.rs` document gets diagnostics (the entity in another file
+/// makes the table tenant-owned), the `// noqa` quick fix, and the unsafe filter fix.
+#[test]
+fn rust_documents_get_diagnostics_and_quick_fixes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"api\"]\n\n[workspace.metadata.tenantlint]\ntenant-context-types = [\"TenantId\"]\n",
+    );
+    write(
+        "api/Cargo.toml",
+        "[package]\nname = \"api\"\nversion = \"0.1.0\"\n",
+    );
+    write(
+        "api/src/invoice.rs",
+        "#[derive(DeriveEntityModel)]\n#[sea_orm(table_name = \"invoices\")]\npub struct Model {\n    pub id: i32,\n    pub tenant_id: Uuid,\n}\n",
+    );
+    let handler_src = "pub async fn list(db: &Db, tenant: TenantId) {\n    let _ = invoice::Entity::find().all(db).await;\n}\n";
+    let handler = root.join("api/src/handlers.rs");
+    write("api/src/handlers.rs", handler_src);
+    let (mut c, _) = Client::start(&[root], default_caps());
+    c.open(&handler, handler_src);
+    let d = c.diagnostics_where(&handler, has("TEN201"));
+    let ten201 = d.iter().find(|x| x["code"] == "TEN201").unwrap().clone();
+    assert_eq!(ten201["range"]["start"]["line"], 1);
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri(&handler)}, "range": ten201["range"],
+               "context": {"diagnostics": [ten201]}}),
+    );
+    let actions = actions.as_array().unwrap();
+    let titles: Vec<&str> = actions
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    let noqa = actions
+        .iter()
+        .find(|a| a["title"] == "Disable TEN201 for this line")
+        .unwrap_or_else(|| panic!("{titles:?}"));
+    let suppressed = apply(handler_src, &noqa["edit"]);
+    assert!(
+        suppressed.contains("let _ = invoice::Entity::find().all(db).await;  // noqa: TEN201\n"),
+        "{suppressed}"
+    );
+    let fix = actions
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .unwrap()
+                .starts_with("Filter on the tenant")
+        })
+        .unwrap_or_else(|| panic!("{titles:?}"));
+    let fixed = apply(handler_src, &fix["edit"]);
+    assert!(
+        fixed.contains(
+            "invoice::Entity::find().filter(invoice::Column::TenantId.eq(tenant)).all(db)"
+        ),
+        "{fixed}"
+    );
+    // The suppressed text is clean.
+    c.change_full(&handler, 2, &suppressed);
+    c.diagnostics_where(&handler, lacks("TEN201"));
+    assert!(c.shutdown());
+}

@@ -27,7 +27,7 @@ use crate::facts::FileFacts;
 use crate::source_io::Stamp;
 
 /// Bump when [`FileFacts`] (or anything it holds) changes shape or meaning.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 const MAGIC: &[u8; 8] = b"TLFACTS\0";
 const PACK: &str = "facts.pack";
@@ -36,8 +36,13 @@ const STAMPS_MAGIC: &[u8; 8] = b"TLSTAMP\0";
 
 pub type Key = [u8; 32];
 
-pub fn content_key(bytes: &[u8]) -> Key {
-    *blake3::hash(bytes).as_bytes()
+/// The cache key of a file's content in a language: the same bytes as `.py` and as `.rs` have
+/// different facts.
+pub fn content_key(lang: crate::frontend::Language, bytes: &[u8]) -> Key {
+    let mut h = blake3::Hasher::new();
+    h.update(&[lang.tag()]);
+    h.update(bytes);
+    *h.finalize().as_bytes()
 }
 
 /// Where the cache lives: `TENANTLINT_CACHE_DIR`, else `cache-dir` from the config (relative to
@@ -305,7 +310,7 @@ mod tests {
     fn a_written_pack_reads_back_and_a_damaged_one_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let facts = crate::frontend::python::extract_source("class A(models.Model):\n    x = 1\n");
-        let key = content_key(b"x");
+        let key = content_key(crate::frontend::Language::Python, b"x");
         let cache = FactCache::open(dir.path().to_path_buf());
         assert!(cache.get(key).is_none());
         cache.put(key, &facts);
@@ -334,7 +339,7 @@ mod tests {
         let file = dir.path().join("models.py");
         std::fs::write(&file, "x = 1\n").unwrap();
         let stamp = Stamp::of_path(&file).unwrap();
-        let key = content_key(b"x = 1\n");
+        let key = content_key(crate::frontend::Language::Python, b"x = 1\n");
         let changed_at = std::time::UNIX_EPOCH
             + std::time::Duration::from_nanos(stamp.mtime_ns.max(stamp.ctime_ns) as u64);
         let cache = FactCache::open(dir.path().join("cache"));

@@ -22,7 +22,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
 use crate::facts::FileFacts;
-use crate::frontend::python as extract;
+use crate::frontend::{self, Language};
 use crate::index::{FileId, FileMeta, Index};
 use crate::noqa;
 use crate::registry::{self, Rule};
@@ -178,7 +178,8 @@ impl Workspace {
     pub fn text_if_unchanged(&self, file: FileId) -> Option<String> {
         let expected = self.hashes.get(file as usize).copied().flatten()?;
         let text = self.sources.read(self.index.path(file)).ok()?;
-        (cache::content_key(text.as_bytes()) == expected).then_some(text)
+        let lang = Language::of(self.index.path(file));
+        (cache::content_key(lang, text.as_bytes()) == expected).then_some(text)
     }
 
     /// Run the enabled rules on `targets` and drop suppressed diagnostics. Sorted.
@@ -275,7 +276,8 @@ impl Workspace {
             jobs.par_iter()
                 .map(|(file, idxs)| match self.text_if_unchanged(*file) {
                     Some(text) => {
-                        let (_, edits) = extract::extract_with_edits(&text);
+                        let lang = Language::of(self.index.path(*file));
+                        let (_, edits) = frontend::extract_with_edits(lang, &text);
                         let mut out = self.lint_file(&shared, selections, *file, Some(&edits));
                         fill_edit_positions(&mut out, &edits.source);
                         (*file, idxs.clone(), out, Some(edits.source))
@@ -378,16 +380,21 @@ fn facts_for(
         return (facts, true, Some(key));
     }
     sources.with_text(path, |text, stamp| match text {
-        Err(msg) => (Arc::new(extract::io_problem(msg.to_string())), false, None),
+        Err(msg) => (
+            Arc::new(frontend::python::io_problem(msg.to_string())),
+            false,
+            None,
+        ),
         Ok(text) => {
-            let key = cache::content_key(text.as_bytes());
+            let lang = Language::of(path);
+            let key = cache::content_key(lang, text.as_bytes());
             if let (Some(cache), Some(stamp)) = (cache, stamp) {
                 cache.record_stamp(path, stamp, key);
             }
             if let Some(facts) = cache.and_then(|c| c.get(key)) {
                 return (facts, true, Some(key));
             }
-            let facts = Arc::new(extract::extract_source(text));
+            let facts = Arc::new(frontend::extract_source(lang, text));
             if let Some(cache) = cache {
                 cache.put(key, &facts);
             }

@@ -76,7 +76,7 @@ pub fn selections(
                 if d == top || !d.starts_with(&top) || !seen.insert(d.to_path_buf()) {
                     break;
                 }
-                for name in ["tenantlint.toml", ".tenantlint.toml", "pyproject.toml"] {
+                for name in config::CONFIG_FILE_NAMES {
                     let candidate = d.join(name);
                     if candidate.is_file()
                         && let Some(options) = config::read_config_file(&candidate)?

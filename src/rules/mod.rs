@@ -26,6 +26,7 @@ macro_rules! rule_check {
 pub mod cache_keys;
 pub mod fix_imports;
 pub mod queries;
+pub mod rust;
 pub mod settings_lookup;
 pub mod stdlib;
 
@@ -44,6 +45,7 @@ pub mod ten303_ignored_cache_key_function;
 pub mod ten304_shared_cache_counter;
 pub mod ten401_tenant_context_not_cleared;
 pub mod ten402_task_without_tenant_context;
+pub mod ten403_tenant_session_variable;
 pub mod ten501_tenant_unaware_admin;
 pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
@@ -78,6 +80,8 @@ pub struct Shared {
     pub current_tenant_mechanism: std::sync::OnceLock<bool>,
     /// A settings module registers a tenant middleware outside `MIDDLEWARE` (TEN601).
     pub middleware_registered_elsewhere: std::sync::OnceLock<bool>,
+    /// The Rust services' tables, entities and tenant helpers (TEN201, TEN203, TEN301).
+    pub rust_schema: std::sync::OnceLock<rust::RustSchema>,
 }
 
 /// A rule: its metadata (declared in its file as `pub static META`) and its check.
@@ -110,6 +114,7 @@ pub static REGISTRY: &[&dyn RuleCheck] = &[
     &ten304_shared_cache_counter::SharedCacheCounter,
     &ten401_tenant_context_not_cleared::TenantContextNotCleared,
     &ten402_task_without_tenant_context::TaskWithoutTenantContext,
+    &ten403_tenant_session_variable::TenantSessionVariable,
     &ten501_tenant_unaware_admin::TenantUnawareAdmin,
     &ten601_tenant_middleware_setup::TenantMiddlewareSetup,
     &ten900_syntax_error::SyntaxError,

@@ -397,10 +397,16 @@ pub fn check_config(index: &Index, settings: &Settings) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let vocabulary = Vocabulary::build(index);
+    let rust_names = rust_names(index);
     let mut out = Vec::new();
     for ConfiguredName { key, value, span } in &settings.configured_names {
         let kind = kind(key);
         let tenant_model = key == "tenant-model";
+        // A Rust service names its helpers and types in the same keys (`key-helpers`): a name
+        // any Rust file defines, imports or uses as a type or table is found.
+        if rust_names.contains(value.rsplit("::").next().unwrap_or(value)) {
+            continue;
+        }
         let why = match vocabulary.found(index, kind, value, tenant_model) {
             Found::Yes => continue,
             Found::Module => format!("`{value}` is a module of the project, not a name in it"),
@@ -436,6 +442,30 @@ pub fn check_config(index: &Index, settings: &Settings) -> Vec<Diagnostic> {
             )
             .with_help(Some(help)),
         );
+    }
+    out
+}
+
+/// Every name the Rust files of the project define (functions), bring in (`use`), use as a
+/// parameter type, or declare as a table or column.
+fn rust_names(index: &Index) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    for (_, facts) in index.files() {
+        let Some(rust) = &facts.rust else { continue };
+        for f in &rust.functions {
+            out.insert(f.name.clone());
+            for p in &f.params {
+                out.extend(p.ty.iter().cloned());
+            }
+        }
+        for u in &rust.uses {
+            out.insert(u.name.clone());
+            out.extend(u.path.iter().cloned());
+        }
+        for t in &rust.tables {
+            out.insert(t.table.clone());
+            out.extend(t.columns.iter().cloned());
+        }
     }
     out
 }

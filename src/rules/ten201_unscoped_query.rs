@@ -13,7 +13,7 @@ pub static META: RuleMeta = RuleMeta {
     code: "TEN201",
     name: "unscoped-query",
     summary: "A query on a tenant-owned model through a manager that is not tenant-scoped, with no tenant filter",
-    fix: FixAvailability::None,
+    fix: FixAvailability::Sometimes,
     doc: include_str!("../../rules/TEN201.md"),
 };
 pub const RULE: Rule = Rule(&META);
@@ -21,6 +21,7 @@ pub const RULE: Rule = Rule(&META);
 rule_check!(UnscopedQuery);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    super::rust::ten201::check(ctx, out);
     let index = ctx.index;
     let tenant_fields = &ctx.conv().tenant_fields;
     for site in &ctx.facts.query_sites {

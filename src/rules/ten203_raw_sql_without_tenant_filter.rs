@@ -152,6 +152,7 @@ pub const RULE: Rule = Rule(&META);
 rule_check!(RawSqlWithoutTenantFilter);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    super::rust::ten203::check(ctx, out);
     // Data migrations, maintenance commands and tests work across tenants on purpose.
     if ctx.settings.bypass_allowed(ctx.path()) {
         return;

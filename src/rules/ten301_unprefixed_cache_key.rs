@@ -24,6 +24,7 @@ pub const RULE: Rule = Rule(&META);
 rule_check!(UnprefixedCacheKey);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
+    super::rust::ten301::check(ctx, out);
     let index = ctx.index;
     let flagged: Vec<(&CacheSite, Target)> = ctx
         .facts

@@ -71,18 +71,33 @@ pub fn check_unused(
     let Some(text) = ctx.edits.map(|e| e.source.clone()).or_else(text) else {
         return Vec::new();
     };
-    let parsed = parse_unchecked(&text, ParseOptions::from(Mode::Module));
+    // Every comment with its start: Python's `#` comments from the tokens; Rust's `//` comments
+    // from the lexer, each `//` read as `# ` (the same length, so offsets hold).
+    let comments: Vec<(usize, String)> = if ctx.facts.rust.is_some() {
+        crate::frontend::rust::lex::scan(&text)
+            .line_comments
+            .into_iter()
+            .map(|(at, _)| {
+                let end = text[at..].find(['\n', '\r']).map_or(text.len(), |i| at + i);
+                (at, text[at..end].replace("//", "# "))
+            })
+            .collect()
+    } else {
+        let parsed = parse_unchecked(&text, ParseOptions::from(Mode::Module));
+        parsed
+            .tokens()
+            .iter()
+            .filter(|t| t.kind() == TokenKind::Comment)
+            .map(|t| (t.start().to_usize(), text[t.range()].to_string()))
+            .collect()
+    };
     let mut out = Vec::new();
-    for t in parsed.tokens().iter() {
-        if t.kind() != TokenKind::Comment {
-            continue;
-        }
-        let row = ctx.row(t.start().to_u32());
+    for (start, comment) in &comments {
+        let (start, comment) = (*start, comment.as_str());
+        let row = ctx.row(start as u32);
         if !rows.contains(&row) {
             continue;
         }
-        let start = t.start().to_usize();
-        let comment = &text[start..t.end().to_usize()];
         let Some(d) = noqa::find_directive(comment) else {
             continue;
         };

@@ -95,14 +95,19 @@ pub fn code_actions(server: &mut Server, p: CodeActionParams) -> Vec<CodeActionO
             }));
         }
         // Suppression, one action per diagnostic.
-        let tokens = (!hits.is_empty()).then(|| line_tokens(&doc.text));
+        let rust = crate::frontend::Language::of(&doc.path) == crate::frontend::Language::Rust;
+        let tokens = (!hits.is_empty() && !rust).then(|| line_tokens(&doc.text));
         for &k in &hits {
             let d = &doc.diagnostics[k];
             if d.rule.is_file_error() {
                 continue;
             }
-            let Some((span, content)) = noqa_edit(&lines, tokens.as_deref().unwrap_or(&[]), d)
-            else {
+            let edit_for = if rust {
+                rust_noqa_edit(&lines, d)
+            } else {
+                noqa_edit(&lines, tokens.as_deref().unwrap_or(&[]), d)
+            };
+            let Some((span, content)) = edit_for else {
                 continue;
             };
             out.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -257,6 +262,41 @@ fn line_tokens(text: &str) -> Vec<(TokenKind, Span)> {
             )
         })
         .collect()
+}
+
+/// `// noqa: CODE` for a Rust file: what `--add-noqa` writes for that one line, as one edit.
+fn rust_noqa_edit(lines: &Lines, d: &Diagnostic) -> Option<(Span, String)> {
+    let old = lines.text;
+    let row = lines.index.row(d.span.start);
+    let wanted =
+        std::iter::once((row, std::iter::once(d.rule.code().to_string()).collect())).collect();
+    let added = crate::add_noqa::add_noqa_rust(old, &wanted, None);
+    if added.added == 0 {
+        return None;
+    }
+    let new = added.text.as_str();
+    let prefix = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = old[prefix..]
+        .bytes()
+        .rev()
+        .zip(new[prefix..].bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (mut p, mut s) = (prefix, suffix);
+    while !old.is_char_boundary(p) || !new.is_char_boundary(p) {
+        p -= 1;
+    }
+    while !old.is_char_boundary(old.len() - s) || !new.is_char_boundary(new.len() - s) {
+        s -= 1;
+    }
+    Some((
+        Span::new(p as u32, (old.len() - s) as u32),
+        new[p..new.len() - s].to_string(),
+    ))
 }
 
 /// The edit that suppresses `d` on its line: `# noqa: CODE` appended, or the code added to the

@@ -480,6 +480,9 @@ impl Server {
             "**/pyproject.toml",
             "**/*.py",
             "**/*.pyi",
+            "**/Cargo.toml",
+            "**/*.rs",
+            "**/migrations/**/*.sql",
         ];
         let options = DidChangeWatchedFilesRegistrationOptions {
             watchers: globs
@@ -505,7 +508,11 @@ impl Server {
             log(&format!("ignoring {}: not a file", td.uri));
             return;
         };
-        if !(discovery::is_python(&path) || td.language_id == "python") {
+        if !(discovery::is_python(&path)
+            || discovery::is_rust(&path)
+            || td.language_id == "python"
+            || td.language_id == "rust")
+        {
             return;
         }
         let project = self.project_for(&path);
@@ -591,7 +598,10 @@ impl Server {
                 config_changed = true;
                 continue;
             }
-            if !discovery::is_python(&path) || self.docs.values().any(|d| d.path == path) {
+            let source = discovery::is_python(&path)
+                || discovery::is_rust(&path)
+                || discovery::is_sql_migration(&path);
+            if !source || self.docs.values().any(|d| d.path == path) {
                 // Not a source, or open: the editor's buffer is what counts.
                 continue;
             }

@@ -137,7 +137,7 @@ pub fn describe_select_error(e: &select::SelectError) -> String {
 pub fn is_config_file(path: &Path) -> bool {
     matches!(
         path.file_name().and_then(|n| n.to_str()),
-        Some("tenantlint.toml" | ".tenantlint.toml" | "pyproject.toml")
+        Some("tenantlint.toml" | ".tenantlint.toml" | "pyproject.toml" | "Cargo.toml")
     )
 }
 
