@@ -72,7 +72,7 @@ pub fn add_noqa_rust(
             .iter()
             .find(|(at, _)| (line_start..line_end).contains(at))
             .map(|(at, _)| *at);
-        match comment {
+        let comment = match comment {
             Some(s) => {
                 let text = &source[s..line_end];
                 if text.starts_with("///") || text.starts_with("//!") {
@@ -80,46 +80,22 @@ pub fn add_noqa_rust(
                     continue;
                 }
                 // Read as a `#` comment: every `//` becomes `# ` (same length: offsets hold).
-                let as_hash = text.replace("//", "# ");
-                match noqa::find_directive(&as_hash) {
-                    Some(d) if d.codes.is_empty() => {}
-                    Some(d) => {
-                        let have: BTreeSet<&str> =
-                            d.codes.iter().map(|(c, _)| c.as_str()).collect();
-                        let new: Vec<&str> = codes
-                            .iter()
-                            .map(String::as_str)
-                            .filter(|c| !have.contains(c))
-                            .collect();
-                        if !new.is_empty() {
-                            out.added += new.len();
-                            let at = s + d.end;
-                            inserts.push((at, at, format!(", {}", new.join(", "))));
-                        }
-                    }
-                    None if text.to_ascii_lowercase().contains("tenantlint") => {
-                        out.skipped.push((row, FILE_DIRECTIVE));
-                    }
-                    None => {
-                        out.added += codes.len();
-                        let end = s + text.trim_end().len();
-                        inserts.push((end, line_end, rust_directive(codes, reason)));
-                    }
-                }
+                Some((s, line_end, text.replace("//", "# ")))
             }
-            None => {
-                out.added += codes.len();
-                let end = line_start + source[line_start..line_end].trim_end().len();
-                inserts.push((end, line_end, rust_directive(codes, reason)));
-            }
-        }
+            None => None,
+        };
+        plan_line(
+            &mut out,
+            &mut inserts,
+            row,
+            codes,
+            comment.as_ref().map(|(s, e, t)| (*s, *e, t.as_str())),
+            (line_start, line_end),
+            source,
+            rust_directive(codes, reason),
+        );
     }
-    let mut text = source.to_string();
-    inserts.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
-    for (start, end, s) in inserts {
-        text.replace_range(start..end, &s);
-    }
-    out.text = text;
+    out.text = apply(source, inserts);
     out
 }
 
@@ -200,51 +176,78 @@ pub fn add_noqa(
             out.skipped.push((row, CONTINUATION));
             continue;
         }
-        match comment {
-            Some((s, e)) => {
-                let text = &source[s..e];
-                match noqa::find_directive(text) {
-                    Some(d) if d.codes.is_empty() => {} // a blanket `# noqa` suppresses all
-                    Some(d) => {
-                        let have: BTreeSet<&str> =
-                            d.codes.iter().map(|(c, _)| c.as_str()).collect();
-                        let new: Vec<&str> = codes
-                            .iter()
-                            .map(String::as_str)
-                            .filter(|c| !have.contains(c))
-                            .collect();
-                        if !new.is_empty() {
-                            out.added += new.len();
-                            let at = s + d.end;
-                            inserts.push((at, at, format!(", {}", new.join(", "))));
-                        }
-                    }
-                    None if text.to_ascii_lowercase().contains("tenantlint") => {
-                        // `# tenantlint: noqa...` makes the whole comment a file directive: a
-                        // line directive appended to it would not be read.
-                        out.skipped.push((row, FILE_DIRECTIVE));
-                    }
-                    None => {
-                        out.added += codes.len();
-                        let end = s + text.trim_end().len();
-                        inserts.push((end, e, directive(codes, reason)));
-                    }
-                }
-            }
-            None => {
-                out.added += codes.len();
-                let end = line_start + source[line_start..line_end].trim_end().len();
-                inserts.push((end, line_end, directive(codes, reason)));
+        plan_line(
+            &mut out,
+            &mut inserts,
+            row,
+            codes,
+            comment.map(|(s, e)| (s, e, &source[s..e])),
+            (line_start, line_end),
+            source,
+            directive(codes, reason),
+        );
+    }
+    out.text = apply(source, inserts);
+    out
+}
+
+/// Plan the edit that puts `codes` on row `row` (`line` its byte range, without the line
+/// ending): merged into the directive of the line's comment (`comment`: its byte range and its
+/// text as a `#` comment reads), else `new_directive` at the end of the line (replacing a
+/// comment without a directive's trailing blanks). A blanket `noqa` already suppresses all; a
+/// `tenantlint: noqa` comment is a file directive a line directive cannot join.
+#[allow(clippy::too_many_arguments)]
+fn plan_line(
+    out: &mut Added,
+    inserts: &mut Vec<(usize, usize, String)>,
+    row: u32,
+    codes: &BTreeSet<String>,
+    comment: Option<(usize, usize, &str)>,
+    line: (usize, usize),
+    source: &str,
+    new_directive: String,
+) {
+    let (line_start, line_end) = line;
+    let Some((s, e, text)) = comment else {
+        out.added += codes.len();
+        let end = line_start + source[line_start..line_end].trim_end().len();
+        inserts.push((end, line_end, new_directive));
+        return;
+    };
+    match noqa::find_directive(text) {
+        Some(d) if d.codes.is_empty() => {}
+        Some(d) => {
+            let have: BTreeSet<&str> = d.codes.iter().map(|(c, _)| c.as_str()).collect();
+            let new: Vec<&str> = codes
+                .iter()
+                .map(String::as_str)
+                .filter(|c| !have.contains(c))
+                .collect();
+            if !new.is_empty() {
+                out.added += new.len();
+                let at = s + d.end;
+                inserts.push((at, at, format!(", {}", new.join(", "))));
             }
         }
+        None if text.to_ascii_lowercase().contains("tenantlint") => {
+            out.skipped.push((row, FILE_DIRECTIVE));
+        }
+        None => {
+            out.added += codes.len();
+            let end = s + text.trim_end().len();
+            inserts.push((end, e, new_directive));
+        }
     }
+}
+
+/// `source` with `inserts` (start, end, replacement) applied, from the end.
+fn apply(source: &str, mut inserts: Vec<(usize, usize, String)>) -> String {
     let mut text = source.to_string();
     inserts.sort_by_key(|(at, _, _)| std::cmp::Reverse(*at));
     for (start, end, s) in inserts {
         text.replace_range(start..end, &s);
     }
-    out.text = text;
-    out
+    text
 }
 
 fn directive(codes: &BTreeSet<String>, reason: Option<&str>) -> String {
