@@ -1324,7 +1324,7 @@ fn colour_follows_the_environment_under_auto() {
 }
 
 /// On a terminal (a pseudo-terminal from util-linux `script`), `auto` colours, unless
-/// `NO_COLOR`, `TERM=dumb` or `CLICOLOR=0` say otherwise.
+/// `NO_COLOR`, `TERM=dumb` or `CLICOLOR=0` say otherwise (`CI` is unset: anstream colours in CI).
 #[test]
 fn colour_on_a_terminal() {
     if std::process::Command::new("script")
@@ -1339,7 +1339,7 @@ fn colour_on_a_terminal() {
     let bin = assert_cmd::cargo::cargo_bin("tenantlint");
     let on_tty = |env: &str| {
         let cmd = format!(
-            "env -u NO_COLOR -u FORCE_COLOR -u CLICOLOR_FORCE -u CLICOLOR TERM=xterm {env} {} check --output-format concise",
+            "env -u NO_COLOR -u FORCE_COLOR -u CLICOLOR_FORCE -u CLICOLOR -u CI TERM=xterm {env} {} check --output-format concise",
             bin.display()
         );
         let out = std::process::Command::new("script")
