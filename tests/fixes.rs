@@ -468,6 +468,7 @@ cases! {
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
     ten301_coding_comment_after_import,
+    ten301_coding_comment_cr_only,
     ten301_two_sites_two_imports,
     ten301_backslash_and_block_import,
     ten902_unused_noqa,

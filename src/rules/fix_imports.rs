@@ -352,7 +352,7 @@ pub fn place_import(
 }
 
 /// The lines of `text` as Python splits them: at `\n`, `\r\n` and a lone `\r`.
-fn python_lines(text: &str) -> impl Iterator<Item = &str> {
+pub fn python_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = text;
     std::iter::from_fn(move || {
         if rest.is_empty() {

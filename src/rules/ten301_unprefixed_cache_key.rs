@@ -240,9 +240,7 @@ fn unused_import(
     // change how the file decodes. The import stays then (found by fuzzing).
     if whole
         && ctx.row(stmt.span.start) <= 2
-        && edit_facts
-            .source
-            .lines()
+        && super::fix_imports::python_lines(&edit_facts.source)
             .take(6)
             .any(|l| l.trim_start().starts_with('#') && l.contains("coding"))
     {
