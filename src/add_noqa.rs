@@ -44,21 +44,13 @@ pub fn add_noqa_rust(
     reason: Option<&str>,
 ) -> Added {
     let scan = crate::frontend::rust::lex::scan(source);
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let lines = Lines::new(source);
     let mut out = Added::default();
     let mut inserts: Vec<(usize, usize, String)> = Vec::new();
     for (&row, codes) in wanted {
-        let Some(&line_start) = line_starts.get(row as usize - 1) else {
+        let Some((line_start, line_end)) = lines.range(row) else {
             continue;
         };
-        let mut line_end = source[line_start..]
-            .find('\n')
-            .map_or(source.len(), |i| line_start + i);
-        if line_end > line_start && source.as_bytes()[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
         if scan
             .multiline
             .iter()
@@ -107,6 +99,33 @@ fn rust_directive(codes: &BTreeSet<String>, reason: Option<&str>) -> String {
     }
 }
 
+/// The byte ranges of a text's lines (split at `\n`), by 1-based row.
+struct Lines<'a> {
+    source: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(source: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { source, starts }
+    }
+
+    /// Row `row`'s start and end, without its line ending (`\n` or `\r\n`).
+    fn range(&self, row: u32) -> Option<(usize, usize)> {
+        let start = *self.starts.get((row as usize).checked_sub(1)?)?;
+        let mut end = self.source[start..]
+            .find('\n')
+            .map_or(self.source.len(), |i| start + i);
+        if end > start && self.source.as_bytes()[end - 1] == b'\r' {
+            end -= 1;
+        }
+        Some((start, end))
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Added {
     /// The new text (the old one when nothing changed).
@@ -145,22 +164,14 @@ pub fn add_noqa(
     // An unterminated f-string runs to the end of the file.
     strings.extend(open.into_iter().map(|s| (s, source.len())));
 
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    let lines = Lines::new(source);
     let mut out = Added::default();
     // (start, end, replacement), applied from the end.
     let mut inserts: Vec<(usize, usize, String)> = Vec::new();
     for (&row, codes) in wanted {
-        let Some(&line_start) = line_starts.get(row as usize - 1) else {
+        let Some((line_start, line_end)) = lines.range(row) else {
             continue;
         };
-        let mut line_end = source[line_start..]
-            .find('\n')
-            .map_or(source.len(), |i| line_start + i);
-        if line_end > line_start && source.as_bytes()[line_end - 1] == b'\r' {
-            line_end -= 1;
-        }
         if strings.iter().any(|&(s, e)| s < line_end && line_end < e) {
             out.skipped.push((row, IN_STRING));
             continue;
