@@ -2,6 +2,7 @@
 //! parse. Facts own their data (no syntax tree is kept), so the whole project's facts stay small.
 
 use serde::{Deserialize, Serialize};
+pub use thin_vec::ThinVec;
 
 use crate::locate::{LineIndex, Span};
 
@@ -234,14 +235,14 @@ pub struct ClassFact {
     pub name: Name,
     /// The class name identifier (where class diagnostics are reported).
     pub name_span: Span,
-    pub bases: Vec<ExprRef>,
-    pub assigns: Vec<ClassAssign>,
-    pub methods: Vec<Name>,
+    pub bases: ThinVec<ExprRef>,
+    pub assigns: ThinVec<ClassAssign>,
+    pub methods: ThinVec<Name>,
     pub meta: MetaFacts,
     /// django-multitenant's tenant column: `tenant_id = "account_id"` on the class, or
     /// `class TenantMeta: tenant_field_name = "account_id"`.
     pub tenant_column: Option<String>,
-    pub decorators: Vec<ExprRef>,
+    pub decorators: ThinVec<ExprRef>,
     /// Defined at module level (and so bound in the module namespace).
     pub top_level: bool,
 }
@@ -252,7 +253,7 @@ pub enum RootBinding {
     /// Look the root name up in the module namespace.
     Module,
     /// The root name is imported inside the enclosing function.
-    LocalImport(Binding),
+    LocalImport(Box<Binding>),
     /// The root name is a local variable or parameter: never resolvable.
     Local,
 }
@@ -268,28 +269,28 @@ pub struct QuerySite {
     /// including the keywords of `Q(...)` arguments combined with `&`, of a `**dict` literal or
     /// of a `**name` whose last assignment in the function is a dict literal, and of a
     /// `get_object_or_404(<this chain>, ...)` shortcut around it.
-    pub filter_keywords: Vec<Name>,
+    pub filter_keywords: ThinVec<Name>,
     /// The keyword arguments (of `filter_keywords`) whose value is a model instance or rows
     /// already read: a name or attribute that is not id-like (`issue`, `self.project`), `<x>.pk`,
     /// `self.<x>`, `OuterRef(...)`, a query chain, or a list/comprehension of those. A relation
     /// pinned to such a value pins its tenant; a raw id (`issue_id=issue_id`) may be anyone's.
     #[serde(default)]
-    pub instance_keywords: Vec<Name>,
+    pub instance_keywords: ThinVec<Name>,
     /// `Q(...) | Q(...)` arguments of filtering calls: per `|` expression, the keywords of each
     /// branch (the filter constrains a field when every branch does).
     #[serde(default)]
-    pub or_groups: Vec<Vec<Vec<Name>>>,
+    pub or_groups: ThinVec<Vec<Vec<Name>>>,
     /// Start offsets of the query chains passed as `pk__in=`/`id__in=` (also inside
     /// `list(...)`, `set(...)`, `tuple(...)`): the rows are those of that subquery.
     #[serde(default)]
-    pub pk_in_subqueries: Vec<u32>,
+    pub pk_in_subqueries: ThinVec<u32>,
     /// A `pk`/`id` lookup on the primary key of a model instance already in hand: `self.pk`,
     /// `self.id`, `<expr>.pk`, or a list/comprehension of those.
     #[serde(default)]
     pub pk_of_loaded: bool,
     /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
     #[serde(default)]
-    pub calls: Vec<Name>,
+    pub calls: ThinVec<Name>,
     /// The chain calls `.none()`: an empty queryset that reads nothing.
     #[serde(default)]
     pub empty: bool,
@@ -374,10 +375,10 @@ pub struct CallSite {
     pub span: Span,
     /// The innermost function scope (0: module level or a class body).
     pub scope: u32,
-    pub args: Vec<ArgValue>,
+    pub args: ThinVec<ArgValue>,
     /// Where each of `args` is.
-    pub arg_spans: Vec<Span>,
-    pub keywords: Vec<(Name, ArgValue)>,
+    pub arg_spans: ThinVec<Span>,
+    pub keywords: ThinVec<(Name, ArgValue)>,
     /// Inside a `finally:` block of its function.
     pub in_finally: bool,
     /// The context expression of a `with` statement.
@@ -415,8 +416,8 @@ pub struct FunctionFact {
     pub parent_scope: u32,
     /// The class whose body defines it directly (a method).
     pub class: Option<u32>,
-    pub decorators: Vec<ExprRef>,
-    pub params: Vec<Name>,
+    pub decorators: ThinVec<ExprRef>,
+    pub params: ThinVec<Name>,
     pub is_async: bool,
 }
 

@@ -564,7 +564,7 @@ fn clearer_for(ctx: &Context, setter: &CallSite) -> Option<(String, Option<Edit>
             let mut candidates: Vec<String> = Vec::new();
             // The module the setter is imported from, then the module that defines it.
             let binding = match &setter.root {
-                RootBinding::LocalImport(b) => Some(b),
+                RootBinding::LocalImport(b) => Some(&**b),
                 RootBinding::Module => ctx.facts.binding(n),
                 RootBinding::Local => None,
             };

@@ -212,12 +212,12 @@ impl<'a> Extractor<'a, '_> {
             root,
             manager: manager.clone(),
             method: method_attr.attr.id.clone(),
-            filter_keywords: filters.keywords,
-            instance_keywords: filters.instance_keywords,
-            or_groups: filters.or_groups,
-            pk_in_subqueries: filters.pk_in_subqueries,
+            filter_keywords: filters.keywords.into(),
+            instance_keywords: filters.instance_keywords.into(),
+            or_groups: filters.or_groups.into(),
+            pk_in_subqueries: filters.pk_in_subqueries.into(),
             pk_of_loaded: filters.pk_of_loaded,
-            calls,
+            calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
             span: self.loc.span(span),
@@ -328,7 +328,7 @@ impl<'a> Extractor<'a, '_> {
         // first argument only (`set_tenant(None)` clears).
         let known = CALL_NAMES.contains(&name.as_str());
         let take = if known { 4 } else { 1 };
-        let args = call
+        let args: crate::facts::ThinVec<_> = call
             .arguments
             .args
             .iter()
@@ -341,7 +341,7 @@ impl<'a> Extractor<'a, '_> {
                 }
             })
             .collect();
-        let (arg_spans, keywords) = if known {
+        let (arg_spans, keywords): (crate::facts::ThinVec<_>, crate::facts::ThinVec<_>) = if known {
             (
                 call.arguments
                     .args
@@ -360,7 +360,7 @@ impl<'a> Extractor<'a, '_> {
                     .collect(),
             )
         } else {
-            (Vec::new(), Vec::new())
+            Default::default()
         };
         self.facts.calls.push(CallSite {
             name,

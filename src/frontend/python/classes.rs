@@ -12,8 +12,8 @@ impl<'a> Extractor<'a, '_> {
                 .as_ref()
                 .map(|a| a.args.iter().map(to_ref).collect())
                 .unwrap_or_default(),
-            assigns: Vec::new(),
-            methods: Vec::new(),
+            assigns: Default::default(),
+            methods: Default::default(),
             meta: MetaFacts::default(),
             tenant_column: None,
             decorators: class

@@ -100,7 +100,7 @@ impl<'a> Extractor<'a, '_> {
     pub(super) fn root_binding(&self, name: &Name) -> RootBinding {
         for scope in self.scopes.iter().rev() {
             if let Some(b) = scope.imports.get(name) {
-                return RootBinding::LocalImport(b.clone());
+                return RootBinding::LocalImport(Box::new(b.clone()));
             }
             if scope.locals.contains(name) {
                 return RootBinding::Local;
@@ -121,7 +121,7 @@ impl<'a> Extractor<'a, '_> {
     /// The original name of `name` when it is bound by `from m import original as name`.
     pub(super) fn imported_as(&self, name: &Name) -> Option<Name> {
         let binding = match self.root_binding(name) {
-            RootBinding::LocalImport(b) => b,
+            RootBinding::LocalImport(b) => *b,
             RootBinding::Local => return None,
             RootBinding::Module => self.facts.binding(name)?.clone(),
         };
