@@ -104,7 +104,14 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
             .iter()
             .any(|m| m.name == site.manager && !m.scoped);
         if unscoped_manager
-            && !tenant_filtered(ctx.index, ctx.file, info, site, &ctx.conv().tenant_fields)
+            && !tenant_filtered(
+                ctx.index,
+                ctx.file,
+                info,
+                site,
+                &ctx.conv().tenant_fields,
+                super::queries::trust_params(ctx),
+            )
         {
             continue;
         }
@@ -327,7 +334,14 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             };
             let info = ctx.index.info(model);
             if !is_query(ctx.index, info, site)
-                || tenant_filtered(ctx.index, ctx.file, info, site, &ctx.conv().tenant_fields)
+                || tenant_filtered(
+                    ctx.index,
+                    ctx.file,
+                    info,
+                    site,
+                    &ctx.conv().tenant_fields,
+                    super::queries::trust_params(ctx),
+                )
             {
                 return false;
             }

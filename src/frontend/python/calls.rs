@@ -214,6 +214,7 @@ impl<'a> Extractor<'a, '_> {
             method: method_attr.attr.id.clone(),
             filter_keywords: filters.keywords,
             instance_keywords: filters.instance_keywords,
+            param_keywords: filters.param_keywords,
             or_groups: filters.or_groups,
             pk_in_subqueries: filters.pk_in_subqueries,
             pk_of_loaded: filters.pk_of_loaded,
@@ -430,6 +431,7 @@ pub(super) struct Filters {
     pub or_groups: Vec<Vec<Vec<Name>>>,
     pub pk_in_subqueries: Vec<u32>,
     pub pk_of_loaded: bool,
+    pub param_keywords: Vec<Name>,
 }
 
 /// Shortcuts whose first argument is a model or a queryset and whose keywords filter it.
@@ -454,11 +456,14 @@ impl<'a> Extractor<'a, '_> {
             match &k.arg {
                 Some(a) => {
                     out.keywords.push(a.id.clone());
-                    if is_instance_value(&k.value, 0) {
+                    let row = |e: &Expr| self.is_row_expr(e);
+                    if is_instance_value(&k.value, &row, 0) {
                         out.instance_keywords.push(a.id.clone());
+                    } else if self.is_param_value(&k.value) {
+                        out.param_keywords.push(a.id.clone());
                     }
                     if PK_LOOKUPS.contains(&a.id.as_str()) {
-                        if is_loaded_pk(&k.value, 0) {
+                        if is_loaded_pk(&k.value, &row, 0) {
                             out.pk_of_loaded = true;
                         }
                         if a.id.ends_with("__in") {
@@ -550,6 +555,72 @@ impl<'a> Extractor<'a, '_> {
         });
     }
 
+    /// Does the local `name` hold a row read by a query (see `FunctionScope::rows`)?
+    pub(super) fn is_row(&self, name: &Name) -> bool {
+        for scope in self.scopes.iter().rev() {
+            if scope.locals.contains(name) || scope.assigned.contains_key(name) {
+                return scope.rows.contains(name);
+            }
+        }
+        false
+    }
+
+    /// Does `e` hold a model instance in hand: a local row (see [`Self::is_row`]), or the
+    /// `.instance` of a local form or serializer built in this function (`serializer =
+    /// IssueSerializer(data=...)`; after `save()`, `serializer.instance` is the saved row)?
+    pub(super) fn is_row_expr(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Name(n) => self.is_row(&n.id),
+            Expr::Attribute(a) if a.attr.id == "instance" => {
+                let Expr::Name(holder) = &*a.value else {
+                    return false;
+                };
+                let Some(Expr::Call(c)) = self.local_value(&holder.id) else {
+                    return false;
+                };
+                let mut cur: &Expr = &c.func;
+                while let Expr::Attribute(x) = cur {
+                    cur = &x.value;
+                }
+                matches!(cur, Expr::Name(root) if !matches!(self.root_binding(&root.id), RootBinding::Local))
+            }
+            _ => false,
+        }
+    }
+
+    /// After `target = <value>` or `for target in <value>`: does `target` now hold a row?
+    pub(super) fn note_row(&mut self, target: &Expr, row: bool) {
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        let mut names = HashSet::default();
+        super::scopes::collect_target_names(target, &mut names);
+        for n in names {
+            // Only a plain name target holds the row itself (`x, created = ...` does not).
+            if row && matches!(target, Expr::Name(_)) {
+                scope.rows.insert(n);
+            } else {
+                scope.rows.remove(&n);
+            }
+        }
+    }
+
+    /// Is a lookup's value a parameter of the enclosing function, not reassigned so far (a view's
+    /// URL keyword argument, a task's argument), or a list of those?
+    fn is_param_value(&self, e: &Expr) -> bool {
+        let n = match e {
+            Expr::Name(n) => n,
+            Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => {
+                return !elts.is_empty() && elts.iter().all(|x| self.is_param_value(x));
+            }
+            _ => return false,
+        };
+        let Some(scope) = self.scopes.last() else {
+            return false;
+        };
+        scope.params.contains(&n.id) && !scope.assigned.contains_key(&n.id)
+    }
+
     /// The last expression assigned to a local name in the innermost function that binds it.
     pub(super) fn local_value(&self, name: &Name) -> Option<&'a Expr> {
         for scope in self.scopes.iter().rev() {
@@ -581,13 +652,76 @@ impl<'a> Extractor<'a, '_> {
             site.or_groups.extend(filters.or_groups);
             site.pk_in_subqueries.extend(filters.pk_in_subqueries);
             site.pk_of_loaded |= filters.pk_of_loaded;
+            site.param_keywords.extend(filters.param_keywords);
         }
+    }
+}
+
+/// Methods whose result is one row read (or written) by a query: `get`, `first`, `create`, ...
+const ROW_READ_METHODS: &[&str] = &[
+    "get",
+    "first",
+    "last",
+    "latest",
+    "earliest",
+    "create",
+    "aget",
+    "afirst",
+    "alast",
+    "alatest",
+    "aearliest",
+    "acreate",
+];
+
+impl Extractor<'_, '_> {
+    /// Is `e` a query chain `Model.<manager>...<method>(...)` whose last method is one of
+    /// `methods`: at least `Root.attr.method(...)`, the root a name bound at module level or
+    /// imported (a model class), never a local or parameter (`request.data.get(...)` is a dict).
+    fn model_chain(&self, e: &Expr, methods: &[&str]) -> bool {
+        let e = match e {
+            Expr::Await(a) => &*a.value,
+            other => other,
+        };
+        let Expr::Call(c) = e else {
+            return false;
+        };
+        let Expr::Attribute(a) = &*c.func else {
+            return false;
+        };
+        if !methods.contains(&a.attr.id.as_str()) {
+            return false;
+        }
+        let mut cur: &Expr = &a.value;
+        let mut links = 0;
+        for _ in 0..32 {
+            match cur {
+                Expr::Attribute(x) => cur = &x.value,
+                Expr::Call(x) => cur = &x.func,
+                _ => break,
+            }
+            links += 1;
+        }
+        let Expr::Name(root) = cur else {
+            return false;
+        };
+        links >= 1 && !matches!(self.root_binding(&root.id), RootBinding::Local)
+    }
+
+    /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.
+    pub(super) fn is_query_chain(&self, e: &Expr) -> bool {
+        self.model_chain(e, ROW_METHODS)
+    }
+
+    /// One row read or created by a query: `M.objects.get(...)`, `M.objects.filter(...).first()`,
+    /// `M.objects.create(...)`.
+    pub(super) fn is_row_read(&self, e: &Expr) -> bool {
+        self.model_chain(e, ROW_READ_METHODS)
     }
 }
 
 /// `self.pk`, `self.id`, `<expr>.pk`, and lists, tuples, sets and comprehensions of those: the
 /// primary key of a model instance already loaded (by a query checked where it ran).
-fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
+fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
     if depth > 8 {
         return false;
     }
@@ -595,19 +729,28 @@ fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
         Expr::Attribute(a) => {
             a.attr.id == "pk"
                 || (a.attr.id == "id" && matches!(&*a.value, Expr::Name(n) if n.id == "self"))
+                // Any key a row in hand holds: its own (`issue.id`) or a relation's
+                // (`asset.project_id`, the row it points at, in the same tenant).
+                || row(&a.value)
         }
-        Expr::List(l) => !l.elts.is_empty() && l.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
-        Expr::Tuple(t) => !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
-        Expr::Set(s) => !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
-        Expr::ListComp(c) => is_loaded_pk(&c.elt, depth + 1),
+        Expr::List(l) => {
+            !l.elts.is_empty() && l.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
+        }
+        Expr::Tuple(t) => {
+            !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
+        }
+        Expr::Set(s) => {
+            !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
+        }
+        Expr::ListComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
         // `id=OuterRef("pk")`: the outer query's own row, in a correlated subquery.
         Expr::Call(c) => match &*c.func {
             Expr::Name(n) => n.id == "OuterRef",
             Expr::Attribute(a) => a.attr.id == "OuterRef",
             _ => false,
         },
-        Expr::SetComp(c) => is_loaded_pk(&c.elt, depth + 1),
-        Expr::Generator(g) => is_loaded_pk(&g.elt, depth + 1),
+        Expr::SetComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
+        Expr::Generator(g) => is_loaded_pk(&g.elt, row, depth + 1),
         _ => false,
     }
 }
@@ -640,17 +783,20 @@ const ROW_METHODS: &[&str] = &[
 
 /// Is a lookup's value a model instance or rows already read (see
 /// [`QuerySite::instance_keywords`])?
-fn is_instance_value(e: &Expr, depth: u32) -> bool {
+fn is_instance_value(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
     if depth > 8 {
         return false;
     }
-    let all =
-        |elts: &[Expr]| !elts.is_empty() && elts.iter().all(|x| is_instance_value(x, depth + 1));
+    let all = |elts: &[Expr]| {
+        !elts.is_empty() && elts.iter().all(|x| is_instance_value(x, row, depth + 1))
+    };
     match e {
-        Expr::Name(n) => !id_like(&n.id),
+        Expr::Name(n) => !id_like(&n.id) || row(e),
+        // Any attribute of a row in hand (`us.id`, `asset.project_id`) is a key it holds.
         Expr::Attribute(a) => {
             a.attr.id == "pk"
                 || matches!(&*a.value, Expr::Name(n) if n.id == "self")
+                || row(&a.value)
                 || !id_like(&a.attr.id)
         }
         Expr::Call(c) => match &*c.func {
@@ -666,10 +812,35 @@ fn is_instance_value(e: &Expr, depth: u32) -> bool {
         Expr::List(l) => all(&l.elts),
         Expr::Tuple(t) => all(&t.elts),
         Expr::Set(s) => all(&s.elts),
-        Expr::ListComp(c) => is_instance_value(&c.elt, depth + 1),
-        Expr::SetComp(c) => is_instance_value(&c.elt, depth + 1),
-        Expr::Generator(g) => is_instance_value(&g.elt, depth + 1),
+        Expr::ListComp(c) => comp_instance(&c.elt, &c.generators, row, depth),
+        Expr::SetComp(c) => comp_instance(&c.elt, &c.generators, row, depth),
+        Expr::Generator(g) => comp_instance(&g.elt, &g.generators, row, depth),
         _ => false,
+    }
+}
+
+/// `[p.id for p in products]`: the element is judged with the loop variable as a row when the
+/// loop runs over instances or rows (`products`, `self.items`, a query chain).
+fn comp_instance(
+    elt: &Expr,
+    generators: &[ast::Comprehension],
+    row: &dyn Fn(&Expr) -> bool,
+    depth: u32,
+) -> bool {
+    let target = match generators {
+        [g] => match &g.target {
+            Expr::Name(t) if is_instance_value(&g.iter, row, depth + 1) => Some(&t.id),
+            _ => None,
+        },
+        _ => None,
+    };
+    match target {
+        Some(t) => is_instance_value(
+            elt,
+            &|e: &Expr| matches!(e, Expr::Name(n) if n.id == *t) || row(e),
+            depth + 1,
+        ),
+        None => is_instance_value(elt, row, depth + 1),
     }
 }
 

@@ -248,6 +248,11 @@ struct FunctionScope<'a> {
     assigned: HashMap<Name, &'a Expr>,
     /// For a name whose last assignment is `x = x or y`: what `x` held before it.
     or_prev: HashMap<Name, &'a Expr>,
+    /// The function's parameters (URL kwargs of a view, arguments of a task).
+    params: HashSet<Name>,
+    /// Locals whose last binding so far is a row read by a query (`x = M.objects.get(...)`,
+    /// `x = M.objects.create(...)`, `for x in M.objects.filter(...)`): a model instance in hand.
+    rows: HashSet<Name>,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

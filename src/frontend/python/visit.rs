@@ -182,9 +182,27 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     }
                 }
                 visitor::walk_stmt(self, stmt);
+                // After the value was visited: the name now holds a row read by a query, or not.
+                if !self.at_module_level() && self.class_depth == 0 {
+                    let row = self.is_row_read(&a.value);
+                    for t in &a.targets {
+                        self.note_row(t, row);
+                    }
+                }
                 if let Some(ctx) = &mut self.class_ctx {
                     ctx.attr = None;
                 }
+            }
+            Stmt::For(f) => {
+                self.visit_expr(&f.iter);
+                self.visit_expr(&f.target);
+                // `for x in M.objects.filter(...)`: each `x` is a row read by that query.
+                if !self.at_module_level() && self.class_depth == 0 {
+                    let row = self.is_query_chain(&f.iter);
+                    self.note_row(&f.target, row);
+                }
+                self.visit_body(&f.body);
+                self.visit_body(&f.orelse);
             }
             Stmt::AugAssign(a) => {
                 if self.at_module_level()
@@ -331,6 +349,8 @@ impl<'a> Extractor<'a, '_> {
                         imports: HashMap::default(),
                         assigned: HashMap::default(),
                         or_prev: HashMap::default(),
+                        params: HashSet::default(),
+                        rows: HashSet::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
