@@ -588,6 +588,90 @@ impl<'a> Extractor<'a, '_> {
         }
     }
 
+    /// After `target = <value>`: does `target` now hold a recorded query chain (the site whose
+    /// span starts where the value does, recorded while visiting it), or a refinement of a local
+    /// that does (`qs = qs.filter(...)`)?
+    pub(super) fn note_query_var(
+        &mut self,
+        targets: &'a [Expr],
+        value: &'a Expr,
+        sites_before: usize,
+    ) {
+        // `qs = qs.filter(...)...`: the refinement belongs to the site `qs` holds.
+        if let [Expr::Name(t)] = targets
+            && chain_root(value).is_some_and(|r| r.id == t.id)
+        {
+            let mut cur = value;
+            let mut calls = Vec::new();
+            for _ in 0..64 {
+                match cur {
+                    Expr::Call(c) => {
+                        calls.push(c);
+                        cur = &c.func;
+                    }
+                    Expr::Attribute(a) => cur = &a.value,
+                    Expr::Subscript(s) => cur = &s.value,
+                    _ => break,
+                }
+            }
+            for c in calls.into_iter().rev() {
+                self.query_var_refinement(c);
+            }
+        }
+        let start = self.loc.span(value.range()).start;
+        let site = self.facts.query_sites[sites_before..]
+            .iter()
+            .position(|s| s.span.start == start)
+            .map(|i| sites_before + i)
+            .or_else(|| {
+                let root = chain_root(value)?;
+                self.scopes.last()?.query_vars.get(&root.id).copied()
+            });
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        for t in targets {
+            if let Expr::Name(n) = t {
+                match site {
+                    Some(i) => scope.query_vars.insert(n.id.clone(), i),
+                    None => scope.query_vars.remove(&n.id),
+                };
+            }
+        }
+    }
+
+    /// A call in `qs = qs.<method>(...)` where `qs` holds a recorded query chain: its method and
+    /// filters belong to that site, as if the chain had been written in one piece (every later
+    /// use of `qs` sees them). A conditional refinement counts (the rule cannot tell branches
+    /// apart); a use that is not assigned back (`qs.filter(tenant=t).count()`) does not change
+    /// what `qs` holds for its other uses, and is not merged.
+    fn query_var_refinement(&mut self, call: &'a ast::ExprCall) {
+        let Expr::Attribute(method) = &*call.func else {
+            return;
+        };
+        let Some(root) = chain_root(&method.value) else {
+            return;
+        };
+        let Some(&i) = self.scopes.last().and_then(|s| s.query_vars.get(&root.id)) else {
+            return;
+        };
+        let mut filters = Filters::default();
+        if FILTERING_METHODS.contains(&method.attr.id.as_str()) {
+            self.collect_filters(&call.arguments.keywords, &call.arguments.args, &mut filters);
+        }
+        let Some(site) = self.facts.query_sites.get_mut(i) else {
+            return;
+        };
+        site.calls.push(method.attr.id.clone());
+        site.empty |= method.attr.id == "none";
+        site.filter_keywords.extend(filters.keywords);
+        site.instance_keywords.extend(filters.instance_keywords);
+        site.param_keywords.extend(filters.param_keywords);
+        site.or_groups.extend(filters.or_groups);
+        site.pk_in_subqueries.extend(filters.pk_in_subqueries);
+        site.pk_of_loaded |= filters.pk_of_loaded;
+    }
+
     /// After `target = <value>` or `for target in <value>`: does `target` now hold a row?
     pub(super) fn note_row(&mut self, target: &Expr, row: bool) {
         let Some(scope) = self.scopes.last_mut() else {
@@ -655,6 +739,21 @@ impl<'a> Extractor<'a, '_> {
             site.param_keywords.extend(filters.param_keywords);
         }
     }
+}
+
+/// The root name of an attribute/call/subscript chain (`qs` in `qs.filter(...).first()`).
+fn chain_root(e: &Expr) -> Option<&ast::ExprName> {
+    let mut cur = e;
+    for _ in 0..64 {
+        match cur {
+            Expr::Name(n) => return Some(n),
+            Expr::Attribute(a) => cur = &a.value,
+            Expr::Call(c) => cur = &c.func,
+            Expr::Subscript(s) => cur = &s.value,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// Methods whose result is one row read (or written) by a query: `get`, `first`, `create`, ...

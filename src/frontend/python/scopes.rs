@@ -26,6 +26,7 @@ impl<'a> Extractor<'a, '_> {
             or_prev: HashMap::default(),
             params: params_set,
             rows: HashSet::default(),
+            query_vars: HashMap::default(),
         });
     }
 }

@@ -181,13 +181,16 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         }
                     }
                 }
+                let sites_before = self.facts.query_sites.len();
                 visitor::walk_stmt(self, stmt);
-                // After the value was visited: the name now holds a row read by a query, or not.
+                // After the value was visited: the name now holds a row read by a query, or not;
+                // a query chain recorded as a site, or not.
                 if !self.at_module_level() && self.class_depth == 0 {
                     let row = self.is_row_read(&a.value);
                     for t in &a.targets {
                         self.note_row(t, row);
                     }
+                    self.note_query_var(&a.targets, &a.value, sites_before);
                 }
                 if let Some(ctx) = &mut self.class_ctx {
                     ctx.attr = None;
@@ -351,6 +354,7 @@ impl<'a> Extractor<'a, '_> {
                         or_prev: HashMap::default(),
                         params: HashSet::default(),
                         rows: HashSet::default(),
+                        query_vars: HashMap::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
