@@ -237,6 +237,39 @@ pub fn trust_params(ctx: &super::Context) -> bool {
         && super::ten100_no_scoped_manager::scoping(ctx).managerless(ctx.index)
 }
 
+/// Is function scope `scope` the body of a task queue's task: a function decorated with
+/// Celery's task decorators (as TEN402 knows them) or huey's (`@db_task()`, `@task()`,
+/// `@db_periodic_task(...)`, resolved into the `huey` package)?
+pub fn in_task(ctx: &super::Context, scope: u32) -> bool {
+    scope != 0
+        && ctx
+            .facts
+            .functions
+            .iter()
+            .find(|f| f.scope == scope)
+            .is_some_and(|f| f.decorators.iter().any(|d| task_decorator(ctx, d)))
+}
+
+fn task_decorator(ctx: &super::Context, decorator: &crate::facts::ExprRef) -> bool {
+    if super::ten402_task_without_tenant_context::task_decorator(ctx, decorator).is_some() {
+        return true;
+    }
+    let func = match decorator {
+        crate::facts::ExprRef::Call(c) => &c.func,
+        other => other,
+    };
+    match ctx.index.resolve_expr(ctx.file, func) {
+        Resolved::External(p) => {
+            p.split('.').next() == Some("huey")
+                && matches!(
+                    crate::index::last_component(&p),
+                    "task" | "db_task" | "periodic_task" | "db_periodic_task"
+                )
+        }
+        _ => false,
+    }
+}
+
 /// Does the chain call a method that applies the tenant filter: one of `tenant-filter-methods`,
 /// or a method of the manager (or its queryset) whose body filters `self` on the tenant
 /// (`def for_company(self, c): return self.filter(multi_tenant_company=c)`)?

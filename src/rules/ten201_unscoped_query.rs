@@ -119,33 +119,7 @@ fn task_argument_pk(ctx: &Context, site: &crate::facts::QuerySite) -> bool {
     {
         return false;
     }
-    ctx.facts
-        .functions
-        .iter()
-        .find(|f| f.scope == site.scope)
-        .is_some_and(|f| f.decorators.iter().any(|d| task_decorator(ctx, d)))
-}
-
-/// A task queue's task decorator: Celery's (as TEN402 knows them) or huey's (`@db_task()`,
-/// `@task()`, `@db_periodic_task(...)`, resolved into the `huey` package).
-fn task_decorator(ctx: &Context, decorator: &crate::facts::ExprRef) -> bool {
-    if super::ten402_task_without_tenant_context::task_decorator(ctx, decorator).is_some() {
-        return true;
-    }
-    let func = match decorator {
-        crate::facts::ExprRef::Call(c) => &c.func,
-        other => other,
-    };
-    match ctx.index.resolve_expr(ctx.file, func) {
-        Resolved::External(p) => {
-            p.split('.').next() == Some("huey")
-                && matches!(
-                    crate::index::last_component(&p),
-                    "task" | "db_task" | "periodic_task" | "db_periodic_task"
-                )
-        }
-        _ => false,
-    }
+    super::queries::in_task(ctx, site.scope)
 }
 
 /// A query through the unscoped *default* manager of a concrete model that TEN101 or TEN102

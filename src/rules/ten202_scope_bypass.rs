@@ -219,6 +219,11 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
         }
         // `scopes_disabled()`, `django_scopes.scopes_disabled()`: the function, resolved.
         if resolves_to(ctx, call, list).is_some() {
+            // A task queue's task runs outside any request, like a management command, and
+            // scopes itself once it has loaded its scope object.
+            if !call.in_decorator && super::queries::in_task(ctx, call.scope) {
+                continue;
+            }
             if !reported.insert(call.span.start) {
                 continue;
             }
