@@ -814,7 +814,36 @@ impl Extractor<'_, '_> {
     /// One row read or created by a query: `M.objects.get(...)`, `M.objects.filter(...).first()`,
     /// `M.objects.create(...)`.
     pub(super) fn is_row_read(&self, e: &Expr) -> bool {
-        self.model_chain(e, ROW_READ_METHODS)
+        if self.model_chain(e, ROW_READ_METHODS) {
+            return true;
+        }
+        // `get_object_or_404(Model, ...)`: Django's shortcut (a name bound at module level or
+        // imported), one row or a 404.
+        let e = match e {
+            Expr::Await(a) => &*a.value,
+            other => other,
+        };
+        matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Name(n)
+            if matches!(n.id.as_str(), "get_object_or_404" | "aget_object_or_404")
+                && !matches!(self.root_binding(&n.id), RootBinding::Local)))
+    }
+
+    /// `Prefetch(..., queryset=qs)` where the local `qs` holds a recorded query chain: that
+    /// chain is restricted to the outer query's related rows, as if written inline.
+    pub(super) fn prefetch_query_var(&mut self, call: &ast::ExprCall) {
+        for k in &call.arguments.keywords {
+            let (Some(arg), Expr::Name(n)) = (&k.arg, &k.value) else {
+                continue;
+            };
+            if arg.id != "queryset" {
+                continue;
+            }
+            if let Some(&i) = self.scopes.last().and_then(|s| s.query_vars.get(&n.id))
+                && let Some(site) = self.facts.query_sites.get_mut(i)
+            {
+                site.in_prefetch = true;
+            }
+        }
     }
 }
 

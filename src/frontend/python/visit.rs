@@ -310,6 +310,9 @@ impl<'a> Extractor<'a, '_> {
                     _ => None,
                 };
                 let prefetch = callee == Some("Prefetch");
+                if prefetch {
+                    self.prefetch_query_var(call);
+                }
                 let shortcut = callee.is_some_and(|c| SHORTCUTS.contains(&c));
                 let first_site = self.facts.query_sites.len();
                 if self.current_method.is_some() {
