@@ -467,6 +467,8 @@ cases! {
     ten401_cr_only_no_final_newline,
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
+    ten101_coding_comment_cr_only,
+    ten101_coding_comment_above_import,
     ten301_coding_comment_after_import,
     ten301_coding_comment_cr_only,
     ten301_two_sites_two_imports,

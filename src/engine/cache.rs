@@ -71,10 +71,18 @@ pub struct FactCache {
 struct State {
     /// Keys of entries this run used from the old pack.
     used: Vec<Key>,
-    /// New entries, encoded.
-    new: HashMap<Key, Vec<u8>>,
+    /// New entries: where each one's encoding is in the spill file (offset, length).
+    new: HashMap<Key, (u64, u32)>,
+    /// New entries are appended to a temporary file beside the pack as they come, so a cold run
+    /// does not hold every file's encoded facts in memory until the pack is written.
+    spill: Option<Spill>,
     /// Stamps seen this run that differ from `stamps.bin`.
     new_stamps: HashMap<PathBuf, (Stamp, Key)>,
+}
+
+struct Spill {
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    len: u64,
 }
 
 impl FactCache {
@@ -136,11 +144,39 @@ impl FactCache {
     }
 
     pub fn put(&self, key: Key, facts: &FileFacts) {
-        if let Ok(bytes) = postcard::to_stdvec(facts)
-            && let Ok(mut st) = self.state.lock()
-        {
-            st.new.insert(key, bytes);
+        let Ok(bytes) = postcard::to_stdvec(facts) else {
+            return;
+        };
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        if st.new.contains_key(&key) {
+            return;
         }
+        if st.spill.is_none() {
+            // An unwritable cache directory: nothing can be cached this run.
+            let versioned = self.versioned();
+            let Ok(tmp) = std::fs::create_dir_all(&versioned).and_then(|()| {
+                tempfile::Builder::new()
+                    .prefix(".spill-")
+                    .tempfile_in(&versioned)
+            }) else {
+                return;
+            };
+            st.spill = Some(Spill {
+                file: std::io::BufWriter::with_capacity(1 << 16, tmp),
+                len: 0,
+            });
+        }
+        let Some(spill) = st.spill.as_mut() else {
+            return;
+        };
+        let at = spill.len;
+        if spill.file.write_all(&bytes).is_err() {
+            return;
+        }
+        spill.len += bytes.len() as u64;
+        st.new.insert(key, (at, bytes.len() as u32));
     }
 
     /// Write the pack when this run added entries or left some unused. Errors are ignored: the
@@ -170,38 +206,70 @@ impl FactCache {
             }
             return;
         }
-        let mut body: Vec<u8> = Vec::new();
-        let mut count = 0u32;
-        let mut push = |key: &Key, bytes: &[u8]| {
-            body.extend_from_slice(key);
-            body.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            body.extend_from_slice(bytes);
-            count += 1;
-        };
-        for key in &used {
-            if let Some(&(s, e)) = self.entries.get(key)
-                && !st.new.contains_key(key)
-            {
-                push(key, &self.data[s..e]);
-            }
-        }
-        let mut new: Vec<(&Key, &Vec<u8>)> = st.new.iter().collect();
-        new.sort_unstable_by_key(|(k, _)| **k);
-        for (key, bytes) in new {
-            push(key, bytes);
-        }
-        let mut pack = Vec::with_capacity(body.len() + 48);
-        pack.extend_from_slice(MAGIC);
-        pack.extend_from_slice(&count.to_le_bytes());
-        pack.extend_from_slice(&body);
-        pack.extend_from_slice(blake3::hash(&pack).as_bytes());
-        if self.write(&pack).is_ok() {
+        let spill = st.spill.take();
+        let new = std::mem::take(&mut st.new);
+        let written = spill
+            .map(|s| s.file.into_inner().map_err(|e| e.into_error()))
+            .transpose()
+            .and_then(|spill| self.write_pack(&used, &new, spill.as_ref()));
+        if written.is_ok() {
             let mut keys: Vec<&Key> = used.iter().collect();
-            keys.extend(st.new.keys());
+            keys.extend(new.keys());
             let _ = self.write_stamps(&st.new_stamps, &keys);
         }
-        st.new.clear();
         st.new_stamps.clear();
+    }
+
+    /// Write the pack: the old entries this run used, then the new ones (sorted by key, read
+    /// back from the spill file), streamed to a temporary file that is renamed over the pack.
+    fn write_pack(
+        &self,
+        used: &[Key],
+        new: &HashMap<Key, (u64, u32)>,
+        spill: Option<&tempfile::NamedTempFile>,
+    ) -> std::io::Result<()> {
+        let old: Vec<&Key> = used.iter().filter(|k| !new.contains_key(*k)).collect();
+        let old: Vec<(&Key, usize, usize)> = old
+            .into_iter()
+            .filter_map(|k| self.entries.get(k).map(|&(s, e)| (k, s, e)))
+            .collect();
+        let mut fresh: Vec<(&Key, u64, u32)> = new.iter().map(|(k, &(o, l))| (k, o, l)).collect();
+        fresh.sort_unstable_by_key(|(k, _, _)| **k);
+        if !fresh.is_empty() && spill.is_none() {
+            return Err(std::io::Error::other("no spill file"));
+        }
+        let count = (old.len() + fresh.len()) as u32;
+        let versioned = self.prepare_dir()?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".facts-")
+            .tempfile_in(&versioned)?;
+        let mut out = HashingWriter {
+            inner: std::io::BufWriter::with_capacity(1 << 16, tmp),
+            hash: blake3::Hasher::new(),
+        };
+        out.write_all(MAGIC)?;
+        out.write_all(&count.to_le_bytes())?;
+        for (key, s, e) in old {
+            out.write_all(key)?;
+            out.write_all(&((e - s) as u32).to_le_bytes())?;
+            out.write_all(&self.data[s..e])?;
+        }
+        let mut buf = Vec::new();
+        for (key, at, len) in fresh {
+            buf.resize(len as usize, 0);
+            if let Some(spill) = spill {
+                read_exact_at(spill.as_file(), &mut buf, at)?;
+            }
+            out.write_all(key)?;
+            out.write_all(&len.to_le_bytes())?;
+            out.write_all(&buf)?;
+        }
+        let sum = *out.hash.finalize().as_bytes();
+        let mut file = out.inner;
+        file.write_all(&sum)?;
+        let tmp = file.into_inner().map_err(|e| e.into_error())?;
+        tmp.persist(versioned.join(PACK)).map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// Write `stamps.bin`: the recorded stamps updated with `new`, keeping only those whose
@@ -236,7 +304,9 @@ impl FactCache {
         Ok(())
     }
 
-    fn write(&self, pack: &[u8]) -> std::io::Result<()> {
+    /// Create the versioned directory, and the cache directory's `.gitignore` and
+    /// `CACHEDIR.TAG`.
+    fn prepare_dir(&self) -> std::io::Result<PathBuf> {
         let versioned = self.versioned();
         std::fs::create_dir_all(&versioned)?;
         let gitignore = self.dir.join(".gitignore");
@@ -250,13 +320,39 @@ impl FactCache {
                 "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by tenantlint.\n# For information about cache directory tags see https://bford.info/cachedir/\n",
             )?;
         }
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".facts-")
-            .tempfile_in(&versioned)?;
-        tmp.write_all(pack)?;
-        tmp.persist(versioned.join(PACK)).map_err(|e| e.error)?;
-        Ok(())
+        Ok(versioned)
     }
+}
+
+/// A writer that hashes what goes through it (the pack's checksum, computed while streaming).
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: blake3::Hasher,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    let mut f = file;
+    f.seek(std::io::SeekFrom::Start(at))?;
+    f.read_exact(buf)
 }
 
 /// The stamps of `stamps.bin`, or `None` when it is not a valid one.
@@ -322,6 +418,31 @@ mod tests {
         let again = FactCache::open(dir.path().to_path_buf());
         let got = again.get(key).expect("cached");
         assert_eq!(got.classes[0].name.as_str(), "A");
+        // An old entry this run used and a new one (put twice) are both in the next pack, and
+        // the spill file of the new entries is gone.
+        let key2 = content_key(crate::frontend::Language::Python, b"y");
+        let facts2 = crate::frontend::python::extract_source("class B:\n    pass\n");
+        again.put(key2, &facts2);
+        again.put(key2, &facts2);
+        again.flush();
+        let spills = std::fs::read_dir(again.versioned())
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().starts_with(".spill-")
+            })
+            .count();
+        assert_eq!(spills, 0);
+        let third = FactCache::open(dir.path().to_path_buf());
+        assert_eq!(third.entries.len(), 2);
+        assert_eq!(
+            third.get(key2).expect("new entry").classes[0].name.as_str(),
+            "B"
+        );
+        assert_eq!(
+            third.get(key).expect("old entry").classes[0].name.as_str(),
+            "A"
+        );
         // Flip one byte: the checksum rejects the pack, the cache is empty, nothing fails.
         let pack = again.versioned().join(PACK);
         let mut bytes = std::fs::read(&pack).unwrap();

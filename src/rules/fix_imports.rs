@@ -248,11 +248,21 @@ pub fn place_import(
     let mine = section(module, first_party);
     let key = stmt_key(true, module, name);
     // Above the comment lines that belong to a statement.
+    // Lines end at `\n`, `\r\n` or a lone `\r`, as Python's; a coding declaration or a
+    // shebang at the top of the file stays there (it only counts on line 1 or 2).
     let above_comments = |at: u32| -> u32 {
         let mut at = at as usize;
         while at > 0 {
-            let prev_start = src[..at - 1].rfind('\n').map_or(0, |i| i + 1);
-            if src[prev_start..at].trim_start().starts_with('#') {
+            let body_end = if src[..at].ends_with("\r\n") {
+                at - 2
+            } else {
+                at - 1
+            };
+            let prev_start = src[..body_end].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+            let prev = &src[prev_start..body_end];
+            let header = python_lines(&src[..prev_start]).take(2).count() < 2
+                && (prev.starts_with("#!") || crate::source_io::is_coding_declaration(prev));
+            if prev.trim_start().starts_with('#') && !header {
                 at = prev_start;
             } else {
                 break;
