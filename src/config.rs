@@ -214,6 +214,10 @@ pub struct Conventions {
     /// Every URL carries the tenant (its host or a path segment), so Django's page-cache keys,
     /// which hash the full URL, are per tenant (TEN302, TEN301). Default: on with django-tenants.
     pub tenant_in_url: bool,
+    /// Report a lookup that pins a relation to a tenant-owned model by a raw id
+    /// (`filter(project_id=project_id)`): the id may come from a URL or payload (TEN201).
+    /// Default `false`: such a lookup counts as tenant-constrained, like one by an instance.
+    pub strict_parent_lookups: bool,
     /// More file field classes that take `upload_to` (TEN104), besides Django's and the known
     /// third-party ones.
     pub file_fields: Vec<String>,
@@ -265,6 +269,7 @@ impl Default for Conventions {
             tenant_key_functions: s(&["django_tenants.cache.make_key"]),
             tenant_value_expressions: s(DEFAULT_TENANT_VALUE_EXPRESSIONS),
             tenant_in_url: false,
+            strict_parent_lookups: false,
             file_fields: vec![],
             schema_per_tenant: false,
             tenant_columns: s(&["tenant_id"]),
@@ -500,6 +505,7 @@ pub struct FileOptions {
     pub test_paths: Option<Vec<String>>,
     pub tenant_value_expressions: Option<Vec<String>>,
     pub tenant_in_url: Option<bool>,
+    pub strict_parent_lookups: Option<bool>,
     pub file_fields: Option<Vec<String>>,
     pub tenant_columns: Option<Vec<String>>,
     pub tenant_tables: Option<Vec<String>>,
@@ -553,6 +559,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "test-paths",
     "tenant-value-expressions",
     "tenant-in-url",
+    "strict-parent-lookups",
     "file-fields",
     "max-file-size",
     "target-version",
@@ -877,6 +884,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "test-paths" => o.test_paths = Some(r.globs(k, v)?),
             "tenant-value-expressions" => o.tenant_value_expressions = Some(r.names(k, v)?),
             "tenant-in-url" => o.tenant_in_url = Some(r.bool(k, v)?),
+            "strict-parent-lookups" => o.strict_parent_lookups = Some(r.bool(k, v)?),
             "file-fields" => o.file_fields = Some(r.names(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
             "target-version" => {
@@ -1237,6 +1245,7 @@ pub fn resolve_settings(
         tenant_key_functions: list!(tenant_key_functions),
         tenant_value_expressions: list!(tenant_value_expressions),
         tenant_in_url: o.tenant_in_url.unwrap_or(d.tenant_in_url),
+        strict_parent_lookups: o.strict_parent_lookups.unwrap_or(d.strict_parent_lookups),
         file_fields: list!(file_fields),
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),

@@ -276,6 +276,11 @@ pub struct QuerySite {
     /// pinned to such a value pins its tenant; a raw id (`issue_id=issue_id`) may be anyone's.
     #[serde(default)]
     pub instance_keywords: ThinVec<Name>,
+    /// The keyword arguments (of `filter_keywords`, not instances) whose value is a parameter of
+    /// the enclosing function not reassigned before the call (a view's URL keyword argument, a
+    /// task's argument): a raw id that a permission check or the caller has already seen.
+    #[serde(default)]
+    pub param_keywords: ThinVec<Name>,
     /// `Q(...) | Q(...)` arguments of filtering calls: per `|` expression, the keywords of each
     /// branch (the filter constrains a field when every branch does).
     #[serde(default)]

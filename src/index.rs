@@ -117,6 +117,12 @@ pub struct ClassInfo {
     /// removes one) whose target is a tenant-owned model or the tenant model: a lookup that
     /// pins such a relation pins the tenant (`filter(issue=issue)`, `project_id__in=...`).
     pub tenant_relations: Vec<(Name, ClassId)>,
+    /// Reverse relations from tenant-owned models: `(query name, source model)` for every
+    /// foreign key of a concrete tenant-owned model that points at this model (the query name is
+    /// `related_query_name`, else `related_name`, else the source model's name in lower case,
+    /// as Django names it). `filter(tasks__status=status)` pins the tenant when the lookup after
+    /// the query name pins the source model's.
+    pub tenant_reverse_relations: Vec<(Name, ClassId)>,
     /// What the class reaches through its bases before the adjustments above (bits `REACH_*`):
     /// kept so that an incremental derivation can start from an unchanged class's answers.
     reach: u8,
@@ -138,9 +144,9 @@ impl ClassInfo {
     pub fn is_tenant_filter(&self, keyword: &str, tenant_fields: &[String]) -> bool {
         let matches_field = |f: &str| {
             keyword == f
-                || keyword
-                    .strip_prefix(f)
-                    .is_some_and(|rest| rest == "_id" || rest.starts_with("__"))
+                || keyword.strip_prefix(f).is_some_and(|rest| {
+                    rest == "_id" || rest.starts_with("_id__") || rest.starts_with("__")
+                })
         };
         if tenant_fields.iter().any(|f| matches_field(f)) {
             return true;
@@ -1560,6 +1566,83 @@ impl Index {
         for (i, r) in relations.into_iter().enumerate() {
             self.infos[i].tenant_relations = r;
         }
+        let reverse: Vec<Vec<(ClassId, Name)>> = ids
+            .par_iter()
+            .map(|&id| self.reverse_edges(id, &models_by_name))
+            .collect();
+        for info in self.infos.iter_mut() {
+            info.tenant_reverse_relations.clear();
+        }
+        for (&source, edges) in ids.iter().zip(reverse) {
+            for (target, name) in edges {
+                let t = self.flat(target);
+                self.infos[t].tenant_reverse_relations.push((name, source));
+            }
+        }
+    }
+
+    /// The foreign keys of a concrete tenant-owned model `id` (own and inherited), as
+    /// `(target model, query name of the reverse relation)`.
+    fn reverse_edges(
+        &self,
+        id: ClassId,
+        models_by_name: &HashMap<String, Vec<ClassId>>,
+    ) -> Vec<(ClassId, Name)> {
+        let info = &self.infos[self.flat(id)];
+        if !info.is_model || info.abstract_ || !self.owned_target(id) {
+            return Vec::new();
+        }
+        let mut seen: HashSet<&str> = HashSet::default();
+        let mut out = Vec::new();
+        for anc in self.ancestors(Resolved::Class(id)) {
+            let Resolved::Class(c) = anc else { continue };
+            if !self.info(c).is_model {
+                continue;
+            }
+            for a in &self.class(c).assigns {
+                if !seen.insert(a.name.as_str()) {
+                    continue;
+                }
+                let Some(call) = a.value.as_call() else {
+                    continue;
+                };
+                let Some(target) = self.fk_target(c.file, call) else {
+                    continue;
+                };
+                let target = match target {
+                    Some(ExprRef::Str(s)) if s == "self" => Some(id),
+                    Some(ExprRef::Str(s)) => {
+                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
+                        match models_by_name.get(&name).map(Vec::as_slice) {
+                            Some([only]) => Some(*only),
+                            _ => None,
+                        }
+                    }
+                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
+                        match self.resolve_expr(c.file, e) {
+                            Resolved::Class(m) => Some(m),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                let Some(target) = target else { continue };
+                let kw = |k: &str| call.keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+                let name = match kw("related_query_name").or_else(|| kw("related_name")) {
+                    Some(ExprRef::Str(s)) => {
+                        // `%(class)s` templates and hidden (`+`) relations are skipped.
+                        if s.contains('%') || s.ends_with('+') {
+                            continue;
+                        }
+                        s.clone()
+                    }
+                    Some(_) => continue,
+                    None => self.class(id).name.to_ascii_lowercase(),
+                };
+                out.push((target, Name::new(name)));
+            }
+        }
+        out
     }
 
     /// The written dotted path of a base class expression that names a configured tenant base

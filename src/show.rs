@@ -65,6 +65,9 @@ const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("tenant-key-functions", |c| {
         quote_list(&c.tenant_key_functions)
     }),
+    ("strict-parent-lookups", |c| {
+        c.strict_parent_lookups.to_string()
+    }),
     ("tenant-columns", |c| quote_list(&c.tenant_columns)),
     ("tenant-tables", |c| quote_list(&c.tenant_tables)),
     ("tenant-context-types", |c| {

@@ -181,3 +181,63 @@ fn ten304_is_off_by_default() {
         "{blanket:?}"
     );
 }
+
+/// `strict-parent-lookups` (issue 9, precision on real projects): a boolean, validated, shown by
+/// `--show-settings` with its source, and it brings back the raw-id parent lookups that a
+/// project scoping in views trusts by default (the fixtures `config_parent_lookups` and
+/// `config_strict_parent_lookups` hold the cases).
+#[test]
+fn strict_parent_lookups_is_a_validated_shown_key() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/models.py",
+        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n",
+    );
+    write(
+        root,
+        "app/views.py",
+        "from app.models import Issue\n\n\ndef issues(request, project_id):\n    return Issue.objects.filter(project_id=project_id)\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    assert!(findings(root, &[]).is_empty());
+    let shown = tl()
+        .current_dir(root)
+        .args(["check", "--show-settings"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("strict-parent-lookups = false  # default"),
+        "{text}"
+    );
+
+    write(
+        root,
+        "tenantlint.toml",
+        "scoped-managers = []\nstrict-parent-lookups = true\n",
+    );
+    assert_eq!(findings(root, &[]), vec!["app/views.py:5:12 TEN201"]);
+    let shown = tl()
+        .current_dir(root)
+        .args(["check", "--show-settings"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("strict-parent-lookups = true  # tenantlint.toml"),
+        "{text}"
+    );
+
+    write(root, "tenantlint.toml", "strict-parent-lookups = \"yes\"\n");
+    let out = tl()
+        .current_dir(root)
+        .args(["check", "--no-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("strict-parent-lookups"), "{err}");
+}

@@ -156,8 +156,9 @@ pub fn tenant_filtered(
     info: &ClassInfo,
     site: &QuerySite,
     tenant_fields: &[String],
+    trust_params: bool,
 ) -> bool {
-    filtered_at(index, file, info, site, tenant_fields, 0)
+    filtered_at(index, file, info, site, tenant_fields, trust_params, 0)
 }
 
 fn filtered_at(
@@ -166,16 +167,21 @@ fn filtered_at(
     info: &ClassInfo,
     site: &QuerySite,
     tenant_fields: &[String],
+    trust_params: bool,
     depth: u32,
 ) -> bool {
-    if filtering_method(index, info, site) {
+    if filtering_method(index, info, site, trust_params) {
         return true;
     }
     let pins = |k: &Name| pins_tenant(index, info, k, tenant_fields, false, 0);
+    // Unless `strict-parent-lookups`, a relation to a tenant-owned model pinned by a parameter
+    // of the function (a URL keyword argument the view's permission check saw, a task argument)
+    // constrains the tenant as an instance does.
     if site.filter_keywords.iter().any(pins)
         || site
             .instance_keywords
             .iter()
+            .chain(site.param_keywords.iter().filter(|_| trust_params))
             .any(|k| pins_tenant(index, info, k, tenant_fields, true, 0))
     {
         return true;
@@ -203,7 +209,17 @@ fn filtered_at(
                 continue;
             }
             let scoped = manager_at(inner_info, inner).is_some_and(|(_, s, _)| s);
-            if scoped || filtered_at(index, file, inner_info, inner, tenant_fields, depth + 1) {
+            if scoped
+                || filtered_at(
+                    index,
+                    file,
+                    inner_info,
+                    inner,
+                    tenant_fields,
+                    trust_params,
+                    depth + 1,
+                )
+            {
                 return true;
             }
         }
@@ -211,10 +227,53 @@ fn filtered_at(
     false
 }
 
+/// Are raw ids that are parameters of the function trusted on relations to tenant-owned models
+/// (and, in Celery tasks, as primary keys)? Only when `strict-parent-lookups` is off and the
+/// project scopes in views rather than in managers (no scoped manager anywhere, as TEN100
+/// computes it): where managers scope, a query through an unscoped one is an explicit escape
+/// and a raw id there is not a tenant constraint.
+pub fn trust_params(ctx: &super::Context) -> bool {
+    !ctx.conv().strict_parent_lookups
+        && super::ten100_no_scoped_manager::scoping(ctx).managerless(ctx.index)
+}
+
+/// Is function scope `scope` the body of a task queue's task: a function decorated with
+/// Celery's task decorators (as TEN402 knows them) or huey's (`@db_task()`, `@task()`,
+/// `@db_periodic_task(...)`, resolved into the `huey` package)?
+pub fn in_task(ctx: &super::Context, scope: u32) -> bool {
+    scope != 0
+        && ctx
+            .facts
+            .functions
+            .iter()
+            .find(|f| f.scope == scope)
+            .is_some_and(|f| f.decorators.iter().any(|d| task_decorator(ctx, d)))
+}
+
+fn task_decorator(ctx: &super::Context, decorator: &crate::facts::ExprRef) -> bool {
+    if super::ten402_task_without_tenant_context::task_decorator(ctx, decorator).is_some() {
+        return true;
+    }
+    let func = match decorator {
+        crate::facts::ExprRef::Call(c) => &c.func,
+        other => other,
+    };
+    match ctx.index.resolve_expr(ctx.file, func) {
+        Resolved::External(p) => {
+            p.split('.').next() == Some("huey")
+                && matches!(
+                    crate::index::last_component(&p),
+                    "task" | "db_task" | "periodic_task" | "db_periodic_task"
+                )
+        }
+        _ => false,
+    }
+}
+
 /// Does the chain call a method that applies the tenant filter: one of `tenant-filter-methods`,
 /// or a method of the manager (or its queryset) whose body filters `self` on the tenant
 /// (`def for_company(self, c): return self.filter(multi_tenant_company=c)`)?
-fn filtering_method(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
+fn filtering_method(index: &Index, info: &ClassInfo, site: &QuerySite, trust_params: bool) -> bool {
     let conv = index.conv();
     if site
         .calls
@@ -238,7 +297,7 @@ fn filtering_method(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
                 && f.method == *m
                 && f.keywords
                     .iter()
-                    .any(|k| pins_tenant(index, info, k, &conv.tenant_fields, false, 0))
+                    .any(|k| pins_tenant(index, info, k, &conv.tenant_fields, trust_params, 0))
         })
     })
 }
@@ -282,8 +341,27 @@ pub fn pins_tenant(
             return true;
         }
     }
+    // A reverse relation from a tenant-owned model (`tasks__status=status`): the rows are those
+    // some source row in the pinned tenant points at.
+    for (rel, source) in &info.tenant_reverse_relations {
+        let Some(rest) = keyword.strip_prefix(rel.as_str()) else {
+            continue;
+        };
+        let source = index.info(*source);
+        if instance && REVERSE_PIN_SUFFIXES.contains(&rest) {
+            return true;
+        }
+        if let Some(sub) = rest.strip_prefix("__")
+            && pins_tenant(index, source, sub, tenant_fields, instance, depth + 1)
+        {
+            return true;
+        }
+    }
     false
 }
+
+/// What may follow a reverse relation's name in a lookup that pins it to given rows.
+const REVERSE_PIN_SUFFIXES: &[&str] = &["", "__in", "__exact", "__pk", "__pk__in"];
 
 /// What may follow a relation's name in a lookup that pins it to given rows.
 const PIN_SUFFIXES: &[&str] = &[

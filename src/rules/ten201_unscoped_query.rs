@@ -38,8 +38,16 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         if scoped
             || bounded(site)
             || class_level_queryset(site)
+            || task_argument_pk(ctx, site)
             || !is_query(index, info, site)
-            || tenant_filtered(index, ctx.file, info, site, tenant_fields)
+            || tenant_filtered(
+                index,
+                ctx.file,
+                info,
+                site,
+                tenant_fields,
+                super::queries::trust_params(ctx),
+            )
         {
             continue;
         }
@@ -98,6 +106,20 @@ fn class_level_queryset(site: &crate::facts::QuerySite) -> bool {
         && site.class_ctx.as_ref().is_some_and(|c| {
             c.attr.as_deref() == Some("queryset") || c.keyword.as_deref() == Some("queryset")
         })
+}
+
+/// In a Celery task, a primary-key lookup on one of the task's parameters (`Issue.objects.get(pk=
+/// issue_id)`): the id is the caller's, who enqueued a row it had (the caller's own query is
+/// checked where it runs). Reported with `strict-parent-lookups = true`.
+fn task_argument_pk(ctx: &Context, site: &crate::facts::QuerySite) -> bool {
+    const PK: &[&str] = &["pk", "id", "pk__in", "id__in", "pk__exact", "id__exact"];
+    if site.scope == 0
+        || !super::queries::trust_params(ctx)
+        || !site.param_keywords.iter().any(|k| PK.contains(&k.as_str()))
+    {
+        return false;
+    }
+    super::queries::in_task(ctx, site.scope)
 }
 
 /// A query through the unscoped *default* manager of a concrete model that TEN101 or TEN102

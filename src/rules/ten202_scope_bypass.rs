@@ -104,7 +104,14 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
             .iter()
             .any(|m| m.name == site.manager && !m.scoped);
         if unscoped_manager
-            && !tenant_filtered(ctx.index, ctx.file, info, site, &ctx.conv().tenant_fields)
+            && !tenant_filtered(
+                ctx.index,
+                ctx.file,
+                info,
+                site,
+                &ctx.conv().tenant_fields,
+                super::queries::trust_params(ctx),
+            )
         {
             continue;
         }
@@ -212,6 +219,11 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
         }
         // `scopes_disabled()`, `django_scopes.scopes_disabled()`: the function, resolved.
         if resolves_to(ctx, call, list).is_some() {
+            // A task queue's task runs outside any request, like a management command, and
+            // scopes itself once it has loaded its scope object.
+            if !call.in_decorator && super::queries::in_task(ctx, call.scope) {
+                continue;
+            }
             if !reported.insert(call.span.start) {
                 continue;
             }
@@ -327,7 +339,14 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             };
             let info = ctx.index.info(model);
             if !is_query(ctx.index, info, site)
-                || tenant_filtered(ctx.index, ctx.file, info, site, &ctx.conv().tenant_fields)
+                || tenant_filtered(
+                    ctx.index,
+                    ctx.file,
+                    info,
+                    site,
+                    &ctx.conv().tenant_fields,
+                    super::queries::trust_params(ctx),
+                )
             {
                 return false;
             }

@@ -165,7 +165,7 @@ fn celery_app(index: &Index, file: u32, obj: &ExprRef) -> App {
 
 /// Is `decorator` a Celery task decorator? `Some(true)` when it also gives the task a tenant
 /// base class (`base=TenantTask`, or an app whose `task_cls` is one).
-fn task_decorator(ctx: &Context, decorator: &ExprRef) -> Option<bool> {
+pub(crate) fn task_decorator(ctx: &Context, decorator: &ExprRef) -> Option<bool> {
     let (index, file) = (ctx.index, ctx.file);
     let bases = &index.conv().task_base_classes;
     let (func, keywords) = match decorator {

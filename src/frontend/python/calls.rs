@@ -214,6 +214,7 @@ impl<'a> Extractor<'a, '_> {
             method: method_attr.attr.id.clone(),
             filter_keywords: filters.keywords.into(),
             instance_keywords: filters.instance_keywords.into(),
+            param_keywords: filters.param_keywords.into(),
             or_groups: filters.or_groups.into(),
             pk_in_subqueries: filters.pk_in_subqueries.into(),
             pk_of_loaded: filters.pk_of_loaded,
@@ -430,6 +431,7 @@ pub(super) struct Filters {
     pub or_groups: Vec<Vec<Vec<Name>>>,
     pub pk_in_subqueries: Vec<u32>,
     pub pk_of_loaded: bool,
+    pub param_keywords: Vec<Name>,
 }
 
 /// Shortcuts whose first argument is a model or a queryset and whose keywords filter it.
@@ -454,11 +456,14 @@ impl<'a> Extractor<'a, '_> {
             match &k.arg {
                 Some(a) => {
                     out.keywords.push(a.id.clone());
-                    if is_instance_value(&k.value, 0) {
+                    let row = |e: &Expr| self.is_row_expr(e);
+                    if is_instance_value(&k.value, &row, 0) {
                         out.instance_keywords.push(a.id.clone());
+                    } else if self.is_param_value(&k.value) {
+                        out.param_keywords.push(a.id.clone());
                     }
                     if PK_LOOKUPS.contains(&a.id.as_str()) {
-                        if is_loaded_pk(&k.value, 0) {
+                        if is_loaded_pk(&k.value, &row, 0) {
                             out.pk_of_loaded = true;
                         }
                         if a.id.ends_with("__in") {
@@ -550,6 +555,156 @@ impl<'a> Extractor<'a, '_> {
         });
     }
 
+    /// Does the local `name` hold a row read by a query (see `FunctionScope::rows`)?
+    pub(super) fn is_row(&self, name: &Name) -> bool {
+        for scope in self.scopes.iter().rev() {
+            if scope.locals.contains(name) || scope.assigned.contains_key(name) {
+                return scope.rows.contains(name);
+            }
+        }
+        false
+    }
+
+    /// Does `e` hold a model instance in hand: a local row (see [`Self::is_row`]), or the
+    /// `.instance` of a local form or serializer built in this function (`serializer =
+    /// IssueSerializer(data=...)`; after `save()`, `serializer.instance` is the saved row)?
+    pub(super) fn is_row_expr(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Name(n) => self.is_row(&n.id),
+            Expr::Attribute(a) if a.attr.id == "instance" => {
+                let Expr::Name(holder) = &*a.value else {
+                    return false;
+                };
+                let Some(Expr::Call(c)) = self.local_value(&holder.id) else {
+                    return false;
+                };
+                let mut cur: &Expr = &c.func;
+                while let Expr::Attribute(x) = cur {
+                    cur = &x.value;
+                }
+                matches!(cur, Expr::Name(root) if !matches!(self.root_binding(&root.id), RootBinding::Local))
+            }
+            _ => false,
+        }
+    }
+
+    /// After `target = <value>`: does `target` now hold a recorded query chain (the site whose
+    /// span starts where the value does, recorded while visiting it), or a refinement of a local
+    /// that does (`qs = qs.filter(...)`)?
+    pub(super) fn note_query_var(
+        &mut self,
+        targets: &'a [Expr],
+        value: &'a Expr,
+        sites_before: usize,
+    ) {
+        // `qs = qs.filter(...)...`: the refinement belongs to the site `qs` holds.
+        if let [Expr::Name(t)] = targets
+            && chain_root(value).is_some_and(|r| r.id == t.id)
+        {
+            let mut cur = value;
+            let mut calls = Vec::new();
+            for _ in 0..64 {
+                match cur {
+                    Expr::Call(c) => {
+                        calls.push(c);
+                        cur = &c.func;
+                    }
+                    Expr::Attribute(a) => cur = &a.value,
+                    Expr::Subscript(s) => cur = &s.value,
+                    _ => break,
+                }
+            }
+            for c in calls.into_iter().rev() {
+                self.query_var_refinement(c);
+            }
+        }
+        let start = self.loc.span(value.range()).start;
+        let site = self.facts.query_sites[sites_before..]
+            .iter()
+            .position(|s| s.span.start == start)
+            .map(|i| sites_before + i)
+            .or_else(|| {
+                let root = chain_root(value)?;
+                self.scopes.last()?.query_vars.get(&root.id).copied()
+            });
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        for t in targets {
+            if let Expr::Name(n) = t {
+                match site {
+                    Some(i) => scope.query_vars.insert(n.id.clone(), i),
+                    None => scope.query_vars.remove(&n.id),
+                };
+            }
+        }
+    }
+
+    /// A call in `qs = qs.<method>(...)` where `qs` holds a recorded query chain: its method and
+    /// filters belong to that site, as if the chain had been written in one piece (every later
+    /// use of `qs` sees them). A conditional refinement counts (the rule cannot tell branches
+    /// apart); a use that is not assigned back (`qs.filter(tenant=t).count()`) does not change
+    /// what `qs` holds for its other uses, and is not merged.
+    fn query_var_refinement(&mut self, call: &'a ast::ExprCall) {
+        let Expr::Attribute(method) = &*call.func else {
+            return;
+        };
+        let Some(root) = chain_root(&method.value) else {
+            return;
+        };
+        let Some(&i) = self.scopes.last().and_then(|s| s.query_vars.get(&root.id)) else {
+            return;
+        };
+        let mut filters = Filters::default();
+        if FILTERING_METHODS.contains(&method.attr.id.as_str()) {
+            self.collect_filters(&call.arguments.keywords, &call.arguments.args, &mut filters);
+        }
+        let Some(site) = self.facts.query_sites.get_mut(i) else {
+            return;
+        };
+        site.calls.push(method.attr.id.clone());
+        site.empty |= method.attr.id == "none";
+        site.filter_keywords.extend(filters.keywords);
+        site.instance_keywords.extend(filters.instance_keywords);
+        site.param_keywords.extend(filters.param_keywords);
+        site.or_groups.extend(filters.or_groups);
+        site.pk_in_subqueries.extend(filters.pk_in_subqueries);
+        site.pk_of_loaded |= filters.pk_of_loaded;
+    }
+
+    /// After `target = <value>` or `for target in <value>`: does `target` now hold a row?
+    pub(super) fn note_row(&mut self, target: &Expr, row: bool) {
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        let mut names = HashSet::default();
+        super::scopes::collect_target_names(target, &mut names);
+        for n in names {
+            // Only a plain name target holds the row itself (`x, created = ...` does not).
+            if row && matches!(target, Expr::Name(_)) {
+                scope.rows.insert(n);
+            } else {
+                scope.rows.remove(&n);
+            }
+        }
+    }
+
+    /// Is a lookup's value a parameter of the enclosing function, not reassigned so far (a view's
+    /// URL keyword argument, a task's argument), or a list of those?
+    fn is_param_value(&self, e: &Expr) -> bool {
+        let n = match e {
+            Expr::Name(n) => n,
+            Expr::List(ast::ExprList { elts, .. }) | Expr::Tuple(ast::ExprTuple { elts, .. }) => {
+                return !elts.is_empty() && elts.iter().all(|x| self.is_param_value(x));
+            }
+            _ => return false,
+        };
+        let Some(scope) = self.scopes.last() else {
+            return false;
+        };
+        scope.params.contains(&n.id) && !scope.assigned.contains_key(&n.id)
+    }
+
     /// The last expression assigned to a local name in the innermost function that binds it.
     pub(super) fn local_value(&self, name: &Name) -> Option<&'a Expr> {
         for scope in self.scopes.iter().rev() {
@@ -581,13 +736,120 @@ impl<'a> Extractor<'a, '_> {
             site.or_groups.extend(filters.or_groups);
             site.pk_in_subqueries.extend(filters.pk_in_subqueries);
             site.pk_of_loaded |= filters.pk_of_loaded;
+            site.param_keywords.extend(filters.param_keywords);
+        }
+    }
+}
+
+/// The root name of an attribute/call/subscript chain (`qs` in `qs.filter(...).first()`).
+fn chain_root(e: &Expr) -> Option<&ast::ExprName> {
+    let mut cur = e;
+    for _ in 0..64 {
+        match cur {
+            Expr::Name(n) => return Some(n),
+            Expr::Attribute(a) => cur = &a.value,
+            Expr::Call(c) => cur = &c.func,
+            Expr::Subscript(s) => cur = &s.value,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Methods whose result is one row read (or written) by a query: `get`, `first`, `create`, ...
+const ROW_READ_METHODS: &[&str] = &[
+    "get",
+    "first",
+    "last",
+    "latest",
+    "earliest",
+    "create",
+    "aget",
+    "afirst",
+    "alast",
+    "alatest",
+    "aearliest",
+    "acreate",
+];
+
+impl Extractor<'_, '_> {
+    /// Is `e` a query chain `Model.<manager>...<method>(...)` whose last method is one of
+    /// `methods`: at least `Root.attr.method(...)`, the root a name bound at module level or
+    /// imported (a model class), never a local or parameter (`request.data.get(...)` is a dict).
+    fn model_chain(&self, e: &Expr, methods: &[&str]) -> bool {
+        let e = match e {
+            Expr::Await(a) => &*a.value,
+            other => other,
+        };
+        let Expr::Call(c) = e else {
+            return false;
+        };
+        let Expr::Attribute(a) = &*c.func else {
+            return false;
+        };
+        if !methods.contains(&a.attr.id.as_str()) {
+            return false;
+        }
+        let mut cur: &Expr = &a.value;
+        let mut links = 0;
+        for _ in 0..32 {
+            match cur {
+                Expr::Attribute(x) => cur = &x.value,
+                Expr::Call(x) => cur = &x.func,
+                _ => break,
+            }
+            links += 1;
+        }
+        let Expr::Name(root) = cur else {
+            return false;
+        };
+        links >= 1 && !matches!(self.root_binding(&root.id), RootBinding::Local)
+    }
+
+    /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.
+    pub(super) fn is_query_chain(&self, e: &Expr) -> bool {
+        self.model_chain(e, ROW_METHODS)
+    }
+
+    /// One row read or created by a query: `M.objects.get(...)`, `M.objects.filter(...).first()`,
+    /// `M.objects.create(...)`.
+    pub(super) fn is_row_read(&self, e: &Expr) -> bool {
+        if self.model_chain(e, ROW_READ_METHODS) {
+            return true;
+        }
+        // `get_object_or_404(Model, ...)`: Django's shortcut (a name bound at module level or
+        // imported), one row or a 404.
+        let e = match e {
+            Expr::Await(a) => &*a.value,
+            other => other,
+        };
+        matches!(e, Expr::Call(c) if matches!(&*c.func, Expr::Name(n)
+            if matches!(n.id.as_str(), "get_object_or_404" | "aget_object_or_404")
+                && !matches!(self.root_binding(&n.id), RootBinding::Local)))
+    }
+
+    /// `Prefetch(..., queryset=qs)` where the local `qs` holds a recorded query chain: that
+    /// chain is restricted to the outer query's related rows, as if written inline.
+    pub(super) fn prefetch_query_var(&mut self, call: &ast::ExprCall) {
+        for k in &call.arguments.keywords {
+            let (Some(arg), Expr::Name(n)) = (&k.arg, &k.value) else {
+                continue;
+            };
+            if arg.id != "queryset" {
+                continue;
+            }
+            if let Some(&i) = self.scopes.last().and_then(|s| s.query_vars.get(&n.id))
+                && let Some(site) = self.facts.query_sites.get_mut(i)
+            {
+                site.in_prefetch = true;
+            }
         }
     }
 }
 
 /// `self.pk`, `self.id`, `<expr>.pk`, and lists, tuples, sets and comprehensions of those: the
 /// primary key of a model instance already loaded (by a query checked where it ran).
-fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
+fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
     if depth > 8 {
         return false;
     }
@@ -595,19 +857,28 @@ fn is_loaded_pk(e: &Expr, depth: u32) -> bool {
         Expr::Attribute(a) => {
             a.attr.id == "pk"
                 || (a.attr.id == "id" && matches!(&*a.value, Expr::Name(n) if n.id == "self"))
+                // Any key a row in hand holds: its own (`issue.id`) or a relation's
+                // (`asset.project_id`, the row it points at, in the same tenant).
+                || row(&a.value)
         }
-        Expr::List(l) => !l.elts.is_empty() && l.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
-        Expr::Tuple(t) => !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
-        Expr::Set(s) => !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, depth + 1)),
-        Expr::ListComp(c) => is_loaded_pk(&c.elt, depth + 1),
+        Expr::List(l) => {
+            !l.elts.is_empty() && l.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
+        }
+        Expr::Tuple(t) => {
+            !t.elts.is_empty() && t.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
+        }
+        Expr::Set(s) => {
+            !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
+        }
+        Expr::ListComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
         // `id=OuterRef("pk")`: the outer query's own row, in a correlated subquery.
         Expr::Call(c) => match &*c.func {
             Expr::Name(n) => n.id == "OuterRef",
             Expr::Attribute(a) => a.attr.id == "OuterRef",
             _ => false,
         },
-        Expr::SetComp(c) => is_loaded_pk(&c.elt, depth + 1),
-        Expr::Generator(g) => is_loaded_pk(&g.elt, depth + 1),
+        Expr::SetComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
+        Expr::Generator(g) => is_loaded_pk(&g.elt, row, depth + 1),
         _ => false,
     }
 }
@@ -640,17 +911,20 @@ const ROW_METHODS: &[&str] = &[
 
 /// Is a lookup's value a model instance or rows already read (see
 /// [`QuerySite::instance_keywords`])?
-fn is_instance_value(e: &Expr, depth: u32) -> bool {
+fn is_instance_value(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
     if depth > 8 {
         return false;
     }
-    let all =
-        |elts: &[Expr]| !elts.is_empty() && elts.iter().all(|x| is_instance_value(x, depth + 1));
+    let all = |elts: &[Expr]| {
+        !elts.is_empty() && elts.iter().all(|x| is_instance_value(x, row, depth + 1))
+    };
     match e {
-        Expr::Name(n) => !id_like(&n.id),
+        Expr::Name(n) => !id_like(&n.id) || row(e),
+        // Any attribute of a row in hand (`us.id`, `asset.project_id`) is a key it holds.
         Expr::Attribute(a) => {
             a.attr.id == "pk"
                 || matches!(&*a.value, Expr::Name(n) if n.id == "self")
+                || row(&a.value)
                 || !id_like(&a.attr.id)
         }
         Expr::Call(c) => match &*c.func {
@@ -666,10 +940,35 @@ fn is_instance_value(e: &Expr, depth: u32) -> bool {
         Expr::List(l) => all(&l.elts),
         Expr::Tuple(t) => all(&t.elts),
         Expr::Set(s) => all(&s.elts),
-        Expr::ListComp(c) => is_instance_value(&c.elt, depth + 1),
-        Expr::SetComp(c) => is_instance_value(&c.elt, depth + 1),
-        Expr::Generator(g) => is_instance_value(&g.elt, depth + 1),
+        Expr::ListComp(c) => comp_instance(&c.elt, &c.generators, row, depth),
+        Expr::SetComp(c) => comp_instance(&c.elt, &c.generators, row, depth),
+        Expr::Generator(g) => comp_instance(&g.elt, &g.generators, row, depth),
         _ => false,
+    }
+}
+
+/// `[p.id for p in products]`: the element is judged with the loop variable as a row when the
+/// loop runs over instances or rows (`products`, `self.items`, a query chain).
+fn comp_instance(
+    elt: &Expr,
+    generators: &[ast::Comprehension],
+    row: &dyn Fn(&Expr) -> bool,
+    depth: u32,
+) -> bool {
+    let target = match generators {
+        [g] => match &g.target {
+            Expr::Name(t) if is_instance_value(&g.iter, row, depth + 1) => Some(&t.id),
+            _ => None,
+        },
+        _ => None,
+    };
+    match target {
+        Some(t) => is_instance_value(
+            elt,
+            &|e: &Expr| matches!(e, Expr::Name(n) if n.id == *t) || row(e),
+            depth + 1,
+        ),
+        None => is_instance_value(elt, row, depth + 1),
     }
 }
 

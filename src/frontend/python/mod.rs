@@ -248,6 +248,15 @@ struct FunctionScope<'a> {
     assigned: HashMap<Name, &'a Expr>,
     /// For a name whose last assignment is `x = x or y`: what `x` held before it.
     or_prev: HashMap<Name, &'a Expr>,
+    /// The function's parameters (URL kwargs of a view, arguments of a task).
+    params: HashSet<Name>,
+    /// Locals whose last binding so far is a row read by a query (`x = M.objects.get(...)`,
+    /// `x = M.objects.create(...)`, `for x in M.objects.filter(...)`): a model instance in hand.
+    rows: HashSet<Name>,
+    /// Locals holding a query chain recorded as a site (`qs = M.objects.all()`, and after
+    /// `qs2 = qs.order_by(...)`): index into `FileFacts::query_sites`. Later filters on the local
+    /// (`qs = qs.filter(tenant=t)`, `qs.filter(...).count()`) belong to that site.
+    query_vars: HashMap<Name, usize>,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

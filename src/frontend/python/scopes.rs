@@ -8,6 +8,7 @@ impl<'a> Extractor<'a, '_> {
         for p in params.iter() {
             locals.insert(p.name().id.clone());
         }
+        let params_set = locals.clone();
         let mut imports = HashMap::default();
         let mut globals = HashSet::default();
         collect_locals(body, &mut locals, &mut imports, &mut globals, self);
@@ -23,6 +24,9 @@ impl<'a> Extractor<'a, '_> {
             imports,
             assigned: HashMap::default(),
             or_prev: HashMap::default(),
+            params: params_set,
+            rows: HashSet::default(),
+            query_vars: HashMap::default(),
         });
     }
 }

@@ -181,10 +181,31 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         }
                     }
                 }
+                let sites_before = self.facts.query_sites.len();
                 visitor::walk_stmt(self, stmt);
+                // After the value was visited: the name now holds a row read by a query, or not;
+                // a query chain recorded as a site, or not.
+                if !self.at_module_level() && self.class_depth == 0 {
+                    let row = self.is_row_read(&a.value);
+                    for t in &a.targets {
+                        self.note_row(t, row);
+                    }
+                    self.note_query_var(&a.targets, &a.value, sites_before);
+                }
                 if let Some(ctx) = &mut self.class_ctx {
                     ctx.attr = None;
                 }
+            }
+            Stmt::For(f) => {
+                self.visit_expr(&f.iter);
+                self.visit_expr(&f.target);
+                // `for x in M.objects.filter(...)`: each `x` is a row read by that query.
+                if !self.at_module_level() && self.class_depth == 0 {
+                    let row = self.is_query_chain(&f.iter);
+                    self.note_row(&f.target, row);
+                }
+                self.visit_body(&f.body);
+                self.visit_body(&f.orelse);
             }
             Stmt::AugAssign(a) => {
                 if self.at_module_level()
@@ -289,6 +310,9 @@ impl<'a> Extractor<'a, '_> {
                     _ => None,
                 };
                 let prefetch = callee == Some("Prefetch");
+                if prefetch {
+                    self.prefetch_query_var(call);
+                }
                 let shortcut = callee.is_some_and(|c| SHORTCUTS.contains(&c));
                 let first_site = self.facts.query_sites.len();
                 if self.current_method.is_some() {
@@ -331,6 +355,9 @@ impl<'a> Extractor<'a, '_> {
                         imports: HashMap::default(),
                         assigned: HashMap::default(),
                         or_prev: HashMap::default(),
+                        params: HashSet::default(),
+                        rows: HashSet::default(),
+                        query_vars: HashMap::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
