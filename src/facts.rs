@@ -704,6 +704,13 @@ impl FileFacts {
             f.params.shrink_to_fit();
             f.decorators.shrink_to_fit();
         }
+        for q in &mut self.query_sites {
+            q.filter_keywords.shrink_to_fit();
+            q.instance_keywords.shrink_to_fit();
+            q.param_keywords.shrink_to_fit();
+            q.or_groups.shrink_to_fit();
+            q.calls.shrink_to_fit();
+        }
         self.query_sites.shrink_to_fit();
         self.cache_sites.shrink_to_fit();
         self.calls.shrink_to_fit();
