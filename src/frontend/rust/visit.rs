@@ -313,7 +313,45 @@ fn type_names(ty: &Type) -> Vec<String> {
     n.0
 }
 
-fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+/// A signature's parameters as facts, and whether one is typed as a `...Transaction`.
+pub(super) fn signature_params(sig: &syn::Signature) -> (Vec<Param>, bool) {
+    let mut params = Vec::new();
+    let mut tx_param = false;
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(_) => params.push(Param {
+                name: "self".into(),
+                ty: Vec::new(),
+                destructured: None,
+            }),
+            syn::FnArg::Typed(pt) => {
+                let ty = type_names(&pt.ty);
+                if ty.iter().any(|t| t.ends_with("Transaction")) {
+                    tx_param = true;
+                }
+                let (name, destructured) = match &*pt.pat {
+                    Pat::Ident(i) => (i.ident.to_string(), None),
+                    Pat::TupleStruct(ts) if ts.elems.len() == 1 => match &ts.elems[0] {
+                        Pat::Ident(i) => (
+                            i.ident.to_string(),
+                            ts.path.segments.last().map(|s| s.ident.to_string()),
+                        ),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                params.push(Param {
+                    name,
+                    ty,
+                    destructured,
+                });
+            }
+        }
+    }
+    (params, tx_param)
+}
+
+pub(super) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         let p = a.path();
         if p.segments.last().is_some_and(|s| s.ident == "test") {
@@ -794,52 +832,6 @@ impl V {
         }
     }
 
-    fn record_use(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
-        match tree {
-            syn::UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
-                self.record_use(prefix, &p.tree);
-                prefix.pop();
-            }
-            syn::UseTree::Name(n) => {
-                let name = n.ident.to_string();
-                let mut path = prefix.clone();
-                if name != "self" {
-                    path.push(name.clone());
-                }
-                let bound = if name == "self" {
-                    prefix.last().cloned().unwrap_or_default()
-                } else {
-                    name
-                };
-                self.out.uses.push(UseFact { name: bound, path });
-            }
-            syn::UseTree::Rename(r) => {
-                let mut path = prefix.clone();
-                if r.ident != "self" {
-                    path.push(r.ident.to_string());
-                }
-                self.out.uses.push(UseFact {
-                    name: r.rename.to_string(),
-                    path,
-                });
-            }
-            syn::UseTree::Glob(_) => {
-                let mut path = prefix.clone();
-                path.push("*".into());
-                self.out.uses.push(UseFact {
-                    name: "*".into(),
-                    path,
-                });
-            }
-            syn::UseTree::Group(g) => {
-                for t in &g.items {
-                    self.record_use(prefix, t);
-                }
-            }
-        }
-    }
-
     /// `#[cached(key = "String", convert = r#"{ format!("{}", id) }"#)]` (the `cached` crate; also
     /// `io_cached`): the `convert` block builds the key of a cache shared by every caller. Read
     /// with the function's parameters in scope (call `enter_fn` first). Without `convert` the key
@@ -887,39 +879,16 @@ impl V {
         if test {
             self.test_depth += 1;
         }
-        let mut params = Vec::new();
-        let mut locals = Locals::default();
-        for input in &sig.inputs {
-            match input {
-                syn::FnArg::Receiver(_) => params.push(Param {
-                    name: "self".into(),
-                    ty: Vec::new(),
-                    destructured: None,
-                }),
-                syn::FnArg::Typed(pt) => {
-                    let ty = type_names(&pt.ty);
-                    if ty.iter().any(|t| t.ends_with("Transaction")) {
-                        locals.tx_param = true;
-                    }
-                    let (name, destructured) = match &*pt.pat {
-                        Pat::Ident(i) => (i.ident.to_string(), None),
-                        Pat::TupleStruct(ts) if ts.elems.len() == 1 => match &ts.elems[0] {
-                            Pat::Ident(i) => (
-                                i.ident.to_string(),
-                                ts.path.segments.last().map(|s| s.ident.to_string()),
-                            ),
-                            _ => continue,
-                        },
-                        _ => continue,
-                    };
-                    locals.types.insert(name.clone(), ty.clone());
-                    params.push(Param {
-                        name,
-                        ty,
-                        destructured,
-                    });
-                }
-            }
+        let (params, tx_param) = signature_params(sig);
+        let mut locals = Locals {
+            tx_param,
+            ..Locals::default()
+        };
+        for p in params
+            .iter()
+            .filter(|p| p.name != "self" || !p.ty.is_empty())
+        {
+            locals.types.insert(p.name.clone(), p.ty.clone());
         }
         let index = self.out.functions.len() as u32;
         let name_span = self.span(sig.ident.span());
@@ -1318,6 +1287,53 @@ impl V {
     }
 }
 
+/// Every name a `use` tree binds, with the path it stands for (globs bind `*`).
+pub(super) fn record_use(out: &mut Vec<UseFact>, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            record_use(out, prefix, &p.tree);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            let mut path = prefix.clone();
+            if name != "self" {
+                path.push(name.clone());
+            }
+            let bound = if name == "self" {
+                prefix.last().cloned().unwrap_or_default()
+            } else {
+                name
+            };
+            out.push(UseFact { name: bound, path });
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            if r.ident != "self" {
+                path.push(r.ident.to_string());
+            }
+            out.push(UseFact {
+                name: r.rename.to_string(),
+                path,
+            });
+        }
+        syn::UseTree::Glob(_) => {
+            let mut path = prefix.clone();
+            path.push("*".into());
+            out.push(UseFact {
+                name: "*".into(),
+                path,
+            });
+        }
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                record_use(out, prefix, t);
+            }
+        }
+    }
+}
+
 /// An expression as a dotted path (`self.tenant.id`, `tenant_id`, `ctx.tenant_id()` as
 /// `ctx.tenant_id`); empty when it is none.
 fn dotted(e: &Expr) -> String {
@@ -1363,7 +1379,7 @@ fn column_of(e: &Expr) -> Option<String> {
 
 impl<'ast> Visit<'ast> for V {
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        self.record_use(&mut Vec::new(), &u.tree);
+        record_use(&mut self.out.uses, &mut Vec::new(), &u.tree);
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
