@@ -458,6 +458,7 @@ pub(super) fn skim(source: &str, base: usize) -> Option<RustFacts> {
         toks: &toks,
         uses: Vec::new(),
         functions: Vec::new(),
+        batch: String::new(),
     }
     .run()
 }
@@ -467,10 +468,12 @@ struct Walk<'a> {
     toks: &'a [Tok],
     uses: Vec<UseFact>,
     functions: Vec<RustFn>,
+    /// The `use` items and signatures (`fn name(params) {}`), for one `syn` parse.
+    batch: String,
 }
 
-impl Walk<'_> {
-    fn text(&self, k: usize) -> &str {
+impl<'a> Walk<'a> {
+    fn text(&self, k: usize) -> &'a str {
         let t = self.toks[k];
         &self.src[t.start as usize..t.end as usize]
     }
@@ -481,12 +484,12 @@ impl Walk<'_> {
             .is_some_and(|t| t.kind == kind && self.src.as_bytes()[t.start as usize] == c)
     }
 
-    fn ident(&self, k: usize) -> Option<&str> {
+    fn ident(&self, k: usize) -> Option<&'a str> {
         (self.toks.get(k)?.kind == Kind::Ident).then(|| self.text(k))
     }
 
     /// Source text from token `a`'s start to token `b`'s end.
-    fn slice(&self, a: usize, b: usize) -> &str {
+    fn slice(&self, a: usize, b: usize) -> &'a str {
         &self.src[self.toks[a].start as usize..self.toks[b].end as usize]
     }
 
@@ -642,6 +645,23 @@ impl Walk<'_> {
         if frames.len() != 1 {
             return None;
         }
+        // The `use` items and signatures, in source order, parsed by `syn` in one go.
+        let file: syn::File = syn::parse_str(&self.batch).ok()?;
+        let mut fns = self.functions.iter_mut();
+        for item in &file.items {
+            match item {
+                syn::Item::Use(u) => record_use(&mut self.uses, &mut Vec::new(), &u.tree),
+                syn::Item::Fn(f) => {
+                    let rf = fns.next()?;
+                    rf.name = f.sig.ident.to_string();
+                    rf.params = signature_params(&f.sig).0;
+                }
+                _ => return None,
+            }
+        }
+        if fns.next().is_some() {
+            return None;
+        }
         Some(RustFacts {
             uses: self.uses,
             functions: self.functions,
@@ -669,8 +689,9 @@ impl Walk<'_> {
         if j >= self.toks.len() {
             return None;
         }
-        let item: syn::ItemUse = syn::parse_str(self.slice(k, j)).ok()?;
-        record_use(&mut self.uses, &mut Vec::new(), &item.tree);
+        let text = self.slice(k, j);
+        self.batch.push_str(text);
+        self.batch.push('\n');
         Some(j + 1)
     }
 
@@ -716,18 +737,18 @@ impl Walk<'_> {
         }
         let open = params?;
         let close = toks[open].pair as usize;
-        let sig_text = format!(
-            "fn {}({})",
-            self.text(name_tok),
-            &self.src[toks[open].end as usize..toks[close].start as usize]
-        );
-        let sig: syn::Signature = syn::parse_str(&sig_text).ok()?;
-        let (params, _) = signature_params(&sig);
+        let name = self.text(name_tok).to_string();
+        let params = &self.src[toks[open].end as usize..toks[close].start as usize];
+        self.batch.push_str("fn ");
+        self.batch.push_str(&name);
+        self.batch.push('(');
+        self.batch.push_str(params);
+        self.batch.push_str(") {}\n");
         let nt = toks[name_tok];
         self.functions.push(RustFn {
-            name: sig.ident.to_string(),
+            name,
             name_span: Span::new(nt.start, nt.end),
-            params,
+            params: Vec::new(),
             filters_param: Vec::new(),
             in_test: test,
         });

@@ -260,3 +260,42 @@ fn skim_equals_full_on_trees() {
     eprintln!("{files} Rust files, {skimmed} skimmed");
     assert!(files > 0);
 }
+
+/// `first_token` (the cheap start of an expression) agrees with `Spanned::span` on every
+/// expression of the fixtures' Rust files.
+#[test]
+fn first_token_is_where_spanned_starts() {
+    use syn::spanned::Spanned;
+    use syn::visit::Visit;
+    struct All(usize);
+    impl<'a> Visit<'a> for All {
+        fn visit_expr(&mut self, e: &'a syn::Expr) {
+            if let Some(t) = super::visit::first_token(e) {
+                assert_eq!(t.byte_range().start, e.span().byte_range().start);
+                self.0 += 1;
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut all = All(0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for entry in ignore::WalkBuilder::new(&root)
+        .standard_filters(false)
+        .build()
+    {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            if let Ok(file) = syn::parse_str::<syn::File>(&text) {
+                all.visit_file(&file);
+            }
+            proc_macro2::extra::invalidate_current_thread_spans();
+        }
+    }
+    let file: syn::File = syn::parse_str(
+        "fn f() { let _ = (<A as B>::c)(::std::x, [1], (2, 3), S { a: 1 }, m!(x), &y, a as u8, x[0].y?.await, 1 + 2); }",
+    )
+    .unwrap();
+    all.visit_file(&file);
+    assert!(all.0 > 200, "{} expressions compared", all.0);
+}
