@@ -799,6 +799,42 @@ mod tests {
         }
     }
 
+    /// Every prefix of every fixture Rust file, and each with one byte dropped every 7 bytes:
+    /// the skim answers (facts or `None`) and never panics.
+    #[test]
+    fn never_panics_on_cut_or_damaged_text() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut n = 0;
+        for entry in ignore::WalkBuilder::new(&root)
+            .standard_filters(false)
+            .build()
+        {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let mut texts: Vec<String> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .map(|i| text[..i].to_string())
+                .collect();
+            let bytes = text.as_bytes();
+            for i in (0..bytes.len()).step_by(7) {
+                let mut b = bytes.to_vec();
+                b.remove(i);
+                if let Ok(t) = String::from_utf8(b) {
+                    texts.push(t);
+                }
+            }
+            for t in &texts {
+                let _ = skimmed(t);
+                n += 1;
+            }
+            proc_macro2::extra::invalidate_current_thread_spans();
+        }
+        assert!(n > 1000, "{n} texts");
+    }
+
     #[test]
     fn broken_text_goes_to_the_full_parse() {
         for src in [
