@@ -312,6 +312,9 @@ pub(crate) struct PredRef {
     /// `a.col = b.col`: the column it is equated with. Such a join condition ties two tables'
     /// tenants together but does not by itself pick a tenant.
     pub(crate) joined: Option<(Option<String>, String)>,
+    /// In the ON clause of a `LEFT`/`RIGHT`/`FULL` join: it does not drop the preserved side's
+    /// rows.
+    pub(crate) outer: bool,
 }
 
 #[derive(Default, Debug)]
@@ -332,8 +335,18 @@ pub(crate) fn parse(sql: &str) -> Parsed {
     let mut stack: Vec<(usize, usize, bool)> = vec![(0, 0, false)];
     let mut depth = 0usize;
     let mut in_pred = false;
+    // The last JOIN was an outer one, and the predicates being read are its ON clause.
+    let mut outer_join = false;
+    let mut in_outer_on = false;
     let mut i = 0;
+    let mut outer_saved: Vec<bool> = Vec::new();
+    let mut marked = 0;
     while i < toks.len() {
+        // Predicates read in the previous step were read in the current clause.
+        for q in &mut p.preds[marked..] {
+            q.outer = in_outer_on;
+        }
+        marked = p.preds.len();
         let block = stack.last().map_or(0, |s| s.1);
         let t = &toks[i];
         match t {
@@ -344,8 +357,10 @@ pub(crate) fn parse(sql: &str) -> Parsed {
                     .is_some_and(|n| n.is_word("select") || n.is_word("with"))
                 {
                     stack.push((depth, block_count, in_pred));
+                    outer_saved.push(in_outer_on);
                     block_count += 1;
                     in_pred = false;
+                    in_outer_on = false;
                 }
                 i += 1;
                 continue;
@@ -357,6 +372,7 @@ pub(crate) fn parse(sql: &str) -> Parsed {
                 {
                     stack.pop();
                     in_pred = saved;
+                    in_outer_on = outer_saved.pop().unwrap_or(false);
                 }
                 depth = depth.saturating_sub(1);
                 i += 1;
@@ -418,6 +434,7 @@ pub(crate) fn parse(sql: &str) -> Parsed {
         match word {
             "where" | "having" => {
                 in_pred = true;
+                in_outer_on = false;
                 i += 1;
             }
             "on" => {
@@ -425,6 +442,7 @@ pub(crate) fn parse(sql: &str) -> Parsed {
                 in_pred = !toks.get(i + 1).is_some_and(|n| {
                     n.is_word("conflict") || n.is_word("delete") || n.is_word("update")
                 });
+                in_outer_on = in_pred && outer_join;
                 i += 1;
             }
             "union" | "intersect" | "except" => {
@@ -462,6 +480,16 @@ pub(crate) fn parse(sql: &str) -> Parsed {
             }
             "from" | "join" | "update" | "into" | "using" => {
                 in_pred = false;
+                in_outer_on = false;
+                // `LEFT [OUTER] JOIN`, `RIGHT ...`, `FULL ...`.
+                let kind = match i.checked_sub(1).map(|j| &toks[j]) {
+                    Some(t) if t.is_word("outer") => i.checked_sub(2).map(|j| &toks[j]),
+                    other => other,
+                };
+                outer_join = word == "join"
+                    && kind.is_some_and(|t| {
+                        t.is_word("left") || t.is_word("right") || t.is_word("full")
+                    });
                 let insert = word == "into";
                 i = table_list(&toks, i + 1, block, word == "from", insert, &mut p);
             }
@@ -474,6 +502,9 @@ pub(crate) fn parse(sql: &str) -> Parsed {
             }
             _ => i += 1,
         }
+    }
+    for q in &mut p.preds[marked..] {
+        q.outer = in_outer_on;
     }
     p
 }
@@ -529,6 +560,7 @@ pub(crate) fn pred_ref(toks: &[Tok], i: usize, block: usize, p: &mut Parsed) -> 
             column,
             block,
             joined,
+            outer: false,
         });
     }
     j.max(i + 1)
@@ -733,6 +765,9 @@ fn evaluate_with(
         }
     };
     let mut key_links: Vec<(usize, usize)> = Vec::new();
+    // `b.a_id = a.id` outside an outer join's ON clause: `b`'s rows are those pointing to `a`'s
+    // rows, so when `a` picks a tenant, so does `b` (parent, child).
+    let mut child_links: Vec<(usize, usize)> = Vec::new();
     if key_joins {
         for p in &parsed.preds {
             let Some((jq, jc)) = &p.joined else { continue };
@@ -743,6 +778,9 @@ fn evaluate_with(
                 for a in (0..refs.len()).filter(|&a| names_ref(a, key_q, p.block)) {
                     for b in (0..refs.len()).filter(|&b| b != a && names_ref(b, other_q, p.block)) {
                         key_links.push((a, b));
+                        if !p.outer {
+                            child_links.push((a, b));
+                        }
                     }
                 }
             }
@@ -760,6 +798,12 @@ fn evaluate_with(
         for &(a, b) in &key_links {
             if ok[b] && !ok[a] {
                 ok[a] = true;
+                changed = true;
+            }
+        }
+        for &(parent, child) in &child_links {
+            if ok[parent] && !ok[child] {
+                ok[child] = true;
                 changed = true;
             }
         }
@@ -1225,5 +1269,27 @@ mod key_join_tests {
         let sql =
             "SELECT 1 FROM loan_transaction lt JOIN loan_contract lc ON lt.contract_id = lc.id";
         assert_eq!(evaluate_key_joins(&parse(sql), &tables).len(), 2);
+        // The other way: rows pointing by foreign key to a tenant-picked row are picked, in a
+        // join or a correlated subquery.
+        let sql = "SELECT 1 FROM loan_transaction lt JOIN loan_contract lc ON lt.contract_id = lc.id WHERE lc.tenant_id = $1";
+        assert!(evaluate_key_joins(&parse(sql), &tables).is_empty());
+        let sql = "UPDATE loan_contract SET total = (SELECT SUM(amount) FROM loan_transaction WHERE loan_transaction.contract_id = loan_contract.id) WHERE id = $1 AND tenant_id = $2";
+        assert!(evaluate_key_joins(&parse(sql), &tables).is_empty());
+        // Not through an outer join's ON clause: every transaction is kept, matched or not.
+        for join in ["LEFT JOIN", "left outer join", "FULL JOIN"] {
+            let sql = format!(
+                "SELECT 1 FROM loan_transaction lt {join} loan_contract lc ON lt.contract_id = lc.id AND lc.tenant_id = $1"
+            );
+            let found = evaluate_key_joins(&parse(&sql), &tables);
+            assert_eq!(found.len(), 1, "{sql}");
+            assert_eq!(found[0].table, "loan_transaction");
+        }
+        // The join condition is an outer join's, so it is not used even when a WHERE on the
+        // parent makes the join inner (a finding to suppress, not a leak to miss).
+        let sql = "SELECT 1 FROM loan_transaction lt LEFT JOIN loan_contract lc ON lt.contract_id = lc.id WHERE lc.tenant_id = $1";
+        assert_eq!(evaluate_key_joins(&parse(sql), &tables).len(), 1);
+        // Django's TEN203 keeps its reading.
+        let sql = "SELECT 1 FROM loan_transaction lt JOIN loan_contract lc ON lt.contract_id = lc.id WHERE lc.tenant_id = $1";
+        assert_eq!(evaluate(&parse(sql), &tables).len(), 1);
     }
 }

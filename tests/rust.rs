@@ -223,10 +223,20 @@ fn syntax_errors_are_ten900_where_syn_says() {
     write(
         root,
         "src/lib.rs",
-        "fn ok() {}\n\nfn broken() {\n    let x = ;\n}\n",
+        "fn ok(db: &Db) { invoice::Entity::find(); }\n\nfn broken() {\n    let x = ;\n}\n",
     );
+    // A file with no token a fact needs is skimmed, not parsed: its syntax is rustc's business,
+    // unless its brackets or literals do not close.
+    write(root, "src/plain.rs", "fn broken() {\n    let x = ;\n}\n");
+    write(root, "src/open.rs", "fn broken() {\n    let s = (1;\n}\n");
     let got = found(&json(root, &["--no-cache"]));
-    assert_eq!(got, vec![("src/lib.rs".into(), 4, "TEN900".into())]);
+    assert_eq!(
+        got,
+        vec![
+            ("src/lib.rs".into(), 4, "TEN900".into()),
+            ("src/open.rs".into(), 3, "TEN900".into())
+        ]
+    );
 }
 
 #[test]

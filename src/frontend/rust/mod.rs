@@ -8,15 +8,32 @@
 
 pub mod facts;
 pub(crate) mod lex;
+mod skim;
 mod visit;
 
 use crate::facts::{FileFacts, FileProblem, Noqa};
 use crate::locate::{LineIndex, Span};
 pub use facts::*;
 
-/// Parse `source` once and extract its facts. Never panics: a file syn cannot parse is a
-/// syntax problem (TEN900) at syn's error span.
+/// Extract the facts of `source`. Never panics: a file syn cannot parse is a syntax problem
+/// (TEN900) at syn's error span. A file without any token a query, SQL, cache or session fact
+/// needs is skimmed rather than parsed in full ([`skim`]; `TENANTLINT_RUST_FULL_PARSE=1` turns
+/// that off): its facts are the same, but its syntax is not checked.
 pub fn extract_source(source: &str) -> FileFacts {
+    static FULL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let full = *FULL.get_or_init(|| {
+        std::env::var_os("TENANTLINT_RUST_FULL_PARSE").is_some_and(|v| !v.is_empty() && v != "0")
+    });
+    extract(source, full)
+}
+
+/// [`extract_source`] with every file parsed in full by `syn` (the reference the skim is
+/// tested against).
+pub fn extract_source_full(source: &str) -> FileFacts {
+    extract(source, true)
+}
+
+fn extract(source: &str, full_parse: bool) -> FileFacts {
     let lines = LineIndex::new(source);
     let scan = lex::scan(source);
     let noqa = noqa_of(&scan, &lines);
@@ -34,12 +51,13 @@ pub fn extract_source(source: &str) -> FileFacts {
         return facts;
     }
     // syn strips a BOM and a shebang line itself; strip them here so byte offsets stay ours.
-    let mut base = 0;
-    if source.starts_with('\u{feff}') {
-        base = 3;
-    }
-    if source[base..].starts_with("#!") && !source[base + 2..].trim_start().starts_with('[') {
-        base += source[base..].find('\n').unwrap_or(source.len() - base);
+    let base = skim::code_start(source);
+    // Most files hold no query, SQL, cache or session variable: skim them (see `skim`).
+    if !full_parse && let Some(rust) = skim::skim(source, base) {
+        facts.rust = Some(Box::new(rust));
+        proc_macro2::extra::invalidate_current_thread_spans();
+        facts.shrink_to_fit();
+        return facts;
     }
     let text = &source[base..];
     let parsed = syn::parse_str::<syn::File>(text);

@@ -8,7 +8,7 @@ fn rust(src: &str) -> (FileFacts, RustFacts) {
 
 #[test]
 fn syntax_error_is_a_problem_at_syns_span_and_never_a_panic() {
-    let (f, _) = rust("fn main() {\n    let x = ;\n}\n");
+    let (f, _) = rust("fn main(db: &Db) {\n    let x = ;\n    invoice::Entity::find();\n}\n");
     assert!(f.has_syntax_error());
     let crate::facts::FileProblem::Syntax { span, .. } = &f.problems[0] else {
         panic!()
@@ -157,4 +157,145 @@ fn tests_are_marked() {
     let (_, r) = rust(src);
     let flags: Vec<bool> = r.queries.iter().map(|q| q.in_test).collect();
     assert_eq!(flags, vec![true, true, false]);
+}
+
+#[test]
+fn a_file_without_markers_is_skimmed_not_syntax_checked_unless_it_does_not_close() {
+    // No token a fact needs: not parsed in full, so syn's complaint is not heard (rustc's is).
+    let (f, _) = rust("fn main() {\n    let x = ;\n}\n");
+    assert!(!f.has_syntax_error());
+    assert!(extract_source_full("fn main() {\n    let x = ;\n}\n").has_syntax_error());
+    // Unbalanced brackets or an unterminated literal: parsed in full, TEN900 where syn says.
+    for src in [
+        "fn main() {\n    let x = (1;\n}\n",
+        "fn main() {\n    let s = \"open;\n}\n",
+    ] {
+        let (f, _) = rust(src);
+        assert!(f.has_syntax_error(), "{src}");
+    }
+}
+
+/// The skim gives the facts of a full parse: every Rust file of the fixtures, and files made to
+/// exercise what it reads (uses, functions, parameters, test attributes, macros, raw strings).
+#[test]
+fn skimmed_facts_equal_full_parse_facts() {
+    let mut files: Vec<(String, String)> = Vec::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for entry in ignore::WalkBuilder::new(&root)
+        .standard_filters(false)
+        .build()
+    {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            files.push((entry.path().display().to_string(), text));
+        }
+    }
+    assert!(files.len() >= 10, "fixtures have Rust files");
+    let made = [
+        "use a::{b::{self, C as D}, e::*};\npub(crate) use x;\nfn f(&self, t: TenantId, CurrentTenant(id): CurrentTenant, (a, b): (X, Transaction)) {}",
+        "#[cfg(test)]\nmod tests {\n    use super::*;\n    #[test]\n    fn t() { fn inner(x: u8) {} }\n}\nmod m { #![cfg(test)] fn g() {} }\n",
+        "impl<T: Fn(u8) -> u8> S<T> {\n    pub async unsafe fn a<'a, const N: usize>(&'a self, f: impl Fn(&str) -> Result<(), E>) -> Vec<[u8; N]> where T: Clone { let c = '{'; let s = r#\"}\"#; }\n}\n",
+        "trait T { fn decl(&self); fn with_default(&self, x: u32) -> u32 { x } }\nextern \"C\" { fn ext(x: i32); }\n",
+        "macro_rules! m { ($x:ident) => { fn $x() {} use foo::bar; }; }\nfn after(y: Option<Box<dyn Fn() -> u8>>) { if !(y.is_some()) { m!(zz); } }\n",
+        "/// Doc\n#[tokio::test]\n/// more\nasync fn t2(r#type: u8) { let b = b'x'; let l: &'static str = \"a\\\"b\"; }\n",
+        "\u{feff}#!/usr/bin/env run-cargo-script\nfn é(ü: Ü) {}\n",
+        "fn outer() -> impl Iterator<Item = u8> + use<> { struct S; impl S { fn m(self: Box<Self>) {} } std::iter::empty() }\n",
+        "#[cfg_attr(test, derive(Debug))]\nfn not_test() {}\n#[cfg(not(test))]\nfn also_not() {}\n#[cfg(all(test, feature = \"x\"))]\nfn yes() {}\n",
+    ];
+    for (i, m) in made.iter().enumerate() {
+        files.push((format!("made {i}"), m.to_string()));
+    }
+    let mut skimmed = 0;
+    for (name, text) in &files {
+        let fast = extract_source(text);
+        let full = extract_source_full(text);
+        if full.has_syntax_error() {
+            continue;
+        }
+        let fast_json = serde_json::to_string(&fast).unwrap();
+        let full_json = serde_json::to_string(&full).unwrap();
+        assert_eq!(fast_json, full_json, "{name}");
+        if super::skim::skim(text, super::skim::code_start(text)).is_some() {
+            skimmed += 1;
+        }
+    }
+    // The comparison is worth something only if files were skimmed.
+    assert!(skimmed >= made.len(), "{skimmed} skimmed");
+}
+
+/// The same comparison on real trees, file by file:
+/// `TENANTLINT_SKIM_TREES=/work/realprojects/rust cargo test --lib skim_equals_full_on_trees -- --ignored`.
+#[test]
+#[ignore]
+fn skim_equals_full_on_trees() {
+    let roots = std::env::var("TENANTLINT_SKIM_TREES").expect("TENANTLINT_SKIM_TREES");
+    let (mut files, mut skimmed) = (0, 0);
+    for root in roots.split(':') {
+        for entry in ignore::WalkBuilder::new(root)
+            .standard_filters(false)
+            .build()
+        {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            files += 1;
+            let full = extract_source_full(&text);
+            if super::skim::skim(&text, super::skim::code_start(&text)).is_some() {
+                skimmed += 1;
+                assert!(!full.has_syntax_error(), "{}", entry.path().display());
+            }
+            assert_eq!(
+                serde_json::to_string(&extract_source(&text)).unwrap(),
+                serde_json::to_string(&full).unwrap(),
+                "{}",
+                entry.path().display()
+            );
+        }
+    }
+    eprintln!("{files} Rust files, {skimmed} skimmed");
+    assert!(files > 0);
+}
+
+/// `first_token` (the cheap start of an expression) agrees with `Spanned::span` on every
+/// expression of the fixtures' Rust files.
+#[test]
+fn first_token_is_where_spanned_starts() {
+    use syn::spanned::Spanned;
+    use syn::visit::Visit;
+    struct All(usize);
+    impl<'a> Visit<'a> for All {
+        fn visit_expr(&mut self, e: &'a syn::Expr) {
+            if let Some(t) = super::visit::first_token(e) {
+                assert_eq!(t.byte_range().start, e.span().byte_range().start);
+                self.0 += 1;
+            }
+            syn::visit::visit_expr(self, e);
+        }
+    }
+    let mut all = All(0);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for entry in ignore::WalkBuilder::new(&root)
+        .standard_filters(false)
+        .build()
+    {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            if let Ok(file) = syn::parse_str::<syn::File>(&text) {
+                all.visit_file(&file);
+            }
+            proc_macro2::extra::invalidate_current_thread_spans();
+        }
+    }
+    let file: syn::File = syn::parse_str(
+        "fn f() { let _ = (<A as B>::c)(::std::x, [1], (2, 3), S { a: 1 }, m!(x), &y, a as u8, x[0].y?.await, 1 + 2); }",
+    )
+    .unwrap();
+    all.visit_file(&file);
+    assert!(all.0 > 200, "{} expressions compared", all.0);
 }

@@ -30,15 +30,16 @@ const ROW_METHODS: &[&str] = &[
     "returning",
 ];
 
-/// The method names along a chain (any order).
-fn chain_methods(e: &Expr) -> Vec<String> {
-    let mut out = Vec::new();
+/// Whether a method along a chain is one of `names`.
+fn chain_has_method(e: &Expr, names: &[&str]) -> bool {
     let mut cur = peel(e);
     while let Expr::MethodCall(m) = cur {
-        out.push(m.method.to_string());
+        if names.iter().any(|n| m.method == n) {
+            return true;
+        }
         cur = peel(&m.receiver);
     }
-    out
+    false
 }
 
 /// Comparison methods whose receiver is a column the query constrains to a value.
@@ -204,6 +205,8 @@ struct V {
     uses_moka: bool,
     uses_sqlx: bool,
     cache_fields: HashSet<String>,
+    /// The text names `DeriveEntityModel` (else no struct is an entity).
+    entities: bool,
     /// Start offsets of Diesel chains already recorded inside `diesel::update(..)`/`delete(..)`.
     consumed: HashSet<u32>,
 }
@@ -229,6 +232,7 @@ pub fn extract(file: &syn::File, text: &str, base: u32) -> RustFacts {
         uses_moka: has(&["moka"]) || text.contains("moka::"),
         uses_sqlx: has(&["sqlx"]) || text.contains("sqlx::"),
         cache_fields: HashSet::default(),
+        entities: text.contains("DeriveEntityModel"),
         consumed: HashSet::default(),
     };
     v.visit_file(file);
@@ -313,7 +317,45 @@ fn type_names(ty: &Type) -> Vec<String> {
     n.0
 }
 
-fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
+/// A signature's parameters as facts, and whether one is typed as a `...Transaction`.
+pub(super) fn signature_params(sig: &syn::Signature) -> (Vec<Param>, bool) {
+    let mut params = Vec::new();
+    let mut tx_param = false;
+    for input in &sig.inputs {
+        match input {
+            syn::FnArg::Receiver(_) => params.push(Param {
+                name: "self".into(),
+                ty: Vec::new(),
+                destructured: None,
+            }),
+            syn::FnArg::Typed(pt) => {
+                let ty = type_names(&pt.ty);
+                if ty.iter().any(|t| t.ends_with("Transaction")) {
+                    tx_param = true;
+                }
+                let (name, destructured) = match &*pt.pat {
+                    Pat::Ident(i) => (i.ident.to_string(), None),
+                    Pat::TupleStruct(ts) if ts.elems.len() == 1 => match &ts.elems[0] {
+                        Pat::Ident(i) => (
+                            i.ident.to_string(),
+                            ts.path.segments.last().map(|s| s.ident.to_string()),
+                        ),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                params.push(Param {
+                    name,
+                    ty,
+                    destructured,
+                });
+            }
+        }
+    }
+    (params, tx_param)
+}
+
+pub(super) fn is_test_attr(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
         let p = a.path();
         if p.segments.last().is_some_and(|s| s.ident == "test") {
@@ -403,6 +445,13 @@ impl V {
     fn span(&self, s: proc_macro2::Span) -> Span {
         let r = s.byte_range();
         Span::new(self.base + r.start as u32, self.base + r.end as u32)
+    }
+
+    /// Where `e` starts: the start of `e.span()` without printing `e` to tokens (what
+    /// `Spanned::span` does, at a cost that grows with the expression), for the kinds that
+    /// start a query or a call argument.
+    fn start_of(&self, e: &Expr) -> u32 {
+        self.span(first_token(e).unwrap_or_else(|| e.span())).start
     }
 
     fn in_test(&self) -> bool {
@@ -628,7 +677,7 @@ impl V {
         struct Cols<'o>(&'o mut Vec<String>);
         impl<'ast> Visit<'ast> for Cols<'_> {
             fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
-                if EQ_METHODS.contains(&m.method.to_string().as_str())
+                if EQ_METHODS.iter().any(|n| m.method == n)
                     && let Some(col) = column_of(&m.receiver)
                 {
                     self.0.push(col);
@@ -644,6 +693,9 @@ impl V {
     }
 
     fn entity(&mut self, s: &syn::ItemStruct) {
+        if !self.entities {
+            return;
+        }
         let derives = s.attrs.iter().any(|a| {
             a.path().is_ident("derive")
                 && a.meta
@@ -794,52 +846,6 @@ impl V {
         }
     }
 
-    fn record_use(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
-        match tree {
-            syn::UseTree::Path(p) => {
-                prefix.push(p.ident.to_string());
-                self.record_use(prefix, &p.tree);
-                prefix.pop();
-            }
-            syn::UseTree::Name(n) => {
-                let name = n.ident.to_string();
-                let mut path = prefix.clone();
-                if name != "self" {
-                    path.push(name.clone());
-                }
-                let bound = if name == "self" {
-                    prefix.last().cloned().unwrap_or_default()
-                } else {
-                    name
-                };
-                self.out.uses.push(UseFact { name: bound, path });
-            }
-            syn::UseTree::Rename(r) => {
-                let mut path = prefix.clone();
-                if r.ident != "self" {
-                    path.push(r.ident.to_string());
-                }
-                self.out.uses.push(UseFact {
-                    name: r.rename.to_string(),
-                    path,
-                });
-            }
-            syn::UseTree::Glob(_) => {
-                let mut path = prefix.clone();
-                path.push("*".into());
-                self.out.uses.push(UseFact {
-                    name: "*".into(),
-                    path,
-                });
-            }
-            syn::UseTree::Group(g) => {
-                for t in &g.items {
-                    self.record_use(prefix, t);
-                }
-            }
-        }
-    }
-
     /// `#[cached(key = "String", convert = r#"{ format!("{}", id) }"#)]` (the `cached` crate; also
     /// `io_cached`): the `convert` block builds the key of a cache shared by every caller. Read
     /// with the function's parameters in scope (call `enter_fn` first). Without `convert` the key
@@ -887,39 +893,16 @@ impl V {
         if test {
             self.test_depth += 1;
         }
-        let mut params = Vec::new();
-        let mut locals = Locals::default();
-        for input in &sig.inputs {
-            match input {
-                syn::FnArg::Receiver(_) => params.push(Param {
-                    name: "self".into(),
-                    ty: Vec::new(),
-                    destructured: None,
-                }),
-                syn::FnArg::Typed(pt) => {
-                    let ty = type_names(&pt.ty);
-                    if ty.iter().any(|t| t.ends_with("Transaction")) {
-                        locals.tx_param = true;
-                    }
-                    let (name, destructured) = match &*pt.pat {
-                        Pat::Ident(i) => (i.ident.to_string(), None),
-                        Pat::TupleStruct(ts) if ts.elems.len() == 1 => match &ts.elems[0] {
-                            Pat::Ident(i) => (
-                                i.ident.to_string(),
-                                ts.path.segments.last().map(|s| s.ident.to_string()),
-                            ),
-                            _ => continue,
-                        },
-                        _ => continue,
-                    };
-                    locals.types.insert(name.clone(), ty.clone());
-                    params.push(Param {
-                        name,
-                        ty,
-                        destructured,
-                    });
-                }
-            }
+        let (params, tx_param) = signature_params(sig);
+        let mut locals = Locals {
+            tx_param,
+            ..Locals::default()
+        };
+        for p in params
+            .iter()
+            .filter(|p| p.name != "self" || !p.ty.is_empty())
+        {
+            locals.types.insert(p.name.clone(), p.ty.clone());
         }
         let index = self.out.functions.len() as u32;
         let name_span = self.span(sig.ident.span());
@@ -956,13 +939,14 @@ impl V {
         let root = peel(cur);
         let mut filter_columns = Vec::new();
         for m in &methods {
-            if FILTER_METHODS.contains(&m.method.to_string().as_str()) {
+            if FILTER_METHODS.iter().any(|f| m.method == f) {
                 for a in &m.args {
                     Self::eq_columns(a, &mut filter_columns);
                 }
             }
         }
-        let calls: Vec<String> = methods.iter().map(|m| m.method.to_string()).collect();
+        // The method names, built only where a site is recorded.
+        let calls = || -> Vec<String> { methods.iter().map(|m| m.method.to_string()).collect() };
 
         // A query kept in a local and refined later: `q = q.filter(...)`.
         if let Expr::Path(p) = root
@@ -972,7 +956,7 @@ impl V {
             if let Some(&site) = self.locals.last().and_then(|l| l.queries.get(&name)) {
                 let q = &mut self.out.queries[site];
                 q.filter_columns.extend(filter_columns);
-                q.calls.extend(calls);
+                q.calls.extend(calls());
                 return;
             }
             // A helper filtering its parameter: `fn scoped(q: Select<E>, ..) { q.filter(..) }`.
@@ -997,12 +981,12 @@ impl V {
                 let Some(last) = s.last() else { return };
                 if s.len() >= 2 && SEAORM_STARTS.contains(&last.as_str()) {
                     if !(last == "find_by_id" && c.args.first().is_some_and(|a| self.row_id(a))) {
-                        self.seaorm_site(c, &s, filter_columns, calls);
+                        self.seaorm_site(c, &s, filter_columns, calls());
                     }
                 } else if self.is_diesel_wrap(&s)
                     && let Some(arg) = c.args.first()
                 {
-                    self.diesel_wrap_site(last, arg, filter_columns, calls);
+                    self.diesel_wrap_site(last, arg, filter_columns, calls());
                 } else if last == "cmd"
                     && self.uses_redis
                     && let Some(cmd) = c.args.first().and_then(str_lit)
@@ -1041,6 +1025,7 @@ impl V {
                     {
                         return;
                     }
+                    let calls = calls();
                     let method = calls.first().cloned().unwrap_or_default();
                     self.out.queries.push(OrmQuery {
                         kind: OrmKind::Diesel,
@@ -1318,6 +1303,88 @@ impl V {
     }
 }
 
+/// Every name a `use` tree binds, with the path it stands for (globs bind `*`).
+pub(super) fn record_use(out: &mut Vec<UseFact>, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            record_use(out, prefix, &p.tree);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            let mut path = prefix.clone();
+            if name != "self" {
+                path.push(name.clone());
+            }
+            let bound = if name == "self" {
+                prefix.last().cloned().unwrap_or_default()
+            } else {
+                name
+            };
+            out.push(UseFact { name: bound, path });
+        }
+        syn::UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            if r.ident != "self" {
+                path.push(r.ident.to_string());
+            }
+            out.push(UseFact {
+                name: r.rename.to_string(),
+                path,
+            });
+        }
+        syn::UseTree::Glob(_) => {
+            let mut path = prefix.clone();
+            path.push("*".into());
+            out.push(UseFact {
+                name: "*".into(),
+                path,
+            });
+        }
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                record_use(out, prefix, t);
+            }
+        }
+    }
+}
+
+/// The span of the first token of `e`, for the common kinds (`None`: ask `Spanned`).
+pub(super) fn first_token(e: &Expr) -> Option<proc_macro2::Span> {
+    match e {
+        Expr::Path(p) if p.attrs.is_empty() => Some(path_start(p.qself.as_ref(), &p.path)),
+        Expr::Call(c) if c.attrs.is_empty() => first_token(&c.func),
+        Expr::MethodCall(m) if m.attrs.is_empty() => first_token(&m.receiver),
+        Expr::Field(f) if f.attrs.is_empty() => first_token(&f.base),
+        Expr::Index(i) if i.attrs.is_empty() => first_token(&i.expr),
+        Expr::Await(a) if a.attrs.is_empty() => first_token(&a.base),
+        Expr::Try(t) if t.attrs.is_empty() => first_token(&t.expr),
+        Expr::Cast(c) if c.attrs.is_empty() => first_token(&c.expr),
+        Expr::Binary(b) if b.attrs.is_empty() => first_token(&b.left),
+        Expr::Lit(l) if l.attrs.is_empty() => Some(l.lit.span()),
+        Expr::Reference(r) if r.attrs.is_empty() => Some(r.and_token.span),
+        Expr::Paren(p) if p.attrs.is_empty() => Some(p.paren_token.span.open()),
+        Expr::Tuple(t) if t.attrs.is_empty() => Some(t.paren_token.span.open()),
+        Expr::Array(a) if a.attrs.is_empty() => Some(a.bracket_token.span.open()),
+        Expr::Macro(m) if m.attrs.is_empty() => Some(path_start(None, &m.mac.path)),
+        Expr::Struct(s) if s.attrs.is_empty() => Some(path_start(s.qself.as_ref(), &s.path)),
+        _ => None,
+    }
+}
+
+fn path_start(qself: Option<&syn::QSelf>, path: &syn::Path) -> proc_macro2::Span {
+    if let Some(q) = qself {
+        return q.lt_token.span;
+    }
+    if let Some(c) = &path.leading_colon {
+        return c.spans[0];
+    }
+    path.segments
+        .first()
+        .map_or_else(proc_macro2::Span::call_site, |s| s.ident.span())
+}
+
 /// An expression as a dotted path (`self.tenant.id`, `tenant_id`, `ctx.tenant_id()` as
 /// `ctx.tenant_id`); empty when it is none.
 fn dotted(e: &Expr) -> String {
@@ -1363,7 +1430,7 @@ fn column_of(e: &Expr) -> Option<String> {
 
 impl<'ast> Visit<'ast> for V {
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        self.record_use(&mut Vec::new(), &u.tree);
+        record_use(&mut self.out.uses, &mut Vec::new(), &u.tree);
     }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
@@ -1438,23 +1505,26 @@ impl<'ast> Visit<'ast> for V {
             self.cur().types.insert(name.clone(), ty);
         }
         let Some(init) = &l.init else { return };
-        let start = self.span(peel(&init.expr).span()).start;
+        let start = self.start_of(peel(&init.expr));
         if let Some(i) = (before..self.out.queries.len())
             .rev()
             .find(|&i| self.out.queries[i].span.start == start)
         {
             self.cur().queries.insert(name.clone(), i);
         }
-        let key = self.key_shape(&init.expr);
-        if matches!(key, KeyShape::Text { .. } | KeyShape::Call { .. }) {
-            self.cur().keys.insert(name.clone(), key);
+        // Keys are read only by Redis and moka calls.
+        if self.uses_redis || self.uses_moka {
+            let key = self.key_shape(&init.expr);
+            if matches!(key, KeyShape::Text { .. } | KeyShape::Call { .. }) {
+                self.cur().keys.insert(name.clone(), key);
+            }
         }
         // A row in hand: `let inv = invoices::table.find(id).first(conn)?;`
-        if chain_methods(&init.expr)
-            .iter()
-            .any(|m| ROW_METHODS.contains(&m.as_str()))
-        {
+        if chain_has_method(&init.expr, ROW_METHODS) {
             self.cur().rows.insert(name.clone());
+        }
+        if !self.uses_redis {
+            return;
         }
         // A Redis connection: `let mut conn = client.get_multiplexed_async_connection().await?;`
         let mut e = peel(&init.expr);
@@ -1474,12 +1544,14 @@ impl<'ast> Visit<'ast> for V {
         if outermost {
             self.chain(m);
         }
-        let method = m.method.to_string();
+        let method = &m.method;
         if method == "begin" {
             self.cur().began_tx = true;
         }
         // `.values(&new_row)`, `.set(&changes)`: rows this function writes.
-        if matches!(method.as_str(), "values" | "set" | "insert" | "save")
+        if ["values", "set", "insert", "save"]
+            .iter()
+            .any(|n| method == n)
             && let Some(a) = m.args.first()
             && let Expr::Path(p) = peel(a)
             && let Some(id) = p.path.get_ident()
@@ -1527,12 +1599,16 @@ impl<'ast> Visit<'ast> for V {
         self.visit_expr(&c.func);
         for a in &c.args {
             let before = self.out.queries.len();
-            let start = self.span(peel(a).span()).start;
             self.visit_expr(a);
             // The query is passed to `name`: a tenant helper, or Diesel's update/delete.
-            let mut hits: Vec<usize> = (before..self.out.queries.len())
-                .filter(|&i| self.out.queries[i].span.start == start)
-                .collect();
+            let mut hits: Vec<usize> = Vec::new();
+            if self.out.queries.len() > before {
+                let start = self.start_of(peel(a));
+                hits.extend(
+                    (before..self.out.queries.len())
+                        .filter(|&i| self.out.queries[i].span.start == start),
+                );
+            }
             if let Expr::Path(p) = peel(a)
                 && p.path.segments.len() == 1
                 && let Some(&i) = self

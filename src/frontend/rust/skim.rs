@@ -1,0 +1,851 @@
+//! The fast path for Rust files that cannot hold a query, SQL, cache or session-variable fact:
+//! most files of a service (domain types, handlers' plumbing, errors, config). A byte-level
+//! tokenizer (strings, raw strings, chars, lifetimes, nested and doc comments, brackets) looks
+//! for the tokens every such fact needs ([`may_hold_facts`]); a file without any of them is not
+//! given to `syn` as a whole. Its facts are then only what other files and TEN001 read from it:
+//! its `use` items and its functions' names and parameters, taken from the token stream with
+//! `syn` parsing just each `use` item, signature and test attribute (the same code the full walk
+//! runs on them), so the facts are those of a full parse.
+//!
+//! What a skipped file loses is the syntax check: a file `syn` could not parse is a TEN900 only
+//! when it holds a marker, or when its brackets or literals do not close (then it is parsed in
+//! full and `syn` says where). `rustc` reports every syntax error anyway.
+//!
+//! The full parse can be forced with `TENANTLINT_RUST_FULL_PARSE=1` (to compare the two paths).
+
+use super::facts::{RustFacts, RustFn, UseFact};
+use super::visit::{is_test_attr, record_use, signature_params};
+use crate::locate::Span;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Ident,
+    Punct,
+    Open,
+    Close,
+    /// A string, char, byte or number literal: `start..end` is the whole token.
+    Lit,
+    /// A string literal (`"..."`, raw, byte or C): its text can be SQL.
+    Str,
+    /// `///`, `//!`, `/** */`, `/*! */`: `syn` reads them as `#[doc = "..."]` string literals.
+    Doc,
+    Lifetime,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Tok {
+    kind: Kind,
+    start: u32,
+    end: u32,
+    /// For `Open`: the index of its `Close`; for `Punct`/`Open`/`Close`: unused.
+    pair: u32,
+}
+
+/// The lexer gave up: an unterminated literal or comment, or brackets that do not match.
+struct Broken;
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_ident_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+/// Where the code starts: after a BOM and a shebang line (as `syn` strips them).
+pub(super) fn code_start(source: &str) -> usize {
+    let mut base = 0;
+    if source.starts_with('\u{feff}') {
+        base = 3;
+    }
+    if source[base..].starts_with("#!") && !source[base + 2..].trim_start().starts_with('[') {
+        base += source[base..].find('\n').unwrap_or(source.len() - base);
+    }
+    base
+}
+
+fn tokenize(src: &str, from: usize) -> Result<Vec<Tok>, Broken> {
+    let b = src.as_bytes();
+    let mut out: Vec<Tok> = Vec::with_capacity(b.len() / 4);
+    let mut opens: Vec<usize> = Vec::new();
+    let mut i = from;
+    let push = |out: &mut Vec<Tok>, kind, start: usize, end: usize| {
+        out.push(Tok {
+            kind,
+            start: start as u32,
+            end: end as u32,
+            pair: 0,
+        })
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => i += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |e| i + e);
+                // `///x` and `//!x` are doc comments; `////x` is not.
+                let doc = (b.get(i + 2) == Some(&b'/') && b.get(i + 3) != Some(&b'/'))
+                    || b.get(i + 2) == Some(&b'!');
+                if doc {
+                    push(&mut out, Kind::Doc, i, end);
+                }
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let start = i;
+                let mut level = 1;
+                i += 2;
+                while level > 0 {
+                    let Some(k) = memchr::memchr2(b'*', b'/', &b[i.min(b.len())..]) else {
+                        return Err(Broken);
+                    };
+                    i += k;
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        level += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        level -= 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                let doc = (b.get(start + 2) == Some(&b'*')
+                    && !matches!(b.get(start + 3), Some(b'*' | b'/')))
+                    || b.get(start + 2) == Some(&b'!');
+                if doc {
+                    push(&mut out, Kind::Doc, start, i);
+                }
+            }
+            b'"' => {
+                let start = i;
+                i = string_end(b, i + 1)?;
+                push(&mut out, Kind::Str, start, i);
+            }
+            b'\'' => i = quote(src, i, &mut out)?,
+            b'(' | b'[' | b'{' => {
+                opens.push(out.len());
+                push(&mut out, Kind::Open, i, i + 1);
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                let want = match c {
+                    b')' => b'(',
+                    b']' => b'[',
+                    _ => b'{',
+                };
+                let Some(o) = opens.pop() else {
+                    return Err(Broken);
+                };
+                if b[out[o].start as usize] != want {
+                    return Err(Broken);
+                }
+                let here = out.len() as u32;
+                out[o].pair = here;
+                push(&mut out, Kind::Close, i, i + 1);
+                out.last_mut().expect("just pushed").pair = o as u32;
+                i += 1;
+            }
+            c if c.is_ascii_digit() => {
+                let start = i;
+                i += 1;
+                while i < b.len()
+                    && (is_ident_char(b[i])
+                        || (b[i] == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)))
+                {
+                    i += 1;
+                }
+                push(&mut out, Kind::Lit, start, i);
+            }
+            c if is_ident_start(c) => {
+                let start = i;
+                // Literal prefixes: b"..", br"..", r#"..."#, c"..", cr"..", b'x'.
+                if let Some((hashes, q)) = raw_string_start(b, i) {
+                    i = raw_string_end(b, q + 1, hashes)?;
+                    push(&mut out, Kind::Str, start, i);
+                    continue;
+                }
+                if (c == b'b' || c == b'c') && b.get(i + 1) == Some(&b'"') {
+                    i = string_end(b, i + 2)?;
+                    push(&mut out, Kind::Str, start, i);
+                    continue;
+                }
+                if c == b'b' && b.get(i + 1) == Some(&b'\'') {
+                    i = quote(src, i + 1, &mut out)?;
+                    continue;
+                }
+                // A raw identifier `r#name`.
+                if c == b'r'
+                    && b.get(i + 1) == Some(&b'#')
+                    && b.get(i + 2).is_some_and(|&n| is_ident_start(n))
+                {
+                    i += 2;
+                }
+                while i < b.len() && is_ident_char(b[i]) {
+                    i += 1;
+                }
+                push(&mut out, Kind::Ident, start, i);
+            }
+            _ => {
+                push(&mut out, Kind::Punct, i, i + 1);
+                i += 1;
+            }
+        }
+    }
+    if !opens.is_empty() {
+        return Err(Broken);
+    }
+    Ok(out)
+}
+
+/// The end (after the closing quote) of a `"` string whose body starts at `i`.
+fn string_end(b: &[u8], mut i: usize) -> Result<usize, Broken> {
+    loop {
+        let Some(k) = memchr::memchr2(b'"', b'\\', &b[i.min(b.len())..]) else {
+            return Err(Broken);
+        };
+        i += k;
+        if b[i] == b'\\' {
+            i += 2;
+        } else {
+            return Ok(i + 1);
+        }
+    }
+}
+
+/// `r"`, `r#"`, `br"`, `cr#"`...: the number of hashes and the offset of the opening quote.
+fn raw_string_start(b: &[u8], i: usize) -> Option<(usize, usize)> {
+    let mut j = i;
+    if b[j] == b'b' || b[j] == b'c' {
+        j += 1;
+    }
+    if b.get(j) != Some(&b'r') {
+        return None;
+    }
+    j += 1;
+    let mut hashes = 0;
+    while b.get(j) == Some(&b'#') {
+        hashes += 1;
+        j += 1;
+    }
+    (b.get(j) == Some(&b'"')).then_some((hashes, j))
+}
+
+fn raw_string_end(b: &[u8], mut j: usize, hashes: usize) -> Result<usize, Broken> {
+    loop {
+        let Some(k) = memchr::memchr(b'"', &b[j.min(b.len())..]) else {
+            return Err(Broken);
+        };
+        let q = j + k;
+        if b.len() >= q + 1 + hashes && b[q + 1..q + 1 + hashes].iter().all(|&h| h == b'#') {
+            return Ok(q + 1 + hashes);
+        }
+        j = q + 1;
+    }
+}
+
+/// A `'` at `i`: a char literal (`'x'`, `'\n'`, `'\u{1F600}'`, `'''` is not one) or a lifetime
+/// or label (`'a`). Returns where the token ends.
+fn quote(src: &str, i: usize, out: &mut Vec<Tok>) -> Result<usize, Broken> {
+    let b = src.as_bytes();
+    let lit = |out: &mut Vec<Tok>, end: usize| {
+        out.push(Tok {
+            kind: Kind::Lit,
+            start: i as u32,
+            end: end as u32,
+            pair: 0,
+        })
+    };
+    if b.get(i + 1) == Some(&b'\\') {
+        // An escape: up to the closing quote.
+        let Some(k) = memchr::memchr(b'\'', &b[(i + 3).min(b.len())..]) else {
+            return Err(Broken);
+        };
+        let end = i + 3 + k + 1;
+        lit(out, end);
+        return Ok(end);
+    }
+    let Some(ch) = src.get(i + 1..).and_then(|s| s.chars().next()) else {
+        return Err(Broken);
+    };
+    let after = i + 1 + ch.len_utf8();
+    if b.get(after) == Some(&b'\'') {
+        lit(out, after + 1);
+        return Ok(after + 1);
+    }
+    if ch == '_' || ch.is_alphabetic() {
+        // A lifetime or label: the quote and the name.
+        let mut j = after;
+        while j < b.len() && is_ident_char(b[j]) {
+            j += 1;
+        }
+        out.push(Tok {
+            kind: Kind::Lifetime,
+            start: i as u32,
+            end: j as u32,
+            pair: 0,
+        });
+        return Ok(j);
+    }
+    Err(Broken)
+}
+
+/// SQL functions and macros (sqlx, `query!`...) as [`super::visit`] knows them.
+const SQL_CALLS: &[&str] = &[
+    "query",
+    "query_as",
+    "query_scalar",
+    "query_with",
+    "query_as_with",
+    "query_scalar_with",
+    "query_unchecked",
+    "query_as_unchecked",
+    "query_scalar_unchecked",
+];
+
+/// Could this file hold a fact besides its `use` items and functions? `true` when it holds any
+/// token the extraction of a table, query, SQL text, cache call, session variable or tenant
+/// helper needs (a superset: the full parse decides).
+fn may_hold_facts(src: &str, toks: &[Tok]) -> bool {
+    // The Redis and moka crates are recognised by name anywhere in the file.
+    if memchr::memmem::find(src.as_bytes(), b"redis").is_some()
+        || memchr::memmem::find(src.as_bytes(), b"moka").is_some()
+    {
+        return true;
+    }
+    let text = |t: &Tok| &src[t.start as usize..t.end as usize];
+    let punct = |k: usize, c: u8| {
+        toks.get(k)
+            .is_some_and(|t| t.kind == Kind::Punct && src.as_bytes()[t.start as usize] == c)
+    };
+    let after_path_sep = |k: usize| k >= 2 && punct(k - 1, b':') && punct(k - 2, b':');
+    let mut filter = false;
+    let mut eq = false;
+    for (k, t) in toks.iter().enumerate() {
+        match t.kind {
+            Kind::Ident => match text(t) {
+                // SeaORM entities and starting calls, Diesel, `cached`.
+                "DeriveEntityModel" | "find_by_id" | "update_many" | "delete_many"
+                | "delete_by_id" | "dsl" | "diesel" | "sql_query" | "cached" | "io_cached" => {
+                    return true;
+                }
+                // `Entity::find()`, `<E as EntityTrait>::find()` (not `iter.find(..)`).
+                "find" if after_path_sep(k) => return true,
+                // `invoices::table`, `table! { .. }`.
+                "table" if after_path_sep(k) || punct(k + 1, b'!') => return true,
+                // `query!(..)`, `sqlx::query(..)`, `query_as::<_, T>(..)`.
+                name if SQL_CALLS.contains(&name)
+                    && (punct(k + 1, b'!')
+                        || punct(k + 1, b':')
+                        || toks.get(k + 1).is_some_and(|n| {
+                            n.kind == Kind::Open && src.as_bytes()[n.start as usize] == b'('
+                        })) =>
+                {
+                    return true;
+                }
+                // A helper filtering its parameter on a column (`q.filter(Col.eq(..))`).
+                "filter" | "having" => filter = true,
+                "eq" | "eq_any" | "is_in" | "in_subquery" | "is_not_distinct_from" | "is_null" => {
+                    eq = true
+                }
+                _ => {}
+            },
+            Kind::Str | Kind::Doc
+                if session_marker(&src.as_bytes()[t.start as usize..t.end as usize]) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        if filter && eq {
+            return true;
+        }
+    }
+    false
+}
+
+/// A string literal's (or doc comment's) source text that may set a Postgres variable:
+/// `set_config` anywhere, or `SET [LOCAL|SESSION] <name>` where the name is dotted or
+/// `search_path`/`role` (case-insensitive; escapes between the words are skipped).
+fn session_marker(body: &[u8]) -> bool {
+    let lower = body.to_ascii_lowercase();
+    if memchr::memmem::find(&lower, b"set_config").is_some() {
+        return true;
+    }
+    let skip_space = |mut j: usize| {
+        while j < lower.len() {
+            match lower[j] {
+                b' ' | b'\t' | b'\n' | b'\r' => j += 1,
+                b'\\' => j += 2,
+                _ => break,
+            }
+        }
+        j
+    };
+    let word = |j: usize| {
+        let mut e = j;
+        while e < lower.len() && (is_ident_char(lower[e]) || lower[e] == b'.') {
+            e += 1;
+        }
+        &lower[j..e]
+    };
+    for at in memchr::memmem::find_iter(&lower, b"set") {
+        let next = at + 3;
+        if !matches!(lower.get(next), Some(b' ' | b'\\')) {
+            continue;
+        }
+        let mut j = skip_space(next);
+        let mut w = word(j);
+        if w == b"local" || w == b"session" {
+            j = skip_space(j + w.len());
+            w = word(j);
+        }
+        if w.contains(&b'.') || w == b"search_path" || w == b"role" {
+            return true;
+        }
+    }
+    false
+}
+
+/// Keywords that may stand before a `!` that is a negation, not a macro call.
+fn is_keyword(name: &str) -> bool {
+    matches!(
+        name,
+        "if" | "while"
+            | "match"
+            | "return"
+            | "in"
+            | "else"
+            | "let"
+            | "break"
+            | "yield"
+            | "as"
+            | "mut"
+            | "move"
+            | "loop"
+            | "for"
+            | "where"
+            | "impl"
+            | "dyn"
+    )
+}
+
+/// Item qualifiers between an item's attributes and its `fn` or `mod`.
+fn is_qualifier(name: &str) -> bool {
+    matches!(
+        name,
+        "pub" | "async" | "const" | "unsafe" | "extern" | "default" | "safe"
+    )
+}
+
+struct Frame {
+    test: bool,
+    /// A `mod` or `fn` body: its inner attributes (`#![cfg(test)]`) belong to it.
+    item: Option<Option<usize>>,
+    /// Nothing but inner attributes seen in it yet.
+    at_start: bool,
+}
+
+/// The facts of a file that holds no marker: its `use` items and functions. `None` when the
+/// file may hold more, or when the skim cannot be sure (the caller parses it in full then).
+pub(super) fn skim(source: &str, base: usize) -> Option<RustFacts> {
+    let toks = tokenize(source, base).ok()?;
+    if may_hold_facts(source, &toks) {
+        return None;
+    }
+    Walk {
+        src: source,
+        toks: &toks,
+        uses: Vec::new(),
+        functions: Vec::new(),
+        batch: String::new(),
+    }
+    .run()
+}
+
+struct Walk<'a> {
+    src: &'a str,
+    toks: &'a [Tok],
+    uses: Vec<UseFact>,
+    functions: Vec<RustFn>,
+    /// The `use` items and signatures (`fn name(params) {}`), for one `syn` parse.
+    batch: String,
+}
+
+impl<'a> Walk<'a> {
+    fn text(&self, k: usize) -> &'a str {
+        let t = self.toks[k];
+        &self.src[t.start as usize..t.end as usize]
+    }
+
+    fn is(&self, k: usize, kind: Kind, c: u8) -> bool {
+        self.toks
+            .get(k)
+            .is_some_and(|t| t.kind == kind && self.src.as_bytes()[t.start as usize] == c)
+    }
+
+    fn ident(&self, k: usize) -> Option<&'a str> {
+        (self.toks.get(k)?.kind == Kind::Ident).then(|| self.text(k))
+    }
+
+    /// Source text from token `a`'s start to token `b`'s end.
+    fn slice(&self, a: usize, b: usize) -> &'a str {
+        &self.src[self.toks[a].start as usize..self.toks[b].end as usize]
+    }
+
+    fn attrs_are_test(&self, attrs: &[(usize, usize)], inner: bool) -> Option<bool> {
+        for &(a, b) in attrs {
+            let text = self.slice(a, b);
+            if !text.contains("test") {
+                continue;
+            }
+            let parsed = if inner {
+                syn::parse::Parser::parse_str(syn::Attribute::parse_inner, text)
+            } else {
+                syn::parse::Parser::parse_str(syn::Attribute::parse_outer, text)
+            };
+            if is_test_attr(&parsed.ok()?) {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+
+    fn run(mut self) -> Option<RustFacts> {
+        let toks = self.toks;
+        let mut frames = vec![Frame {
+            test: false,
+            item: None,
+            at_start: false,
+        }];
+        let mut attrs: Vec<(usize, usize)> = Vec::new();
+        let mut k = 0;
+        while k < toks.len() {
+            let t = toks[k];
+            let frame_test = frames.last().is_some_and(|f| f.test);
+            match t.kind {
+                Kind::Doc => {
+                    k += 1;
+                    continue;
+                }
+                Kind::Punct if self.is(k, Kind::Punct, b'#') => {
+                    if self.is(k + 1, Kind::Open, b'[') {
+                        let close = toks[k + 1].pair as usize;
+                        attrs.push((k, close));
+                        k = close + 1;
+                        continue;
+                    }
+                    if self.is(k + 1, Kind::Punct, b'!') && self.is(k + 2, Kind::Open, b'[') {
+                        let close = toks[k + 2].pair as usize;
+                        let frame = frames.last()?;
+                        if frame.at_start
+                            && frame.item.is_some()
+                            && self.attrs_are_test(&[(k, close)], true)?
+                        {
+                            let f = frames.last_mut()?;
+                            f.test = true;
+                            if let Some(Some(fi)) = f.item {
+                                self.functions[fi].in_test = true;
+                            }
+                        }
+                        k = close + 1;
+                        continue;
+                    }
+                }
+                Kind::Open => {
+                    frames.push(Frame {
+                        test: frame_test,
+                        item: None,
+                        at_start: false,
+                    });
+                    attrs.clear();
+                    k += 1;
+                    continue;
+                }
+                Kind::Close => {
+                    frames.pop();
+                    if frames.is_empty() {
+                        return None;
+                    }
+                    attrs.clear();
+                    k += 1;
+                    continue;
+                }
+                Kind::Ident => {
+                    let name = self.text(k);
+                    if name == "use" && !self.is(k + 1, Kind::Punct, b'<') {
+                        k = self.use_item(k)?;
+                        attrs.clear();
+                        continue;
+                    }
+                    if name == "fn" && self.ident(k + 1).is_some() {
+                        let test = frame_test || self.attrs_are_test(&attrs, false)?;
+                        attrs.clear();
+                        match self.fn_item(k, test)? {
+                            (next, Some(fi)) => {
+                                frames.push(Frame {
+                                    test,
+                                    item: Some(Some(fi)),
+                                    at_start: true,
+                                });
+                                k = next;
+                            }
+                            (next, None) => k = next,
+                        }
+                        continue;
+                    }
+                    if name == "mod"
+                        && self.ident(k + 1).is_some()
+                        && self.is(k + 2, Kind::Open, b'{')
+                    {
+                        let test = frame_test || self.attrs_are_test(&attrs, false)?;
+                        attrs.clear();
+                        frames.push(Frame {
+                            test,
+                            item: Some(None),
+                            at_start: true,
+                        });
+                        k += 3;
+                        continue;
+                    }
+                    if name == "pub" && self.is(k + 1, Kind::Open, b'(') {
+                        // `pub(crate)`: a qualifier, not a group.
+                        k = toks[k + 1].pair as usize + 1;
+                        self.not_start(&mut frames);
+                        continue;
+                    }
+                    // A macro call or `macro_rules!`: its body is not items `syn` visits.
+                    if self.is(k + 1, Kind::Punct, b'!') && !is_keyword(name) {
+                        let mut j = k + 2;
+                        if name == "macro_rules" && self.ident(j).is_some() {
+                            j += 1;
+                        }
+                        if toks.get(j).is_some_and(|t| t.kind == Kind::Open) {
+                            k = toks[j].pair as usize + 1;
+                            attrs.clear();
+                            self.not_start(&mut frames);
+                            continue;
+                        }
+                    }
+                    if !is_qualifier(name) {
+                        attrs.clear();
+                    }
+                }
+                Kind::Str | Kind::Lit => {
+                    // `extern "C" fn`: the ABI keeps the attributes.
+                    if !(t.kind == Kind::Str && k > 0 && self.ident(k - 1) == Some("extern")) {
+                        attrs.clear();
+                    }
+                }
+                _ => attrs.clear(),
+            }
+            self.not_start(&mut frames);
+            k += 1;
+        }
+        if frames.len() != 1 {
+            return None;
+        }
+        // The `use` items and signatures, in source order, parsed by `syn` in one go.
+        let file: syn::File = syn::parse_str(&self.batch).ok()?;
+        let mut fns = self.functions.iter_mut();
+        for item in &file.items {
+            match item {
+                syn::Item::Use(u) => record_use(&mut self.uses, &mut Vec::new(), &u.tree),
+                syn::Item::Fn(f) => {
+                    let rf = fns.next()?;
+                    rf.name = f.sig.ident.to_string();
+                    rf.params = signature_params(&f.sig).0;
+                }
+                _ => return None,
+            }
+        }
+        if fns.next().is_some() {
+            return None;
+        }
+        Some(RustFacts {
+            uses: self.uses,
+            functions: self.functions,
+            ..Default::default()
+        })
+    }
+
+    fn not_start(&self, frames: &mut [Frame]) {
+        if let Some(f) = frames.last_mut() {
+            f.at_start = false;
+        }
+    }
+
+    /// `use ...;` at token `k`: record it, return the token after its `;`.
+    fn use_item(&mut self, k: usize) -> Option<usize> {
+        let mut j = k + 1;
+        while j < self.toks.len() && !self.is(j, Kind::Punct, b';') {
+            if self.toks[j].kind == Kind::Open {
+                j = self.toks[j].pair as usize;
+            } else if self.toks[j].kind == Kind::Close {
+                return None;
+            }
+            j += 1;
+        }
+        if j >= self.toks.len() {
+            return None;
+        }
+        let text = self.slice(k, j);
+        self.batch.push_str(text);
+        self.batch.push('\n');
+        Some(j + 1)
+    }
+
+    /// `fn name<..>(..) -> .. where .. { .. }` at token `k`: with a body, record the function
+    /// and return the token after the body's `{` and the function's index; without one (a trait
+    /// or foreign declaration, which the full walk does not record either), the token after `;`.
+    fn fn_item(&mut self, k: usize, test: bool) -> Option<(usize, Option<usize>)> {
+        let toks = self.toks;
+        let name_tok = k + 1;
+        let mut j = k + 2;
+        let mut angle = 0i32;
+        let mut params: Option<usize> = None;
+        loop {
+            let t = toks.get(j)?;
+            match t.kind {
+                Kind::Punct => {
+                    let c = self.src.as_bytes()[t.start as usize];
+                    let arrow = c == b'>'
+                        && j > 0
+                        && self.is(j - 1, Kind::Punct, b'-')
+                        && toks[j - 1].end == t.start;
+                    if c == b'<' {
+                        angle += 1;
+                    } else if c == b'>' && !arrow {
+                        angle -= 1;
+                    } else if c == b';' && angle <= 0 {
+                        return Some((j + 1, None));
+                    }
+                }
+                Kind::Open => {
+                    let c = self.src.as_bytes()[t.start as usize];
+                    if angle <= 0 && c == b'(' && params.is_none() {
+                        params = Some(j);
+                    } else if angle <= 0 && c == b'{' {
+                        break;
+                    }
+                    j = t.pair as usize;
+                }
+                Kind::Close => return None,
+                _ => {}
+            }
+            j += 1;
+        }
+        let open = params?;
+        let close = toks[open].pair as usize;
+        let name = self.text(name_tok).to_string();
+        let params = &self.src[toks[open].end as usize..toks[close].start as usize];
+        self.batch.push_str("fn ");
+        self.batch.push_str(&name);
+        self.batch.push('(');
+        self.batch.push_str(params);
+        self.batch.push_str(") {}\n");
+        let nt = toks[name_tok];
+        self.functions.push(RustFn {
+            name,
+            name_span: Span::new(nt.start, nt.end),
+            params: Vec::new(),
+            filters_param: Vec::new(),
+            in_test: test,
+        });
+        Some((j + 1, Some(self.functions.len() - 1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn skimmed(src: &str) -> Option<RustFacts> {
+        skim(src, code_start(src))
+    }
+
+    #[test]
+    fn markers_send_a_file_to_the_full_parse() {
+        for src in [
+            "fn f(db: &Db) { let _ = invoice::Entity::find().all(db); }",
+            "fn f() { let _ = <E as EntityTrait>::find(); }",
+            "fn f(c: &mut PgConnection) { users::table.load(c); }",
+            "diesel::table! { users (id) { id -> Int4, } }",
+            "use crate::schema::users::dsl::*;",
+            "fn f() { sqlx::query!(\"SELECT 1\"); }",
+            "fn f() { query_as::<_, Row>(\"SELECT 1\"); }",
+            "fn f() { let _ = \"SET app.tenant_id = 1\"; }",
+            "fn f() { let _ = r#\"select set_config('a.b', $1, false)\"#; }",
+            "/// SET search_path TO x\nfn f() {}",
+            "fn f() { let _ = \"set\\n  local app.x\"; }",
+            "use deadpool_redis::Pool;",
+            "fn scoped(q: Select<E>, t: i64) -> Select<E> { q.filter(Column::TenantId.eq(t)) }",
+            "#[cached(convert = r#\"{ format!(\"{}\", id) }\"#)] fn f(id: i64) {}",
+            "#[derive(DeriveEntityModel)] struct Model { id: i32 }",
+        ] {
+            assert!(skimmed(src).is_none(), "{src}");
+        }
+    }
+
+    #[test]
+    fn files_without_markers_are_skimmed() {
+        for src in [
+            "fn f(v: Vec<u8>) -> Option<u8> { v.iter().find(|x| **x > 1).copied() }",
+            "fn f() { let query = 1; let table = query; let _ = \"offset 3\"; }",
+            "// set self.x here\nfn f() {}",
+            "fn f(items: &[u8]) -> Vec<u8> { items.iter().filter(|x| **x > 0).copied().collect() }",
+        ] {
+            assert!(skimmed(src).is_some(), "{src}");
+        }
+    }
+
+    /// Every prefix of every fixture Rust file, and each with one byte dropped every 7 bytes:
+    /// the skim answers (facts or `None`) and never panics.
+    #[test]
+    fn never_panics_on_cut_or_damaged_text() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut n = 0;
+        for entry in ignore::WalkBuilder::new(&root)
+            .standard_filters(false)
+            .build()
+        {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let mut texts: Vec<String> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .map(|i| text[..i].to_string())
+                .collect();
+            let bytes = text.as_bytes();
+            for i in (0..bytes.len()).step_by(7) {
+                let mut b = bytes.to_vec();
+                b.remove(i);
+                if let Ok(t) = String::from_utf8(b) {
+                    texts.push(t);
+                }
+            }
+            for t in &texts {
+                let _ = skimmed(t);
+                n += 1;
+            }
+            proc_macro2::extra::invalidate_current_thread_spans();
+        }
+        assert!(n > 1000, "{n} texts");
+    }
+
+    #[test]
+    fn broken_text_goes_to_the_full_parse() {
+        for src in [
+            "fn f() { let s = \"unterminated; }",
+            "fn f() { (] }",
+            "fn f() {",
+            "fn f() {} }",
+            "/* never closed",
+            "fn f() { let c = '",
+        ] {
+            assert!(skimmed(src).is_none(), "{src}");
+        }
+    }
+}
