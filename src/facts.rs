@@ -293,6 +293,11 @@ pub struct QuerySite {
     /// `self.id`, `<expr>.pk`, or a list/comprehension of those.
     #[serde(default)]
     pub pk_of_loaded: bool,
+    /// A `pk`/`id` lookup on the `.id` of a parameter of the enclosing function not reassigned
+    /// before the call (`id=obj.id`, a row the caller passed in): trusted like the raw ids of
+    /// `param_keywords` unless `strict-parent-lookups`.
+    #[serde(default)]
+    pub pk_of_param: bool,
     /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
     #[serde(default)]
     pub calls: ThinVec<Name>,

@@ -39,6 +39,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             || bounded(site)
             || class_level_queryset(site)
             || task_argument_pk(ctx, site)
+            || (site.pk_of_param && super::queries::trust_params(ctx))
             || !is_query(index, info, site)
             || tenant_filtered(
                 index,

@@ -218,6 +218,7 @@ impl<'a> Extractor<'a, '_> {
             or_groups: filters.or_groups.into(),
             pk_in_subqueries: filters.pk_in_subqueries.into(),
             pk_of_loaded: filters.pk_of_loaded,
+            pk_of_param: filters.pk_of_param,
             calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
@@ -431,6 +432,7 @@ pub(super) struct Filters {
     pub or_groups: Vec<Vec<Vec<Name>>>,
     pub pk_in_subqueries: Vec<u32>,
     pub pk_of_loaded: bool,
+    pub pk_of_param: bool,
     pub param_keywords: Vec<Name>,
 }
 
@@ -465,6 +467,13 @@ impl<'a> Extractor<'a, '_> {
                     if PK_LOOKUPS.contains(&a.id.as_str()) {
                         if is_loaded_pk(&k.value, &row, 0) {
                             out.pk_of_loaded = true;
+                        } else if let Expr::Attribute(attr) = &k.value
+                            && attr.attr.id == "id"
+                            && matches!(&*attr.value, Expr::Name(_))
+                            && self.is_param_value(&attr.value)
+                        {
+                            // `id=obj.id` of a parameter: a row the caller passed in.
+                            out.pk_of_param = true;
                         }
                         if a.id.ends_with("__in") {
                             let mut v: &Expr = &k.value;
@@ -670,6 +679,7 @@ impl<'a> Extractor<'a, '_> {
         site.or_groups.extend(filters.or_groups);
         site.pk_in_subqueries.extend(filters.pk_in_subqueries);
         site.pk_of_loaded |= filters.pk_of_loaded;
+        site.pk_of_param |= filters.pk_of_param;
     }
 
     /// After `target = <value>` or `for target in <value>`: does `target` now hold a row?
@@ -736,6 +746,7 @@ impl<'a> Extractor<'a, '_> {
             site.or_groups.extend(filters.or_groups);
             site.pk_in_subqueries.extend(filters.pk_in_subqueries);
             site.pk_of_loaded |= filters.pk_of_loaded;
+            site.pk_of_param |= filters.pk_of_param;
             site.param_keywords.extend(filters.param_keywords);
         }
     }
