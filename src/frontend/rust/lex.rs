@@ -135,7 +135,7 @@ fn prev_is_ident(b: &[u8], i: usize) -> bool {
 }
 
 /// `r"`, `r#"`, `br"`, `cr#"`...: the number of hashes and the offset of the opening quote.
-fn raw_string_start(b: &[u8], i: usize) -> Option<(usize, usize)> {
+pub(super) fn raw_string_start(b: &[u8], i: usize) -> Option<(usize, usize)> {
     let mut j = i;
     if b[j] == b'b' || b[j] == b'c' {
         j += 1;

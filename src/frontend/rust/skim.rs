@@ -14,6 +14,7 @@
 //! The full parse can be forced with `TENANTLINT_RUST_FULL_PARSE=1` (to compare the two paths).
 
 use super::facts::{RustFacts, RustFn, UseFact};
+use super::lex::raw_string_start;
 use super::visit::{is_test_attr, record_use, signature_params};
 use crate::locate::Span;
 
@@ -211,24 +212,6 @@ fn string_end(b: &[u8], mut i: usize) -> Result<usize, Broken> {
             return Ok(i + 1);
         }
     }
-}
-
-/// `r"`, `r#"`, `br"`, `cr#"`...: the number of hashes and the offset of the opening quote.
-fn raw_string_start(b: &[u8], i: usize) -> Option<(usize, usize)> {
-    let mut j = i;
-    if b[j] == b'b' || b[j] == b'c' {
-        j += 1;
-    }
-    if b.get(j) != Some(&b'r') {
-        return None;
-    }
-    j += 1;
-    let mut hashes = 0;
-    while b.get(j) == Some(&b'#') {
-        hashes += 1;
-        j += 1;
-    }
-    (b.get(j) == Some(&b'"')).then_some((hashes, j))
 }
 
 fn raw_string_end(b: &[u8], mut j: usize, hashes: usize) -> Result<usize, Broken> {
