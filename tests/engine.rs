@@ -186,6 +186,19 @@ fn warm_cache_gives_exactly_the_cold_result_and_follows_edits() {
     }
     assert_eq!(run_all(root, &[]), after_edit);
     assert_eq!(run_all(root, &[]), after_edit);
+
+    // `--fix` reads the fixed files again after writing them: no temporary file of the cache
+    // (a spill of new entries, a pack being written) is left behind.
+    run_all(root, &["--fix"]);
+    let leftovers: Vec<_> = walk(&cache)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .filter(|p| p.file_name().is_some_and(|n| n != ".gitignore"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]

@@ -78,6 +78,10 @@ struct State {
     spill: Option<Spill>,
     /// Stamps seen this run that differ from `stamps.bin`.
     new_stamps: HashMap<PathBuf, (Stamp, Key)>,
+    /// The pack was written: later entries would never be (a run flushes once, after loading),
+    /// so they are not spilled either (the CLI drops its workspace on a thread that does not
+    /// outlive the process, and a spill file would be left behind).
+    flushed: bool,
 }
 
 struct Spill {
@@ -150,7 +154,7 @@ impl FactCache {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        if st.new.contains_key(&key) {
+        if st.flushed || st.new.contains_key(&key) {
             return;
         }
         if st.spill.is_none() {
@@ -185,6 +189,7 @@ impl FactCache {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
+        st.flushed = true;
         let mut used = std::mem::take(&mut st.used);
         used.sort_unstable();
         used.dedup();
@@ -433,6 +438,10 @@ mod tests {
             })
             .count();
         assert_eq!(spills, 0);
+        // After the flush, nothing more is written (no later flush would keep it).
+        let key3 = content_key(crate::frontend::Language::Python, b"z");
+        again.put(key3, &facts2);
+        assert!(again.state.lock().unwrap().spill.is_none());
         let third = FactCache::open(dir.path().to_path_buf());
         assert_eq!(third.entries.len(), 2);
         assert_eq!(
