@@ -4,9 +4,10 @@
 //! Facts depend only on a file's text, so an entry is keyed by the BLAKE3 hash of the content,
 //! under a directory named for the tool and fact-schema versions: correct whatever the file's
 //! mtime says, and no config hash is needed. All entries live in one pack file, read whole at the
-//! start of a run (one read instead of one per file) and decoded on demand. At the end of a run
-//! that saw new content, the pack is rewritten with exactly the entries this run used, to a
-//! temporary file renamed over the old one: concurrent runs never see a torn file and hold no
+//! start of a run (one read instead of one per file) and decoded on demand. New entries are
+//! appended to a temporary spill file as they come (a cold run does not hold them all in memory).
+//! At the end of a run that saw new content, the pack is rewritten, streaming, with exactly the
+//! entries this run used, to a temporary file renamed over the old one: concurrent runs never see a torn file and hold no
 //! lock; the last writer wins. A pack that is corrupt, truncated or from another version is
 //! ignored and rebuilt, never an error.
 //!
@@ -94,6 +95,7 @@ impl FactCache {
     /// invalid pack is an empty cache.
     pub fn open(dir: PathBuf) -> FactCache {
         let versioned = dir.join(format!("v{}-{}", env!("CARGO_PKG_VERSION"), SCHEMA_VERSION));
+        remove_stale_temporaries(&versioned, std::time::SystemTime::now());
         let data = std::fs::read(versioned.join(PACK)).unwrap_or_default();
         let entries = parse_pack(&data).unwrap_or_default();
         let stamps = std::fs::read(versioned.join(STAMPS))
@@ -329,6 +331,33 @@ impl FactCache {
     }
 }
 
+/// Remove the temporary files of runs that were killed (a spill of new entries, a pack or stamps
+/// file being written) once they are an hour old: a running run's files are younger.
+fn remove_stale_temporaries(versioned: &Path, now: std::time::SystemTime) {
+    let Ok(entries) = std::fs::read_dir(versioned) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if ![".spill-", ".facts-", ".stamps-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// A writer that hashes what goes through it (the pack's checksum, computed while streaming).
 struct HashingWriter<W: Write> {
     inner: W,
@@ -461,6 +490,36 @@ mod tests {
         assert!(FactCache::open(dir.path().to_path_buf()).get(key).is_none());
         std::fs::write(&pack, b"garbage").unwrap();
         assert!(FactCache::open(dir.path().to_path_buf()).get(key).is_none());
+    }
+
+    #[test]
+    fn temporaries_of_killed_runs_are_removed_once_an_hour_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = FactCache::open(dir.path().to_path_buf());
+        let versioned = cache.versioned();
+        std::fs::create_dir_all(&versioned).unwrap();
+        let old = versioned.join(".spill-old");
+        let young = versioned.join(".spill-young");
+        let other = versioned.join("notes.txt");
+        for p in [&old, &young, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for p in [&old, &other] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        FactCache::open(dir.path().to_path_buf());
+        assert!(!old.exists(), "an hour-old spill is a killed run's");
+        assert!(young.exists(), "a young one may be a running run's");
+        assert!(
+            other.exists(),
+            "only the cache's own temporaries are removed"
+        );
     }
 
     #[test]
