@@ -270,11 +270,6 @@ fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Whether `line` (without its line ending) is a PEP 263 coding declaration comment.
-pub fn is_coding_declaration(line: &str) -> bool {
-    coding_spec(line.as_bytes()).is_some()
-}
-
 /// The codec named by a PEP 263 coding declaration in `line`, as CPython's tokenizer finds it:
 /// the line is a comment (`^[ \t\f]*#`) and contains `coding` followed by `:` or `=`, optional
 /// blanks and a name of ASCII letters, digits, `-`, `_`, `.`.

@@ -248,8 +248,10 @@ pub fn place_import(
     let mine = section(module, first_party);
     let key = stmt_key(true, module, name);
     // Above the comment lines that belong to a statement.
-    // Lines end at `\n`, `\r\n` or a lone `\r`, as Python's; a coding declaration or a
-    // shebang at the top of the file stays there (it only counts on line 1 or 2).
+    // Lines end at `\n`, `\r\n` or a lone `\r`, as Python's. A shebang, or a comment on line
+    // 1 or 2 that mentions `coding`, stays there: a coding declaration only counts there, and
+    // one that merely looks like it (`# -*- coding2 utf-8 -*-`) is not climbed over either, or a
+    // real one below it would move up into line 2.
     let above_comments = |at: u32| -> u32 {
         let mut at = at as usize;
         while at > 0 {
@@ -261,7 +263,7 @@ pub fn place_import(
             let prev_start = src[..body_end].rfind(['\n', '\r']).map_or(0, |i| i + 1);
             let prev = &src[prev_start..body_end];
             let header = python_lines(&src[..prev_start]).take(2).count() < 2
-                && (prev.starts_with("#!") || crate::source_io::is_coding_declaration(prev));
+                && (prev.starts_with("#!") || prev.contains("coding"));
             if prev.trim_start().starts_with('#') && !header {
                 at = prev_start;
             } else {
