@@ -229,6 +229,15 @@ impl<'a> Extractor<'a, '_> {
         }
         // Insert right after the header line, before any leading comments of the body.
         let off = loc.next_logical_line_start(header_end)?;
+        if loc.source[off.to_usize()..first.start().to_usize()].contains('\\') {
+            // A backslash continuation joins a line into the first statement's: the new
+            // statement goes where that one starts, so the continuation joins it instead.
+            return Some(BodyInsert {
+                span: loc.point(first.start()),
+                prefix: String::new(),
+                suffix: format!("{nl}{}", loc.indentation_at(first.start())),
+            });
+        }
         Some(BodyInsert {
             span: loc.point(off),
             prefix: indent,
