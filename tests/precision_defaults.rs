@@ -151,17 +151,8 @@ fn extend_twins_add_to_the_defaults() {
     );
     // An `extend-` twin of a key that is not a list is an unknown key.
     write(root, "tenantlint.toml", "extend-tenant-model = [\"Org\"]\n");
-    let out = tl()
-        .current_dir(root)
-        .args(["check", "--no-cache"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("extend-tenant-model"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = config_error(root);
+    assert!(err.contains("extend-tenant-model"), "{err}");
 }
 
 /// TEN304 is off by default; `extend-select` and a `TEN3` prefix turn it on, the blanket `TEN`
@@ -203,12 +194,7 @@ fn strict_parent_lookups_is_a_validated_shown_key() {
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "tenantlint.toml", "scoped-managers = []\n");
     assert!(findings(root, &[]).is_empty());
-    let shown = tl()
-        .current_dir(root)
-        .args(["check", "--show-settings"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&shown.stdout);
+    let text = show_settings(root);
     assert!(
         text.contains("strict-parent-lookups = false  # default"),
         "{text}"
@@ -220,24 +206,33 @@ fn strict_parent_lookups_is_a_validated_shown_key() {
         "scoped-managers = []\nstrict-parent-lookups = true\n",
     );
     assert_eq!(findings(root, &[]), vec!["app/views.py:5:12 TEN201"]);
-    let shown = tl()
-        .current_dir(root)
-        .args(["check", "--show-settings"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&shown.stdout);
+    let text = show_settings(root);
     assert!(
         text.contains("strict-parent-lookups = true  # tenantlint.toml"),
         "{text}"
     );
 
     write(root, "tenantlint.toml", "strict-parent-lookups = \"yes\"\n");
+    let err = config_error(root);
+    assert!(err.contains("strict-parent-lookups"), "{err}");
+}
+
+fn show_settings(root: &std::path::Path) -> String {
+    let out = tl()
+        .current_dir(root)
+        .args(["check", "--show-settings"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The standard error of a run whose config is rejected (exit 2).
+fn config_error(root: &std::path::Path) -> String {
     let out = tl()
         .current_dir(root)
         .args(["check", "--no-cache"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("strict-parent-lookups"), "{err}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
