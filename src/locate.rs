@@ -54,18 +54,13 @@ impl LineIndex {
         let bytes = text.as_bytes();
         let mut starts = Vec::with_capacity(text.len() / 32 + 1);
         starts.push(0);
-        let mut i = 0;
-        while i < bytes.len() {
+        for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
             match bytes[i] {
-                b'\n' => starts.push(i as u32 + 1),
-                b'\r' if bytes.get(i + 1) == Some(&b'\n') => {
-                    starts.push(i as u32 + 2);
-                    i += 1;
-                }
-                b'\r' => starts.push(i as u32 + 1),
-                _ => {}
+                // The `\n` of a `\r\n` was counted at its `\r`.
+                b'\n' if i > 0 && bytes[i - 1] == b'\r' => {}
+                b'\r' if bytes.get(i + 1) == Some(&b'\n') => starts.push(i as u32 + 2),
+                _ => starts.push(i as u32 + 1),
             }
-            i += 1;
         }
         LineIndex {
             starts,
@@ -364,5 +359,31 @@ mod tests {
     fn the_bom_is_not_a_column() {
         let text = "\u{feff}ab";
         assert_eq!(LineIndex::new(text).pos(text, 4), Pos { row: 1, column: 2 });
+    }
+
+    #[test]
+    fn line_starts_for_every_mix_of_line_endings() {
+        for text in [
+            "",
+            "\r",
+            "\n",
+            "\r\n",
+            "\r\r\n\n",
+            "a\rb\r\n\r\nc\n\rd\r",
+            "\n\r",
+        ] {
+            let mut naive = vec![0u32];
+            let b = text.as_bytes();
+            for (i, &c) in b.iter().enumerate() {
+                if c == b'\n' && !(i > 0 && b[i - 1] == b'\r')
+                    || c == b'\r' && b.get(i + 1) != Some(&b'\n')
+                {
+                    naive.push(i as u32 + 1);
+                } else if c == b'\r' {
+                    naive.push(i as u32 + 2);
+                }
+            }
+            assert_eq!(LineIndex::new(text).starts, naive, "{text:?}");
+        }
     }
 }

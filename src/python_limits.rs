@@ -114,61 +114,184 @@ struct Scanner<'a> {
     /// The previous token ends a value (a name, literal or closing bracket): a following `(` or
     /// `[` is a call or subscript trailer.
     prev_value: bool,
+    /// [`MAX_PAREN_DEPTH`] and [`MAX_FSTRING_DEPTH`] (smaller in tests).
+    max_parens: usize,
+    max_fstrings: usize,
+}
+
+/// What one cheap pass over the bytes proves about a file.
+struct Bounds {
+    /// Opening bracket bytes (`(`, `[`, `{`), in code or not: no more brackets can be open at
+    /// once, and f-string nesting needs a brace per level.
+    brackets: usize,
+    /// No line starts with [`MAX_INDENT_LEVELS`] whitespace characters (every indentation level
+    /// takes at least one).
+    shallow_indent: bool,
+    /// Fewer tree-deepening tokens in the whole file than [`MAX_EXPR_DEPTH`]: every one of them
+    /// (an operator byte, a bracket, `not`, `await`, `if`, `lambda`) is counted at least once
+    /// here, so no expression can hold more.
+    few_operators: bool,
+}
+
+/// How many bytes of `b` `is` (0 or 1) holds for; in chunks of 255 with byte counters, which
+/// the compiler vectorizes.
+#[inline(always)]
+fn count_bytes(b: &[u8], is: impl Fn(u8) -> u8) -> usize {
+    b.chunks(255)
+        .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &c| n + is(c))))
+        .sum()
+}
+
+/// Three cheap passes over the bytes (each a tight loop the compiler vectorizes, or memchr).
+fn bounds(b: &[u8]) -> Bounds {
+    let brackets = count_bytes(b, |c| {
+        u8::from(c == b'(') | u8::from(c == b'[') | u8::from(c == b'{')
+    });
+    let blanks = |from: usize| {
+        b[from.min(b.len())..]
+            .iter()
+            .take(MAX_INDENT_LEVELS)
+            .take_while(|&&c| matches!(c, b' ' | b'\t' | 0x0c))
+            .count()
+    };
+    let shallow_indent = blanks(0) < MAX_INDENT_LEVELS
+        && memchr::memchr2_iter(b'\n', b'\r', b).all(|i| blanks(i + 1) < MAX_INDENT_LEVELS);
+    // Only a file of at least MAX_EXPR_DEPTH bytes can hold that many operators.
+    let few_operators = b.len() < MAX_EXPR_DEPTH || {
+        let operators = count_bytes(b, |c| {
+            u8::from(matches!(
+                c,
+                b'(' | b'['
+                    | b'.'
+                    | b'+'
+                    | b'-'
+                    | b'*'
+                    | b'/'
+                    | b'%'
+                    | b'@'
+                    | b'&'
+                    | b'|'
+                    | b'^'
+                    | b'~'
+                    | b'<'
+                    | b'>'
+            ))
+        });
+        let words = [&b"not"[..], b"await", b"if", b"lambda"]
+            .iter()
+            .map(|w| memchr::memmem::find_iter(b, w).count())
+            .sum::<usize>();
+        operators + words < MAX_EXPR_DEPTH
+    };
+    Bounds {
+        brackets,
+        shallow_indent,
+        few_operators,
+    }
+}
+
+/// Fewer opening brackets than this, and a file within the indentation and expression limits,
+/// nests too shallowly to endanger the parser or the walkers (on the engine's worker stacks):
+/// its bracket and f-string nesting is checked on the parser's tokens instead of by a scan.
+pub const TOKEN_CHECK_BRACKETS: usize = 4_000;
+
+/// What [`pre_parse`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PreParse {
+    /// Over a limit: the file must not be parsed.
+    Exceeds(LimitError),
+    /// Within every limit.
+    Within,
+    /// Safe to parse; the bracket and f-string limits are left to [`check_tokens`].
+    CheckTokens,
+}
+
+/// What must be known before `source` is parsed. Most files are ruled out by [`bounds`]. A file
+/// that may nest brackets or f-strings too deep, but cannot exceed the other two limits, is left
+/// to [`check_tokens`] when it has few brackets, else gets the scan that follows only strings,
+/// comments and brackets (it finds the same first error as the full scan); the rest get the full
+/// scan.
+pub fn pre_parse(source: &str) -> PreParse {
+    let b = source.as_bytes();
+    let bounds = bounds(b);
+    let verdict = |r: Result<(), LimitError>| match r {
+        Ok(()) => PreParse::Within,
+        Err(e) => PreParse::Exceeds(e),
+    };
+    if !(bounds.shallow_indent && bounds.few_operators) {
+        return verdict(Scanner::new(b).run());
+    }
+    if bounds.brackets < MAX_PAREN_DEPTH.min(MAX_FSTRING_DEPTH) {
+        return PreParse::Within;
+    }
+    if bounds.brackets < TOKEN_CHECK_BRACKETS {
+        return PreParse::CheckTokens;
+    }
+    verdict(
+        Scanner::new(b)
+            .run_brackets_only()
+            .unwrap_or_else(|| Scanner::new(b).run()),
+    )
 }
 
 /// Scan `source` for the first nesting limit it exceeds; `None` when it is within all of them.
-/// A cheap bound that rules out every limit for most files: too few brackets for
-/// [`MAX_PAREN_DEPTH`] (f-string nesting needs braces too), too few bytes for
-/// [`MAX_EXPR_DEPTH`] operators, and no line indented deep enough for [`MAX_INDENT_LEVELS`].
-fn surely_within_limits(b: &[u8]) -> bool {
-    if b.len() >= MAX_EXPR_DEPTH {
-        return false;
-    }
-    let brackets = b
-        .iter()
-        .filter(|&&c| matches!(c, b'(' | b'[' | b'{'))
-        .count();
-    if brackets >= MAX_PAREN_DEPTH.min(MAX_FSTRING_DEPTH) {
-        return false;
-    }
-    // Every indentation level takes at least one whitespace character.
-    let mut indent = 0usize;
-    let mut at_start = true;
-    for &c in b {
-        match c {
-            b'\n' | b'\r' => {
-                indent = 0;
-                at_start = true;
-            }
-            b' ' | b'\t' | b'\x0c' if at_start => {
-                indent += 1;
-                if indent >= MAX_INDENT_LEVELS {
-                    return false;
-                }
-            }
-            _ => at_start = false,
+pub fn check_limits(source: &str) -> Option<LimitError> {
+    match pre_parse(source) {
+        PreParse::Exceeds(e) => Some(e),
+        PreParse::Within => None,
+        PreParse::CheckTokens => {
+            let b = source.as_bytes();
+            Scanner::new(b)
+                .run_brackets_only()
+                .unwrap_or_else(|| Scanner::new(b).run())
+                .err()
         }
     }
-    true
 }
 
-pub fn check_limits(source: &str) -> Option<LimitError> {
-    if surely_within_limits(source.as_bytes()) {
-        return None;
+/// The first bracket or f-string of a parsed file that exceeds [`MAX_PAREN_DEPTH`] or
+/// [`MAX_FSTRING_DEPTH`], from its tokens (kind and start offset): the lexer has already told
+/// code from strings and comments. A replacement field's `{` is a bracket, as in CPython 3.12+.
+pub fn check_tokens(
+    tokens: impl IntoIterator<Item = (ruff_python_ast::token::TokenKind, u32)>,
+) -> Option<LimitError> {
+    check_tokens_within(tokens, MAX_PAREN_DEPTH, MAX_FSTRING_DEPTH)
+}
+
+fn check_tokens_within(
+    tokens: impl IntoIterator<Item = (ruff_python_ast::token::TokenKind, u32)>,
+    max_parens: usize,
+    max_fstrings: usize,
+) -> Option<LimitError> {
+    use ruff_python_ast::token::TokenKind as T;
+    let (mut parens, mut fstrings) = (0usize, 0usize);
+    for (kind, at) in tokens {
+        let at = at as usize;
+        match kind {
+            T::Lpar | T::Lsqb | T::Lbrace => {
+                if parens >= max_parens {
+                    return Some(LimitError {
+                        offset: at,
+                        kind: LimitKind::Parentheses,
+                    });
+                }
+                parens += 1;
+            }
+            T::Rpar | T::Rsqb | T::Rbrace => parens = parens.saturating_sub(1),
+            T::FStringStart | T::TStringStart => {
+                if fstrings >= max_fstrings {
+                    return Some(LimitError {
+                        offset: at,
+                        kind: LimitKind::FStrings,
+                    });
+                }
+                fstrings += 1;
+            }
+            T::FStringEnd | T::TStringEnd => fstrings = fstrings.saturating_sub(1),
+            _ => {}
+        }
     }
-    let mut s = Scanner {
-        b: source.as_bytes(),
-        i: 0,
-        stack: Vec::new(),
-        counts: vec![Count::default()],
-        total: 0,
-        parens: 0,
-        fstrings: 0,
-        indents: vec![0],
-        at_line_start: true,
-        prev_value: false,
-    };
-    s.run().err()
+    None
 }
 
 fn is_ident_byte(c: u8) -> bool {
@@ -237,7 +360,24 @@ fn is_keyword(word: &[u8]) -> bool {
     )
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Scanner {
+            b,
+            i: 0,
+            stack: Vec::new(),
+            counts: vec![Count::default()],
+            total: 0,
+            parens: 0,
+            fstrings: 0,
+            indents: vec![0],
+            at_line_start: true,
+            prev_value: false,
+            max_parens: MAX_PAREN_DEPTH,
+            max_fstrings: MAX_FSTRING_DEPTH,
+        }
+    }
+
     fn err(&self, offset: usize, kind: LimitKind) -> Result<(), LimitError> {
         Err(LimitError { offset, kind })
     }
@@ -269,13 +409,13 @@ impl Scanner<'_> {
     fn push(&mut self, f: Frame, at: usize) -> Result<(), LimitError> {
         match f {
             Frame::Bracket | Frame::Field => {
-                if self.parens >= MAX_PAREN_DEPTH {
+                if self.parens >= self.max_parens {
                     return self.err(at, LimitKind::Parentheses);
                 }
                 self.parens += 1;
             }
             Frame::FStr { .. } => {
-                if self.fstrings >= MAX_FSTRING_DEPTH {
+                if self.fstrings >= self.max_fstrings {
                     return self.err(at, LimitKind::FStrings);
                 }
                 self.fstrings += 1;
@@ -310,6 +450,97 @@ impl Scanner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// [`Scanner::run`] for a file that cannot exceed the indentation and expression limits:
+    /// code is skipped up to the next byte that can open or close a bracket, a string or a
+    /// comment, or start a format spec, so only the bracket and f-string limits are checked.
+    /// `None` where it cannot tell what the full scan would (a string prefix right after `.`,
+    /// `+` or `-`, which may end a number token: `1.f'x'` is the number `1.f` and a plain
+    /// string); the caller then runs the full scan.
+    fn run_brackets_only(&mut self) -> Option<Result<(), LimitError>> {
+        while self.i < self.b.len() {
+            let step = match self.stack.last().copied() {
+                Some(Frame::FStr { quote, triple, raw }) => {
+                    self.fstring_literal(quote, triple, raw).map(|()| true)
+                }
+                Some(Frame::Spec) => self.spec_literal().map(|()| true),
+                _ => self.code_brackets_only(),
+            };
+            match step {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        Some(Ok(()))
+    }
+
+    /// One step of [`Scanner::run_brackets_only`] in code; `false` when it cannot tell.
+    fn code_brackets_only(&mut self) -> Result<bool, LimitError> {
+        static SIGNIFICANT: [bool; 256] = {
+            let mut t = [false; 256];
+            let bytes = b"#'\"()[]{}:";
+            let mut i = 0;
+            while i < bytes.len() {
+                t[bytes[i] as usize] = true;
+                i += 1;
+            }
+            t
+        };
+        let Some(k) = self.b[self.i..]
+            .iter()
+            .position(|&c| SIGNIFICANT[c as usize])
+        else {
+            self.i = self.b.len();
+            return Ok(true);
+        };
+        let at = self.i + k;
+        self.i = at;
+        let c = self.b[at];
+        match c {
+            b'#' => {
+                self.i =
+                    memchr::memchr2(b'\n', b'\r', &self.b[at..]).map_or(self.b.len(), |k| at + k);
+            }
+            b'\'' | b'"' => {
+                // The word right before the quote is its prefix if it is one (the full scan
+                // reads it as one identifier or number token ending at the quote).
+                let mut start = at;
+                while start > 0 && is_ident_byte(self.b[start - 1]) {
+                    start -= 1;
+                }
+                match string_prefix(&self.b[start..at]) {
+                    Some(_) if start > 0 && matches!(self.b[start - 1], b'.' | b'+' | b'-') => {
+                        return Ok(false);
+                    }
+                    Some(prefix) => self.string(start, prefix)?,
+                    None => self.string(at, "")?,
+                }
+            }
+            b'(' | b'[' | b'{' => {
+                self.i += 1;
+                self.push(Frame::Bracket, at)?;
+            }
+            b')' | b']' | b'}' => {
+                self.i += 1;
+                match self.stack.last() {
+                    Some(Frame::Field) if c == b'}' => self.pop(),
+                    Some(Frame::Bracket) => self.pop(),
+                    _ => {}
+                }
+            }
+            _ => {
+                // `:`: a format spec at the top of a replacement field, as in `code`.
+                self.i += 1;
+                if matches!(self.stack.last(), Some(Frame::Field)) && self.peek(0) != b'=' {
+                    self.push(Frame::Spec, at)?;
+                } else if self.peek(0) == b'=' {
+                    self.i += 1;
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// The length of the newline at `i` (`\n`, `\r\n`, `\r`), 0 if none.
@@ -889,5 +1120,127 @@ def g():
     )
 "#;
         assert_eq!(kind(src), None);
+    }
+    /// The brackets-only scan finds the same first error as the full scan whenever the file
+    /// cannot exceed the other limits: random token soups (strings of every prefix and quote,
+    /// f-string fields and specs, escapes, comments, line ends) against small limits.
+    #[test]
+    fn brackets_only_scan_agrees_with_the_full_scan() {
+        const PIECES: &[&str] = &[
+            "(", ")", "[", "]", "{", "}", "{{", "}}", "\"", "'", "\"\"\"", "\'\'\'", "f\"", "f'",
+            "rf\"", "t'", "b\"", "rb'", "F\"\"\"", "x", "1.", "0x1f", " ", "\n", "\r\n", "\r",
+            "\\", "\\\n", "#", ":", "=", ":=", "!r", "\\N{", "abc", "f", "r",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let (mut errors, mut unsure) = (0, 0);
+        for _ in 0..20_000 {
+            let len = 1 + next(60);
+            let src: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
+            let limits = (1 + next(4), 1 + next(3));
+            let scanner = || {
+                let mut s = Scanner::new(src.as_bytes());
+                (s.max_parens, s.max_fstrings) = limits;
+                s
+            };
+            // Inputs this short cannot reach the indentation or expression limits.
+            let full = scanner().run().err();
+            errors += usize::from(full.is_some());
+            match scanner().run_brackets_only() {
+                Some(fast) => assert_eq!(fast.err(), full, "{src:?} with limits {limits:?}"),
+                None => unsure += 1,
+            }
+        }
+        assert!(
+            unsure < 2_000,
+            "the brackets-only scan gave up on {unsure} inputs"
+        );
+        assert!(errors > 1_000, "only {errors} inputs exceeded a limit");
+    }
+    /// On code that parses, the check on the parser's tokens finds exactly what the scan finds:
+    /// random nestings of brackets, calls, subscripts, dicts, f-strings (fields, specs,
+    /// conversions, escaped braces, quotes reused inside fields) and strings and comments full
+    /// of brackets, against small limits.
+    #[test]
+    fn the_token_check_agrees_with_the_scan() {
+        use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
+        use ruff_text_size::Ranged;
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        fn expr(depth: usize, next: &mut dyn FnMut(usize) -> usize) -> String {
+            if depth == 0 {
+                return ["x", "1", "'a(b'", "\")]}\"", "f'{{)'", "None"][next(6)].to_string();
+            }
+            let choice = next(10);
+            let a = expr(depth - 1, next);
+            let b = expr(depth - 1, next);
+            match choice {
+                0 => format!("({a})"),
+                1 => format!("[{a}, {b}]"),
+                2 => format!("{{{a}: {b}}}"),
+                3 => format!("f({a})"),
+                4 => format!("a[{a}]"),
+                // A space after each field's `{`: a dict display there is not read as `{{`.
+                5 => format!("f\"{{ {a}}}\""),
+                6 => format!("f'{{ {a}:>{{ {b}}}}}'"),
+                7 => format!("f\"{{{{x}}}}{{ {a}!r}}\""),
+                8 => format!("rf'\\d{{ {a}}}'"),
+                _ => format!("{a} + {b}"),
+            }
+        }
+        let mut errors = 0;
+        for _ in 0..3_000 {
+            let depth = 1 + next(6);
+            let src = format!(
+                "y = {}  # ) ] }}\n\"\"\"\n)]}}\n\"\"\"\nz = {}\n",
+                expr(depth, &mut next),
+                expr(depth, &mut next)
+            );
+            let parsed = parse_unchecked(&src, ParseOptions::from(Mode::Module));
+            assert!(parsed.errors().is_empty(), "{src:?}: {:?}", parsed.errors());
+            let limits = (1 + next(5), 1 + next(3));
+            let mut scanner = Scanner::new(src.as_bytes());
+            (scanner.max_parens, scanner.max_fstrings) = limits;
+            let scanned = scanner.run().err();
+            let tokens = parsed
+                .tokens()
+                .iter()
+                .map(|t| (t.kind(), t.start().to_u32()));
+            let checked = check_tokens_within(tokens, limits.0, limits.1);
+            assert_eq!(checked, scanned, "{src:?} with limits {limits:?}");
+            errors += usize::from(scanned.is_some());
+        }
+        assert!(errors > 500, "only {errors} inputs exceeded a limit");
+    }
+
+    #[test]
+    fn files_with_many_brackets_are_checked_on_their_tokens() {
+        let flat = "x = f(a[1], {2: (3,)})\n".repeat(40);
+        assert_eq!(pre_parse(&flat), PreParse::CheckTokens);
+        let deep = format!("{flat}y = {}1{}\n", "(".repeat(201), ")".repeat(201));
+        assert_eq!(pre_parse(&deep), PreParse::CheckTokens);
+        assert_eq!(kind(&deep), Some(LimitKind::Parentheses));
+        let huge = format!(
+            "y = {}1{}\n",
+            "(".repeat(TOKEN_CHECK_BRACKETS),
+            ")".repeat(TOKEN_CHECK_BRACKETS)
+        );
+        assert_eq!(
+            pre_parse(&huge),
+            PreParse::Exceeds(LimitError {
+                offset: 4 + 200,
+                kind: LimitKind::Parentheses
+            })
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod sarif;
 pub mod style;
 pub mod text;
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -150,11 +151,13 @@ pub fn statistics(report: &Report) -> Vec<StatRow> {
                 *root_causes.entry(code.to_string()).or_insert(0) += 1;
             }
         }
+        let places: HashSet<(&Path, crate::locate::Span)> =
+            of_rule.iter().map(|d| (d.path.as_path(), d.span)).collect();
         let root_cause_of = report
             .diagnostics
             .iter()
             .filter_map(|d| d.root_cause.as_ref())
-            .filter(|r| of_rule.iter().any(|c| c.path == r.path && c.span == r.span))
+            .filter(|r| places.contains(&(r.path.as_path(), r.span)))
             .count();
         rows.push(StatRow {
             code: rule.code(),

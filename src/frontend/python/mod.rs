@@ -56,7 +56,7 @@ pub const OLDEST_TARGET: ruff_python_ast::PythonVersion = ruff_python_ast::Pytho
 fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
     // What CPython rejects before parsing (nesting deeper than its limits) never reaches the
     // recursive parser: a TEN900 at the place, and no facts.
-    if let Some(limit) = crate::python_limits::check_limits(source) {
+    let over_limit = |limit: crate::python_limits::LimitError| {
         let at = limit.offset.min(source.len()) as u32;
         let facts = FileFacts {
             problems: vec![FileProblem::Syntax {
@@ -66,14 +66,29 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
             lines: crate::locate::LineIndex::new(source),
             ..Default::default()
         };
-        return (facts, with_edits.then(EditFacts::default));
-    }
+        (facts, with_edits.then(EditFacts::default))
+    };
+    let check_tokens = match crate::python_limits::pre_parse(source) {
+        crate::python_limits::PreParse::Exceeds(limit) => return over_limit(limit),
+        crate::python_limits::PreParse::Within => false,
+        crate::python_limits::PreParse::CheckTokens => true,
+    };
     // Parsed for the oldest version the parser knows, so every construct newer than that is
     // recorded with the version that added it; TEN900 compares with `target-version`.
     let parsed = parse_unchecked(
         source,
         ParseOptions::from(Mode::Module).with_target_version(OLDEST_TARGET),
     );
+    if check_tokens
+        && let Some(limit) = crate::python_limits::check_tokens(
+            parsed
+                .tokens()
+                .iter()
+                .map(|t| (t.kind(), t.start().to_u32())),
+        )
+    {
+        return over_limit(limit);
+    }
     let mut locator = Locator::new(source);
     if with_edits {
         locator.logical = crate::locate::LogicalLines::from_tokens(parsed.tokens());
