@@ -544,16 +544,18 @@ impl Index {
         offsets.push(total);
         self.modules = modules;
         self.offsets = offsets;
-        self.qualnames = self
+        let per_file: Vec<Vec<String>> = self
             .facts
-            .iter()
+            .par_iter()
             .zip(&self.metas)
-            .flat_map(|(f, m)| {
+            .map(|(f, m)| {
                 f.classes
                     .iter()
-                    .map(move |c| canonical(&format!("{}.{}", m.module, c.name)))
+                    .map(|c| canonical(&format!("{}.{}", m.module, c.name)))
+                    .collect()
             })
             .collect();
+        self.qualnames = per_file.into_iter().flatten().collect();
         self.tenant_apps = if self.conv.schema_per_tenant {
             tenant_apps(self.facts.iter().map(|f| &**f))
         } else {

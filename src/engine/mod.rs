@@ -78,11 +78,19 @@ impl Workspace {
             .collect();
         let conv = Arc::new(settings.conventions.clone());
         let started = std::time::Instant::now();
-        let index = pool.install(|| Index::build(loaded, conv));
+        // The pack is written while the index is built (the write is mostly I/O and one
+        // thread's hashing; the index build is parallel).
+        let (index, ()) = pool.install(|| {
+            rayon::join(
+                || Index::build(loaded, conv),
+                || {
+                    if let Some(c) = &cache {
+                        c.flush();
+                    }
+                },
+            )
+        });
         let index_time = started.elapsed();
-        if let Some(c) = &cache {
-            c.flush();
-        }
         Workspace {
             settings,
             sources,
