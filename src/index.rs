@@ -1386,34 +1386,34 @@ impl Index {
         let all = self.all_ids();
         let ids: &[ClassId] = only.unwrap_or(&all);
         let flats: Vec<usize> = ids.iter().map(|&id| self.flat(id)).collect();
-        let bases: Vec<Vec<Resolved>> = ids
-            .par_iter()
-            .map(|&id| {
-                self.class(id)
-                    .bases
-                    .iter()
-                    .map(|b| self.resolve_base(id.file, b))
-                    .collect()
-            })
-            .collect();
         // Fail closed: a base named like a configured tenant base, imported from a project
         // module that does not define it, stands for the tenant base (as a library's would).
-        let mut broken: Vec<Option<String>> = vec![None; ids.len()];
-        let mut bases = bases;
-        for (i, &id) in ids.iter().enumerate() {
-            for (bi, b) in bases[i].iter_mut().enumerate() {
-                if *b == Resolved::Unknown
-                    && let Some(path) = self.broken_tenant_base(id.file, &self.class(id).bases[bi])
-                {
-                    *b = Resolved::External(path.clone());
-                    broken[i] = Some(path);
-                }
-            }
-        }
+        let resolved: Vec<(Vec<Resolved>, Option<String>)> = ids
+            .par_iter()
+            .map(|&id| {
+                let mut broken = None;
+                let bases = self
+                    .class(id)
+                    .bases
+                    .iter()
+                    .map(|b| match self.resolve_base(id.file, b) {
+                        Resolved::Unknown => match self.broken_tenant_base(id.file, b) {
+                            Some(path) => {
+                                broken = Some(path.clone());
+                                Resolved::External(path)
+                            }
+                            None => Resolved::Unknown,
+                        },
+                        r => r,
+                    })
+                    .collect();
+                (bases, broken)
+            })
+            .collect();
         if only.is_none() {
             self.infos = vec![ClassInfo::default(); all.len()];
         }
-        for ((&f, bases), broken_tenant_base) in flats.iter().zip(bases).zip(broken) {
+        for (&f, (bases, broken_tenant_base)) in flats.iter().zip(resolved) {
             self.infos[f] = ClassInfo {
                 bases,
                 broken_tenant_base,
@@ -1423,73 +1423,110 @@ impl Index {
         // A configured tenant base class from a library (django-multitenant's `TenantModel`) is a
         // Django model too, though its own bases are out of sight.
         let conv = self.conv.clone();
-        let is_model = self.reach_all(
-            ids,
-            &flats,
-            REACH_MODEL,
-            |_, q| q == DJANGO_MODEL,
-            |p| {
-                p == DJANGO_MODEL
-                    || conv
-                        .tenant_base_classes
-                        .iter()
-                        .any(|s| config_matches(s, last_component(p), p))
+        // Six independent walks up the bases: two at a time.
+        let ((is_model, is_manager), ((is_queryset, is_fk), (scoped, tenant_base))) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        self.reach_all(
+                            ids,
+                            &flats,
+                            REACH_MODEL,
+                            |_, q| q == DJANGO_MODEL,
+                            |p| {
+                                p == DJANGO_MODEL
+                                    || conv
+                                        .tenant_base_classes
+                                        .iter()
+                                        .any(|s| config_matches(s, last_component(p), p))
+                            },
+                        )
+                    },
+                    || {
+                        self.reach_all(
+                            ids,
+                            &flats,
+                            REACH_MANAGER,
+                            |_, q| DJANGO_MANAGERS.contains(&q),
+                            |p| external_is_manager(&conv, p),
+                        )
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || {
+                                self.reach_all(
+                                    ids,
+                                    &flats,
+                                    REACH_QUERYSET,
+                                    |_, q| q == DJANGO_QUERYSET,
+                                    |p| {
+                                        p == DJANGO_QUERYSET
+                                            || last_component(p).ends_with("QuerySet")
+                                    },
+                                )
+                            },
+                            || {
+                                self.reach_all(
+                                    ids,
+                                    &flats,
+                                    REACH_FK,
+                                    |_, q| DJANGO_FKS.contains(&q),
+                                    |p| {
+                                        DJANGO_FKS.contains(&p)
+                                            || last_component(p) == "TenantForeignKey"
+                                    },
+                                )
+                            },
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || {
+                                self.reach_all(
+                                    ids,
+                                    &flats,
+                                    REACH_SCOPED,
+                                    |c, q| {
+                                        conv.scoped_managers
+                                            .iter()
+                                            .any(|s| config_matches(s, &c.name, q))
+                                    },
+                                    |p| {
+                                        conv.scoped_managers
+                                            .iter()
+                                            .any(|s| config_matches(s, last_component(p), p))
+                                    },
+                                )
+                            },
+                            || {
+                                self.reach_all(
+                                    ids,
+                                    &flats,
+                                    REACH_TENANT_BASE,
+                                    |c, q| {
+                                        conv.tenant_base_classes
+                                            .iter()
+                                            .any(|s| config_matches(s, &c.name, q))
+                                    },
+                                    |p| {
+                                        conv.tenant_base_classes
+                                            .iter()
+                                            .any(|s| config_matches(s, last_component(p), p))
+                                    },
+                                )
+                            },
+                        )
+                    },
+                )
             },
         );
         for (&f, &v) in flats.iter().zip(&is_model) {
             self.infos[f].is_model = v;
         }
-        let is_manager = self.reach_all(
-            ids,
-            &flats,
-            REACH_MANAGER,
-            |_, q| DJANGO_MANAGERS.contains(&q),
-            |p| external_is_manager(&conv, p),
-        );
-        let is_queryset = self.reach_all(
-            ids,
-            &flats,
-            REACH_QUERYSET,
-            |_, q| q == DJANGO_QUERYSET,
-            |p| p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet"),
-        );
-        let is_fk = self.reach_all(
-            ids,
-            &flats,
-            REACH_FK,
-            |_, q| DJANGO_FKS.contains(&q),
-            |p| DJANGO_FKS.contains(&p) || last_component(p) == "TenantForeignKey",
-        );
-        let scoped = self.reach_all(
-            ids,
-            &flats,
-            REACH_SCOPED,
-            |c, q| {
-                conv.scoped_managers
-                    .iter()
-                    .any(|s| config_matches(s, &c.name, q))
-            },
-            |p| {
-                conv.scoped_managers
-                    .iter()
-                    .any(|s| config_matches(s, last_component(p), p))
-            },
-        );
-        let tenant_base = self.reach_all(
-            ids,
-            &flats,
-            REACH_TENANT_BASE,
-            |c, q| {
-                conv.tenant_base_classes
-                    .iter()
-                    .any(|s| config_matches(s, &c.name, q))
-            },
-            |p| {
-                conv.tenant_base_classes
-                    .iter()
-                    .any(|s| config_matches(s, last_component(p), p))
-            },
-        );
         for (i, &f) in flats.iter().enumerate() {
             let info = &mut self.infos[f];
             info.reach = [
