@@ -229,9 +229,22 @@ impl<'a> Extractor<'a, '_> {
         }
         // Insert right after the header line, before any leading comments of the body.
         let off = loc.next_logical_line_start(header_end)?;
-        if loc.source[off.to_usize()..first.start().to_usize()].contains('\\') {
+        let before_first = &loc.source[off.to_usize()..first.start().to_usize()];
+        if before_first.contains('\\') {
             // A backslash continuation joins a line into the first statement's: the new
             // statement goes where that one starts, so the continuation joins it instead.
+            // Only when every continued line is a lone `\` at the start of its line. With
+            // whitespace before the backslash, CPython counts the whitespace of both physical
+            // lines as the block's indentation (a tab there and spaces on the next line are a
+            // TabError for any tab-indented line after them), which the inserted lines cannot
+            // repeat: no fix then.
+            let indented_continuation = before_first
+                .split_inclusive(['\n', '\r'])
+                .map(|line| line.trim_end_matches(['\n', '\r']))
+                .any(|line| line.ends_with('\\') && !line.contains('#') && line != "\\");
+            if indented_continuation {
+                return None;
+            }
             return Some(BodyInsert {
                 span: loc.point(first.start()),
                 prefix: String::new(),
