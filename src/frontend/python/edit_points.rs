@@ -259,7 +259,8 @@ impl<'a> Extractor<'a, '_> {
     }
 
     /// For each call statement directly in `body` (edit mode only), how the rest of the body would be
-    /// wrapped in `try`/`finally` (none when re-indenting would change a multi-line string).
+    /// wrapped in `try`/`finally` (none when re-indenting would change a multi-line string or a
+    /// line that is only a backslash continuation).
     pub(super) fn prepare_wraps(&mut self, body: &'a [Stmt]) {
         for (i, stmt) in body.iter().enumerate() {
             let Stmt::Expr(e) = stmt else { continue };
@@ -286,6 +287,15 @@ impl<'a> Extractor<'a, '_> {
                 .multiline_strings
                 .iter()
                 .any(|r| r.intersect(range).is_some())
+            {
+                continue;
+            }
+            // A line that is only a backslash continuation (with or without whitespace before
+            // it) starts the next statement's logical line: re-indented, it would give that
+            // statement a different indentation. No wrap then.
+            if loc.source[range]
+                .split(['\n', '\r'])
+                .any(|line| line.trim_start_matches([' ', '\t', '\x0c']) == "\\")
             {
                 continue;
             }
