@@ -233,7 +233,8 @@ pub fn diff_edits(old: &str, new: &str, enc: Encoding) -> Vec<TextEdit> {
     starts.push(at);
     let lines = Lines::new(old);
     let mut edits = Vec::new();
-    for op in diff.ops() {
+    // Positions made consistent as for `--diff` (see `fix::diff::consistent`).
+    for op in &crate::fix::diff::consistent(diff.ops().to_vec()) {
         if matches!(op, similar::DiffOp::Equal { .. }) {
             continue;
         }
@@ -429,5 +430,27 @@ mod tests {
         assert_eq!(edits[0].range.start, lsp_types::Position::new(1, 0));
         assert_eq!(edits[1].range.start, lsp_types::Position::new(3, 0));
         assert_eq!(edits[1].new_text, "d\n");
+    }
+
+    /// The edits of a fix that deletes a first line and inserts after the next one apply to
+    /// exactly the fixed text (positions as `--diff`'s; `similar` put the insertion a line early).
+    #[test]
+    fn fix_all_edits_give_exactly_the_fixed_text() {
+        let old = "import django.core.cache as djc\n\n\nfrom django.core import cache as cm\ndef a():\n    return djc.cache.get(\"k\")\n";
+        let new = "\nfrom tenancy.cache import tenant_cache\n\n\ndef a():\n    return tenant_cache.get(\"k\")\n";
+        let edits = diff_edits(old, new, Encoding::Utf16);
+        // Every line here is ASCII: a position's character is a byte column.
+        let offset = |p: lsp_types::Position| {
+            old.split_inclusive('\n')
+                .take(p.line as usize)
+                .map(str::len)
+                .sum::<usize>()
+                + p.character as usize
+        };
+        let mut text = old.to_string();
+        for e in edits.iter().rev() {
+            text.replace_range(offset(e.range.start)..offset(e.range.end), &e.new_text);
+        }
+        assert_eq!(text, new);
     }
 }
