@@ -364,10 +364,8 @@ fn external_is_manager(conv: &Conventions, p: &str) -> bool {
     }
     let name = last_component(p);
     name.ends_with("Manager")
-        && !MANAGER_LOOKALIKES
-            .iter()
-            .any(|s| config_matches(s, name, p))
-        && !conv.not_managers.iter().any(|s| config_matches(s, name, p))
+        && !any_config_matches(MANAGER_LOOKALIKES, name, p)
+        && !any_config_matches(&conv.not_managers, name, p)
 }
 
 /// Canonical form of a dotted path to a Django class: `django.db.models.base.Model` and
@@ -400,6 +398,13 @@ pub fn canonical(path: &str) -> String {
 /// The last component of a dotted path: `Model` for `django.db.models.Model`.
 pub fn last_component(path: &str) -> &str {
     path.rsplit('.').next().unwrap_or(path)
+}
+
+/// Does any of the configured names match a class known by `name` and `qualname`?
+fn any_config_matches<S: AsRef<str>>(configs: &[S], name: &str, qualname: &str) -> bool {
+    configs
+        .iter()
+        .any(|s| config_matches(s.as_ref(), name, qualname))
 }
 
 /// Does a configured name (bare or dotted) match a class known by `name` and `qualname`?
@@ -1213,11 +1218,9 @@ impl Index {
     pub fn like_is_scoped(&self, c: &ClassLike) -> bool {
         match c {
             ClassLike::Class(id) => self.info(*id).scoped,
-            ClassLike::External(p) => self
-                .conv()
-                .scoped_managers
-                .iter()
-                .any(|s| config_matches(s, last_component(p), p)),
+            ClassLike::External(p) => {
+                any_config_matches(&self.conv().scoped_managers, last_component(p), p)
+            }
             ClassLike::FromQueryset(base, _) => self.like_is_scoped(base),
             // `QS.as_manager()` is scoped when the queryset is listed (or inherits a listed one).
             ClassLike::AsManager(qs) => self.like_is_scoped(qs),
@@ -1435,10 +1438,11 @@ impl Index {
                             |_, q| q == DJANGO_MODEL,
                             |p| {
                                 p == DJANGO_MODEL
-                                    || conv
-                                        .tenant_base_classes
-                                        .iter()
-                                        .any(|s| config_matches(s, last_component(p), p))
+                                    || any_config_matches(
+                                        &conv.tenant_base_classes,
+                                        last_component(p),
+                                        p,
+                                    )
                             },
                         )
                     },
@@ -1490,15 +1494,13 @@ impl Index {
                                     ids,
                                     &flats,
                                     REACH_SCOPED,
-                                    |c, q| {
-                                        conv.scoped_managers
-                                            .iter()
-                                            .any(|s| config_matches(s, &c.name, q))
-                                    },
+                                    |c, q| any_config_matches(&conv.scoped_managers, &c.name, q),
                                     |p| {
-                                        conv.scoped_managers
-                                            .iter()
-                                            .any(|s| config_matches(s, last_component(p), p))
+                                        any_config_matches(
+                                            &conv.scoped_managers,
+                                            last_component(p),
+                                            p,
+                                        )
                                     },
                                 )
                             },
@@ -1508,14 +1510,14 @@ impl Index {
                                     &flats,
                                     REACH_TENANT_BASE,
                                     |c, q| {
-                                        conv.tenant_base_classes
-                                            .iter()
-                                            .any(|s| config_matches(s, &c.name, q))
+                                        any_config_matches(&conv.tenant_base_classes, &c.name, q)
                                     },
                                     |p| {
-                                        conv.tenant_base_classes
-                                            .iter()
-                                            .any(|s| config_matches(s, last_component(p), p))
+                                        any_config_matches(
+                                            &conv.tenant_base_classes,
+                                            last_component(p),
+                                            p,
+                                        )
                                     },
                                 )
                             },
@@ -1704,11 +1706,7 @@ impl Index {
         };
         let (module, _) = path.rsplit_once('.')?;
         self.file_of_module(module)?;
-        self.conv
-            .tenant_base_classes
-            .iter()
-            .any(|s| config_matches(s, last, &path))
-            .then_some(path)
+        any_config_matches(&self.conv.tenant_base_classes, last, &path).then_some(path)
     }
 
     /// Does a row of this model belong to one tenant (so that pinning a relation to it pins the
@@ -1972,11 +1970,7 @@ impl Index {
                 && !last_component(p).ends_with("Mixin")
                 // A broken import brings no known manager: the model keeps Django's plain one.
                 && self.infos[i].broken_tenant_base.as_deref() != Some(p.as_str())
-                && self
-                    .conv()
-                    .tenant_base_classes
-                    .iter()
-                    .any(|s| config_matches(s, last_component(p), p))
+                && any_config_matches(&self.conv().tenant_base_classes, last_component(p), p)
                 && !own_names.iter().any(|n| *n == "objects")
                 && !managers.iter().any(|(_, m)| m.name == "objects")
             {

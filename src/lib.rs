@@ -41,3 +41,15 @@ pub mod server;
 pub mod show;
 pub mod source_io;
 pub mod sql;
+
+/// A small deterministic random number source for the randomized unit tests: `next(n)` is in
+/// `0..n` (xorshift64).
+#[cfg(test)]
+pub(crate) fn test_rng(mut state: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    }
+}

@@ -522,14 +522,7 @@ impl<'a> Scanner<'a> {
                 self.i += 1;
                 self.push(Frame::Bracket, at)?;
             }
-            b')' | b']' | b'}' => {
-                self.i += 1;
-                match self.stack.last() {
-                    Some(Frame::Field) if c == b'}' => self.pop(),
-                    Some(Frame::Bracket) => self.pop(),
-                    _ => {}
-                }
-            }
+            b')' | b']' | b'}' => self.close_bracket(c),
             _ => {
                 // `:`: a format spec at the top of a replacement field, as in `code`.
                 self.i += 1;
@@ -541,6 +534,16 @@ impl<'a> Scanner<'a> {
             }
         }
         Ok(true)
+    }
+
+    /// A closing bracket in code: it closes the open bracket, or a replacement field with `}`.
+    fn close_bracket(&mut self, c: u8) {
+        self.i += 1;
+        match self.stack.last() {
+            Some(Frame::Field) if c == b'}' => self.pop(),
+            Some(Frame::Bracket) => self.pop(),
+            _ => {}
+        }
     }
 
     /// The length of the newline at `i` (`\n`, `\r\n`, `\r`), 0 if none.
@@ -667,12 +670,7 @@ impl<'a> Scanner<'a> {
                 self.prev_value = false;
             }
             b')' | b']' | b'}' => {
-                self.i += 1;
-                match self.stack.last() {
-                    Some(Frame::Field) if c == b'}' => self.pop(),
-                    Some(Frame::Bracket) => self.pop(),
-                    _ => {}
-                }
+                self.close_bracket(c);
                 self.prev_value = true;
             }
             b':' => {
@@ -1131,13 +1129,7 @@ def g():
             "rf\"", "t'", "b\"", "rb'", "F\"\"\"", "x", "1.", "0x1f", " ", "\n", "\r\n", "\r",
             "\\", "\\\n", "#", ":", "=", ":=", "!r", "\\N{", "abc", "f", "r",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_rng(0x2545_f491_4f6c_dd1d_u64);
         let (mut errors, mut unsure) = (0, 0);
         for _ in 0..20_000 {
             let len = 1 + next(60);
@@ -1170,13 +1162,7 @@ def g():
     fn the_token_check_agrees_with_the_scan() {
         use ruff_python_parser::{Mode, ParseOptions, parse_unchecked};
         use ruff_text_size::Ranged;
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_rng(0x9e37_79b9_7f4a_7c15_u64);
         fn expr(depth: usize, next: &mut dyn FnMut(usize) -> usize) -> String {
             if depth == 0 {
                 return ["x", "1", "'a(b'", "\")]}\"", "f'{{)'", "None"][next(6)].to_string();

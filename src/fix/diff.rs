@@ -204,13 +204,7 @@ mod tests {
     /// Every diff applies: random line edits of random texts.
     #[test]
     fn diffs_apply_to_what_they_were_made_from() {
-        let mut state = 0x1234_5678_9abc_def1_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
+        let mut next = crate::test_rng(0x1234_5678_9abc_def1_u64);
         const LINES: &[&str] = &["a\n", "b\n", "\n", "c\r\n", "d", "import x\n", "\n", "e\r"];
         for _ in 0..3_000 {
             let old: String = (0..next(14)).map(|_| LINES[next(LINES.len())]).collect();
