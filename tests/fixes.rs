@@ -473,6 +473,7 @@ cases! {
     ten101_comment_like_coding_on_line_2,
     ten101_backslash_line_before_body,
     ten101_indented_backslash_line_before_body,
+    ten101_class_on_a_continued_line,
     ten301_coding_comment_after_import,
     ten301_coding_comment_cr_only,
     ten301_two_sites_two_imports,

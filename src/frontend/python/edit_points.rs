@@ -163,6 +163,16 @@ impl<'a> Extractor<'a, '_> {
     pub(super) fn body_insert(&self, class: &ast::StmtClassDef) -> Option<BodyInsert> {
         let first = class.body.first()?;
         let loc = self.loc;
+        // A class statement continued onto its line with a backslash takes its indentation
+        // from the line the continuation starts on, which the lines added here cannot follow:
+        // no fix then.
+        let line_start = loc.line_start(loc.line_of(class.start())).to_usize();
+        if loc.source[..line_start]
+            .trim_end_matches(['\n', '\r'])
+            .ends_with('\\')
+        {
+            return None;
+        }
         let nl = detect_newline(loc.source);
         let header_end = class
             .arguments
