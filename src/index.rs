@@ -1426,106 +1426,59 @@ impl Index {
         // A configured tenant base class from a library (django-multitenant's `TenantModel`) is a
         // Django model too, though its own bases are out of sight.
         let conv = self.conv.clone();
-        // Six independent walks up the bases: two at a time.
-        let ((is_model, is_manager), ((is_queryset, is_fk), (scoped, tenant_base))) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        self.reach_all(
-                            ids,
-                            &flats,
-                            REACH_MODEL,
-                            |_, q| q == DJANGO_MODEL,
-                            |p| {
-                                p == DJANGO_MODEL
-                                    || any_config_matches(
-                                        &conv.tenant_base_classes,
-                                        last_component(p),
-                                        p,
-                                    )
-                            },
-                        )
-                    },
-                    || {
-                        self.reach_all(
-                            ids,
-                            &flats,
-                            REACH_MANAGER,
-                            |_, q| DJANGO_MANAGERS.contains(&q),
-                            |p| external_is_manager(&conv, p),
-                        )
-                    },
-                )
-            },
-            || {
-                rayon::join(
-                    || {
-                        rayon::join(
-                            || {
-                                self.reach_all(
-                                    ids,
-                                    &flats,
-                                    REACH_QUERYSET,
-                                    |_, q| q == DJANGO_QUERYSET,
-                                    |p| {
-                                        p == DJANGO_QUERYSET
-                                            || last_component(p).ends_with("QuerySet")
-                                    },
-                                )
-                            },
-                            || {
-                                self.reach_all(
-                                    ids,
-                                    &flats,
-                                    REACH_FK,
-                                    |_, q| DJANGO_FKS.contains(&q),
-                                    |p| {
-                                        DJANGO_FKS.contains(&p)
-                                            || last_component(p) == "TenantForeignKey"
-                                    },
-                                )
-                            },
-                        )
-                    },
-                    || {
-                        rayon::join(
-                            || {
-                                self.reach_all(
-                                    ids,
-                                    &flats,
-                                    REACH_SCOPED,
-                                    |c, q| any_config_matches(&conv.scoped_managers, &c.name, q),
-                                    |p| {
-                                        any_config_matches(
-                                            &conv.scoped_managers,
-                                            last_component(p),
-                                            p,
-                                        )
-                                    },
-                                )
-                            },
-                            || {
-                                self.reach_all(
-                                    ids,
-                                    &flats,
-                                    REACH_TENANT_BASE,
-                                    |c, q| {
-                                        any_config_matches(&conv.tenant_base_classes, &c.name, q)
-                                    },
-                                    |p| {
-                                        any_config_matches(
-                                            &conv.tenant_base_classes,
-                                            last_component(p),
-                                            p,
-                                        )
-                                    },
-                                )
-                            },
-                        )
-                    },
-                )
-            },
-        );
+        // Six independent walks up the bases, in parallel: (bit, test of a project class by its
+        // facts and qualname, test of an external base's dotted path).
+        type ClassTest<'t> = Box<dyn Fn(&ClassFact, &str) -> bool + Sync + 't>;
+        type PathTest<'t> = Box<dyn Fn(&str) -> bool + Sync + 't>;
+        let walks: [(u8, ClassTest, PathTest); 6] = [
+            (
+                REACH_MODEL,
+                Box::new(|_, q| q == DJANGO_MODEL),
+                Box::new(|p| {
+                    p == DJANGO_MODEL
+                        || any_config_matches(&conv.tenant_base_classes, last_component(p), p)
+                }),
+            ),
+            (
+                REACH_MANAGER,
+                Box::new(|_, q| DJANGO_MANAGERS.contains(&q)),
+                Box::new(|p| external_is_manager(&conv, p)),
+            ),
+            (
+                REACH_QUERYSET,
+                Box::new(|_, q| q == DJANGO_QUERYSET),
+                Box::new(|p| p == DJANGO_QUERYSET || last_component(p).ends_with("QuerySet")),
+            ),
+            (
+                REACH_FK,
+                Box::new(|_, q| DJANGO_FKS.contains(&q)),
+                Box::new(|p| DJANGO_FKS.contains(&p) || last_component(p) == "TenantForeignKey"),
+            ),
+            (
+                REACH_SCOPED,
+                Box::new(|c, q| any_config_matches(&conv.scoped_managers, &c.name, q)),
+                Box::new(|p| any_config_matches(&conv.scoped_managers, last_component(p), p)),
+            ),
+            (
+                REACH_TENANT_BASE,
+                Box::new(|c, q| any_config_matches(&conv.tenant_base_classes, &c.name, q)),
+                Box::new(|p| any_config_matches(&conv.tenant_base_classes, last_component(p), p)),
+            ),
+        ];
+        let reached: Vec<Vec<bool>> = walks
+            .par_iter()
+            .map(|(bit, class_test, path_test)| {
+                self.reach_all(ids, &flats, *bit, class_test, path_test)
+            })
+            .collect();
+        let [
+            is_model,
+            is_manager,
+            is_queryset,
+            is_fk,
+            scoped,
+            tenant_base,
+        ]: [Vec<bool>; 6] = reached.try_into().expect("six walks");
         for (&f, &v) in flats.iter().zip(&is_model) {
             self.infos[f].is_model = v;
         }

@@ -227,11 +227,14 @@ pub fn pre_parse(source: &str) -> PreParse {
     if bounds.brackets < TOKEN_CHECK_BRACKETS {
         return PreParse::CheckTokens;
     }
-    verdict(
-        Scanner::new(b)
-            .run_brackets_only()
-            .unwrap_or_else(|| Scanner::new(b).run()),
-    )
+    verdict(scan_brackets(b))
+}
+
+/// The brackets-only scan, or the full scan where that one cannot tell.
+fn scan_brackets(b: &[u8]) -> Result<(), LimitError> {
+    Scanner::new(b)
+        .run_brackets_only()
+        .unwrap_or_else(|| Scanner::new(b).run())
 }
 
 /// Scan `source` for the first nesting limit it exceeds; `None` when it is within all of them.
@@ -239,13 +242,7 @@ pub fn check_limits(source: &str) -> Option<LimitError> {
     match pre_parse(source) {
         PreParse::Exceeds(e) => Some(e),
         PreParse::Within => None,
-        PreParse::CheckTokens => {
-            let b = source.as_bytes();
-            Scanner::new(b)
-                .run_brackets_only()
-                .unwrap_or_else(|| Scanner::new(b).run())
-                .err()
-        }
+        PreParse::CheckTokens => scan_brackets(source.as_bytes()).err(),
     }
 }
 

@@ -322,17 +322,18 @@ fn deep_nesting_in_a_one_file_project_is_a_syntax_error_not_a_crash() {
     write(dir.path(), "deep.py", &deep);
     let q = format!("x = {}1{}\n", "Q(".repeat(60_000), ")".repeat(60_000));
     write(dir.path(), "q.py", &q);
-    // Just over CPython's limit, in a file with few brackets (checked on the parser's tokens,
-    // not by the pre-parse scan), and inside an f-string's field.
+    // Just over CPython's limit in files with few brackets (checked on the parser's tokens, not
+    // by the pre-parse scan): plain brackets, and brackets inside an f-string's field (its `{`
+    // counts as one).
     let shallow = format!(
-        "{}y = {}1{}\nz = f\"{{ {}1{} }}\"\n",
+        "{}y = {}1{}\n",
         "w = f(a[1], {2: (3,)})\n".repeat(40),
         "[".repeat(201),
         "]".repeat(201),
-        "(".repeat(200),
-        ")".repeat(200),
     );
     write(dir.path(), "shallow.py", &shallow);
+    let field = format!("z = f\"{{ {}1{} }}\"\n", "(".repeat(200), ")".repeat(200));
+    write(dir.path(), "field.py", &field);
     for args in [
         &["check", "--no-cache"][..],
         &["check", "--no-cache", "--fix"][..],
@@ -347,9 +348,13 @@ fn deep_nesting_in_a_one_file_project_is_a_syntax_error_not_a_crash() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}");
         assert!(stdout.contains("deep.py:1:"), "{stdout}");
         assert!(stdout.contains("too many nested parentheses"), "{stdout}");
-        // The 201st `[`, on line 41 after `y = `.
+        // The 201st `[`, on line 41 after `y = `; the 200th `(` after the field's `{`.
         assert!(
             stdout.contains("shallow.py:41:205: TEN900 Syntax error: too many nested parentheses"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("field.py:1:208: TEN900 Syntax error: too many nested parentheses"),
             "{stdout}"
         );
     }

@@ -7,8 +7,8 @@
 //! start of a run (one read instead of one per file) and decoded on demand. New entries are
 //! appended to a temporary spill file as they come (a cold run does not hold them all in memory).
 //! At the end of a run that saw new content, the pack is rewritten, streaming, with exactly the
-//! entries this run used, to a temporary file renamed over the old one: concurrent runs never see a torn file and hold no
-//! lock; the last writer wins. A pack that is corrupt, truncated or from another version is
+//! entries this run used, to a temporary file renamed over the old one: concurrent runs never
+//! see a torn file and hold no lock; the last writer wins. A pack that is corrupt, truncated or from another version is
 //! ignored and rebuilt, never an error.
 //!
 //! Beside the pack, `stamps.bin` remembers, per path, the file's stamp (size, mtime, ctime, inode,
