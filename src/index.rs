@@ -88,6 +88,19 @@ pub enum TenantReason {
     ScopedManager(Name),
 }
 
+/// A relation seen from its target: (target model, query name of the reverse relation).
+type ReverseEdge = (ClassId, Name);
+
+/// What [`Index::model_result`] computes for one model.
+struct ModelResult {
+    tenant_column: Option<String>,
+    scope_lookups: Vec<String>,
+    default_manager_name: Option<String>,
+    base_manager_name: Option<String>,
+    tenant: Option<TenantReason>,
+    managers: Vec<Manager>,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct ClassInfo {
     pub bases: Vec<Resolved>,
@@ -1533,9 +1546,7 @@ impl Index {
         for &f in &flats {
             state[f] = 0;
         }
-        for &id in ids {
-            self.model_facts(id, &mut state, 0);
-        }
+        self.compute_models(ids, &mut state);
         // Relations to tenant-owned models need every model's ownership first.
         let ids = &all;
         let mut models_by_name: HashMap<String, Vec<ClassId>> = HashMap::default();
@@ -1547,23 +1558,20 @@ impl Index {
                     .push(id);
             }
         }
-        let relations: Vec<Vec<(Name, ClassId)>> = ids
+        // One walk over each model's foreign keys gives both directions.
+        let (relations, reverse): (Vec<Vec<_>>, Vec<Vec<ReverseEdge>>) = ids
             .par_iter()
             .map(|&id| {
                 if self.infos[self.flat(id)].is_model {
-                    self.tenant_relations(id, &models_by_name)
+                    self.relation_edges(id, &models_by_name)
                 } else {
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 }
             })
-            .collect();
+            .unzip();
         for (i, r) in relations.into_iter().enumerate() {
             self.infos[i].tenant_relations = r;
         }
-        let reverse: Vec<Vec<(ClassId, Name)>> = ids
-            .par_iter()
-            .map(|&id| self.reverse_edges(id, &models_by_name))
-            .collect();
         for info in self.infos.iter_mut() {
             info.tenant_reverse_relations.clear();
         }
@@ -1573,70 +1581,6 @@ impl Index {
                 self.infos[t].tenant_reverse_relations.push((name, source));
             }
         }
-    }
-
-    /// The foreign keys of a concrete tenant-owned model `id` (own and inherited), as
-    /// `(target model, query name of the reverse relation)`.
-    fn reverse_edges(
-        &self,
-        id: ClassId,
-        models_by_name: &HashMap<String, Vec<ClassId>>,
-    ) -> Vec<(ClassId, Name)> {
-        let info = &self.infos[self.flat(id)];
-        if !info.is_model || info.abstract_ || !self.owned_target(id) {
-            return Vec::new();
-        }
-        let mut seen: HashSet<&str> = HashSet::default();
-        let mut out = Vec::new();
-        for anc in self.ancestors(Resolved::Class(id)) {
-            let Resolved::Class(c) = anc else { continue };
-            if !self.info(c).is_model {
-                continue;
-            }
-            for a in &self.class(c).assigns {
-                if !seen.insert(a.name.as_str()) {
-                    continue;
-                }
-                let Some(call) = a.value.as_call() else {
-                    continue;
-                };
-                let Some(target) = self.fk_target(c.file, call) else {
-                    continue;
-                };
-                let target = match target {
-                    Some(ExprRef::Str(s)) if s == "self" => Some(id),
-                    Some(ExprRef::Str(s)) => {
-                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
-                        match models_by_name.get(&name).map(Vec::as_slice) {
-                            Some([only]) => Some(*only),
-                            _ => None,
-                        }
-                    }
-                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
-                        match self.resolve_expr(c.file, e) {
-                            Resolved::Class(m) => Some(m),
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                };
-                let Some(target) = target else { continue };
-                let kw = |k: &str| call.keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);
-                let name = match kw("related_query_name").or_else(|| kw("related_name")) {
-                    Some(ExprRef::Str(s)) => {
-                        // `%(class)s` templates and hidden (`+`) relations are skipped.
-                        if s.contains('%') || s.ends_with('+') {
-                            continue;
-                        }
-                        s.clone()
-                    }
-                    Some(_) => continue,
-                    None => self.class(id).name.to_ascii_lowercase(),
-                };
-                out.push((target, Name::new(name)));
-            }
-        }
-        out
     }
 
     /// The written dotted path of a base class expression that names a configured tenant base
@@ -1669,14 +1613,18 @@ impl Index {
         info.is_model && !info.is_global && (info.tenant.is_some() || info.is_tenant_model)
     }
 
-    /// The foreign keys of model `id` (own and inherited) that point to a tenant-owned model.
-    fn tenant_relations(
+    /// The foreign keys of model `id` (own and inherited), in both directions: those that point
+    /// to a tenant-owned model (`(field, target)`), and, when `id` is a concrete tenant-owned
+    /// model, every relation as `(target model, query name of the reverse relation)`.
+    fn relation_edges(
         &self,
         id: ClassId,
         models_by_name: &HashMap<String, Vec<ClassId>>,
-    ) -> Vec<(Name, ClassId)> {
+    ) -> (Vec<(Name, ClassId)>, Vec<ReverseEdge>) {
+        let info = &self.infos[self.flat(id)];
+        let want_reverse = !info.abstract_ && self.owned_target(id);
         let mut seen: HashSet<&str> = HashSet::default();
-        let mut out = Vec::new();
+        let (mut forward, mut reverse) = (Vec::new(), Vec::new());
         for anc in self.ancestors(Resolved::Class(id)) {
             let Resolved::Class(c) = anc else { continue };
             if !self.info(c).is_model {
@@ -1687,43 +1635,64 @@ impl Index {
                 if !seen.insert(a.name.as_str()) {
                     continue;
                 }
-                let Some(target) = a
-                    .value
-                    .as_call()
-                    .and_then(|call| self.fk_target(c.file, call))
-                else {
+                let Some(call) = a.value.as_call() else {
                     continue;
                 };
-                let target = match target {
-                    Some(ExprRef::Str(s)) if s == "self" => Some(id),
+                let Some(target) = self.fk_target(c.file, call) else {
+                    continue;
+                };
+                // (target for the forward edge, target for the reverse edge)
+                let (to, from) = match target {
+                    Some(ExprRef::Str(s)) if s == "self" => (Some(id), Some(id)),
                     Some(ExprRef::Str(s)) => {
                         // A lazy reference (`"Issue"`, `"app.Issue"`): by model name, without
-                        // case as Django resolves it; when several models share it, only if
-                        // every one of them is owned.
+                        // case as Django resolves it. When several models share it, it is owned
+                        // only if every one of them is, and has no single reverse relation.
                         let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
-                        models_by_name.get(&name).and_then(|cands| {
-                            cands
-                                .iter()
-                                .all(|&m| self.owned_target(m))
-                                .then(|| cands[0])
-                        })
+                        match models_by_name.get(&name).map(Vec::as_slice) {
+                            Some([only]) => (Some(*only), Some(*only)),
+                            Some(cands) => (
+                                cands
+                                    .iter()
+                                    .all(|&m| self.owned_target(m))
+                                    .then(|| cands[0]),
+                                None,
+                            ),
+                            None => (None, None),
+                        }
                     }
                     Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
                         match self.resolve_expr(c.file, e) {
-                            Resolved::Class(m) => Some(m),
-                            _ => None,
+                            Resolved::Class(m) => (Some(m), Some(m)),
+                            _ => (None, None),
                         }
                     }
-                    _ => None,
+                    _ => (None, None),
                 };
-                if let Some(t) = target
+                if let Some(t) = to
                     && self.owned_target(t)
                 {
-                    out.push((a.name.clone(), t));
+                    forward.push((a.name.clone(), t));
                 }
+                let Some(target) = from.filter(|_| want_reverse) else {
+                    continue;
+                };
+                let kw = |k: &str| call.keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);
+                let name = match kw("related_query_name").or_else(|| kw("related_name")) {
+                    Some(ExprRef::Str(s)) => {
+                        // `%(class)s` templates and hidden (`+`) relations are skipped.
+                        if s.contains('%') || s.ends_with('+') {
+                            continue;
+                        }
+                        s.clone()
+                    }
+                    Some(_) => continue,
+                    None => self.class(id).name.to_ascii_lowercase(),
+                };
+                reverse.push((target, Name::new(name)));
             }
         }
-        out
+        (forward, reverse)
     }
 
     /// For every class: does it (or an ancestor) satisfy `class_pred` (given the class and its
@@ -1788,7 +1757,107 @@ impl Index {
             .collect()
     }
 
-    /// Compute tenant ownership and managers of a model class (bases first).
+    /// The model bases of class `id` that are project classes.
+    fn model_bases(&self, id: ClassId) -> Vec<ClassId> {
+        self.infos[self.flat(id)]
+            .bases
+            .iter()
+            .filter_map(|b| match b {
+                Resolved::Class(b) if self.infos[self.flat(*b)].is_model => Some(*b),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Compute tenant ownership and managers of the models among `ids` (`state` is 0 for each
+    /// of them, 2 for the classes whose infos are kept). A model needs its bases' results, so
+    /// the models go in layers by the length of their chain of model bases still to compute,
+    /// each layer in parallel. A class on a cycle of bases (or a chain deeper than 200) is left
+    /// to the memoised recursion, as are the ones that inherit from it.
+    fn compute_models(&mut self, ids: &[ClassId], state: &mut [u8]) {
+        const UNSET: u32 = u32::MAX;
+        const PENDING: u32 = u32::MAX - 1;
+        const CYCLE: u32 = u32::MAX - 2;
+        fn level(index: &Index, id: ClassId, levels: &mut [u32], state: &[u8], depth: u32) -> u32 {
+            let i = index.flat(id);
+            if state[i] != 0 || !index.infos[i].is_model {
+                return 0;
+            }
+            match levels[i] {
+                UNSET => {}
+                PENDING => return CYCLE,
+                l => return l,
+            }
+            if depth > 200 {
+                return CYCLE;
+            }
+            levels[i] = PENDING;
+            let mut l = 0;
+            for b in index.model_bases(id) {
+                // A base whose infos are kept is done already.
+                if state[index.flat(b)] != 0 {
+                    continue;
+                }
+                match level(index, b, levels, state, depth + 1) {
+                    CYCLE => {
+                        l = CYCLE;
+                        break;
+                    }
+                    lb => l = l.max(lb + 1),
+                }
+            }
+            levels[i] = l;
+            l
+        }
+        let mut levels = vec![UNSET; self.infos.len()];
+        let mut layers: Vec<Vec<ClassId>> = Vec::new();
+        let mut rest: Vec<ClassId> = Vec::new();
+        for &id in ids {
+            let i = self.flat(id);
+            if state[i] != 0 {
+                continue;
+            }
+            if !self.infos[i].is_model {
+                state[i] = 2;
+                continue;
+            }
+            match level(self, id, &mut levels, state, 0) {
+                CYCLE => rest.push(id),
+                l => {
+                    let l = l as usize;
+                    if layers.len() <= l {
+                        layers.resize_with(l + 1, Vec::new);
+                    }
+                    layers[l].push(id);
+                }
+            }
+        }
+        for layer in layers {
+            let computed: Vec<ModelResult> =
+                layer.par_iter().map(|&id| self.model_result(id)).collect();
+            for (id, r) in layer.into_iter().zip(computed) {
+                let i = self.flat(id);
+                self.set_model_result(i, r);
+                state[i] = 2;
+            }
+        }
+        for id in rest {
+            self.model_facts(id, state, 0);
+        }
+    }
+
+    fn set_model_result(&mut self, i: usize, r: ModelResult) {
+        let info = &mut self.infos[i];
+        info.tenant_column = r.tenant_column;
+        info.scope_lookups = r.scope_lookups;
+        info.default_manager_name = r.default_manager_name;
+        info.base_manager_name = r.base_manager_name;
+        info.tenant = r.tenant;
+        info.managers = r.managers;
+    }
+
+    /// Compute tenant ownership and managers of a model class (bases first), by memoised
+    /// recursion: for the classes [`Index::compute_models`] cannot put in layers.
     fn model_facts(&mut self, id: ClassId, state: &mut [u8], depth: u32) {
         let i = self.flat(id);
         if state[i] != 0 || depth > 200 {
@@ -1799,17 +1868,19 @@ impl Index {
             state[i] = 2;
             return;
         }
-        let model_bases: Vec<ClassId> = self.infos[i]
-            .bases
-            .iter()
-            .filter_map(|b| match b {
-                Resolved::Class(b) if self.infos[self.flat(*b)].is_model => Some(*b),
-                _ => None,
-            })
-            .collect();
-        for &b in &model_bases {
+        for b in self.model_bases(id) {
             self.model_facts(b, state, depth + 1);
         }
+        let r = self.model_result(id);
+        self.set_model_result(i, r);
+        state[i] = 2;
+    }
+
+    /// Tenant ownership and managers of model `id`, from its own facts and its model bases'
+    /// results.
+    fn model_result(&self, id: ClassId) -> ModelResult {
+        let i = self.flat(id);
+        let model_bases = self.model_bases(id);
         let class = self.class(id);
 
         // Tenant ownership: own tenant foreign key, inherited one, or a tenant base class.
@@ -2033,14 +2104,14 @@ impl Index {
                 .iter()
                 .find_map(|&b| self.infos[self.flat(b)].tenant_column.clone())
         });
-        let info = &mut self.infos[i];
-        info.tenant_column = tenant_column;
-        info.scope_lookups = scope_lookups;
-        info.default_manager_name = default_name_kept;
-        info.base_manager_name = base_manager_name;
-        info.tenant = tenant;
-        info.managers = managers;
-        state[i] = 2;
+        ModelResult {
+            tenant_column,
+            scope_lookups,
+            default_manager_name: default_name_kept,
+            base_manager_name,
+            tenant,
+            managers,
+        }
     }
 
     /// Does model `id` have the field `name`, as Django computes fields: the most derived

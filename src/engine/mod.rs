@@ -311,14 +311,16 @@ impl Workspace {
     /// Rows and columns for diagnostics and their related locations, from the files' texts
     /// (each read once).
     pub fn fill_positions(&self, diags: &mut [Diagnostic]) {
-        let mut paths: Vec<PathBuf> = Vec::new();
+        // Each path once (compared as bytes: cheaper than by components, and only equality
+        // matters here).
+        let mut paths: Vec<&Path> = Vec::new();
         for d in diags.iter() {
-            paths.push(d.path.clone());
-            paths.extend(d.related.iter().map(|r| r.path.clone()));
-            paths.extend(d.root_cause.iter().map(|r| r.path.clone()));
+            paths.push(&d.path);
+            paths.extend(d.related.iter().map(|r| r.path.as_path()));
+            paths.extend(d.root_cause.iter().map(|r| r.path.as_path()));
         }
-        paths.sort();
-        paths.dedup();
+        paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+        paths.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
         // An ASCII file's rows and columns come from its facts' line index alone.
         paths.retain(|p| {
             self.sources.is_document(p)
@@ -326,6 +328,7 @@ impl Workspace {
                     .file_id(p)
                     .is_none_or(|id| !self.index.facts(id).lines.is_ascii())
         });
+        let paths: Vec<PathBuf> = paths.into_iter().map(Path::to_path_buf).collect();
         let texts: HashMap<PathBuf, (String, crate::locate::LineIndex)> = self.pool.install(|| {
             paths
                 .par_iter()
@@ -336,24 +339,41 @@ impl Workspace {
                 })
                 .collect()
         });
-        let pos = |path: &Path, off: u32| match texts.get(path) {
-            Some((t, i)) => i.pos(t, off),
-            None => self
-                .file_id(path)
-                .map(|id| self.index.facts(id).lines.pos_ascii(off))
-                .unwrap_or(crate::locate::Pos { row: 1, column: 1 }),
+        // A path's positions: from its text, or from its facts' line index (ASCII files).
+        enum Lines<'a> {
+            Text(&'a str, &'a crate::locate::LineIndex),
+            Ascii(&'a crate::locate::LineIndex),
+            Unknown,
+        }
+        impl Lines<'_> {
+            fn pos(&self, off: u32) -> crate::locate::Pos {
+                match self {
+                    Lines::Text(t, i) => i.pos(t, off),
+                    Lines::Ascii(i) => i.pos_ascii(off),
+                    Lines::Unknown => crate::locate::Pos { row: 1, column: 1 },
+                }
+            }
+        }
+        let lines = |path: &Path| match texts.get(path) {
+            Some((t, i)) => Lines::Text(t, i),
+            None => match self.file_id(path) {
+                Some(id) => Lines::Ascii(&self.index.facts(id).lines),
+                None => Lines::Unknown,
+            },
         };
         for d in diags.iter_mut() {
-            d.start_pos = pos(&d.path, d.span.start);
-            d.end_pos = pos(&d.path, d.span.end);
+            let own = lines(&d.path);
+            d.start_pos = own.pos(d.span.start);
+            d.end_pos = own.pos(d.span.end);
             for r in d.related.iter_mut().chain(d.root_cause.as_mut()) {
-                r.start_pos = pos(&r.path, r.span.start);
-                r.end_pos = pos(&r.path, r.span.end);
+                let l = lines(&r.path);
+                r.start_pos = l.pos(r.span.start);
+                r.end_pos = l.pos(r.span.end);
             }
             if let Some(fix) = &mut d.fix {
                 for e in &mut fix.edits {
-                    e.start_pos = pos(&d.path, e.span.start);
-                    e.end_pos = pos(&d.path, e.span.end);
+                    e.start_pos = own.pos(e.span.start);
+                    e.end_pos = own.pos(e.span.end);
                 }
             }
         }

@@ -69,26 +69,43 @@ pub fn selections(
             .as_ref()
             .and_then(|c| c.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| settings.root.clone());
-        let mut seen: HashSet<PathBuf> = HashSet::new();
+        // The directories between the files and the top, each once, nearest first per file.
+        let mut seen: HashSet<&Path> = HashSet::new();
+        let mut dirs: Vec<&Path> = Vec::new();
         for file in files {
             let mut dir = file.parent();
             while let Some(d) = dir {
-                if d == top || !d.starts_with(&top) || !seen.insert(d.to_path_buf()) {
+                if d == top || !d.starts_with(&top) || !seen.insert(d) {
                     break;
                 }
-                for name in config::CONFIG_FILE_NAMES {
-                    let candidate = d.join(name);
-                    if candidate.is_file()
-                        && let Some(options) = config::read_config_file(&candidate)?
-                    {
-                        let nested_settings =
-                            config::resolve_settings(d.to_path_buf(), Some((candidate, options)))?;
-                        let rules = enabled_rules(&nested_settings, sel)?;
-                        nested.push((d.to_path_buf(), rules, nested_settings));
-                        break;
-                    }
-                }
+                dirs.push(d);
                 dir = d.parent();
+            }
+        }
+        // Which config files exist there: one `stat` per name and directory, in parallel (a big
+        // tree has thousands of directories).
+        let existing: Vec<Vec<PathBuf>> = super::pool::shared().install(|| {
+            use rayon::prelude::*;
+            dirs.par_iter()
+                .map(|d| {
+                    config::CONFIG_FILE_NAMES
+                        .iter()
+                        .map(|name| d.join(name))
+                        .filter(|c| c.is_file())
+                        .collect()
+                })
+                .collect()
+        });
+        for (d, candidates) in dirs.into_iter().zip(existing) {
+            // The first that holds a configuration (a `pyproject.toml` may not).
+            for candidate in candidates {
+                if let Some(options) = config::read_config_file(&candidate)? {
+                    let nested_settings =
+                        config::resolve_settings(d.to_path_buf(), Some((candidate, options)))?;
+                    let rules = enabled_rules(&nested_settings, sel)?;
+                    nested.push((d.to_path_buf(), rules, nested_settings));
+                    break;
+                }
             }
         }
     }
