@@ -298,6 +298,11 @@ pub struct QuerySite {
     /// `param_keywords` unless `strict-parent-lookups`.
     #[serde(default)]
     pub pk_of_param: bool,
+    /// A `pk`/`id` lookup on the `.id`/`.pk` of a local assigned from a call of a project
+    /// function (`snapshot = take_snapshot(...)`, then `id=snapshot.id`): the callee, for the
+    /// rules to tell whether it returns a row (`FunctionFact::returns_row`).
+    #[serde(default)]
+    pub pk_of_call: Option<ExprRef>,
     /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
     #[serde(default)]
     pub calls: ThinVec<Name>,
@@ -429,6 +434,11 @@ pub struct FunctionFact {
     pub decorators: ThinVec<ExprRef>,
     pub params: ThinVec<Name>,
     pub is_async: bool,
+    /// Every `return` gives a row read by a query (`return M.objects.create(...)`, a local
+    /// holding one) or nothing, and at least one gives a row: a caller's `x = f(...)` holds a
+    /// model instance in hand.
+    #[serde(default)]
+    pub returns_row: bool,
 }
 
 /// `obj.attr = value` or `del obj.attr` where `obj` is not a local variable (thread-locals).

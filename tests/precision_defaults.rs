@@ -236,3 +236,43 @@ fn config_error(root: &std::path::Path) -> String {
     assert_eq!(out.status.code(), Some(2));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// Issue 9 (taiga's importers: `snapshot = take_snapshot(...)`, then
+/// `HistoryEntry.objects.filter(id=snapshot.id)`): the key of a row a project function returned
+/// is a row in hand only when every `return` of that function gives a row read by a query or
+/// nothing. A nested function's `return`s are its own; a function with no `return` gives `None`;
+/// reassigning the local forgets the call.
+#[test]
+fn pk_of_a_row_a_project_function_returned() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/models.py",
+        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n",
+    );
+    write(
+        root,
+        "app/services.py",
+        "from app.models import Issue\n\n\ndef make(project):\n    def helper():\n        return {\"id\": 1}\n\n    helper()\n    return Issue.objects.create(project=project)\n\n\ndef maybe(project):\n    if project is None:\n        return\n    row = Issue.objects.create(project=project)\n    return row\n\n\ndef nothing(project):\n    Issue.objects.create(project=project)\n\n\ndef nested_other(project):\n    def inner():\n        return Issue.objects.create(project=project)\n\n    return {\"id\": inner}\n",
+    );
+    write(
+        root,
+        "app/views.py",
+        "from app import services\nfrom app.models import Issue\nfrom app.services import make, nested_other, nothing\n\n\ndef touch(project):\n    row = make(project)\n    Issue.objects.filter(id=row.id).update(project=project)\n    row2 = services.maybe(project)\n    Issue.objects.filter(id=row2.id).delete()\n    n = nothing(project)\n    Issue.objects.filter(id=n.id).delete()\n    o = nested_other(project)\n    Issue.objects.filter(id=o.id).delete()\n    row = project.data\n    Issue.objects.filter(id=row.id).delete()\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    let views: Vec<String> = findings(root, &[])
+        .into_iter()
+        .filter(|f| f.starts_with("app/views.py"))
+        .collect();
+    assert_eq!(
+        views,
+        vec![
+            "app/views.py:12:5 TEN201",
+            "app/views.py:14:5 TEN201",
+            "app/views.py:16:5 TEN201"
+        ]
+    );
+}

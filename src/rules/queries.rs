@@ -384,6 +384,26 @@ pub fn bounded(site: &QuerySite) -> bool {
     site.empty || site.in_prefetch || site.pk_of_loaded
 }
 
+/// Is the query a `pk`/`id` lookup on the row a project function returned (`snapshot =
+/// take_snapshot(obj)`, then `filter(id=snapshot.id)`, where every `return` of `take_snapshot`
+/// gives a row read by a query or nothing)? Bounded like a lookup on an instance in hand.
+pub fn pk_of_returned_row(ctx: &super::Context, site: &QuerySite) -> bool {
+    let Some(callee) = &site.pk_of_call else {
+        return false;
+    };
+    let Resolved::Symbol { file, name } = ctx.index.resolve_expr(ctx.file, callee) else {
+        return false;
+    };
+    // The module's last definition of the name is the one bound at import.
+    ctx.index
+        .facts(file)
+        .functions
+        .iter()
+        .rev()
+        .find(|f| f.class.is_none() && f.parent_scope == 0 && f.name == name)
+        .is_some_and(|f| f.returns_row)
+}
+
 /// A note for the findings on a model that is tenant-owned only by failing closed: its base is
 /// named like a configured tenant base but imported from a project module that does not define
 /// it.

@@ -219,6 +219,7 @@ impl<'a> Extractor<'a, '_> {
             pk_in_subqueries: filters.pk_in_subqueries.into(),
             pk_of_loaded: filters.pk_of_loaded,
             pk_of_param: filters.pk_of_param,
+            pk_of_call: filters.pk_of_call,
             calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
@@ -433,6 +434,7 @@ pub(super) struct Filters {
     pub pk_in_subqueries: Vec<u32>,
     pub pk_of_loaded: bool,
     pub pk_of_param: bool,
+    pub pk_of_call: Option<ExprRef>,
     pub param_keywords: Vec<Name>,
 }
 
@@ -474,6 +476,13 @@ impl<'a> Extractor<'a, '_> {
                         {
                             // `id=obj.id` of a parameter: a row the caller passed in.
                             out.pk_of_param = true;
+                        } else if let Expr::Attribute(attr) = &k.value
+                            && matches!(attr.attr.id.as_str(), "id" | "pk")
+                            && let Expr::Name(n) = &*attr.value
+                            && let Some(callee) = self.call_result(&n.id)
+                        {
+                            // `id=snapshot.id` after `snapshot = take_snapshot(...)`.
+                            out.pk_of_call = Some(callee);
                         }
                         if a.id.ends_with("__in") {
                             let mut v: &Expr = &k.value;
@@ -562,6 +571,16 @@ impl<'a> Extractor<'a, '_> {
             method: name,
             keywords: filters.keywords,
         });
+    }
+
+    /// The callee whose result the local `name` holds (see `FunctionScope::call_results`).
+    fn call_result(&self, name: &Name) -> Option<ExprRef> {
+        for scope in self.scopes.iter().rev() {
+            if scope.locals.contains(name) || scope.assigned.contains_key(name) {
+                return scope.call_results.get(name).cloned();
+            }
+        }
+        None
     }
 
     /// Does the local `name` hold a row read by a query (see `FunctionScope::rows`)?
@@ -680,6 +699,38 @@ impl<'a> Extractor<'a, '_> {
         site.pk_in_subqueries.extend(filters.pk_in_subqueries);
         site.pk_of_loaded |= filters.pk_of_loaded;
         site.pk_of_param |= filters.pk_of_param;
+        if site.pk_of_call.is_none() {
+            site.pk_of_call = filters.pk_of_call;
+        }
+    }
+
+    /// After `name = f(...)` (or `await f(...)`) where `f` is a plain or dotted name not rooted
+    /// at a local (`take_snapshot`, `services.take_snapshot`): `name` holds what `f` returns.
+    pub(super) fn note_call_result(&mut self, targets: &[Expr], value: &Expr) {
+        let [Expr::Name(target)] = targets else {
+            return;
+        };
+        let value = match value {
+            Expr::Await(a) => &*a.value,
+            other => other,
+        };
+        let Expr::Call(call) = value else {
+            return;
+        };
+        let mut root: &Expr = &call.func;
+        while let Expr::Attribute(a) = root {
+            root = &a.value;
+        }
+        let Expr::Name(root) = root else {
+            return;
+        };
+        if matches!(self.root_binding(&root.id), RootBinding::Local) {
+            return;
+        }
+        let callee = to_ref(&call.func);
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.call_results.insert(target.id.clone(), callee);
+        }
     }
 
     /// After `target = <value>` or `for target in <value>`: does `target` now hold a row?
@@ -690,6 +741,7 @@ impl<'a> Extractor<'a, '_> {
         let mut names = HashSet::default();
         super::scopes::collect_target_names(target, &mut names);
         for n in names {
+            scope.call_results.remove(&n);
             // Only a plain name target holds the row itself (`x, created = ...` does not).
             if row && matches!(target, Expr::Name(_)) {
                 scope.rows.insert(n);
@@ -814,7 +866,17 @@ impl Extractor<'_, '_> {
         let Expr::Name(root) = cur else {
             return false;
         };
-        links >= 1 && !matches!(self.root_binding(&root.id), RootBinding::Local)
+        if links < 1 {
+            return false;
+        }
+        if !matches!(self.root_binding(&root.id), RootBinding::Local) {
+            return true;
+        }
+        // A local bound to a model looked up in the app registry (`entry_model =
+        // apps.get_model("history", "HistoryEntry")`), as for query sites.
+        self.local_value(&root.id)
+            .and_then(registry_lookup_root)
+            .is_some_and(|b| !matches!(self.root_binding(&b.id), RootBinding::Local))
     }
 
     /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.

@@ -272,6 +272,12 @@ struct FunctionScope<'a> {
     /// `qs2 = qs.order_by(...)`): index into `FileFacts::query_sites`. Later filters on the local
     /// (`qs = qs.filter(tenant=t)`, `qs.filter(...).count()`) belong to that site.
     query_vars: HashMap<Name, usize>,
+    /// Locals whose last binding is the result of a call of a plain or dotted name
+    /// (`snapshot = take_snapshot(obj)`): the callee, which may return a row.
+    call_results: HashMap<Name, ExprRef>,
+    /// Whether a `return` of this function gave a row, and whether one gave anything else.
+    returned_row: bool,
+    returned_other: bool,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

@@ -27,6 +27,9 @@ impl<'a> Extractor<'a, '_> {
             params: params_set,
             rows: HashSet::default(),
             query_vars: HashMap::default(),
+            call_results: HashMap::default(),
+            returned_row: false,
+            returned_other: false,
         });
     }
 }

@@ -25,6 +25,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 let class = self.class_ctx.as_ref().map(|c| c.class);
                 let parent_scope = self.scope_id();
                 self.enter_function(&f.parameters, &f.body);
+                let function = self.facts.functions.len();
                 self.facts.functions.push(FunctionFact {
                     name: f.name.id.clone(),
                     name_span: self.loc.span(f.name.range),
@@ -38,6 +39,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         .collect(),
                     params: f.parameters.iter().map(|p| p.name().id.clone()).collect(),
                     is_async: f.is_async,
+                    returns_row: false,
                 });
                 if self.edits.is_some() {
                     self.prepare_wraps(&f.body);
@@ -55,7 +57,25 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 self.class_depth = saved_depth;
                 self.finally_depth = saved_finally;
                 self.class_ctx = saved_class;
-                self.scopes.pop();
+                if let Some(scope) = self.scopes.pop() {
+                    self.facts.functions[function].returns_row =
+                        scope.returned_row && !scope.returned_other;
+                }
+            }
+            Stmt::Return(r) => {
+                // Before the value is visited: what its names hold at this point.
+                let row = match r.value.as_deref() {
+                    None | Some(Expr::NoneLiteral(_)) => None,
+                    Some(v) => Some(self.is_row_read(v) || self.is_row_expr(v)),
+                };
+                if let Some(scope) = self.scopes.last_mut() {
+                    match row {
+                        Some(true) => scope.returned_row = true,
+                        Some(false) => scope.returned_other = true,
+                        None => {}
+                    }
+                }
+                visitor::walk_stmt(self, stmt);
             }
             Stmt::ClassDef(c) => {
                 let fact = self.class_fact(c);
@@ -189,6 +209,9 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     let row = self.is_row_read(&a.value);
                     for t in &a.targets {
                         self.note_row(t, row);
+                    }
+                    if !row {
+                        self.note_call_result(&a.targets, &a.value);
                     }
                     self.note_query_var(&a.targets, &a.value, sites_before);
                 }
@@ -358,6 +381,9 @@ impl<'a> Extractor<'a, '_> {
                         params: HashSet::default(),
                         rows: HashSet::default(),
                         query_vars: HashMap::default(),
+                        call_results: HashMap::default(),
+                        returned_row: false,
+                        returned_other: false,
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
