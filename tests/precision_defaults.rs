@@ -173,6 +173,15 @@ fn ten304_is_off_by_default() {
     );
 }
 
+/// `app/models.py` with a tenant model and two models owned through a tenant foreign key.
+fn write_tenant_models(root: &Path) {
+    write(
+        root,
+        "app/models.py",
+        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n",
+    );
+}
+
 /// `strict-parent-lookups` (issue 9, precision on real projects): a boolean, validated, shown by
 /// `--show-settings` with its source, and it brings back the raw-id parent lookups that a
 /// project scoping in views trusts by default (the fixtures `config_parent_lookups` and
@@ -181,11 +190,7 @@ fn ten304_is_off_by_default() {
 fn strict_parent_lookups_is_a_validated_shown_key() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write(
-        root,
-        "app/models.py",
-        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n",
-    );
+    write_tenant_models(root);
     write(
         root,
         "app/views.py",
@@ -246,11 +251,7 @@ fn config_error(root: &std::path::Path) -> String {
 fn pk_of_a_row_a_project_function_returned() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write(
-        root,
-        "app/models.py",
-        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n",
-    );
+    write_tenant_models(root);
     write(
         root,
         "app/services.py",

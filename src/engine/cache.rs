@@ -1,9 +1,9 @@
 //! The persistent fact cache: `.tenantlint_cache/` at the project root (ruff's `.ruff_cache` is
 //! the model: it carries its own `.gitignore` and a `CACHEDIR.TAG`).
 //!
-//! Facts depend only on a file's text, so an entry is keyed by the BLAKE3 hash of the content,
-//! under a directory named for the tool and fact-schema versions: correct whatever the file's
-//! mtime says, and no config hash is needed. All entries live in one pack file, read whole at the
+//! Facts depend only on a file's text, so an entry is keyed by a hash of the content (see
+//! [`content_key`]), under a directory named for the tool and fact-schema versions: correct
+//! whatever the file's mtime says, and no config hash is needed. All entries live in one pack file, read whole at the
 //! start of a run (one read instead of one per file) and decoded on demand. New entries are
 //! appended to a temporary spill file as they come (a cold run does not hold them all in memory).
 //! At the end of a run that saw new content, the pack is rewritten, streaming, with exactly the
