@@ -309,6 +309,14 @@ impl<'a> Extractor<'a, '_> {
             {
                 continue;
             }
+            // The last statement's line continued with a backslash (onto a blank line): the
+            // `finally:` inserted after it would be joined onto that statement. No wrap then.
+            if loc.source[TextRange::new(last.end(), end)]
+                .trim_end_matches(['\n', '\r'])
+                .ends_with('\\')
+            {
+                continue;
+            }
             let indent = loc.indentation_at(first.start()).to_string();
             let unit = if indent.starts_with('\t') {
                 "\t"
