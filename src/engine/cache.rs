@@ -3,13 +3,13 @@
 //!
 //! Facts depend only on a file's text, so an entry is keyed by a hash of the content (see
 //! [`content_key`]), under a directory named for the tool and fact-schema versions: correct
-//! whatever the file's mtime says, and no config hash is needed. All entries live in one pack file, read whole at the
-//! start of a run (one read instead of one per file) and decoded on demand. New entries are
-//! appended to a temporary spill file as they come (a cold run does not hold them all in memory).
-//! At the end of a run that saw new content, the pack is rewritten, streaming, with exactly the
-//! entries this run used, to a temporary file renamed over the old one: concurrent runs never
-//! see a torn file and hold no lock; the last writer wins. A pack that is corrupt, truncated or from another version is
-//! ignored and rebuilt, never an error.
+//! whatever the file's mtime says, and no config hash is needed. All entries live in one pack file,
+//! read whole at the start of a run (one read instead of one per file) and decoded on demand. New
+//! entries are appended to a temporary spill file as they come (a cold run does not hold them all
+//! in memory). At the end of a run that saw new content, the pack is rewritten, streaming, with
+//! exactly the entries this run used, to a temporary file renamed over the old one: concurrent runs
+//! never see a torn file and hold no lock; the last writer wins. A pack that is corrupt, truncated
+//! or from another version is ignored and rebuilt, never an error.
 //!
 //! Beside the pack, `stamps.bin` remembers, per path, the file's stamp (size, mtime, ctime, inode,
 //! device) and the content key it had, so a warm run takes an unchanged file's facts without

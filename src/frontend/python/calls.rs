@@ -573,24 +573,24 @@ impl<'a> Extractor<'a, '_> {
         });
     }
 
+    /// The innermost function scope that binds the local `name` (an assignment or another
+    /// local binding; see `binding_scope` for imports).
+    fn local_scope(&self, name: &Name) -> Option<&FunctionScope<'a>> {
+        self.scopes
+            .iter()
+            .rev()
+            .find(|s| s.locals.contains(name) || s.assigned.contains_key(name))
+    }
+
     /// The callee whose result the local `name` holds (see `FunctionScope::call_results`).
     fn call_result(&self, name: &Name) -> Option<ExprRef> {
-        for scope in self.scopes.iter().rev() {
-            if scope.locals.contains(name) || scope.assigned.contains_key(name) {
-                return scope.call_results.get(name).cloned();
-            }
-        }
-        None
+        self.local_scope(name)?.call_results.get(name).cloned()
     }
 
     /// Does the local `name` hold a row read by a query (see `FunctionScope::rows`)?
     pub(super) fn is_row(&self, name: &Name) -> bool {
-        for scope in self.scopes.iter().rev() {
-            if scope.locals.contains(name) || scope.assigned.contains_key(name) {
-                return scope.rows.contains(name);
-            }
-        }
-        false
+        self.local_scope(name)
+            .is_some_and(|s| s.rows.contains(name))
     }
 
     /// Does `e` hold a model instance in hand: a local row (see [`Self::is_row`]), or the
