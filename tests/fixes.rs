@@ -467,6 +467,7 @@ cases! {
     ten401_cr_only_no_final_newline,
     ten401_backslash_line_in_rest,
     ten401_backslash_after_last_statement,
+    ten401_clearer_from_star_import,
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
     ten101_coding_comment_cr_only,

@@ -219,11 +219,12 @@ pub fn place_import(
             Some(_) => (true, imp.written_module.clone()),
             None => (false, first.clone()),
         };
-        // Merge into `from module import a, b` on one line, without aliases or comments.
+        // Merge into `from module import a, b` on one line, without aliases or comments, and
+        // never into `from module import *` (`*, name` does not parse).
         if is_from && m == module {
             let text = &src[imp.span.start as usize..imp.span.end as usize];
             let plain = !text.contains(['(', '\\', '#', '\n'])
-                && imp.names.iter().all(|(_, a)| a.is_none());
+                && imp.names.iter().all(|(n, a)| a.is_none() && n != "*");
             if plain {
                 let mut names: Vec<String> = imp.names.iter().map(|(n, _)| n.to_string()).collect();
                 names.push(name.to_string());
@@ -560,6 +561,13 @@ mod tests {
         assert_eq!(
             placed(src, "tenancy.cache", "tenant_cache"),
             "from tenancy.cache import tenant_cache\nfrom tenancy.cache import tenant_key as tk\n"
+        );
+        // A star import neither (found by the in-memory fuzz target: a clearer whose module is
+        // star-imported was merged into `from base import *, unset_current_tenant`).
+        let src = "from tenancy.context import *  # noqa: F403\n\nX = 1\n";
+        assert_eq!(
+            placed(src, "tenancy.context", "unset_current_tenant"),
+            "from tenancy.context import *  # noqa: F403\nfrom tenancy.context import unset_current_tenant\n\nX = 1\n"
         );
     }
 }
