@@ -420,6 +420,28 @@ pub struct MethodFilter {
     pub keywords: Vec<Name>,
 }
 
+/// In a method of a class: a call of another method of the same object, or what
+/// `get_queryset` returns. Lets the rules follow a custom manager method through the helpers it
+/// delegates to (`Manager.for_product(...)` returning `self.get_queryset().for_product(...)`,
+/// which returns `self.filter(product=product)`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodLink {
+    /// Index of the class in [`FileFacts::classes`].
+    pub class: u32,
+    pub method: Name,
+    pub target: LinkTarget,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LinkTarget {
+    /// `self.helper(...)` (a method that is not a filtering method of Django's API).
+    SelfMethod(Name),
+    /// `self.get_queryset().helper(...)` or `super().get_queryset().helper(...)`.
+    QuerysetMethod(Name),
+    /// `get_queryset` returns `QuerySetClass(...)`: the class called.
+    QuerysetClass(ExprRef),
+}
+
 /// A function or method definition.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FunctionFact {
@@ -642,6 +664,8 @@ pub struct FileFacts {
     pub functions: Vec<FunctionFact>,
     #[serde(default)]
     pub method_filters: Vec<MethodFilter>,
+    #[serde(default)]
+    pub method_links: ThinVec<MethodLink>,
     pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,
@@ -731,6 +755,8 @@ impl FileFacts {
         self.calls.shrink_to_fit();
         self.functions.shrink_to_fit();
         self.attr_stores.shrink_to_fit();
+        self.method_filters.shrink_to_fit();
+        self.method_links.shrink_to_fit();
         self.settings.shrink_to_fit();
         self.noqa.lines.shrink_to_fit();
         self.lines.shrink_to_fit();

@@ -2,7 +2,7 @@
 //! call site is a query, and whether its chain filters on the tenant.
 
 use crate::diagnostics::Related;
-use crate::facts::{Name, QuerySite};
+use crate::facts::{LinkTarget, Name, QuerySite};
 use crate::index::{ClassId, ClassInfo, ClassLike, FileId, Index, Resolved, TenantReason};
 
 /// The QuerySet API (and the manager methods that return or act on querysets).
@@ -285,21 +285,76 @@ fn filtering_method(index: &Index, info: &ClassInfo, site: &QuerySite, trust_par
     let Some((_, _, Some(class))) = manager_of(info, &site.manager) else {
         return false;
     };
-    site.calls.iter().any(|m| {
-        if QUERY_METHODS.contains(&m.as_str()) {
-            return false;
-        }
-        let Some(owner) = index.like_method_owner(class, m) else {
-            return false;
-        };
-        index.facts(owner.file).method_filters.iter().any(|f| {
-            f.class == owner.class
-                && f.method == *m
-                && f.keywords
-                    .iter()
-                    .any(|k| pins_tenant(index, info, k, &conv.tenant_fields, trust_params, 0))
+    site.calls
+        .iter()
+        .any(|m| method_pins(index, info, class, m, trust_params, 0))
+}
+
+/// Does the project method `m` of `class` (a manager or queryset class) filter `self` on the
+/// tenant: in its own body, or in a helper it hands the work to (`self.helper(...)`,
+/// `self.get_queryset().helper(...)`, followed a few levels deep)?
+fn method_pins(
+    index: &Index,
+    info: &ClassInfo,
+    class: &ClassLike,
+    m: &str,
+    trust_params: bool,
+    depth: u32,
+) -> bool {
+    if depth > 4 || QUERY_METHODS.contains(&m) {
+        return false;
+    }
+    let Some(owner) = index.like_method_owner(class, m) else {
+        return false;
+    };
+    let facts = index.facts(owner.file);
+    let tenant_fields = &index.conv().tenant_fields;
+    if facts.method_filters.iter().any(|f| {
+        f.class == owner.class
+            && f.method == m
+            && f.keywords
+                .iter()
+                .any(|k| pins_tenant(index, info, k, tenant_fields, trust_params, 0))
+    }) {
+        return true;
+    }
+    facts
+        .method_links
+        .iter()
+        .filter(|l| l.class == owner.class && l.method == m)
+        .any(|l| match &l.target {
+            LinkTarget::SelfMethod(helper) => {
+                method_pins(index, info, class, helper, trust_params, depth + 1)
+            }
+            LinkTarget::QuerysetMethod(helper) => queryset_of(index, class)
+                .is_some_and(|qs| method_pins(index, info, &qs, helper, trust_params, depth + 1)),
+            LinkTarget::QuerysetClass(_) => false,
         })
-    })
+}
+
+/// The queryset class behind a manager class: its `from_queryset(...)` or `as_manager()`
+/// queryset, or the class its `get_queryset` (its own or a base's) returns an instance of.
+fn queryset_of(index: &Index, class: &ClassLike) -> Option<ClassLike> {
+    match class {
+        ClassLike::FromQueryset(_, qs) | ClassLike::AsManager(qs) => Some((**qs).clone()),
+        ClassLike::Class(_) => {
+            let owner = index.like_method_owner(class, "get_queryset")?;
+            index
+                .facts(owner.file)
+                .method_links
+                .iter()
+                .find_map(|l| match &l.target {
+                    LinkTarget::QuerysetClass(called)
+                        if l.class == owner.class && l.method == "get_queryset" =>
+                    {
+                        Some(index.class_like(owner.file, called))
+                    }
+                    _ => None,
+                })
+                .filter(|qs| matches!(qs, ClassLike::Class(_)))
+        }
+        _ => None,
+    }
 }
 
 /// Does the lookup `keyword` pin the tenant of the rows of a model with `info`? A lookup on a

@@ -535,6 +535,7 @@ impl<'a> Extractor<'a, '_> {
             return;
         };
         if !FILTERING_METHODS.contains(&method.attr.id.as_str()) {
+            self.method_link(method);
             return;
         }
         // The chain must start at `self` or `super()`.
@@ -571,6 +572,68 @@ impl<'a> Extractor<'a, '_> {
             method: name,
             keywords: filters.keywords,
         });
+    }
+
+    /// In a method: record `self.helper(...)` and `self.get_queryset().helper(...)` (or
+    /// `super().get_queryset().helper(...)`) as a [`MethodLink`] of the current method.
+    fn method_link(&mut self, method: &ast::ExprAttribute) {
+        let Some((class, name)) = &self.current_method else {
+            return;
+        };
+        let callee = method.attr.id.clone();
+        if callee == "get_queryset" || callee == *name && !matches!(&*method.value, Expr::Call(_)) {
+            return;
+        }
+        let target = match &*method.value {
+            Expr::Name(n) if n.id == "self" => LinkTarget::SelfMethod(callee),
+            Expr::Call(c)
+                if c.arguments.is_empty()
+                    && let Expr::Attribute(a) = &*c.func
+                    && a.attr.id == "get_queryset"
+                    && match &*a.value {
+                        Expr::Name(n) => n.id == "self",
+                        Expr::Call(s) => {
+                            matches!(&*s.func, Expr::Name(n) if n.id == "super")
+                        }
+                        _ => false,
+                    } =>
+            {
+                LinkTarget::QuerysetMethod(callee)
+            }
+            _ => return,
+        };
+        let link = MethodLink {
+            class: *class,
+            method: name.clone(),
+            target,
+        };
+        if !self.facts.method_links.contains(&link) {
+            self.facts.method_links.push(link);
+        }
+    }
+
+    /// In a method named `get_queryset`: `return QuerySetClass(...)` records the class.
+    pub(super) fn queryset_class_return(&mut self, value: &Expr) {
+        let Some((class, name)) = &self.current_method else {
+            return;
+        };
+        if name != "get_queryset" {
+            return;
+        }
+        let Expr::Call(c) = value else {
+            return;
+        };
+        if !matches!(&*c.func, Expr::Name(_) | Expr::Attribute(_)) {
+            return;
+        }
+        let link = MethodLink {
+            class: *class,
+            method: name.clone(),
+            target: LinkTarget::QuerysetClass(to_ref(&c.func)),
+        };
+        if !self.facts.method_links.contains(&link) {
+            self.facts.method_links.push(link);
+        }
     }
 
     /// The innermost function scope that binds the local `name` (an assignment or another

@@ -68,6 +68,9 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     None | Some(Expr::NoneLiteral(_)) => None,
                     Some(v) => Some(self.is_row_read(v) || self.is_row_expr(v)),
                 };
+                if let Some(v) = r.value.as_deref() {
+                    self.queryset_class_return(v);
+                }
                 if let Some(scope) = self.scopes.last_mut() {
                     match row {
                         Some(true) => scope.returned_row = true,
