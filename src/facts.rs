@@ -303,6 +303,10 @@ pub struct QuerySite {
     /// rules to tell whether it returns a row (`FunctionFact::returns_row`).
     #[serde(default)]
     pub pk_of_call: Option<ExprRef>,
+    /// `**self.<attr>["<key>"]` arguments of filtering calls (attribute, key): a dict of
+    /// lookups built elsewhere (see [`LinkTarget::AttrCall`] and [`DictReturn`]).
+    #[serde(default)]
+    pub self_attr_splats: ThinVec<(Name, Name)>,
     /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
     #[serde(default)]
     pub calls: ThinVec<Name>,
@@ -440,6 +444,20 @@ pub enum LinkTarget {
     QuerysetMethod(Name),
     /// `get_queryset` returns `QuerySetClass(...)`: the class called.
     QuerysetClass(ExprRef),
+    /// `self.<attr> = f(...)` where `f` is a plain or dotted name: the attribute holds what the
+    /// function returns (`self.filters = get_analytics_filters(...)`).
+    AttrCall(Name, ExprRef),
+}
+
+/// A function every `return` of which gives a dict literal whose string key `key` maps to a
+/// dict literal (inline, or a local assigned one) with the string keys `keys` (for a
+/// `filter(**self.filters["base_filters"])` whose dict such a function built).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DictReturn {
+    /// Index in [`FileFacts::functions`].
+    pub function: u32,
+    pub key: Name,
+    pub keys: ThinVec<Name>,
 }
 
 /// A function or method definition.
@@ -666,6 +684,8 @@ pub struct FileFacts {
     pub method_filters: Vec<MethodFilter>,
     #[serde(default)]
     pub method_links: ThinVec<MethodLink>,
+    #[serde(default)]
+    pub dict_returns: ThinVec<DictReturn>,
     pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,
@@ -749,6 +769,7 @@ impl FileFacts {
             q.param_keywords.shrink_to_fit();
             q.or_groups.shrink_to_fit();
             q.calls.shrink_to_fit();
+            q.self_attr_splats.shrink_to_fit();
         }
         self.query_sites.shrink_to_fit();
         self.cache_sites.shrink_to_fit();
@@ -757,6 +778,7 @@ impl FileFacts {
         self.attr_stores.shrink_to_fit();
         self.method_filters.shrink_to_fit();
         self.method_links.shrink_to_fit();
+        self.dict_returns.shrink_to_fit();
         self.settings.shrink_to_fit();
         self.noqa.lines.shrink_to_fit();
         self.lines.shrink_to_fit();

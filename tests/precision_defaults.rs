@@ -277,3 +277,34 @@ fn pk_of_a_row_a_project_function_returned() {
         ]
     );
 }
+
+/// `filter(**self.filters["base"])` (plane's analytics views): the dict is what a project
+/// function returned into `self.filters` in a method of the class or a base class. Its keys
+/// count as lookups when every assignment of the attribute, and every `return` of the function,
+/// holds them.
+#[test]
+fn lookups_of_a_dict_a_project_function_built_for_self() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write_tenant_models(root);
+    write(
+        root,
+        "app/filters.py",
+        "def build_filters(tenant, user):\n    base = {\"tenant\": tenant, \"project__members\": user}\n    if user is None:\n        return {\"base\": {\"tenant\": tenant}, \"open\": {}}\n    return {\"base\": base, \"open\": {\"project__members\": user}}\n\n\ndef sometimes(tenant):\n    if tenant:\n        return {\"base\": {\"tenant\": tenant}}\n    return {\"base\": {}}\n",
+    );
+    write(
+        root,
+        "app/views.py",
+        "from app.filters import build_filters, sometimes\nfrom app.models import Issue\n\n\nclass Base:\n    def setup(self, request):\n        self.filters = build_filters(request.tenant, request.user)\n        self.maybe = sometimes(request.tenant)\n\n\nclass IssueStats(Base):\n    def get(self, request):\n        self.setup(request)\n        scoped = Issue.objects.filter(**self.filters[\"base\"]).count()\n        everyone = Issue.objects.filter(**self.filters[\"open\"]).count()\n        maybe = Issue.objects.filter(**self.maybe[\"base\"]).count()\n        return scoped, everyone, maybe\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    let views: Vec<String> = findings(root, &[])
+        .into_iter()
+        .filter(|f| f.starts_with("app/views.py"))
+        .collect();
+    assert_eq!(
+        views,
+        vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
+    );
+}

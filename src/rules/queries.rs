@@ -2,7 +2,7 @@
 //! call site is a query, and whether its chain filters on the tenant.
 
 use crate::diagnostics::Related;
-use crate::facts::{LinkTarget, Name, QuerySite};
+use crate::facts::{ExprRef, LinkTarget, Name, QuerySite};
 use crate::index::{ClassId, ClassInfo, ClassLike, FileId, Index, Resolved, TenantReason};
 
 /// The QuerySet API (and the manager methods that return or act on querysets).
@@ -178,6 +178,7 @@ fn filtered_at(
     // of the function (a URL keyword argument the view's permission check saw, a task argument)
     // constrains the tenant as an instance does.
     if site.filter_keywords.iter().any(pins)
+        || splat_keywords(index, file, site).iter().any(pins)
         || site
             .instance_keywords
             .iter()
@@ -328,8 +329,75 @@ fn method_pins(
             }
             LinkTarget::QuerysetMethod(helper) => queryset_of(index, class)
                 .is_some_and(|qs| method_pins(index, info, &qs, helper, trust_params, depth + 1)),
-            LinkTarget::QuerysetClass(_) => false,
+            LinkTarget::QuerysetClass(_) | LinkTarget::AttrCall(..) => false,
         })
+}
+
+/// The lookups of the `**self.<attr>["<key>"]` arguments of the chain, where every assignment
+/// of `self.<attr>` in the class of the enclosing method and its bases is a call of a project
+/// function whose every `return` is a dict with `"<key>"` mapping to a dict literal (plane's
+/// analytics views: `self.filters = get_analytics_filters(slug=slug, ...)`, which returns
+/// `{"base_filters": {"workspace__slug": slug, ...}, ...}`). Only the keys common to every such
+/// assignment count.
+fn splat_keywords(index: &Index, file: FileId, site: &QuerySite) -> Vec<Name> {
+    let mut out = Vec::new();
+    if site.self_attr_splats.is_empty() {
+        return out;
+    }
+    let Some(class) = index.facts(file).function(site.scope).and_then(|f| f.class) else {
+        return out;
+    };
+    let class = ClassId { file, class };
+    for (attr, key) in &site.self_attr_splats {
+        let mut common: Option<Vec<Name>> = None;
+        for ancestor in index.ancestors(Resolved::Class(class)) {
+            let Resolved::Class(c) = ancestor else {
+                continue;
+            };
+            for link in &index.facts(c.file).method_links {
+                let LinkTarget::AttrCall(a, callee) = &link.target else {
+                    continue;
+                };
+                if link.class != c.class || a != attr {
+                    continue;
+                }
+                let keys = returned_dict_keys(index, c.file, callee, key).unwrap_or_default();
+                common = Some(match common {
+                    None => keys,
+                    Some(mut kept) => {
+                        kept.retain(|k| keys.contains(k));
+                        kept
+                    }
+                });
+            }
+        }
+        out.extend(common.unwrap_or_default());
+    }
+    out
+}
+
+/// The keys of the dict under `key` in what the project function `callee` (resolved from
+/// `file`) returns, if every `return` gives one (see [`crate::facts::DictReturn`]).
+fn returned_dict_keys(
+    index: &Index,
+    file: FileId,
+    callee: &ExprRef,
+    key: &str,
+) -> Option<Vec<Name>> {
+    let Resolved::Symbol { file, name } = index.resolve_expr(file, callee) else {
+        return None;
+    };
+    let facts = index.facts(file);
+    // The module's last definition of the name is the one bound at import.
+    let function = facts
+        .functions
+        .iter()
+        .rposition(|f| f.class.is_none() && f.parent_scope == 0 && f.name == name)?;
+    facts
+        .dict_returns
+        .iter()
+        .find(|d| d.function as usize == function && d.key == key)
+        .map(|d| d.keys.to_vec())
 }
 
 /// The queryset class behind a manager class: its `from_queryset(...)` or `as_manager()`

@@ -220,6 +220,7 @@ impl<'a> Extractor<'a, '_> {
             pk_of_loaded: filters.pk_of_loaded,
             pk_of_param: filters.pk_of_param,
             pk_of_call: filters.pk_of_call,
+            self_attr_splats: filters.self_attr_splats.into(),
             calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
@@ -436,6 +437,7 @@ pub(super) struct Filters {
     pub pk_of_param: bool,
     pub pk_of_call: Option<ExprRef>,
     pub param_keywords: Vec<Name>,
+    pub self_attr_splats: Vec<(Name, Name)>,
 }
 
 /// Shortcuts whose first argument is a model or a queryset and whose keywords filter it.
@@ -512,6 +514,16 @@ impl<'a> Extractor<'a, '_> {
                                 out.keywords.push(Name::new(s.value.to_str()));
                             }
                         }
+                    }
+                    // `filter(**self.filters["base"])`: resolved by the rules, through the
+                    // method that assigns `self.filters`.
+                    if let Expr::Subscript(sub) = &k.value
+                        && let Expr::Attribute(attr) = &*sub.value
+                        && matches!(&*attr.value, Expr::Name(n) if n.id == "self")
+                        && let Expr::StringLiteral(key) = &*sub.slice
+                    {
+                        out.self_attr_splats
+                            .push((attr.attr.id.clone(), Name::new(key.value.to_str())));
                     }
                 }
             }
@@ -609,6 +621,91 @@ impl<'a> Extractor<'a, '_> {
         };
         if !self.facts.method_links.contains(&link) {
             self.facts.method_links.push(link);
+        }
+    }
+
+    /// In a method: `self.<attr> = f(...)` with `f` a plain or dotted name not rooted at a
+    /// local records what the attribute holds.
+    pub(super) fn self_attr_call(&mut self, target: &Expr, value: &Expr) {
+        let Some((class, name)) = &self.current_method else {
+            return;
+        };
+        let Expr::Attribute(attr) = target else {
+            return;
+        };
+        if !matches!(&*attr.value, Expr::Name(n) if n.id == "self") {
+            return;
+        }
+        let Expr::Call(call) = value else {
+            return;
+        };
+        let mut root: &Expr = &call.func;
+        while let Expr::Attribute(a) = root {
+            root = &a.value;
+        }
+        let Expr::Name(root) = root else {
+            return;
+        };
+        if matches!(self.root_binding(&root.id), RootBinding::Local) {
+            return;
+        }
+        let link = MethodLink {
+            class: *class,
+            method: name.clone(),
+            target: LinkTarget::AttrCall(attr.attr.id.clone(), to_ref(&call.func)),
+        };
+        if !self.facts.method_links.contains(&link) {
+            self.facts.method_links.push(link);
+        }
+    }
+
+    /// At a `return` with a value: the dict-literal shape of what the function returns (see
+    /// [`DictReturn`]); the keys common to every `return` are kept.
+    pub(super) fn note_dict_return(&mut self, value: &Expr) {
+        let shape: Option<Vec<(Name, Vec<Name>)>> = match value {
+            Expr::Dict(d) => Some(
+                d.items
+                    .iter()
+                    .filter_map(|item| {
+                        let Some(Expr::StringLiteral(key)) = &item.key else {
+                            return None;
+                        };
+                        let inner = match &item.value {
+                            Expr::Name(n) => self.local_value(&n.id)?,
+                            other => other,
+                        };
+                        let Expr::Dict(inner) = inner else {
+                            return None;
+                        };
+                        let keys = inner
+                            .items
+                            .iter()
+                            .filter_map(|i| match &i.key {
+                                Some(Expr::StringLiteral(k)) => Some(Name::new(k.value.to_str())),
+                                _ => None,
+                            })
+                            .collect();
+                        Some((Name::new(key.value.to_str()), keys))
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        match (shape, &mut scope.dict_returns) {
+            (None, _) => scope.returned_non_dict = true,
+            (Some(shape), slot @ None) => *slot = Some(shape),
+            (Some(shape), Some(kept)) => {
+                kept.retain_mut(|(key, keys)| {
+                    let Some((_, other)) = shape.iter().find(|(k, _)| k == key) else {
+                        return false;
+                    };
+                    keys.retain(|k| other.contains(k));
+                    true
+                });
+            }
         }
     }
 
@@ -760,6 +857,7 @@ impl<'a> Extractor<'a, '_> {
         site.param_keywords.extend(filters.param_keywords);
         site.or_groups.extend(filters.or_groups);
         site.pk_in_subqueries.extend(filters.pk_in_subqueries);
+        site.self_attr_splats.extend(filters.self_attr_splats);
         site.pk_of_loaded |= filters.pk_of_loaded;
         site.pk_of_param |= filters.pk_of_param;
         if site.pk_of_call.is_none() {

@@ -278,6 +278,10 @@ struct FunctionScope<'a> {
     /// Whether a `return` of this function gave a row, and whether one gave anything else.
     returned_row: bool,
     returned_other: bool,
+    /// The dict-literal shape common to every `return` with a value so far (see
+    /// `DictReturn`), and whether one returned something else.
+    dict_returns: Option<Vec<(Name, Vec<Name>)>>,
+    returned_non_dict: bool,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

@@ -30,6 +30,8 @@ impl<'a> Extractor<'a, '_> {
             call_results: HashMap::default(),
             returned_row: false,
             returned_other: false,
+            dict_returns: None,
+            returned_non_dict: false,
         });
     }
 }

@@ -60,6 +60,17 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 if let Some(scope) = self.scopes.pop() {
                     self.facts.functions[function].returns_row =
                         scope.returned_row && !scope.returned_other;
+                    if let Some(shape) = scope.dict_returns
+                        && !scope.returned_non_dict
+                    {
+                        for (key, keys) in shape {
+                            self.facts.dict_returns.push(DictReturn {
+                                function: function as u32,
+                                key,
+                                keys: keys.into(),
+                            });
+                        }
+                    }
                 }
             }
             Stmt::Return(r) => {
@@ -70,6 +81,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 };
                 if let Some(v) = r.value.as_deref() {
                     self.queryset_class_return(v);
+                    self.note_dict_return(v);
                 }
                 if let Some(scope) = self.scopes.last_mut() {
                     match row {
@@ -159,6 +171,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     if let Expr::Attribute(attr) = t {
                         let clears = matches!(&*a.value, Expr::NoneLiteral(_));
                         self.attr_store(attr, clears);
+                        self.self_attr_call(t, &a.value);
                     }
                 }
                 if let Some(ctx) = &mut self.class_ctx
@@ -387,6 +400,8 @@ impl<'a> Extractor<'a, '_> {
                         call_results: HashMap::default(),
                         returned_row: false,
                         returned_other: false,
+                        dict_returns: None,
+                        returned_non_dict: false,
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
