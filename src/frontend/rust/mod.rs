@@ -35,14 +35,26 @@ pub fn extract_source_full(source: &str) -> FileFacts {
 
 fn extract(source: &str, full_parse: bool) -> FileFacts {
     let lines = LineIndex::new(source);
-    let scan = lex::scan(source);
-    let noqa = noqa_of(&scan, &lines);
+    // syn strips a BOM and a shebang line itself; strip them here so byte offsets stay ours.
+    let base = skim::code_start(source);
+    // One byte-level pass finds the comments, the nesting depth and the tokens the skim needs;
+    // when it gives up (an unterminated literal, unbalanced brackets), the plain scan finds the
+    // first two and syn reports the error.
+    let mut tokens = skim::tokenize(source, base).ok();
+    let (comments, too_deep) = match &mut tokens {
+        Some(t) => (std::mem::take(&mut t.comments), t.too_deep),
+        None => {
+            let scan = lex::scan(source);
+            (scan.line_comments, scan.too_deep)
+        }
+    };
+    let noqa = noqa_of(source, &comments, &lines);
     let mut facts = FileFacts {
         noqa,
         lines,
         ..Default::default()
     };
-    if let Some(at) = scan.too_deep {
+    if let Some(at) = too_deep {
         facts.problems.push(FileProblem::Syntax {
             message: format!("brackets nested more than {} levels deep", lex::MAX_NESTING),
             span: Span::empty(at as u32),
@@ -50,10 +62,11 @@ fn extract(source: &str, full_parse: bool) -> FileFacts {
         facts.rust = Some(Box::default());
         return facts;
     }
-    // syn strips a BOM and a shebang line itself; strip them here so byte offsets stay ours.
-    let base = skim::code_start(source);
     // Most files hold no query, SQL, cache or session variable: skim them (see `skim`).
-    if !full_parse && let Some(rust) = skim::skim(source, base) {
+    if !full_parse
+        && let Some(tokens) = &tokens
+        && let Some(rust) = skim::skim(source, tokens)
+    {
         facts.rust = Some(Box::new(rust));
         proc_macro2::extra::invalidate_current_thread_spans();
         facts.shrink_to_fit();
@@ -106,16 +119,24 @@ pub fn extract_sql_migration(source: &str) -> FileFacts {
 
 /// `// noqa[: CODES]` at the end of a line, `// tenantlint: noqa[: CODES]` anywhere: read as the
 /// Python frontend reads `# ...` comments, so both agree on what a directive is.
-fn noqa_of(scan: &lex::Scan, lines: &LineIndex) -> Noqa {
+fn noqa_of(source: &str, comments: &[(usize, usize)], lines: &LineIndex) -> Noqa {
     let mut noqa = Noqa::default();
-    for (at, text) in &scan.line_comments {
-        // Doc comments (`///`, `//!`) are documentation, not directives.
-        if text.starts_with('/') || text.starts_with('!') {
+    for &(at, end) in comments {
+        let text = source[at + 2..end].trim_end_matches('\r');
+        // Doc comments (`///`, `//!`) are documentation, not directives; every directive says
+        // `noqa` (in any case).
+        if text.starts_with('/')
+            || text.starts_with('!')
+            || !text
+                .as_bytes()
+                .windows(4)
+                .any(|w| w.eq_ignore_ascii_case(b"noqa"))
+        {
             continue;
         }
         // `// a  // noqa: X` reads as `# a  # noqa: X` (`//` becomes `# `, same length).
         let comment = format!("# {}", text.replace("//", "# "));
-        crate::frontend::python::parse_noqa_comment(&comment, lines.row(*at as u32), &mut noqa);
+        crate::frontend::python::parse_noqa_comment(&comment, lines.row(at as u32), &mut noqa);
     }
     noqa
 }

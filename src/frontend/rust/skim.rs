@@ -15,7 +15,7 @@
 
 use super::facts::{RustFacts, RustFn, UseFact};
 use super::lex::raw_string_start;
-use super::visit::{is_test_attr, record_use, signature_params};
+use super::visit::{is_test_attr, signature_params};
 use crate::locate::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ struct Tok {
 }
 
 /// The lexer gave up: an unterminated literal or comment, or brackets that do not match.
-struct Broken;
+pub(super) struct Broken;
 
 fn is_ident_start(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
@@ -65,9 +65,20 @@ pub(super) fn code_start(source: &str) -> usize {
     base
 }
 
-fn tokenize(src: &str, from: usize) -> Result<Vec<Tok>, Broken> {
+/// A file's tokens, with what [`super::lex::scan`] would find in the same pass: its `//`
+/// comments and where its brackets first nest deeper than [`super::lex::MAX_NESTING`].
+pub(super) struct Tokens {
+    toks: Vec<Tok>,
+    /// `(start of the //, end of its line)` of every line comment, doc comments included.
+    pub comments: Vec<(usize, usize)>,
+    pub too_deep: Option<usize>,
+}
+
+pub(super) fn tokenize(src: &str, from: usize) -> Result<Tokens, Broken> {
     let b = src.as_bytes();
     let mut out: Vec<Tok> = Vec::with_capacity(b.len() / 4);
+    let mut comments: Vec<(usize, usize)> = Vec::new();
+    let mut too_deep = None;
     let mut opens: Vec<usize> = Vec::new();
     let mut i = from;
     let push = |out: &mut Vec<Tok>, kind, start: usize, end: usize| {
@@ -90,6 +101,7 @@ fn tokenize(src: &str, from: usize) -> Result<Vec<Tok>, Broken> {
                 if doc {
                     push(&mut out, Kind::Doc, i, end);
                 }
+                comments.push((i, end));
                 i = end;
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
@@ -126,6 +138,9 @@ fn tokenize(src: &str, from: usize) -> Result<Vec<Tok>, Broken> {
             b'\'' => i = quote(src, i, &mut out)?,
             b'(' | b'[' | b'{' => {
                 opens.push(out.len());
+                if opens.len() > super::lex::MAX_NESTING && too_deep.is_none() {
+                    too_deep = Some(i);
+                }
                 push(&mut out, Kind::Open, i, i + 1);
                 i += 1;
             }
@@ -196,7 +211,11 @@ fn tokenize(src: &str, from: usize) -> Result<Vec<Tok>, Broken> {
     if !opens.is_empty() {
         return Err(Broken);
     }
-    Ok(out)
+    Ok(Tokens {
+        toks: out,
+        comments,
+        too_deep,
+    })
 }
 
 /// The end (after the closing quote) of a `"` string whose body starts at `i`.
@@ -431,14 +450,14 @@ struct Frame {
 
 /// The facts of a file that holds no marker: its `use` items and functions. `None` when the
 /// file may hold more, or when the skim cannot be sure (the caller parses it in full then).
-pub(super) fn skim(source: &str, base: usize) -> Option<RustFacts> {
-    let toks = tokenize(source, base).ok()?;
-    if may_hold_facts(source, &toks) {
+pub(super) fn skim(source: &str, tokens: &Tokens) -> Option<RustFacts> {
+    let toks = &tokens.toks;
+    if may_hold_facts(source, toks) {
         return None;
     }
     Walk {
         src: source,
-        toks: &toks,
+        toks,
         uses: Vec::new(),
         functions: Vec::new(),
         batch: String::new(),
@@ -633,7 +652,6 @@ impl<'a> Walk<'a> {
         let mut fns = self.functions.iter_mut();
         for item in &file.items {
             match item {
-                syn::Item::Use(u) => record_use(&mut self.uses, &mut Vec::new(), &u.tree),
                 syn::Item::Fn(f) => {
                     let rf = fns.next()?;
                     rf.name = f.sig.ident.to_string();
@@ -672,10 +690,73 @@ impl<'a> Walk<'a> {
         if j >= self.toks.len() {
             return None;
         }
-        let text = self.slice(k, j);
-        self.batch.push_str(text);
-        self.batch.push('\n');
+        // Read from the tokens as `syn` would read the item (`record_use` on its tree); what
+        // does not read as a use tree sends the file to the full parse.
+        let mut at = k + 1;
+        if self.is(at, Kind::Punct, b':') && self.is(at + 1, Kind::Punct, b':') {
+            at += 2;
+        }
+        if self.use_tree(at, j, &mut Vec::new())? != j {
+            return None;
+        }
         Some(j + 1)
+    }
+
+    /// The use tree starting at token `k` (before token `end`): its bindings recorded, the
+    /// token after it returned.
+    fn use_tree(&mut self, k: usize, end: usize, prefix: &mut Vec<String>) -> Option<usize> {
+        if k >= end {
+            return None;
+        }
+        if self.is(k, Kind::Punct, b'*') {
+            let mut path = prefix.clone();
+            path.push("*".into());
+            self.uses.push(UseFact {
+                name: "*".into(),
+                path,
+            });
+            return Some(k + 1);
+        }
+        if self.is(k, Kind::Open, b'{') {
+            let close = self.toks[k].pair as usize;
+            let mut j = k + 1;
+            while j < close {
+                j = self.use_tree(j, close, prefix)?;
+                if j < close {
+                    if !self.is(j, Kind::Punct, b',') {
+                        return None;
+                    }
+                    j += 1;
+                }
+            }
+            return Some(close + 1);
+        }
+        let ident = self.ident(k)?;
+        if k + 2 < end && self.is(k + 1, Kind::Punct, b':') && self.is(k + 2, Kind::Punct, b':') {
+            prefix.push(ident.to_string());
+            let next = self.use_tree(k + 3, end, prefix);
+            prefix.pop();
+            return next;
+        }
+        let mut path = prefix.clone();
+        if ident != "self" {
+            path.push(ident.to_string());
+        }
+        if k + 1 < end && self.ident(k + 1) == Some("as") {
+            let rename = self.ident(k + 2).filter(|_| k + 2 < end)?;
+            self.uses.push(UseFact {
+                name: rename.to_string(),
+                path,
+            });
+            return Some(k + 3);
+        }
+        let name = if ident == "self" {
+            prefix.last().cloned().unwrap_or_default()
+        } else {
+            ident.to_string()
+        };
+        self.uses.push(UseFact { name, path });
+        Some(k + 1)
     }
 
     /// `fn name<..>(..) -> .. where .. { .. }` at token `k`: with a body, record the function
@@ -744,7 +825,7 @@ mod tests {
     use super::*;
 
     fn skimmed(src: &str) -> Option<RustFacts> {
-        skim(src, code_start(src))
+        skim(src, &tokenize(src, code_start(src)).ok()?)
     }
 
     #[test]

@@ -216,7 +216,11 @@ fn skimmed_facts_equal_full_parse_facts() {
         let fast_json = serde_json::to_string(&fast).unwrap();
         let full_json = serde_json::to_string(&full).unwrap();
         assert_eq!(fast_json, full_json, "{name}");
-        if super::skim::skim(text, super::skim::code_start(text)).is_some() {
+        if super::skim::tokenize(text, super::skim::code_start(text))
+            .ok()
+            .and_then(|t| super::skim::skim(text, &t))
+            .is_some()
+        {
             skimmed += 1;
         }
     }
@@ -245,7 +249,11 @@ fn skim_equals_full_on_trees() {
             };
             files += 1;
             let full = extract_source_full(&text);
-            if super::skim::skim(&text, super::skim::code_start(&text)).is_some() {
+            if super::skim::tokenize(&text, super::skim::code_start(&text))
+                .ok()
+                .and_then(|t| super::skim::skim(&text, &t))
+                .is_some()
+            {
                 skimmed += 1;
                 assert!(!full.has_syntax_error(), "{}", entry.path().display());
             }
