@@ -13,9 +13,9 @@
 //!
 //! The full parse can be forced with `TENANTLINT_RUST_FULL_PARSE=1` (to compare the two paths).
 
-use super::facts::{RustFacts, RustFn, UseFact};
+use super::facts::{Param, RustFacts, RustFn, UseFact};
 use super::lex::raw_string_start;
-use super::visit::{is_test_attr, signature_params};
+use super::visit::is_test_attr;
 use crate::locate::Span;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -460,7 +460,6 @@ pub(super) fn skim(source: &str, tokens: &Tokens) -> Option<RustFacts> {
         toks,
         uses: Vec::new(),
         functions: Vec::new(),
-        batch: String::new(),
     }
     .run()
 }
@@ -470,8 +469,6 @@ struct Walk<'a> {
     toks: &'a [Tok],
     uses: Vec<UseFact>,
     functions: Vec<RustFn>,
-    /// The `use` items and signatures (`fn name(params) {}`), for one `syn` parse.
-    batch: String,
 }
 
 impl<'a> Walk<'a> {
@@ -647,22 +644,6 @@ impl<'a> Walk<'a> {
         if frames.len() != 1 {
             return None;
         }
-        // The `use` items and signatures, in source order, parsed by `syn` in one go.
-        let file: syn::File = syn::parse_str(&self.batch).ok()?;
-        let mut fns = self.functions.iter_mut();
-        for item in &file.items {
-            match item {
-                syn::Item::Fn(f) => {
-                    let rf = fns.next()?;
-                    rf.name = f.sig.ident.to_string();
-                    rf.params = signature_params(&f.sig).0;
-                }
-                _ => return None,
-            }
-        }
-        if fns.next().is_some() {
-            return None;
-        }
         Some(RustFacts {
             uses: self.uses,
             functions: self.functions,
@@ -759,6 +740,200 @@ impl<'a> Walk<'a> {
         Some(k + 1)
     }
 
+    /// Is token `k` the punctuation `c` glued to the one before it (`::`, `->`)?
+    fn glued(&self, k: usize, c: u8) -> bool {
+        k > 0 && self.is(k, Kind::Punct, c) && self.toks[k - 1].end == self.toks[k].start
+    }
+
+    /// Is token `k` the start of `::`?
+    fn path_sep(&self, k: usize) -> bool {
+        self.is(k, Kind::Punct, b':') && self.glued(k + 1, b':')
+    }
+
+    /// The parameters between tokens `a` and `b` (the inside of a signature's parentheses), as
+    /// `signature_params` reads them from `syn`'s parse: `self` in any form, a name, or a
+    /// one-field tuple-struct pattern (`Extension(tenant): Extension<Tenant>`); other patterns
+    /// are left out. `None` for anything the token reading is not sure of (the file is then
+    /// parsed in full).
+    fn params(&self, a: usize, b: usize) -> Option<Vec<Param>> {
+        let mut out = Vec::new();
+        let mut k = a;
+        while k < b {
+            // One parameter: up to the next comma outside `<...>` (brackets are single tokens).
+            let mut end = k;
+            let mut angle = 0i32;
+            while end < b {
+                match self.toks[end].kind {
+                    Kind::Open => end = self.toks[end].pair as usize,
+                    Kind::Punct => match self.src.as_bytes()[self.toks[end].start as usize] {
+                        b'<' => angle += 1,
+                        b'>' if !self.glued_after_dash(end) => angle -= 1,
+                        b',' if angle == 0 => break,
+                        _ => {}
+                    },
+                    _ => {}
+                }
+                end += 1;
+            }
+            if let Some(p) = self.param(k, end)? {
+                out.push(p);
+            }
+            k = end + 1;
+        }
+        Some(out)
+    }
+
+    /// `->`: a `>` glued to a `-` before it.
+    fn glued_after_dash(&self, k: usize) -> bool {
+        k > 0 && self.is(k - 1, Kind::Punct, b'-') && self.toks[k - 1].end == self.toks[k].start
+    }
+
+    /// One parameter between tokens `a` and `b`; `Some(None)` for a pattern that binds no
+    /// plain name.
+    fn param(&self, mut a: usize, b: usize) -> Option<Option<Param>> {
+        // Attributes on the parameter.
+        while a + 1 < b && self.is(a, Kind::Punct, b'#') && self.is(a + 1, Kind::Open, b'[') {
+            a = self.toks[a + 1].pair as usize + 1;
+        }
+        if a >= b {
+            return None;
+        }
+        // The pattern ends at the first `:` that is not part of a `::`.
+        let mut colon = None;
+        let mut k = a;
+        while k < b {
+            match self.toks[k].kind {
+                Kind::Open => k = self.toks[k].pair as usize,
+                Kind::Punct if self.path_sep(k) => k += 1,
+                Kind::Punct if self.is(k, Kind::Punct, b':') => {
+                    colon = Some(k);
+                    break;
+                }
+                Kind::Punct if self.is(k, Kind::Punct, b'.') || self.is(k, Kind::Punct, b'@') => {
+                    return None;
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        let pat_end = colon.unwrap_or(b);
+        // `self`, `mut self`, `&self`, `&'a mut self`, `self: Box<Self>`.
+        let mut r = a;
+        if self.is(r, Kind::Punct, b'&') {
+            r += 1;
+            if self.toks.get(r).is_some_and(|t| t.kind == Kind::Lifetime) {
+                r += 1;
+            }
+        }
+        if self.ident(r) == Some("mut") {
+            r += 1;
+        }
+        if self.ident(r) == Some("self") && r + 1 == pat_end {
+            return Some(Some(Param {
+                name: "self".into(),
+                ty: Vec::new(),
+                destructured: None,
+            }));
+        }
+        let colon = colon?;
+        let ty = self.type_names(colon + 1, b)?;
+        // `[ref] [mut] name`
+        let binding = |k: usize| -> Option<(&'a str, usize)> {
+            let mut k = k;
+            if self.ident(k) == Some("ref") {
+                k += 1;
+            }
+            if self.ident(k) == Some("mut") {
+                k += 1;
+            }
+            let name = self.ident(k)?;
+            (!is_keyword(name) && name != "_").then_some((name, k + 1))
+        };
+        if let Some((name, next)) = binding(a)
+            && next == pat_end
+        {
+            // A lone path-like name is a binding in a parameter (`None` would be refused by
+            // rustc); `syn` reads it as an identifier pattern too.
+            return Some(Some(Param {
+                name: name.to_string(),
+                ty,
+                destructured: None,
+            }));
+        }
+        // `Path(binding)` / `a::b::Path(binding)`.
+        let other = |k: usize| {
+            self.is(a, Kind::Punct, b'&')
+                || self.is(a, Kind::Open, b'(')
+                || self.is(a, Kind::Open, b'[')
+                || self.ident(a) == Some("_")
+                || self.is(k, Kind::Open, b'{')
+        };
+        let Some(mut last) = self.ident(a) else {
+            return other(a).then_some(None);
+        };
+        let mut k = a + 1;
+        while self.path_sep(k) {
+            last = self.ident(k + 2)?;
+            k += 3;
+        }
+        if !self.is(k, Kind::Open, b'(') || self.toks[k].pair as usize + 1 != pat_end {
+            // Another pattern (a reference, a tuple, a struct, a wildcard): no plain name.
+            return other(k).then_some(None);
+        }
+        let close = self.toks[k].pair as usize;
+        match binding(k + 1) {
+            Some((name, next)) if next == close => Some(Some(Param {
+                name: name.to_string(),
+                ty,
+                destructured: Some(last.to_string()),
+            })),
+            _ => Some(None),
+        }
+    }
+
+    /// The path segments' names in the type between tokens `a` and `b`, in the order `syn`'s
+    /// visitor meets them (`Extension<Arc<State>>`: Extension, Arc, State). `None` for what the
+    /// token reading is not sure of.
+    fn type_names(&self, a: usize, b: usize) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        let mut k = a;
+        while k < b {
+            let t = self.toks[k];
+            match t.kind {
+                Kind::Ident => {
+                    let name = self.text(k);
+                    match name {
+                        "dyn" | "impl" | "mut" | "const" | "fn" | "unsafe" | "extern" | "for"
+                        | "as" | "_" | "true" | "false" => {}
+                        "use" | "where" | "async" => return None,
+                        _ => {
+                            // `Item = T` and `name: T` (a bound or a bare fn's argument name)
+                            // are not path segments; a macro's body is not visited.
+                            let next_colon =
+                                self.is(k + 1, Kind::Punct, b':') && !self.path_sep(k + 1);
+                            if !(self.is(k + 1, Kind::Punct, b'=') || next_colon) {
+                                out.push(name.to_string());
+                            }
+                            if self.is(k + 1, Kind::Punct, b'!') {
+                                let group = k + 2;
+                                if !self.toks.get(group).is_some_and(|t| t.kind == Kind::Open) {
+                                    return None;
+                                }
+                                k = self.toks[group].pair as usize + 1;
+                                continue;
+                            }
+                        }
+                    }
+                }
+                Kind::Open if self.is(k, Kind::Open, b'{') => return None,
+                Kind::Doc => return None,
+                _ => {}
+            }
+            k += 1;
+        }
+        Some(out)
+    }
+
     /// `fn name<..>(..) -> .. where .. { .. }` at token `k`: with a body, record the function
     /// and return the token after the body's `{` and the function's index; without one (a trait
     /// or foreign declaration, which the full walk does not record either), the token after `;`.
@@ -802,17 +977,12 @@ impl<'a> Walk<'a> {
         let open = params?;
         let close = toks[open].pair as usize;
         let name = self.text(name_tok).to_string();
-        let params = &self.src[toks[open].end as usize..toks[close].start as usize];
-        self.batch.push_str("fn ");
-        self.batch.push_str(&name);
-        self.batch.push('(');
-        self.batch.push_str(params);
-        self.batch.push_str(") {}\n");
+        let params = self.params(open + 1, close)?;
         let nt = toks[name_tok];
         self.functions.push(RustFn {
             name,
             name_span: Span::new(nt.start, nt.end),
-            params: Vec::new(),
+            params,
             filters_param: Vec::new(),
             in_test: test,
         });
@@ -911,5 +1081,96 @@ mod tests {
         ] {
             assert!(skimmed(src).is_none(), "{src}");
         }
+    }
+
+    /// The `use` items and signatures read from the tokens agree with `syn`'s reading (the
+    /// full walk's facts) on every file where the token reading is sure of itself, whether or
+    /// not the file would be skimmed: tricky signatures here, and every fixture's Rust file
+    /// (`skim_equals_full_on_trees` in the frontend's tests does the same on real trees).
+    /// The `use` items and signatures of `src` read from the tokens and by `syn` (the full
+    /// walk), printed; `None` where the token reading is not sure of itself or syn fails.
+    fn both(src: &str) -> Option<(String, String)> {
+        let tokens = tokenize(src, code_start(src)).ok()?;
+        let hand = Walk {
+            src,
+            toks: &tokens.toks,
+            uses: Vec::new(),
+            functions: Vec::new(),
+        }
+        .run()?;
+        let file: syn::File = syn::parse_str(src).ok()?;
+        let full = super::super::visit::extract(&file, src, 0);
+        proc_macro2::extra::invalidate_current_thread_spans();
+        let show = |f: &RustFacts| {
+            let fns: Vec<_> = f.functions.iter().map(|f| (&f.name, &f.params)).collect();
+            format!("{:?}\n{:?}", f.uses, fns)
+        };
+        Some((show(&hand), show(&full)))
+    }
+
+    #[test]
+    fn uses_and_signatures_read_from_tokens_match_syn() {
+        let tricky = "use ::std::{self, io::{self as sio, Read}, fmt::*};\nuse a::b as _;\n\
+            fn a(self: Box<Self>, x: impl Fn(&str) -> Result<(), E>, \
+            Extension(t): Extension<Arc<T>>, axum::extract::Path((a, b)): Path<(i64, i64)>, \
+            _: u8, mut y: Vec<u8>, ref z: u8, Json(_): Json<V>, &w: &u8, (p, q): (u8, u8), \
+            S { f, .. }: S, it: impl Iterator<Item = Foo>, f2: fn(x: i32) -> i32, \
+            arr: [u8; N], d: &dyn Trait<'a>, q2: <T as Tr>::A, m: mac!(x y), g: Foo<true>, \
+            h: Option<Box<dyn Fn() + Send + 'static>>, #[cfg(x)] k: crate::K<Self>, \
+            Path(mut id): Path<i64>, r#type: r#Type) {}\n\
+            impl X { fn m(&'a mut self, n: Vec<HashMap<K, V>>) {} fn s(mut self) {} fn t(&self) {} }\n\
+            fn generic<T: Into<u8>, const N: usize>(t: T, u: [T; N]) -> u8 where T: Copy { 0 }\n";
+        if let Err(e) = syn::parse_str::<syn::File>(tricky) {
+            panic!("syn: {e}");
+        }
+        let (hand, full) = both(tricky).expect("the tricky file reads from tokens");
+        assert_eq!(hand, full);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut compared = 0;
+        for entry in ignore::WalkBuilder::new(&root)
+            .standard_filters(false)
+            .build()
+        {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            if let Some((hand, full)) = both(&text) {
+                assert_eq!(hand, full, "{}", entry.path().display());
+                compared += 1;
+            }
+        }
+        assert!(compared > 10, "{compared} fixture files compared");
+    }
+
+    /// [`uses_and_signatures_read_from_tokens_match_syn`] on every Rust file of real trees:
+    /// `TENANTLINT_SKIM_TREES=/work/realprojects/rust cargo test --lib tokens_match_syn_on_trees -- --ignored`.
+    #[test]
+    #[ignore]
+    fn tokens_match_syn_on_trees() {
+        let roots = std::env::var("TENANTLINT_SKIM_TREES").expect("TENANTLINT_SKIM_TREES");
+        let (mut files, mut compared) = (0, 0);
+        for root in roots.split(':') {
+            for entry in ignore::WalkBuilder::new(root)
+                .standard_filters(false)
+                .build()
+            {
+                let entry = entry.unwrap();
+                if entry.path().extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
+                files += 1;
+                if let Some((hand, full)) = both(&text) {
+                    assert_eq!(hand, full, "{}", entry.path().display());
+                    compared += 1;
+                }
+            }
+        }
+        eprintln!("{files} Rust files, {compared} compared");
+        assert!(compared > 0);
     }
 }
