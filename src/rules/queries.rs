@@ -240,15 +240,23 @@ pub fn trust_params(ctx: &super::Context) -> bool {
 
 /// Is function scope `scope` the body of a task queue's task: a function decorated with
 /// Celery's task decorators (as TEN402 knows them) or huey's (`@db_task()`, `@task()`,
-/// `@db_periodic_task(...)`, resolved into the `huey` package)?
+/// `@db_periodic_task(...)`, resolved into the `huey` package), or of a function nested in
+/// one (`def actual_task(): ...` defined and run inside the task)?
 pub fn in_task(ctx: &super::Context, scope: u32) -> bool {
-    scope != 0
-        && ctx
-            .facts
-            .functions
-            .iter()
-            .find(|f| f.scope == scope)
-            .is_some_and(|f| f.decorators.iter().any(|d| task_decorator(ctx, d)))
+    let mut scope = scope;
+    for _ in 0..8 {
+        if scope == 0 {
+            return false;
+        }
+        let Some(f) = ctx.facts.function(scope) else {
+            return false;
+        };
+        if f.decorators.iter().any(|d| task_decorator(ctx, d)) {
+            return true;
+        }
+        scope = f.parent_scope;
+    }
+    false
 }
 
 fn task_decorator(ctx: &super::Context, decorator: &crate::facts::ExprRef) -> bool {

@@ -922,7 +922,15 @@ impl<'a> Extractor<'a, '_> {
             }
             _ => return false,
         };
-        let Some(scope) = self.scopes.last() else {
+        // The innermost function that binds the name: a closure's free variable is its
+        // enclosing function's parameter (`def actual_task(): M.objects.get(id=item_id)`
+        // inside a task taking `item_id`).
+        let Some(scope) = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| s.locals.contains(&n.id) || s.imports.contains_key(&n.id))
+        else {
             return false;
         };
         scope.params.contains(&n.id) && !scope.assigned.contains_key(&n.id)
