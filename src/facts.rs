@@ -729,6 +729,10 @@ pub struct ImportSpans {
     /// The statement is the only one of an indented block (deleting it would leave the block
     /// empty: replace it by `pass`).
     pub sole_in_block: bool,
+    /// The statement list holding it: its first statement's start and its number of
+    /// statements (deleting every statement of an indented block would leave it empty).
+    pub block_start: u32,
+    pub block_len: u32,
 }
 
 impl ImportStmt {

@@ -456,6 +456,7 @@ cases! {
     ten301_alias,
     ten301_cache_and_caches,
     ten301_function_local_import,
+    ten301_imports_fill_a_block,
     ten301_caches_subscript,
     ten301_tenant_cache_alias,
     ten301_noqa,

@@ -120,7 +120,9 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                             .map(|e| e.span.start);
                         let mut edits = vec![Edit::new(site.receiver_span, local.clone())];
                         edits.extend(import_edit);
-                        edits.extend(drop_unused_import(ctx, edit_facts, site, &flagged, insert_at));
+                        edits.extend(drop_unused_import(
+                            ctx, edit_facts, site, &flagged, insert_at, &removed,
+                        ));
                         Some(edits)
                     });
                     (fix, None)
@@ -150,6 +152,7 @@ fn drop_unused_import(
     site: &CacheSite,
     flagged: &[(&CacheSite, Target)],
     insert_at: Option<u32>,
+    removed: &[usize],
 ) -> Option<Edit> {
     let (si, _) = unused_import(ctx, edit_facts, site, flagged)?;
     let stmt = &ctx.facts.imports[si];
@@ -165,6 +168,24 @@ fn drop_unused_import(
             return None;
         }
         if spans.sole_in_block {
+            return Some(Edit::new(stmt.span, "pass".to_string()));
+        }
+        // Every statement of its indented block is an import these fixes delete (found by the
+        // in-memory fuzz target: `if True:` holding two Django cache imports): the first of
+        // them becomes `pass` so the block keeps a statement.
+        let in_block: Vec<usize> = removed
+            .iter()
+            .copied()
+            .filter(|&i| {
+                edit_facts.import_spans.get(i).is_some_and(|s| {
+                    s.block_start == spans.block_start && s.block_len == spans.block_len
+                })
+            })
+            .collect();
+        if spans.block_start != 0
+            && in_block.len() as u32 == spans.block_len
+            && in_block.iter().min() == Some(&si)
+        {
             return Some(Edit::new(stmt.span, "pass".to_string()));
         }
         // Keep clear of the point where the new import goes, so the two edits do not overlap.

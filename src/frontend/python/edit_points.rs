@@ -140,6 +140,8 @@ pub(super) fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
         line_span: loc.span(TextRange::new(line_start, line_end)),
         alone_on_lines: alone,
         sole_in_block: loc.sole_in_block(range.start(), range.end()),
+        block_start: 0,
+        block_len: 0,
     }
 }
 

@@ -155,6 +155,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         prefetch_depth: 0,
         current_method: None,
         multiline_strings,
+        block: (0, 0),
     };
     if ex.edits.is_some() {
         ex.tracked_names = collect_import_names(body);
@@ -308,6 +309,9 @@ struct Extractor<'a, 'f> {
     in_decorator: bool,
     /// Inside the arguments of a `Prefetch(...)` call.
     prefetch_depth: u32,
+    /// The statement list being visited: its first statement's start and its length (for
+    /// `ImportSpans::block_start` / `block_len`).
+    block: (u32, u32),
     /// The class (index) and name of the method whose body is being visited directly.
     current_method: Option<(u32, Name)>,
     multiline_strings: Vec<TextRange>,

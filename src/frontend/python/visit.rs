@@ -3,6 +3,13 @@
 use super::*;
 
 impl<'a> Visitor<'a> for Extractor<'a, '_> {
+    fn visit_body(&mut self, body: &'a [Stmt]) {
+        let start = body.first().map_or(0, |s| s.range().start().to_u32());
+        let saved = std::mem::replace(&mut self.block, (start, body.len() as u32));
+        visitor::walk_body(self, body);
+        self.block = saved;
+    }
+
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::FunctionDef(f) => {
