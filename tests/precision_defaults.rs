@@ -308,3 +308,40 @@ fn lookups_of_a_dict_a_project_function_built_for_self() {
         vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
     );
 }
+
+/// A key held by a parameter (`instance.project_id`, `obj.id`: a foreign or primary key of a row
+/// the caller passed in) pins a relation like the parameter itself would, in a project that
+/// scopes in views; not a key of a local, and not under `strict-parent-lookups`.
+#[test]
+fn keys_of_a_row_passed_in_pin_relations() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write_tenant_models(root);
+    write(
+        root,
+        "app/serializers.py",
+        "from app.models import Issue\n\n\nclass IssueSerializer:\n    def update(self, instance, data):\n        return Issue.objects.filter(project_id=instance.project_id, title=data[\"t\"])\n\n    def get_count(self, obj):\n        return Issue.objects.filter(project_id=obj.id).count()\n\n\ndef elsewhere(payload):\n    other = payload.get(\"issue\")\n    return Issue.objects.filter(project_id=other.project_id)\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    let found = |root: &Path| -> Vec<String> {
+        findings(root, &[])
+            .into_iter()
+            .filter(|f| f.starts_with("app/serializers.py"))
+            .collect()
+    };
+    assert_eq!(found(root), vec!["app/serializers.py:14:12 TEN201"]);
+    write(
+        root,
+        "tenantlint.toml",
+        "scoped-managers = []\nstrict-parent-lookups = true\n",
+    );
+    assert_eq!(
+        found(root),
+        vec![
+            "app/serializers.py:6:16 TEN201",
+            "app/serializers.py:9:16 TEN201",
+            "app/serializers.py:14:12 TEN201"
+        ]
+    );
+}

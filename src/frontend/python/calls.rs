@@ -465,7 +465,7 @@ impl<'a> Extractor<'a, '_> {
                     let row = |e: &Expr| self.is_row_expr(e);
                     if is_instance_value(&k.value, &row, 0) {
                         out.instance_keywords.push(a.id.clone());
-                    } else if self.is_param_value(&k.value) {
+                    } else if self.is_param_value(&k.value) || self.is_param_key(&k.value) {
                         out.param_keywords.push(a.id.clone());
                     }
                     if PK_LOOKUPS.contains(&a.id.as_str()) {
@@ -934,6 +934,19 @@ impl<'a> Extractor<'a, '_> {
             return false;
         };
         scope.params.contains(&n.id) && !scope.assigned.contains_key(&n.id)
+    }
+
+    /// A key held by a parameter (not reassigned): `obj.id`, `obj.pk`, `instance.issue_id`,
+    /// the primary key or a foreign key of a row the caller passed in (a serializer's
+    /// `update(self, instance, ...)`, `get_members(self, obj)`): trusted like the parameter.
+    fn is_param_key(&self, e: &Expr) -> bool {
+        let Expr::Attribute(attr) = e else {
+            return false;
+        };
+        let key = attr.attr.id.as_str();
+        (key == "id" || key == "pk" || key.ends_with("_id"))
+            && matches!(&*attr.value, Expr::Name(n) if n.id != "self" && n.id != "request")
+            && self.is_param_value(&attr.value)
     }
 
     /// The last expression assigned to a local name in the innermost function that binds it.
