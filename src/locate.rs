@@ -305,12 +305,14 @@ impl<'a> Locator<'a> {
         }
     }
 
-    /// The leading whitespace of the line holding `offset`.
+    /// The leading whitespace of the line holding `offset` that counts as its indentation: a
+    /// form feed there resets CPython's column count, so only what follows the last one.
     pub fn indentation_at(&self, offset: TextSize) -> &'a str {
         let start = self.line_start(self.line_of(offset)).to_usize();
         let line = &self.source[start..];
-        let n = line.len() - line.trim_start_matches([' ', '\t']).len();
-        &line[..n]
+        let n = line.len() - line.trim_start_matches([' ', '\t', '\x0c']).len();
+        let lead = &line[..n];
+        lead.rfind('\x0c').map_or(lead, |i| &lead[i + 1..])
     }
 
     pub fn slice(&self, range: TextRange) -> &'a str {

@@ -469,6 +469,8 @@ cases! {
     ten401_backslash_line_in_rest,
     ten401_backslash_after_last_statement,
     ten401_clearer_from_star_import,
+    ten401_form_feed_in_rest,
+    ten101_form_feed_indent,
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
     ten101_coding_comment_cr_only,

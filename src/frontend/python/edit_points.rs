@@ -311,6 +311,11 @@ impl<'a> Extractor<'a, '_> {
             {
                 continue;
             }
+            // A form feed resets CPython's indentation count: a line starting with one cannot
+            // be re-indented by prefixing it. No wrap then.
+            if loc.source[range].contains('\x0c') {
+                continue;
+            }
             // The last statement's line continued with a backslash (onto a blank line): the
             // `finally:` inserted after it would be joined onto that statement. No wrap then.
             if loc.source[TextRange::new(last.end(), end)]
