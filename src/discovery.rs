@@ -61,12 +61,6 @@ impl CargoDirs {
     }
 }
 
-/// Is `path` a file tenantlint checks (when found by walking)?
-fn wanted(path: &Path, root: &Path, cargo: &CargoDirs) -> bool {
-    is_python(path)
-        || ((is_rust(path) || is_sql_migration(path)) && cargo.in_cargo_project(path, root))
-}
-
 /// A path that was named on the command line but could not be found or read.
 #[derive(Debug)]
 pub struct MissingPath {
@@ -112,6 +106,10 @@ pub fn discover(
     if !dirs.is_empty() {
         let found = Mutex::new(Vec::new());
         let cargo = CargoDirs::default();
+        // Rust and SQL files wait for the end of the walk: whether a directory holds a
+        // `Cargo.toml` is then known from the walk's own listings (no `stat` per directory).
+        let pending = Mutex::new(Vec::new());
+        let walked = Mutex::new(rustc_hash::FxHashMap::<PathBuf, bool>::default());
         let root = settings.root.as_path();
         let mut builder = WalkBuilder::new(&dirs[0]);
         for d in &dirs[1..] {
@@ -135,12 +133,25 @@ pub fn discover(
         walker.run(|| {
             let found = &found;
             let cargo = &cargo;
+            let pending = &pending;
+            let walked = &walked;
             Box::new(move |entry| {
                 let Ok(entry) = entry else {
                     return WalkState::Continue;
                 };
                 let path = entry.path();
                 let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if is_dir {
+                    walked
+                        .lock()
+                        .unwrap()
+                        .entry(path.to_path_buf())
+                        .or_insert(false);
+                } else if path.file_name().is_some_and(|n| n == "Cargo.toml")
+                    && let Some(dir) = path.parent()
+                {
+                    walked.lock().unwrap().insert(dir.to_path_buf(), true);
+                }
                 // The roots themselves were given explicitly.
                 if entry.depth() > 0 && settings.is_excluded(path) {
                     return if is_dir {
@@ -157,16 +168,29 @@ pub fn discover(
                 {
                     return WalkState::Skip;
                 }
-                if !is_dir
-                    && entry.file_type().is_some_and(|t| t.is_file())
-                    && wanted(path, root, cargo)
-                {
-                    found.lock().unwrap().push(path.to_path_buf());
+                if !is_dir && entry.file_type().is_some_and(|t| t.is_file()) {
+                    if is_python(path) {
+                        found.lock().unwrap().push(path.to_path_buf());
+                    } else if is_rust(path) || is_sql_migration(path) {
+                        pending.lock().unwrap().push(path.to_path_buf());
+                    }
                 }
                 WalkState::Continue
             })
         });
         files.extend(found.into_inner().unwrap());
+        // Directories the walk listed say themselves whether they hold a `Cargo.toml`; the
+        // others (above the walked roots) are asked.
+        for (dir, manifest) in walked.into_inner().unwrap() {
+            cargo.0.lock().unwrap().entry(dir).or_insert(manifest);
+        }
+        files.extend(
+            pending
+                .into_inner()
+                .unwrap()
+                .into_iter()
+                .filter(|p| cargo.in_cargo_project(p, root)),
+        );
     }
     files.sort();
     files.dedup();
