@@ -307,6 +307,10 @@ pub struct QuerySite {
     /// lookups built elsewhere (see [`LinkTarget::AttrCall`] and [`DictReturn`]).
     #[serde(default)]
     pub self_attr_splats: ThinVec<(Name, Name)>,
+    /// The string arguments of the chain's `values_list(...)` / `values(...)` call: which
+    /// column a `pk__in=` of another model's query reads (`values_list("issue_id", flat=True)`).
+    #[serde(default)]
+    pub values_fields: ThinVec<Name>,
     /// The methods called along the chain, from the manager on (`filter`, `for_company`, ...).
     #[serde(default)]
     pub calls: ThinVec<Name>,
@@ -774,6 +778,7 @@ impl FileFacts {
             q.or_groups.shrink_to_fit();
             q.calls.shrink_to_fit();
             q.self_attr_splats.shrink_to_fit();
+            q.values_fields.shrink_to_fit();
         }
         self.query_sites.shrink_to_fit();
         self.cache_sites.shrink_to_fit();

@@ -345,3 +345,32 @@ fn keys_of_a_row_passed_in_pin_relations() {
         ]
     );
 }
+
+/// `pk__in=` a tenant-filtered query on another model that reads one relation to this model
+/// (inline or kept in a local): the rows those rows point to. Reading another column, or a
+/// query that is not tenant-filtered, pins nothing.
+#[test]
+fn pk_subquery_through_another_models_relation() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write_tenant_models(root);
+    write(
+        root,
+        "app/views.py",
+        "from app.models import Issue, Project\n\n\ndef projects(request, tenant):\n    ids = Issue.objects.filter(tenant=tenant).values_list(\"project_id\", flat=True)\n    a = Project.objects.filter(id__in=ids)\n    b = Project.objects.filter(pk__in=Issue.objects.filter(tenant=tenant).values(\"project\"))\n    c = Project.objects.filter(id__in=Issue.objects.filter(tenant=tenant).values_list(\"id\"))\n    d = Project.objects.filter(id__in=Issue.objects.filter(title=\"x\").values_list(\"project_id\"))\n    return a, b, c, d\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    let views: Vec<String> = findings(root, &[])
+        .into_iter()
+        .filter(|f| f.starts_with("app/views.py"))
+        .collect();
+    assert_eq!(
+        views,
+        vec![
+            "app/views.py:8:9 TEN201",
+            "app/views.py:9:9 TEN201",
+            "app/views.py:9:39 TEN201"
+        ]
+    );
+}

@@ -200,14 +200,27 @@ fn filtered_at(
             let Some(inner) = facts.query_sites.iter().find(|s| s.span.start == start) else {
                 continue;
             };
-            // Only a subquery on the same model pins the same rows.
+            // A subquery on the same model pins the same rows; one on another model pins them
+            // when it reads a single relation to this model (`Issue.objects.filter(id__in=
+            // CycleIssue.objects.filter(<tenant>).values_list("issue_id"))`): the rows its
+            // tenant-filtered rows point to.
             let Resolved::Class(model) = index.resolve_at(file, &inner.receiver, &inner.root)
             else {
                 continue;
             };
             let inner_info = index.info(model);
             if !std::ptr::eq(inner_info, info) {
-                continue;
+                let [field] = inner.values_fields.as_slice() else {
+                    continue;
+                };
+                let rel = field.strip_suffix("_id").unwrap_or(field);
+                let points_here = inner_info
+                    .tenant_relations
+                    .iter()
+                    .any(|(r, target)| r == rel && std::ptr::eq(index.info(*target), info));
+                if !points_here {
+                    continue;
+                }
             }
             let scoped = manager_at(inner_info, inner).is_some_and(|(_, s, _)| s);
             if scoped

@@ -192,6 +192,7 @@ impl<'a> Extractor<'a, '_> {
         let mut method_name: Option<&Name> = None;
         let mut empty = false;
         let mut calls = Vec::new();
+        let mut values_fields = Vec::new();
         for link in tail {
             match link {
                 Expr::Attribute(a) => {
@@ -203,6 +204,11 @@ impl<'a> Extractor<'a, '_> {
                     if method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str())) =>
                 {
                     self.collect_filters(&c.arguments.keywords, &c.arguments.args, &mut filters);
+                }
+                Expr::Call(c)
+                    if method_name.is_some_and(|m| m == "values_list" || m == "values") =>
+                {
+                    values_fields = string_args(c);
                 }
                 _ => {}
             }
@@ -221,6 +227,7 @@ impl<'a> Extractor<'a, '_> {
             pk_of_param: filters.pk_of_param,
             pk_of_call: filters.pk_of_call,
             self_attr_splats: filters.self_attr_splats.into(),
+            values_fields: values_fields.into(),
             calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
@@ -497,6 +504,13 @@ impl<'a> Extractor<'a, '_> {
                             }
                             if matches!(v, Expr::Call(_)) {
                                 out.pk_in_subqueries.push(self.loc.span(v.range()).start);
+                            } else if let Expr::Name(n) = v
+                                && let Some(&i) =
+                                    self.scopes.last().and_then(|s| s.query_vars.get(&n.id))
+                                && let Some(inner) = self.facts.query_sites.get(i)
+                            {
+                                // `id__in=ids` after `ids = M.objects.filter(...).values_list(...)`.
+                                out.pk_in_subqueries.push(inner.span.start);
                             }
                         }
                     }
@@ -850,6 +864,9 @@ impl<'a> Extractor<'a, '_> {
         let Some(site) = self.facts.query_sites.get_mut(i) else {
             return;
         };
+        if matches!(method.attr.id.as_str(), "values_list" | "values") {
+            site.values_fields = string_args(call).into();
+        }
         site.calls.push(method.attr.id.clone());
         site.empty |= method.attr.id == "none";
         site.filter_keywords.extend(filters.keywords);
@@ -1314,4 +1331,16 @@ fn registry_lookup_root(e: &Expr) -> Option<&ast::ExprName> {
         Expr::Name(n) => Some(n),
         _ => None,
     }
+}
+
+/// The string-literal positional arguments of a call (`values_list("issue_id", flat=True)`).
+fn string_args(call: &ast::ExprCall) -> Vec<Name> {
+    call.arguments
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            Expr::StringLiteral(s) => Some(Name::new(s.value.to_str())),
+            _ => None,
+        })
+        .collect()
 }
