@@ -374,3 +374,24 @@ fn pk_subquery_through_another_models_relation() {
         ]
     );
 }
+
+/// The values of a `**dict` of lookups count as keyword arguments' do (an instance or a
+/// parameter pins a relation), also through `.copy()`; a raw id from the request does not.
+#[test]
+fn dict_lookup_values_are_read_like_keywords() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write_tenant_models(root);
+    write(
+        root,
+        "app/views.py",
+        "from app.models import Issue\n\n\ndef a(request, project_id):\n    flt = {\"project_id\": project_id}\n    return Issue.objects.filter(**flt)\n\n\ndef b(request, project):\n    base = {\"project\": project, \"title\": \"x\"}\n    extra = base.copy()\n    return Issue.objects.filter(**extra)\n\n\ndef c(request):\n    flt = {\"project_id\": request.GET[\"p\"]}\n    return Issue.objects.filter(**flt)\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    let views: Vec<String> = findings(root, &[])
+        .into_iter()
+        .filter(|f| f.starts_with("app/views.py"))
+        .collect();
+    assert_eq!(views, vec!["app/views.py:17:12 TEN201"]);
+}

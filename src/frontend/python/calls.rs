@@ -518,14 +518,34 @@ impl<'a> Extractor<'a, '_> {
                 None => {
                     // `filter(**{"tenant": t})`, or `filter(**filters)` after
                     // `filters = {"tenant": t, ...}` in the same function.
-                    let value = match &k.value {
+                    let mut value = match &k.value {
                         Expr::Name(n) => self.local_value(&n.id),
                         other => Some(other),
                     };
+                    // `extra = kwargs.copy()`: the dict `kwargs` holds.
+                    for _ in 0..4 {
+                        let Some(Expr::Call(c)) = value else { break };
+                        let Expr::Attribute(a) = &*c.func else { break };
+                        let Expr::Name(n) = &*a.value else { break };
+                        if a.attr.id != "copy" || !c.arguments.is_empty() {
+                            break;
+                        }
+                        value = self.local_value(&n.id);
+                    }
                     if let Some(Expr::Dict(d)) = value {
+                        let row = |e: &Expr| self.is_row_expr(e);
                         for item in &d.items {
                             if let Some(Expr::StringLiteral(s)) = &item.key {
-                                out.keywords.push(Name::new(s.value.to_str()));
+                                let key = Name::new(s.value.to_str());
+                                // Values classified as keyword arguments' are.
+                                if is_instance_value(&item.value, &row, 0) {
+                                    out.instance_keywords.push(key.clone());
+                                } else if self.is_param_value(&item.value)
+                                    || self.is_param_key(&item.value)
+                                {
+                                    out.param_keywords.push(key.clone());
+                                }
+                                out.keywords.push(key);
                             }
                         }
                     }
