@@ -307,6 +307,12 @@ fn lookups_of_a_dict_a_project_function_built_for_self() {
         views,
         vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
     );
+    // The functions the dicts came from are related locations: checking only their module
+    // (pre-commit on a change there) reports the queries it leaves unscoped.
+    assert_eq!(
+        findings(root, &["app/filters.py"]),
+        vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
+    );
 }
 
 /// A key held by a parameter (`instance.project_id`, `obj.id`: a foreign or primary key of a row

@@ -405,20 +405,62 @@ fn returned_dict_keys(
     callee: &ExprRef,
     key: &str,
 ) -> Option<Vec<Name>> {
-    let Resolved::Symbol { file, name } = index.resolve_expr(file, callee) else {
-        return None;
-    };
-    let facts = index.facts(file);
-    // The module's last definition of the name is the one bound at import.
-    let function = facts
-        .functions
-        .iter()
-        .rposition(|f| f.class.is_none() && f.parent_scope == 0 && f.name == name)?;
-    facts
+    let (file, function) = project_function(index, file, callee)?;
+    index
+        .facts(file)
         .dict_returns
         .iter()
         .find(|d| d.function as usize == function && d.key == key)
         .map(|d| d.keys.to_vec())
+}
+
+/// The module-level project function `callee` (resolved from `file`) names: its file and index.
+fn project_function(index: &Index, file: FileId, callee: &ExprRef) -> Option<(FileId, usize)> {
+    let Resolved::Symbol { file, name } = index.resolve_expr(file, callee) else {
+        return None;
+    };
+    // The module's last definition of the name is the one bound at import.
+    let function = index
+        .facts(file)
+        .functions
+        .iter()
+        .rposition(|f| f.class.is_none() && f.parent_scope == 0 && f.name == name)?;
+    Some((file, function))
+}
+
+/// The project functions whose returned dicts a `**self.<attr>["<key>"]` of the chain was read
+/// from (see [`splat_keywords`]): a change there can make the query unscoped, so a finding on it
+/// names them (and a pre-commit run on their file reports it).
+pub fn splat_related(index: &Index, file: FileId, site: &QuerySite) -> Vec<Related> {
+    let mut out = Vec::new();
+    if site.self_attr_splats.is_empty() {
+        return out;
+    }
+    let Some(class) = index.facts(file).function(site.scope).and_then(|f| f.class) else {
+        return out;
+    };
+    for ancestor in index.ancestors(Resolved::Class(ClassId { file, class })) {
+        let Resolved::Class(c) = ancestor else {
+            continue;
+        };
+        for link in &index.facts(c.file).method_links {
+            let LinkTarget::AttrCall(attr, callee) = &link.target else {
+                continue;
+            };
+            if link.class != c.class || !site.self_attr_splats.iter().any(|(a, _)| a == attr) {
+                continue;
+            }
+            if let Some((f, i)) = project_function(index, c.file, callee) {
+                let function = &index.facts(f).functions[i];
+                out.push(Related::new(
+                    index.path(f).to_path_buf(),
+                    function.name_span,
+                    format!("`self.{attr}` holds what `{}` returns", function.name),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The queryset class behind a manager class: its `from_queryset(...)` or `as_manager()`

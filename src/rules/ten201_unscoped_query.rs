@@ -86,7 +86,11 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         };
         out.push(
             Diagnostic::new(RULE, message, ctx.path().to_path_buf(), site.span)
-                .with_related(model_related(index, model, manager_name))
+                .with_related({
+                    let mut related = model_related(index, model, manager_name);
+                    related.extend(super::queries::splat_related(index, ctx.file, site));
+                    related
+                })
                 .with_root_cause(root_cause)
                 .with_help(Some(format!(
                     "Query through a tenant-scoped manager, or filter on `{}`",
