@@ -471,6 +471,7 @@ cases! {
     ten401_clearer_from_star_import,
     ten401_form_feed_in_rest,
     ten101_form_feed_indent,
+    ten101_rebound_alias,
     ten101_backslash_continuation,
     ten101_docstring_after_backslash,
     ten101_coding_comment_cr_only,

@@ -30,8 +30,14 @@ pub fn ensure_import_removing(
         return Some((name.to_string(), None));
     }
     let target = index.resolve_attr(Resolved::Module(module.to_string()), name);
-    // An existing import of the same thing, under any name or form.
+    // An existing import of the same thing, under any name or form: only a name's last
+    // binding is what it holds (`from m import A as X` then `from m import B as X`: `X` is `B`;
+    // found by the on-disk fuzz target, whose second `--fix` then rewrote the first's work).
+    let mut seen: rustc_hash::FxHashSet<&str> = Default::default();
     for b in facts.bindings.iter().rev() {
+        if !seen.insert(b.name.as_str()) {
+            continue;
+        }
         match &b.binding {
             Binding::FromImport { .. } => {
                 let resolved = index.resolve_binding(ctx.file, &b.name, &b.binding);
