@@ -182,6 +182,23 @@ fn write_tenant_models(root: &Path) {
     );
 }
 
+/// A project with the tenant models whose scoping lives in views (`scoped-managers = []`), and
+/// `file` holding `src`.
+fn views_scoped_project(root: &Path, file: &str, src: &str) {
+    write_tenant_models(root);
+    write(root, file, src);
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+}
+
+/// The findings of a whole-project check that are in `file`.
+fn findings_in(root: &Path, file: &str) -> Vec<String> {
+    findings(root, &[])
+        .into_iter()
+        .filter(|f| f.starts_with(file))
+        .collect()
+}
+
 /// `strict-parent-lookups` (issue 9, precision on real projects): a boolean, validated, shown by
 /// `--show-settings` with its source, and it brings back the raw-id parent lookups that a
 /// project scoping in views trusts by default (the fixtures `config_parent_lookups` and
@@ -190,14 +207,11 @@ fn write_tenant_models(root: &Path) {
 fn strict_parent_lookups_is_a_validated_shown_key() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write_tenant_models(root);
-    write(
+    views_scoped_project(
         root,
         "app/views.py",
         "from app.models import Issue\n\n\ndef issues(request, project_id):\n    return Issue.objects.filter(project_id=project_id)\n",
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
     assert!(findings(root, &[]).is_empty());
     let text = show_settings(root);
     assert!(
@@ -264,10 +278,7 @@ fn pk_of_a_row_a_project_function_returned() {
     );
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "tenantlint.toml", "scoped-managers = []\n");
-    let views: Vec<String> = findings(root, &[])
-        .into_iter()
-        .filter(|f| f.starts_with("app/views.py"))
-        .collect();
+    let views = findings_in(root, "app/views.py");
     assert_eq!(
         views,
         vec![
@@ -299,10 +310,7 @@ fn lookups_of_a_dict_a_project_function_built_for_self() {
     );
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "tenantlint.toml", "scoped-managers = []\n");
-    let views: Vec<String> = findings(root, &[])
-        .into_iter()
-        .filter(|f| f.starts_with("app/views.py"))
-        .collect();
+    let views = findings_in(root, "app/views.py");
     assert_eq!(
         views,
         vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
@@ -322,28 +330,22 @@ fn lookups_of_a_dict_a_project_function_built_for_self() {
 fn keys_of_a_row_passed_in_pin_relations() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write_tenant_models(root);
-    write(
+    views_scoped_project(
         root,
         "app/serializers.py",
         "from app.models import Issue\n\n\nclass IssueSerializer:\n    def update(self, instance, data):\n        return Issue.objects.filter(project_id=instance.project_id, title=data[\"t\"])\n\n    def get_count(self, obj):\n        return Issue.objects.filter(project_id=obj.id).count()\n\n\ndef elsewhere(payload):\n    other = payload.get(\"issue\")\n    return Issue.objects.filter(project_id=other.project_id)\n",
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
-    let found = |root: &Path| -> Vec<String> {
-        findings(root, &[])
-            .into_iter()
-            .filter(|f| f.starts_with("app/serializers.py"))
-            .collect()
-    };
-    assert_eq!(found(root), vec!["app/serializers.py:14:12 TEN201"]);
+    assert_eq!(
+        findings_in(root, "app/serializers.py"),
+        vec!["app/serializers.py:14:12 TEN201"]
+    );
     write(
         root,
         "tenantlint.toml",
         "scoped-managers = []\nstrict-parent-lookups = true\n",
     );
     assert_eq!(
-        found(root),
+        findings_in(root, "app/serializers.py"),
         vec![
             "app/serializers.py:6:16 TEN201",
             "app/serializers.py:9:16 TEN201",
@@ -359,18 +361,12 @@ fn keys_of_a_row_passed_in_pin_relations() {
 fn pk_subquery_through_another_models_relation() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write_tenant_models(root);
-    write(
+    views_scoped_project(
         root,
         "app/views.py",
         "from app.models import Issue, Project\n\n\ndef projects(request, tenant):\n    ids = Issue.objects.filter(tenant=tenant).values_list(\"project_id\", flat=True)\n    a = Project.objects.filter(id__in=ids)\n    b = Project.objects.filter(pk__in=Issue.objects.filter(tenant=tenant).values(\"project\"))\n    c = Project.objects.filter(id__in=Issue.objects.filter(tenant=tenant).values_list(\"id\"))\n    d = Project.objects.filter(id__in=Issue.objects.filter(title=\"x\").values_list(\"project_id\"))\n    return a, b, c, d\n",
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
-    let views: Vec<String> = findings(root, &[])
-        .into_iter()
-        .filter(|f| f.starts_with("app/views.py"))
-        .collect();
+    let views = findings_in(root, "app/views.py");
     assert_eq!(
         views,
         vec![
@@ -387,17 +383,11 @@ fn pk_subquery_through_another_models_relation() {
 fn dict_lookup_values_are_read_like_keywords() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write_tenant_models(root);
-    write(
+    views_scoped_project(
         root,
         "app/views.py",
         "from app.models import Issue\n\n\ndef a(request, project_id):\n    flt = {\"project_id\": project_id}\n    return Issue.objects.filter(**flt)\n\n\ndef b(request, project):\n    base = {\"project\": project, \"title\": \"x\"}\n    extra = base.copy()\n    return Issue.objects.filter(**extra)\n\n\ndef c(request):\n    flt = {\"project_id\": request.GET[\"p\"]}\n    return Issue.objects.filter(**flt)\n",
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
-    let views: Vec<String> = findings(root, &[])
-        .into_iter()
-        .filter(|f| f.starts_with("app/views.py"))
-        .collect();
+    let views = findings_in(root, "app/views.py");
     assert_eq!(views, vec!["app/views.py:17:12 TEN201"]);
 }

@@ -1149,25 +1149,12 @@ mod tests {
     #[test]
     #[ignore]
     fn tokens_match_syn_on_trees() {
-        let roots = std::env::var("TENANTLINT_SKIM_TREES").expect("TENANTLINT_SKIM_TREES");
         let (mut files, mut compared) = (0, 0);
-        for root in roots.split(':') {
-            for entry in ignore::WalkBuilder::new(root)
-                .standard_filters(false)
-                .build()
-            {
-                let entry = entry.unwrap();
-                if entry.path().extension().is_none_or(|e| e != "rs") {
-                    continue;
-                }
-                let Ok(text) = std::fs::read_to_string(entry.path()) else {
-                    continue;
-                };
-                files += 1;
-                if let Some((hand, full)) = both(&text) {
-                    assert_eq!(hand, full, "{}", entry.path().display());
-                    compared += 1;
-                }
+        for (path, text) in super::super::tests::real_tree_files() {
+            files += 1;
+            if let Some((hand, full)) = both(&text) {
+                assert_eq!(hand, full, "{}", path.display());
+                compared += 1;
             }
         }
         eprintln!("{files} Rust files, {compared} compared");

@@ -230,11 +230,11 @@ fn skimmed_facts_equal_full_parse_facts() {
 
 /// The same comparison on real trees, file by file:
 /// `TENANTLINT_SKIM_TREES=/work/realprojects/rust cargo test --lib skim_equals_full_on_trees -- --ignored`.
-#[test]
-#[ignore]
-fn skim_equals_full_on_trees() {
+/// Every readable `.rs` file under the `:`-separated roots of `TENANTLINT_SKIM_TREES`, with
+/// its text (for the ignored comparisons on real trees).
+pub(super) fn real_tree_files() -> Vec<(std::path::PathBuf, String)> {
     let roots = std::env::var("TENANTLINT_SKIM_TREES").expect("TENANTLINT_SKIM_TREES");
-    let (mut files, mut skimmed) = (0, 0);
+    let mut out = Vec::new();
     for root in roots.split(':') {
         for entry in ignore::WalkBuilder::new(root)
             .standard_filters(false)
@@ -244,26 +244,35 @@ fn skim_equals_full_on_trees() {
             if entry.path().extension().is_none_or(|e| e != "rs") {
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(entry.path()) else {
-                continue;
-            };
-            files += 1;
-            let full = extract_source_full(&text);
-            if super::skim::tokenize(&text, super::skim::code_start(&text))
-                .ok()
-                .and_then(|t| super::skim::skim(&text, &t))
-                .is_some()
-            {
-                skimmed += 1;
-                assert!(!full.has_syntax_error(), "{}", entry.path().display());
+            if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                out.push((entry.path().to_path_buf(), text));
             }
-            assert_eq!(
-                serde_json::to_string(&extract_source(&text)).unwrap(),
-                serde_json::to_string(&full).unwrap(),
-                "{}",
-                entry.path().display()
-            );
         }
+    }
+    out
+}
+
+#[test]
+#[ignore]
+fn skim_equals_full_on_trees() {
+    let (mut files, mut skimmed) = (0, 0);
+    for (path, text) in real_tree_files() {
+        files += 1;
+        let full = extract_source_full(&text);
+        if super::skim::tokenize(&text, super::skim::code_start(&text))
+            .ok()
+            .and_then(|t| super::skim::skim(&text, &t))
+            .is_some()
+        {
+            skimmed += 1;
+            assert!(!full.has_syntax_error(), "{}", path.display());
+        }
+        assert_eq!(
+            serde_json::to_string(&extract_source(&text)).unwrap(),
+            serde_json::to_string(&full).unwrap(),
+            "{}",
+            path.display()
+        );
     }
     eprintln!("{files} Rust files, {skimmed} skimmed");
     assert!(files > 0);
