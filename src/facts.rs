@@ -449,7 +449,8 @@ pub enum LinkTarget {
     /// `get_queryset` returns `QuerySetClass(...)`: the class called.
     QuerysetClass(ExprRef),
     /// `self.<attr> = f(...)` where `f` is a plain or dotted name: the attribute holds what the
-    /// function returns (`self.filters = get_analytics_filters(...)`).
+    /// function returns (`self.filters = get_analytics_filters(...)`); `ExprRef::Other` for a
+    /// dict built in place (`self.filters = {...}`), whose keys are not read.
     AttrCall(Name, ExprRef),
 }
 

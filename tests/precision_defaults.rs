@@ -306,20 +306,30 @@ fn lookups_of_a_dict_a_project_function_built_for_self() {
     write(
         root,
         "app/views.py",
-        "from app.filters import build_filters, sometimes\nfrom app.models import Issue\n\n\nclass Base:\n    def setup(self, request):\n        self.filters = build_filters(request.tenant, request.user)\n        self.maybe = sometimes(request.tenant)\n\n\nclass IssueStats(Base):\n    def get(self, request):\n        self.setup(request)\n        scoped = Issue.objects.filter(**self.filters[\"base\"]).count()\n        everyone = Issue.objects.filter(**self.filters[\"open\"]).count()\n        maybe = Issue.objects.filter(**self.maybe[\"base\"]).count()\n        return scoped, everyone, maybe\n",
+        "from app.filters import build_filters, sometimes\nfrom app.models import Issue\n\n\nclass Base:\n    def setup(self, request):\n        self.filters = build_filters(request.tenant, request.user)\n        self.maybe = sometimes(request.tenant)\n\n\nclass IssueStats(Base):\n    def get(self, request):\n        self.setup(request)\n        scoped = Issue.objects.filter(**self.filters[\"base\"]).count()\n        everyone = Issue.objects.filter(**self.filters[\"open\"]).count()\n        maybe = Issue.objects.filter(**self.maybe[\"base\"]).count()\n        return scoped, everyone, maybe\n\n\nclass Reset(Base):\n    def reset(self):\n        self.filters = {\"base\": {}}\n\n    def get(self, request):\n        self.setup(request)\n        return Issue.objects.filter(**self.filters[\"base\"]).count()\n",
     );
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "tenantlint.toml", "scoped-managers = []\n");
     let views = findings_in(root, "app/views.py");
+    // `Reset` assigns a dict of its own to `self.filters` too: its keys are not read, so its
+    // query is not taken as scoped.
     assert_eq!(
         views,
-        vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
+        vec![
+            "app/views.py:15:20 TEN201",
+            "app/views.py:16:17 TEN201",
+            "app/views.py:26:16 TEN201"
+        ]
     );
     // The functions the dicts came from are related locations: checking only their module
     // (pre-commit on a change there) reports the queries it leaves unscoped.
     assert_eq!(
         findings(root, &["app/filters.py"]),
-        vec!["app/views.py:15:20 TEN201", "app/views.py:16:17 TEN201"]
+        vec![
+            "app/views.py:15:20 TEN201",
+            "app/views.py:16:17 TEN201",
+            "app/views.py:26:16 TEN201"
+        ]
     );
 }
 

@@ -670,6 +670,27 @@ impl<'a> Extractor<'a, '_> {
         if !matches!(&*attr.value, Expr::Name(n) if n.id == "self") {
             return;
         }
+        // A dict built here (`self.filters = {...}`, or a local holding one) is recorded too,
+        // as holding nothing the rules can read: it may lack the key a splat needs.
+        let dict_here = match value {
+            Expr::Dict(_) | Expr::DictComp(_) => true,
+            Expr::Name(n) => matches!(
+                self.local_value(&n.id),
+                Some(Expr::Dict(_) | Expr::DictComp(_))
+            ),
+            _ => false,
+        };
+        if dict_here {
+            let link = MethodLink {
+                class: *class,
+                method: name.clone(),
+                target: LinkTarget::AttrCall(attr.attr.id.clone(), ExprRef::Other),
+            };
+            if !self.facts.method_links.contains(&link) {
+                self.facts.method_links.push(link);
+            }
+            return;
+        }
         let Expr::Call(call) = value else {
             return;
         };
