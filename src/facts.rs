@@ -9,7 +9,7 @@ use crate::locate::{LineIndex, Span};
 pub type Name = ruff_python_ast::name::Name;
 
 /// A reference to a value, reduced to the shapes name resolution understands.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ExprRef {
     /// `name`
     Name(Name),
@@ -25,7 +25,7 @@ pub enum ExprRef {
     Other,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CallRef {
     pub func: ExprRef,
     pub args: Vec<ExprRef>,
@@ -432,7 +432,7 @@ pub struct MethodFilter {
 /// `get_queryset` returns. Lets the rules follow a custom manager method through the helpers it
 /// delegates to (`Manager.for_product(...)` returning `self.get_queryset().for_product(...)`,
 /// which returns `self.filter(product=product)`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MethodLink {
     /// Index of the class in [`FileFacts::classes`].
     pub class: u32,
@@ -440,7 +440,7 @@ pub struct MethodLink {
     pub target: LinkTarget,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LinkTarget {
     /// `self.helper(...)` (a method that is not a filtering method of Django's API).
     SelfMethod(Name),

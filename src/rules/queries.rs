@@ -362,39 +362,56 @@ fn method_pins(
 /// assignment count.
 fn splat_keywords(index: &Index, file: FileId, site: &QuerySite) -> Vec<Name> {
     let mut out = Vec::new();
-    if site.self_attr_splats.is_empty() {
-        return out;
-    }
-    let Some(class) = index.facts(file).function(site.scope).and_then(|f| f.class) else {
-        return out;
-    };
-    let class = ClassId { file, class };
     for (attr, key) in &site.self_attr_splats {
         let mut common: Option<Vec<Name>> = None;
-        for ancestor in index.ancestors(Resolved::Class(class)) {
-            let Resolved::Class(c) = ancestor else {
-                continue;
-            };
-            for link in &index.facts(c.file).method_links {
-                let LinkTarget::AttrCall(a, callee) = &link.target else {
-                    continue;
-                };
-                if link.class != c.class || a != attr {
-                    continue;
+        for (f, callee) in attr_assignments(index, file, site, attr) {
+            let keys = returned_dict_keys(index, f, callee, key).unwrap_or_default();
+            common = Some(match common {
+                None => keys,
+                Some(mut kept) => {
+                    kept.retain(|k| keys.contains(k));
+                    kept
                 }
-                let keys = returned_dict_keys(index, c.file, callee, key).unwrap_or_default();
-                common = Some(match common {
-                    None => keys,
-                    Some(mut kept) => {
-                        kept.retain(|k| keys.contains(k));
-                        kept
-                    }
-                });
-            }
+            });
         }
         out.extend(common.unwrap_or_default());
     }
     out
+}
+
+/// Every `self.<attr> = ...` the facts record (see [`LinkTarget::AttrCall`]) in the class of the
+/// method holding `site` and its bases: the file and what was called (`ExprRef::Other` for a
+/// dict assigned in place).
+fn attr_assignments<'i>(
+    index: &'i Index,
+    file: FileId,
+    site: &QuerySite,
+    attr: &'i Name,
+) -> impl Iterator<Item = (FileId, &'i ExprRef)> {
+    let class = index
+        .facts(file)
+        .function(site.scope)
+        .and_then(|f| f.class)
+        .map(|class| ClassId { file, class });
+    class
+        .into_iter()
+        .flat_map(move |class| index.ancestors(Resolved::Class(class)))
+        .filter_map(|r| match r {
+            Resolved::Class(c) => Some(c),
+            _ => None,
+        })
+        .flat_map(move |c| {
+            index
+                .facts(c.file)
+                .method_links
+                .iter()
+                .filter_map(move |link| match &link.target {
+                    LinkTarget::AttrCall(a, callee) if link.class == c.class && a == attr => {
+                        Some((c.file, callee))
+                    }
+                    _ => None,
+                })
+        })
 }
 
 /// The keys of the dict under `key` in what the project function `callee` (resolved from
@@ -433,24 +450,12 @@ fn project_function(index: &Index, file: FileId, callee: &ExprRef) -> Option<(Fi
 /// names them (and a pre-commit run on their file reports it).
 pub fn splat_related(index: &Index, file: FileId, site: &QuerySite) -> Vec<Related> {
     let mut out = Vec::new();
-    if site.self_attr_splats.is_empty() {
-        return out;
-    }
-    let Some(class) = index.facts(file).function(site.scope).and_then(|f| f.class) else {
-        return out;
-    };
-    for ancestor in index.ancestors(Resolved::Class(ClassId { file, class })) {
-        let Resolved::Class(c) = ancestor else {
-            continue;
-        };
-        for link in &index.facts(c.file).method_links {
-            let LinkTarget::AttrCall(attr, callee) = &link.target else {
-                continue;
-            };
-            if link.class != c.class || !site.self_attr_splats.iter().any(|(a, _)| a == attr) {
-                continue;
-            }
-            if let Some((f, i)) = project_function(index, c.file, callee) {
+    let mut attrs: Vec<&Name> = site.self_attr_splats.iter().map(|(a, _)| a).collect();
+    attrs.sort();
+    attrs.dedup();
+    for attr in attrs {
+        for (f, callee) in attr_assignments(index, file, site, attr) {
+            if let Some((f, i)) = project_function(index, f, callee) {
                 let function = &index.facts(f).functions[i];
                 out.push(Related::new(
                     index.path(f).to_path_buf(),

@@ -620,6 +620,13 @@ impl<'a> Extractor<'a, '_> {
         });
     }
 
+    /// Record a [`MethodLink`] once (a method calling the same helper many times gives one).
+    fn push_method_link(&mut self, link: MethodLink) {
+        if self.links_seen.insert(link.clone()) {
+            self.facts.method_links.push(link);
+        }
+    }
+
     /// In a method: record `self.helper(...)` and `self.get_queryset().helper(...)` (or
     /// `super().get_queryset().helper(...)`) as a [`MethodLink`] of the current method.
     fn method_link(&mut self, method: &ast::ExprAttribute) {
@@ -648,14 +655,11 @@ impl<'a> Extractor<'a, '_> {
             }
             _ => return,
         };
-        let link = MethodLink {
+        self.push_method_link(MethodLink {
             class: *class,
             method: name.clone(),
             target,
-        };
-        if !self.facts.method_links.contains(&link) {
-            self.facts.method_links.push(link);
-        }
+        });
     }
 
     /// In a method: `self.<attr> = f(...)` with `f` a plain or dotted name not rooted at a
@@ -681,14 +685,11 @@ impl<'a> Extractor<'a, '_> {
             _ => false,
         };
         if dict_here {
-            let link = MethodLink {
+            self.push_method_link(MethodLink {
                 class: *class,
                 method: name.clone(),
                 target: LinkTarget::AttrCall(attr.attr.id.clone(), ExprRef::Other),
-            };
-            if !self.facts.method_links.contains(&link) {
-                self.facts.method_links.push(link);
-            }
+            });
             return;
         }
         let Expr::Call(call) = value else {
@@ -704,14 +705,11 @@ impl<'a> Extractor<'a, '_> {
         if matches!(self.root_binding(&root.id), RootBinding::Local) {
             return;
         }
-        let link = MethodLink {
+        self.push_method_link(MethodLink {
             class: *class,
             method: name.clone(),
             target: LinkTarget::AttrCall(attr.attr.id.clone(), to_ref(&call.func)),
-        };
-        if !self.facts.method_links.contains(&link) {
-            self.facts.method_links.push(link);
-        }
+        });
     }
 
     /// At a `return` with a value: the dict-literal shape of what the function returns (see
@@ -778,14 +776,11 @@ impl<'a> Extractor<'a, '_> {
         if !matches!(&*c.func, Expr::Name(_) | Expr::Attribute(_)) {
             return;
         }
-        let link = MethodLink {
+        self.push_method_link(MethodLink {
             class: *class,
             method: name.clone(),
             target: LinkTarget::QuerysetClass(to_ref(&c.func)),
-        };
-        if !self.facts.method_links.contains(&link) {
-            self.facts.method_links.push(link);
-        }
+        });
     }
 
     /// The innermost function scope that binds the local `name` (an assignment or another

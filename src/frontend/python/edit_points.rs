@@ -91,8 +91,9 @@ pub(super) fn import_insert_point(body: &[Stmt], loc: &Locator) -> ImportInsert 
     }
 }
 
-/// The lines an import statement occupies, for deleting it.
-pub(super) fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
+/// The lines of the import statement at `range`, for deleting it, in the statement list `block` (its first
+/// statement's start and length).
+pub(super) fn import_spans(loc: &Locator, range: TextRange, block: (u32, u32)) -> ImportSpans {
     let line_start = loc.line_start(loc.line_of(range.start()));
     let line_end = loc
         .next_logical_line_start(range.end())
@@ -140,8 +141,8 @@ pub(super) fn import_spans(loc: &Locator, range: TextRange) -> ImportSpans {
         line_span: loc.span(TextRange::new(line_start, line_end)),
         alone_on_lines: alone,
         sole_in_block: loc.sole_in_block(range.start(), range.end()),
-        block_start: 0,
-        block_len: 0,
+        block_start: block.0,
+        block_len: block.1,
     }
 }
 

@@ -86,9 +86,9 @@ impl<'a> Extractor<'a, '_> {
         };
         let range = stmt.range();
         if let Some(edits) = self.edits.as_mut() {
-            let mut spans = import_spans(self.loc, range);
-            (spans.block_start, spans.block_len) = self.block;
-            edits.import_spans.push(spans);
+            edits
+                .import_spans
+                .push(import_spans(self.loc, range, self.block));
         }
         self.facts.imports.push(ImportStmt {
             span: self.loc.span(range),

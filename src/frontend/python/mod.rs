@@ -156,6 +156,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         current_method: None,
         multiline_strings,
         block: (0, 0),
+        links_seen: HashSet::default(),
     };
     if ex.edits.is_some() {
         ex.tracked_names = collect_import_names(body);
@@ -312,6 +313,8 @@ struct Extractor<'a, 'f> {
     /// The statement list being visited: its first statement's start and its length (for
     /// `ImportSpans::block_start` / `block_len`).
     block: (u32, u32),
+    /// The method links recorded so far (each is recorded once).
+    links_seen: HashSet<MethodLink>,
     /// The class (index) and name of the method whose body is being visited directly.
     current_method: Option<(u32, Name)>,
     multiline_strings: Vec<TextRange>,

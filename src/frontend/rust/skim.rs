@@ -785,7 +785,7 @@ impl<'a> Walk<'a> {
 
     /// `->`: a `>` glued to a `-` before it.
     fn glued_after_dash(&self, k: usize) -> bool {
-        k > 0 && self.is(k - 1, Kind::Punct, b'-') && self.toks[k - 1].end == self.toks[k].start
+        self.glued(k, b'>') && self.is(k - 1, Kind::Punct, b'-')
     }
 
     /// One parameter between tokens `a` and `b`; `Some(None)` for a pattern that binds no
@@ -948,13 +948,9 @@ impl<'a> Walk<'a> {
             match t.kind {
                 Kind::Punct => {
                     let c = self.src.as_bytes()[t.start as usize];
-                    let arrow = c == b'>'
-                        && j > 0
-                        && self.is(j - 1, Kind::Punct, b'-')
-                        && toks[j - 1].end == t.start;
                     if c == b'<' {
                         angle += 1;
-                    } else if c == b'>' && !arrow {
+                    } else if c == b'>' && !self.glued_after_dash(j) {
                         angle -= 1;
                     } else if c == b';' && angle <= 0 {
                         return Some((j + 1, None));
