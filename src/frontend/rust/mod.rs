@@ -18,7 +18,9 @@ pub use facts::*;
 /// Extract the facts of `source`. Never panics: a file syn cannot parse is a syntax problem
 /// (TEN900) at syn's error span. A file without any token a query, SQL, cache or session fact
 /// needs is skimmed rather than parsed in full ([`skim`]; `TENANTLINT_RUST_FULL_PARSE=1` turns
-/// that off): its facts are the same, but its syntax is not checked.
+/// that off): its facts are the same, but its syntax is not checked. In a file that holds a
+/// marker, the items that hold none are blanked before `syn` parses it (same facts; a syntax
+/// error in such an item is not reported).
 pub fn extract_source(source: &str) -> FileFacts {
     static FULL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let full = *FULL.get_or_init(|| {
@@ -73,6 +75,21 @@ fn extract(source: &str, full_parse: bool) -> FileFacts {
         return facts;
     }
     let text = &source[base..];
+    // A file that holds a marker: only its items that can hold a fact are parsed.
+    if !full_parse
+        && let Some(tokens) = &tokens
+        && let Some((blanked, skimmed)) = skim::blank_unmarked(source, base, tokens)
+    {
+        let merged = syn::parse_str::<syn::File>(&blanked).ok().and_then(|file| {
+            skim::merge_partial(visit::extract(&file, text, base as u32), skimmed)
+        });
+        proc_macro2::extra::invalidate_current_thread_spans();
+        if let Some(rust) = merged {
+            facts.rust = Some(Box::new(rust));
+            facts.shrink_to_fit();
+            return facts;
+        }
+    }
     let parsed = syn::parse_str::<syn::File>(text);
     let rust = match parsed {
         Ok(file) => visit::extract(&file, text, base as u32),

@@ -309,12 +309,19 @@ const SQL_CALLS: &[&str] = &[
 /// token the extraction of a table, query, SQL text, cache call, session variable or tenant
 /// helper needs (a superset: the full parse decides).
 fn may_hold_facts(src: &str, toks: &[Tok]) -> bool {
-    // The Redis and moka crates are recognised by name anywhere in the file.
-    if memchr::memmem::find(src.as_bytes(), b"redis").is_some()
+    names_cache_crate(src) || toks_hold_facts(src, toks)
+}
+
+/// The Redis and moka crates are recognised by name anywhere in the file (their cache calls
+/// are ordinary method calls on values of their types, anywhere in the file).
+fn names_cache_crate(src: &str) -> bool {
+    memchr::memmem::find(src.as_bytes(), b"redis").is_some()
         || memchr::memmem::find(src.as_bytes(), b"moka").is_some()
-    {
-        return true;
-    }
+}
+
+/// [`may_hold_facts`] for a run of tokens (a whole file, or one item of it), the crate names
+/// aside.
+fn toks_hold_facts(src: &str, toks: &[Tok]) -> bool {
     let text = |t: &Tok| &src[t.start as usize..t.end as usize];
     let punct = |k: usize, c: u8| {
         toks.get(k)
@@ -462,6 +469,194 @@ pub(super) fn skim(source: &str, tokens: &Tokens) -> Option<RustFacts> {
         functions: Vec::new(),
     }
     .run()
+}
+
+/// A file that may hold facts, made cheaper for `syn`: every item that holds no marker (at the
+/// top level, and inside the bodies of `impl`, `trait` and `mod` items that hold one) is blanked
+/// to spaces, newlines kept, so the text `syn` parses keeps every byte offset and only the items
+/// that can hold a fact are parsed and walked. Returned with the facts the skim reads from the
+/// whole file's tokens (its `use` items and functions), which [`merge_partial`] puts together
+/// with the walk of the blanked text. `None` when nothing would be blanked, when the file names
+/// the Redis or moka crates (their cache calls can be in any item), or when the skim cannot
+/// read the tokens: the file is parsed whole then.
+pub(super) fn blank_unmarked(
+    src: &str,
+    base: usize,
+    tokens: &Tokens,
+) -> Option<(String, RustFacts)> {
+    if names_cache_crate(src) {
+        return None;
+    }
+    let toks = &tokens.toks;
+    let mut spans: Vec<(u32, u32)> = Vec::new();
+    unmarked_items(src, toks, 0, toks.len(), &mut spans);
+    if spans.is_empty() {
+        return None;
+    }
+    let skimmed = Walk {
+        src,
+        toks,
+        uses: Vec::new(),
+        functions: Vec::new(),
+    }
+    .run()?;
+    let mut bytes = src.as_bytes()[base..].to_vec();
+    for (a, b) in spans {
+        for c in &mut bytes[a as usize - base..b as usize - base] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    }
+    // Whole tokens (so whole characters) were blanked: still UTF-8.
+    Some((String::from_utf8(bytes).ok()?, skimmed))
+}
+
+/// The items between tokens `a..b` (a file, or the inside of an item's braces) that hold no
+/// marker, as byte spans into `spans`; items that hold one and have items in their braces
+/// (`impl`, `trait`, `mod`) are looked into. `use` and `extern crate` items and inner
+/// attributes stay (the walk reads the crates a file uses from them; they are cheap).
+///
+/// An item ends at a `;` or at the `}` of its braces, outside `<..>` and before any `=` (a
+/// `const X: S = S { .. };` ends at its `;`). Reading generics wrong can only make an item
+/// longer (it then ends at a later `;`, which only ever ends an item), never cut one in two.
+fn unmarked_items(src: &str, toks: &[Tok], a: usize, b: usize, spans: &mut Vec<(u32, u32)>) {
+    let byte = |k: usize| src.as_bytes()[toks[k].start as usize];
+    let punct = |k: usize, c: u8| k < b && toks[k].kind == Kind::Punct && byte(k) == c;
+    let mut i = a;
+    while i < b {
+        // `#![..]`: an inner attribute of the file or of the enclosing item.
+        if punct(i, b'#')
+            && punct(i + 1, b'!')
+            && i + 2 < b
+            && toks[i + 2].kind == Kind::Open
+            && byte(i + 2) == b'['
+        {
+            i = toks[i + 2].pair as usize + 1;
+            continue;
+        }
+        let start = i;
+        let mut end = b - 1;
+        let mut body = None;
+        let head = head_keyword(src, toks, start, b - 1);
+        // `use a::{b, c};` ends at its `;`.
+        let (mut angle, mut saw_eq) = (0i32, head == Some("use"));
+        let mut j = i;
+        while j < b {
+            let t = toks[j];
+            match t.kind {
+                Kind::Open => {
+                    if byte(j) == b'{' && angle <= 0 && !saw_eq {
+                        body = Some((j, t.pair as usize));
+                        end = t.pair as usize;
+                        break;
+                    }
+                    j = t.pair as usize;
+                }
+                Kind::Punct => match byte(j) {
+                    b';' => {
+                        end = j;
+                        break;
+                    }
+                    b'<' => angle += 1,
+                    // Not the `>` of `->` or `=>`.
+                    b'>' if !(j > start
+                        && toks[j - 1].end == t.start
+                        && matches!(byte(j - 1), b'-' | b'=')) =>
+                    {
+                        angle -= 1
+                    }
+                    b'=' if angle <= 0 => saw_eq = true,
+                    _ => {}
+                },
+                _ => {}
+            }
+            j += 1;
+        }
+        let end = end.min(b - 1);
+        if !toks_hold_facts(src, &toks[start..=end]) {
+            if !matches!(head, Some("use" | "crate")) {
+                spans.push((toks[start].start, toks[end].end));
+            }
+        } else if let Some((open, close)) = body
+            && matches!(head, Some("impl" | "trait" | "mod"))
+        {
+            unmarked_items(src, toks, open + 1, close, spans);
+        }
+        i = end + 1;
+    }
+}
+
+/// The keyword of the item at tokens `a..=b`: its first word after attributes, doc comments
+/// and qualifiers (`pub(crate) unsafe impl` -> `impl`, `extern crate` -> `crate`).
+fn head_keyword<'s>(src: &'s str, toks: &[Tok], a: usize, b: usize) -> Option<&'s str> {
+    let mut k = a;
+    while k <= b {
+        let t = toks[k];
+        let text = &src[t.start as usize..t.end as usize];
+        match t.kind {
+            Kind::Doc => k += 1,
+            Kind::Punct if text == "#" => {
+                // `#[..]`: skip the group after it.
+                let g = toks.get(k + 1)?;
+                if g.kind != Kind::Open {
+                    return None;
+                }
+                k = g.pair as usize + 1;
+            }
+            Kind::Ident
+                if matches!(
+                    text,
+                    "pub" | "unsafe" | "default" | "auto" | "extern" | "async" | "safe"
+                ) =>
+            {
+                k += 1;
+                if text == "pub" && toks.get(k).is_some_and(|g| g.kind == Kind::Open) {
+                    k = toks[k].pair as usize + 1;
+                }
+                // `extern "C"`.
+                if toks.get(k).is_some_and(|g| g.kind == Kind::Str) {
+                    k += 1;
+                }
+            }
+            Kind::Ident => return Some(text),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// The walk of a blanked text ([`blank_unmarked`]) put together with the skim of the whole
+/// file: the `use` items and functions come from the skim, the parsed functions replace their
+/// skimmed selves (they carry what the walk of their bodies found), and every fact's function
+/// index is moved to the function's place in the whole list. `None` when a parsed function has
+/// no skimmed counterpart (the file is then parsed whole).
+pub(super) fn merge_partial(parsed: RustFacts, skimmed: RustFacts) -> Option<RustFacts> {
+    let mut out = parsed;
+    let mut functions = skimmed.functions;
+    let mut moved = Vec::with_capacity(out.functions.len());
+    for f in std::mem::take(&mut out.functions) {
+        let at = functions
+            .binary_search_by_key(&f.name_span.start, |g| g.name_span.start)
+            .ok()?;
+        if functions[at].name != f.name {
+            return None;
+        }
+        functions[at] = f;
+        moved.push(at as u32);
+    }
+    let remap = |func: &mut Option<u32>| {
+        if let Some(f) = func {
+            *f = moved[*f as usize];
+        }
+    };
+    out.queries.iter_mut().for_each(|q| remap(&mut q.func));
+    out.sql.iter_mut().for_each(|q| remap(&mut q.func));
+    out.cache.iter_mut().for_each(|q| remap(&mut q.func));
+    out.session_vars.iter_mut().for_each(|q| remap(&mut q.func));
+    out.functions = functions;
+    out.uses = skimmed.uses;
+    Some(out)
 }
 
 struct Walk<'a> {

@@ -228,6 +228,94 @@ fn skimmed_facts_equal_full_parse_facts() {
     assert!(skimmed >= made.len(), "{skimmed} skimmed");
 }
 
+/// A file that holds a marker is parsed item by item: the items without one are blanked, and
+/// the facts are still those of the full parse (function indices, `use` order, tests, nested
+/// modules, generics with `=`, a `const` ending in a struct literal, `use` groups, inner
+/// attributes).
+#[test]
+fn items_without_a_marker_are_blanked_and_facts_stay_the_same() {
+    let src = r#"#![allow(dead_code)]
+use diesel::prelude::*;
+use crate::schema::{invoices, users};
+
+/// Doc.
+pub struct Plain<T = u8> { a: T }
+const DEFAULT: Plain = Plain { a: 1 };
+fn first(x: impl Iterator<Item = u8>) -> Option<u8> { let v: Vec<u8> = x.collect(); v.first().copied() }
+
+impl Repo {
+    pub fn helper(&self, n: u32) -> u32 { n + 1 }
+    pub fn list(&self, conn: &mut PgConnection, t: i64) -> Vec<Invoice> {
+        invoices::table.filter(invoices::tenant_id.eq(t)).load(conn).unwrap()
+    }
+    fn other(&self) -> impl Fn() -> u8 { || 3 }
+    pub fn all(&self, conn: &mut PgConnection) -> Vec<User> { users::table.load(conn).unwrap() }
+}
+
+macro_rules! noop { ($x:expr) => { $x }; }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    fn fixture() -> u8 { 1 }
+    #[test]
+    fn loads() { let _ = invoices::table.load::<Invoice>(&mut conn()); }
+}
+
+pub fn last(conn: &mut PgConnection) { diesel::delete(invoices::table).execute(conn).unwrap(); }
+"#;
+    let tokens = super::skim::tokenize(src, 0).ok().unwrap();
+    let (blanked, _) = super::skim::blank_unmarked(src, 0, &tokens).expect("blanked");
+    assert_eq!(blanked.len(), src.len());
+    for gone in [
+        "struct Plain",
+        "const DEFAULT",
+        "fn first",
+        "fn helper",
+        "fn other",
+        "macro_rules",
+        "fn fixture",
+    ] {
+        assert!(!blanked.contains(gone), "{gone} kept");
+    }
+    for kept in [
+        "#![allow(dead_code)]",
+        "use crate::schema::{invoices, users};",
+        "fn list",
+        "fn all",
+        "fn loads",
+        "fn last",
+        "mod tests",
+    ] {
+        assert!(blanked.contains(kept), "{kept} blanked");
+    }
+    let fast = serde_json::to_string(&extract_source(src)).unwrap();
+    let full = extract_source_full(src);
+    assert!(!full.has_syntax_error());
+    assert_eq!(fast, serde_json::to_string(&full).unwrap());
+    let r = full.rust.unwrap();
+    assert_eq!(r.queries.len(), 4, "{:?}", r.queries);
+    assert!(r.functions.len() >= 8);
+}
+
+/// What the partial parse gives up: a syntax error in an item without a marker, in a file with
+/// one, is not reported (rustc reports it); one in an item with a marker still is.
+#[test]
+fn partial_parse_reports_syntax_errors_only_in_items_with_a_marker() {
+    let (f, r) = rust(
+        "fn broken() { let x = ; }
+fn q(c: &mut PgConnection) { users::table.load(c); }
+",
+    );
+    assert!(!f.has_syntax_error());
+    assert_eq!(r.queries.len(), 1);
+    let (f, _) = rust(
+        "fn q(c: &mut PgConnection) { let x = ; users::table.load(c); }
+",
+    );
+    assert!(f.has_syntax_error());
+}
+
 /// The same comparison on real trees, file by file:
 /// `TENANTLINT_SKIM_TREES=/work/realprojects/rust cargo test --lib skim_equals_full_on_trees -- --ignored`.
 /// Every readable `.rs` file under the `:`-separated roots of `TENANTLINT_SKIM_TREES`, with
