@@ -454,6 +454,23 @@ pub enum LinkTarget {
     AttrCall(Name, ExprRef),
 }
 
+/// A method of a class whose receiver (`self`, its first parameter) is used only to call
+/// methods on it: `self.create(...)`, `self.helper(...)`, `self.get_queryset().helper(...)`,
+/// `super().get_queryset().helper(...)`, or not at all. Any other use (`self.filter` passed
+/// along, `self.model`, `return self`, `for x in self`, `super().filter(...)`) and the method is
+/// not recorded. Lets the rules see that a custom manager method such as
+/// `is_internal_document_media(media=...)` or `create_product_type(company)` reads no rows of
+/// its model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelfCallsOnly {
+    /// Index of the class in [`FileFacts::classes`].
+    pub class: u32,
+    pub method: Name,
+    /// The methods called on the receiver, each once, with whether the call was on
+    /// `get_queryset()`'s result.
+    pub calls: ThinVec<(Name, bool)>,
+}
+
 /// A function every `return` of which gives a dict literal whose string key `key` maps to a
 /// dict literal (inline, or a local assigned one) with the string keys `keys` (for a
 /// `filter(**self.filters["base_filters"])` whose dict such a function built).
@@ -691,6 +708,8 @@ pub struct FileFacts {
     pub method_links: ThinVec<MethodLink>,
     #[serde(default)]
     pub dict_returns: ThinVec<DictReturn>,
+    #[serde(default)]
+    pub self_calls_only: ThinVec<SelfCallsOnly>,
     pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,
@@ -789,6 +808,7 @@ impl FileFacts {
         self.method_filters.shrink_to_fit();
         self.method_links.shrink_to_fit();
         self.dict_returns.shrink_to_fit();
+        self.self_calls_only.shrink_to_fit();
         self.settings.shrink_to_fit();
         self.noqa.lines.shrink_to_fit();
         self.lines.shrink_to_fit();

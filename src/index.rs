@@ -1638,8 +1638,14 @@ impl Index {
                 let Some(call) = a.value.as_call() else {
                     continue;
                 };
-                let Some(target) = self.fk_target(c.file, call) else {
-                    continue;
+                // A many-to-many field pins rows to given instances like a foreign key does
+                // (`filter(tags=tag)`), forward only: its reverse is not a column of the target.
+                let (target, many) = match self.fk_target(c.file, call) {
+                    Some(t) => (t, false),
+                    None => match self.m2m_target(c.file, call) {
+                        Some(t) => (t, true),
+                        None => continue,
+                    },
                 };
                 // (target for the forward edge, target for the reverse edge)
                 let (to, from) = match target {
@@ -1674,7 +1680,7 @@ impl Index {
                 {
                     forward.push((a.name.clone(), t));
                 }
-                let Some(target) = from.filter(|_| want_reverse) else {
+                let Some(target) = from.filter(|_| want_reverse && !many) else {
                     continue;
                 };
                 let kw = |k: &str| call.keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);
@@ -2149,6 +2155,26 @@ impl Index {
             _ => false,
         };
         fk.then(|| {
+            call.args.first().or_else(|| {
+                call.keywords
+                    .iter()
+                    .find(|(k, _)| k == "to")
+                    .map(|(_, v)| v)
+            })
+        })
+    }
+
+    /// The target of a Django `ManyToManyField(...)` call (its first argument or `to=`).
+    fn m2m_target<'a>(
+        &self,
+        file: FileId,
+        call: &'a crate::facts::CallRef,
+    ) -> Option<Option<&'a ExprRef>> {
+        let m2m = matches!(
+            self.class_like(file, &call.func),
+            ClassLike::External(p) if p == "django.db.models.ManyToManyField"
+        );
+        m2m.then(|| {
             call.args.first().or_else(|| {
                 call.keywords
                     .iter()

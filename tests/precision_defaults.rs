@@ -401,3 +401,26 @@ fn dict_lookup_values_are_read_like_keywords() {
     let views = findings_in(root, "app/views.py");
     assert_eq!(views, vec!["app/views.py:17:12 TEN201"]);
 }
+
+/// A many-to-many field to a tenant-owned model pins rows to given instances as a foreign key
+/// does (`filter(labels=label)` with a label read for the tenant); a lookup of another kind
+/// through it (`labels__name=`), or one to a model that is not tenant-owned, does not.
+#[test]
+fn many_to_many_lookups_on_an_instance_pin_the_tenant() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    views_scoped_project(
+        root,
+        "app/views.py",
+        "from app.models import Doc, Label\n\n\ndef docs(request, tenant, pk):\n    label = Label.objects.get(tenant=tenant, pk=pk)\n    a = Doc.objects.filter(labels=label)\n    b = Doc.objects.filter(labels__in=[label])\n    c = Doc.objects.filter(labels__name=\"x\")\n    d = Doc.objects.filter(colours=request.colour)\n    return a, b, c, d\n",
+    );
+    write(
+        root,
+        "app/models.py",
+        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Colour(models.Model):\n    name = models.CharField(max_length=9)\n\n\nclass Label(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    name = models.CharField(max_length=9)\n\n\nclass Doc(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    labels = models.ManyToManyField(Label)\n    colours = models.ManyToManyField(\"Colour\")\n",
+    );
+    assert_eq!(
+        findings_in(root, "app/views.py"),
+        vec!["app/views.py:8:9 TEN201", "app/views.py:9:9 TEN201"]
+    );
+}

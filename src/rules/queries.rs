@@ -143,7 +143,44 @@ pub fn is_query(index: &Index, info: &ClassInfo, site: &QuerySite) -> bool {
         return false;
     }
     QUERY_METHODS.contains(&site.method.as_str())
-        || class.is_some_and(|c| index.like_has_method(c, &site.method))
+        || class.is_some_and(|c| {
+            index.like_has_method(c, &site.method) && !reads_no_rows(index, c, &site.method, 0)
+        })
+}
+
+/// Does the project method `m` of `class` (a manager or its queryset) read no rows of its
+/// model: it uses its receiver only to call writes (`self.create(...)`) or project methods that
+/// read none themselves (`self.get_queryset().create_product_type(...)`), or not at all
+/// (`is_internal_document_media(media=...)` inspecting the instance it is given)? Any other
+/// use, a QuerySet method, or a method the project does not define, and it may read.
+fn reads_no_rows(index: &Index, class: &ClassLike, m: &str, depth: u32) -> bool {
+    if depth > 4 || QUERY_METHODS.contains(&m) {
+        return false;
+    }
+    let Some(owner) = index.like_method_owner(class, m) else {
+        return false;
+    };
+    let Some(only) = index
+        .facts(owner.file)
+        .self_calls_only
+        .iter()
+        .find(|s| s.class == owner.class && s.method == m)
+    else {
+        return false;
+    };
+    only.calls.iter().all(|(callee, via_queryset)| {
+        if WRITE_METHODS.contains(&callee.as_str()) {
+            return true;
+        }
+        let target = if *via_queryset {
+            queryset_of(index, class)
+        } else {
+            Some(class.clone())
+        };
+        target.is_some_and(|t| {
+            index.like_has_method(&t, callee) && reads_no_rows(index, &t, callee, depth + 1)
+        })
+    })
 }
 
 /// Does the chain filter on the tenant: a tenant lookup (`tenant=`, `tenant_id=`, `tenant__...=`,

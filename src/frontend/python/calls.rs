@@ -1380,3 +1380,93 @@ fn string_args(call: &ast::ExprCall) -> Vec<Name> {
         })
         .collect()
 }
+
+/// The methods a method calls on its receiver, when calling methods is all it does with it
+/// ([`SelfCallsOnly`]); `None` at the first other use.
+pub(super) fn self_calls_only(f: &ast::StmtFunctionDef) -> Option<ThinVec<(Name, bool)>> {
+    let recv = f
+        .parameters
+        .posonlyargs
+        .iter()
+        .chain(&f.parameters.args)
+        .next()
+        .map(|p| p.parameter.name.id.clone());
+    let mut walk = SelfUses {
+        recv,
+        calls: ThinVec::new(),
+        other: false,
+    };
+    for stmt in &f.body {
+        walk.visit_stmt(stmt);
+        if walk.other {
+            return None;
+        }
+    }
+    Some(walk.calls)
+}
+
+struct SelfUses {
+    recv: Option<Name>,
+    calls: ThinVec<(Name, bool)>,
+    other: bool,
+}
+
+impl SelfUses {
+    fn is_recv(&self, e: &Expr) -> bool {
+        matches!((e, &self.recv), (Expr::Name(n), Some(r)) if n.id == *r)
+    }
+
+    /// `self` (`Some(false)`), or `self.get_queryset()` / `super().get_queryset()`
+    /// (`Some(true)`).
+    fn receiver_kind(&self, e: &Expr) -> Option<bool> {
+        if self.is_recv(e) {
+            return Some(false);
+        }
+        let Expr::Call(c) = e else { return None };
+        let Expr::Attribute(a) = &*c.func else {
+            return None;
+        };
+        let on_self = self.is_recv(&a.value)
+            || matches!(&*a.value, Expr::Call(s) if matches!(&*s.func, Expr::Name(n) if n.id == "super"));
+        (c.arguments.is_empty() && a.attr.id == "get_queryset" && on_self).then_some(true)
+    }
+}
+
+impl<'a> Visitor<'a> for SelfUses {
+    fn visit_stmt(&mut self, stmt: &'a Stmt) {
+        if !self.other {
+            visitor::walk_stmt(self, stmt);
+        }
+    }
+
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        if self.other {
+            return;
+        }
+        match expr {
+            Expr::Call(c) => {
+                if let Expr::Attribute(a) = &*c.func
+                    && let Some(via_queryset) = self.receiver_kind(&a.value)
+                {
+                    let call = (a.attr.id.clone(), via_queryset);
+                    if !self.calls.contains(&call) {
+                        self.calls.push(call);
+                    }
+                    self.visit_arguments(&c.arguments);
+                    return;
+                }
+                // `super()` used any other way reaches the model's rows like `self`.
+                if matches!(&*c.func, Expr::Name(n) if n.id == "super") {
+                    self.other = true;
+                    return;
+                }
+            }
+            Expr::Name(_) if self.is_recv(expr) => {
+                self.other = true;
+                return;
+            }
+            _ => {}
+        }
+        visitor::walk_expr(self, expr);
+    }
+}

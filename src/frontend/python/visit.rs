@@ -55,6 +55,15 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 let saved_finally = std::mem::take(&mut self.finally_depth);
                 // A method body is not a class body: its assignments are the function's.
                 let saved_depth = std::mem::take(&mut self.class_depth);
+                if let Some(c) = class
+                    && let Some(calls) = calls::self_calls_only(f)
+                {
+                    self.facts.self_calls_only.push(SelfCallsOnly {
+                        class: c,
+                        method: f.name.id.clone(),
+                        calls,
+                    });
+                }
                 let saved_method = std::mem::replace(
                     &mut self.current_method,
                     class.map(|c| (c, f.name.id.clone())),
