@@ -282,9 +282,10 @@ pub struct QuerySite {
     #[serde(default)]
     pub param_keywords: ThinVec<Name>,
     /// `Q(...) | Q(...)` arguments of filtering calls: per `|` expression, the keywords of each
-    /// branch (the filter constrains a field when every branch does).
+    /// branch, with whether its value is an instance or rows in hand (the filter constrains a
+    /// field when every branch does).
     #[serde(default)]
-    pub or_groups: ThinVec<Vec<Vec<Name>>>,
+    pub or_groups: ThinVec<Vec<Vec<(Name, bool)>>>,
     /// Start offsets of the query chains passed as `pk__in=`/`id__in=` (also inside
     /// `list(...)`, `set(...)`, `tuple(...)`): the rows are those of that subquery.
     #[serde(default)]

@@ -424,3 +424,23 @@ fn many_to_many_lookups_on_an_instance_pin_the_tenant() {
         vec!["app/views.py:8:9 TEN201", "app/views.py:9:9 TEN201"]
     );
 }
+
+/// The values of `Q(...)` keywords are read like keyword arguments': an instance pins a
+/// relation in a `Q` of its own and in every branch of `Q(...) | Q(...)`; a raw id from the
+/// request does not, and neither does an `|` with a branch that pins nothing.
+#[test]
+fn q_objects_on_instances_pin_relations() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write_tenant_models(root);
+    write(
+        root,
+        "app/views.py",
+        "from django.db.models import Q\n\nfrom app.models import Issue, Project\n\n\ndef issues(request, tenant):\n    project = Project.objects.get(tenant=tenant, pk=request.GET[\"p\"])\n    others = [project]\n    a = Issue.objects.filter(Q(title=\"x\"), Q(project__in=others))\n    b = Issue.objects.filter(Q(project=project) | Q(project__in=others))\n    c = Issue.objects.filter(Q(project=project) | Q(title=\"x\"))\n    d = Issue.objects.filter(Q(project_id=request.GET[\"p\"]))\n    return a, b, c, d\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    assert_eq!(
+        findings_in(root, "app/views.py"),
+        vec!["app/views.py:11:9 TEN201", "app/views.py:12:9 TEN201"]
+    );
+}

@@ -224,11 +224,14 @@ fn filtered_at(
     {
         return true;
     }
-    if site
-        .or_groups
-        .iter()
-        .any(|g| !g.is_empty() && g.iter().all(|branch| branch.iter().any(pins)))
-    {
+    if site.or_groups.iter().any(|g| {
+        !g.is_empty()
+            && g.iter().all(|branch| {
+                branch
+                    .iter()
+                    .any(|(k, instance)| pins_tenant(index, info, k, tenant_fields, *instance, 0))
+            })
+    }) {
         return true;
     }
     if depth < 4 && !site.pk_in_subqueries.is_empty() {

@@ -438,7 +438,7 @@ impl<'a> Extractor<'a, '_> {
 pub(super) struct Filters {
     pub keywords: Vec<Name>,
     pub instance_keywords: Vec<Name>,
-    pub or_groups: Vec<Vec<Vec<Name>>>,
+    pub or_groups: Vec<Vec<Vec<(Name, bool)>>>,
     pub pk_in_subqueries: Vec<u32>,
     pub pk_of_loaded: bool,
     pub pk_of_param: bool,
@@ -564,12 +564,76 @@ impl<'a> Extractor<'a, '_> {
         }
         for a in args {
             collect_q_keywords(a, &mut out.keywords, 0);
+            // The values of `Q(...)` keywords, read as keyword arguments' are (an instance pins
+            // a relation; under `&` each holds for the whole filter).
+            let mut valued = Vec::new();
+            self.q_keyword_values(a, &mut valued, 0);
+            for (k, instance) in valued {
+                if instance {
+                    out.instance_keywords.push(k);
+                }
+            }
             if let Expr::BinOp(b) = a
                 && matches!(b.op, ast::Operator::BitOr)
             {
                 let mut branches = Vec::new();
-                or_branches(a, &mut branches, 0);
+                self.or_branches(a, &mut branches, 0);
                 out.or_groups.push(branches);
+            }
+        }
+    }
+
+    /// The keywords of `Q(...)` (and of `Q(...) & Q(...)`), each with whether its value is an
+    /// instance or rows in hand.
+    fn q_keyword_values(&self, e: &Expr, out: &mut Vec<(Name, bool)>, depth: u32) {
+        if depth > 16 {
+            return;
+        }
+        match e {
+            Expr::Call(c) => {
+                let is_q = match &*c.func {
+                    Expr::Name(n) => n.id == "Q",
+                    Expr::Attribute(a) => a.attr.id == "Q",
+                    _ => false,
+                };
+                if !is_q {
+                    return;
+                }
+                let row = |e: &Expr| self.is_row_expr(e);
+                let mut names = Vec::new();
+                collect_filter_keywords(&c.arguments, &mut names);
+                for name in names {
+                    let instance = c.arguments.keywords.iter().any(|k| {
+                        k.arg.as_ref().is_some_and(|a| a.id == name)
+                            && is_instance_value(&k.value, &row, 0)
+                    });
+                    out.push((name, instance));
+                }
+            }
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::BitAnd) => {
+                self.q_keyword_values(&b.left, out, depth + 1);
+                self.q_keyword_values(&b.right, out, depth + 1);
+            }
+            _ => {}
+        }
+    }
+
+    /// The branches of `a | b | ...`: per branch, its `Q` keywords with whether each value is
+    /// an instance.
+    fn or_branches(&self, e: &Expr, out: &mut Vec<Vec<(Name, bool)>>, depth: u32) {
+        if depth > 16 {
+            out.push(Vec::new());
+            return;
+        }
+        match e {
+            Expr::BinOp(b) if matches!(b.op, ast::Operator::BitOr) => {
+                self.or_branches(&b.left, out, depth + 1);
+                self.or_branches(&b.right, out, depth + 1);
+            }
+            other => {
+                let mut kws = Vec::new();
+                self.q_keyword_values(other, &mut kws, 0);
+                out.push(kws);
             }
         }
     }
@@ -1281,24 +1345,6 @@ fn comp_instance(
 }
 
 /// The branches of `a | b | c` (any nesting), each with the keywords of its `Q(...)` objects.
-fn or_branches(e: &Expr, out: &mut Vec<Vec<Name>>, depth: u32) {
-    if depth > 16 {
-        out.push(Vec::new());
-        return;
-    }
-    match e {
-        Expr::BinOp(b) if matches!(b.op, ast::Operator::BitOr) => {
-            or_branches(&b.left, out, depth + 1);
-            or_branches(&b.right, out, depth + 1);
-        }
-        other => {
-            let mut kws = Vec::new();
-            collect_q_keywords(other, &mut kws, 0);
-            out.push(kws);
-        }
-    }
-}
-
 pub(super) fn collect_filter_keywords(args: &ast::Arguments, out: &mut Vec<Name>) {
     for k in &args.keywords {
         match &k.arg {
