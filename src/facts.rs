@@ -308,6 +308,10 @@ pub struct QuerySite {
     /// lookups built elsewhere (see [`LinkTarget::AttrCall`] and [`DictReturn`]).
     #[serde(default)]
     pub self_attr_splats: ThinVec<(Name, Name)>,
+    /// Lookups whose value is the key of `self` (`object_id=self.pk`, `fk_id=self.id`), in a
+    /// method: with the class of the method, a generic relation pinned to the instance.
+    #[serde(default)]
+    pub self_key_keywords: ThinVec<Name>,
     /// The string arguments of the chain's `values_list(...)` / `values(...)` call: which
     /// column a `pk__in=` of another model's query reads (`values_list("issue_id", flat=True)`).
     #[serde(default)]
@@ -799,6 +803,7 @@ impl FileFacts {
             q.or_groups.shrink_to_fit();
             q.calls.shrink_to_fit();
             q.self_attr_splats.shrink_to_fit();
+            q.self_key_keywords.shrink_to_fit();
             q.values_fields.shrink_to_fit();
         }
         self.query_sites.shrink_to_fit();

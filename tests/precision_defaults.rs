@@ -444,3 +444,26 @@ fn q_objects_on_instances_pin_relations() {
         vec!["app/views.py:11:9 TEN201", "app/views.py:12:9 TEN201"]
     );
 }
+
+/// `filter(content_type=ct, object_id=self.pk)` in a method of a tenant-owned model reads the
+/// rows a generic relation attaches to that instance; without the content type, or in a method
+/// of a model that is not tenant-owned, it pins nothing.
+#[test]
+fn generic_relation_to_self_pins_the_tenant() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/models.py",
+        "from django.contrib.contenttypes.fields import GenericForeignKey\nfrom django.contrib.contenttypes.models import ContentType\nfrom django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Log(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)\n    object_id = models.PositiveIntegerField()\n    target = GenericForeignKey(\"content_type\", \"object_id\")\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n\n    def any_logs(self):\n        return Log.objects.filter(object_id=self.pk)\n\n\nclass Colour(models.Model):\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    assert_eq!(
+        findings_in(root, "app/models.py")
+            .into_iter()
+            .filter(|f| f.ends_with("TEN201"))
+            .collect::<Vec<_>>(),
+        vec!["app/models.py:25:16 TEN201", "app/models.py:31:16 TEN201"]
+    );
+}

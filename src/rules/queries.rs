@@ -224,6 +224,9 @@ fn filtered_at(
     {
         return true;
     }
+    if generic_relation_to_self(index, file, site) {
+        return true;
+    }
     if site.or_groups.iter().any(|g| {
         !g.is_empty()
             && g.iter().all(|branch| {
@@ -279,6 +282,65 @@ fn filtered_at(
         }
     }
     false
+}
+
+/// `filter(content_type=ct, object_id=self.pk)` in a method of a tenant-owned model: the rows a
+/// generic relation of the queried model (`GenericForeignKey("content_type", "object_id")`, on
+/// it or a base) attaches to this instance, which are its tenant's.
+fn generic_relation_to_self(index: &Index, file: FileId, site: &QuerySite) -> bool {
+    if site.self_key_keywords.is_empty() {
+        return false;
+    }
+    let facts = index.facts(file);
+    let Some(class) = facts.function(site.scope).and_then(|f| f.class) else {
+        return false;
+    };
+    if !index.info(ClassId { file, class }).needs_scoping() {
+        return false;
+    }
+    let Resolved::Class(model) = index.resolve_at(file, &site.receiver, &site.root) else {
+        return false;
+    };
+    let has = |k: &str| {
+        site.filter_keywords
+            .iter()
+            .any(|f| f == k || f.strip_suffix("_id") == Some(k))
+    };
+    index.ancestors(Resolved::Class(model)).any(|anc| {
+        let Resolved::Class(c) = anc else {
+            return false;
+        };
+        index.class(c).assigns.iter().any(|a| {
+            let Some(call) = a.value.as_call() else {
+                return false;
+            };
+            let gfk = matches!(
+                index.class_like(c.file, &call.func),
+                ClassLike::External(p) if p == "django.contrib.contenttypes.fields.GenericForeignKey"
+            );
+            let field = |i: usize, kw: &str, default: &str| -> Option<String> {
+                match call
+                    .args
+                    .get(i)
+                    .or_else(|| call.keywords.iter().find(|(k, _)| k == kw).map(|(_, v)| v))
+                {
+                    None => Some(default.to_string()),
+                    Some(ExprRef::Str(s)) => Some(s.clone()),
+                    Some(_) => None,
+                }
+            };
+            if !gfk {
+                return false;
+            }
+            let (Some(ct), Some(fk)) = (
+                field(0, "ct_field", "content_type"),
+                field(1, "fk_field", "object_id"),
+            ) else {
+                return false;
+            };
+            has(&ct) && site.self_key_keywords.iter().any(|k| *k == fk)
+        })
+    })
 }
 
 /// Are raw ids that are parameters of the function trusted on relations to tenant-owned models

@@ -227,6 +227,7 @@ impl<'a> Extractor<'a, '_> {
             pk_of_param: filters.pk_of_param,
             pk_of_call: filters.pk_of_call,
             self_attr_splats: filters.self_attr_splats.into(),
+            self_key_keywords: filters.self_key_keywords.into(),
             values_fields: values_fields.into(),
             calls: calls.into(),
             empty,
@@ -445,6 +446,7 @@ pub(super) struct Filters {
     pub pk_of_call: Option<ExprRef>,
     pub param_keywords: Vec<Name>,
     pub self_attr_splats: Vec<(Name, Name)>,
+    pub self_key_keywords: Vec<Name>,
 }
 
 /// Shortcuts whose first argument is a model or a queryset and whose keywords filter it.
@@ -470,6 +472,12 @@ impl<'a> Extractor<'a, '_> {
                 Some(a) => {
                     out.keywords.push(a.id.clone());
                     let row = |e: &Expr| self.is_row_expr(e);
+                    if let Expr::Attribute(attr) = &k.value
+                        && matches!(attr.attr.id.as_str(), "pk" | "id")
+                        && matches!(&*attr.value, Expr::Name(n) if n.id == "self")
+                    {
+                        out.self_key_keywords.push(a.id.clone());
+                    }
                     if is_instance_value(&k.value, &row, 0) {
                         out.instance_keywords.push(a.id.clone());
                     } else if self.is_param_value(&k.value) || self.is_param_key(&k.value) {
@@ -975,6 +983,7 @@ impl<'a> Extractor<'a, '_> {
         site.or_groups.extend(filters.or_groups);
         site.pk_in_subqueries.extend(filters.pk_in_subqueries);
         site.self_attr_splats.extend(filters.self_attr_splats);
+        site.self_key_keywords.extend(filters.self_key_keywords);
         site.pk_of_loaded |= filters.pk_of_loaded;
         site.pk_of_param |= filters.pk_of_param;
         if site.pk_of_call.is_none() {
@@ -1099,6 +1108,7 @@ impl<'a> Extractor<'a, '_> {
             site.pk_of_loaded |= filters.pk_of_loaded;
             site.pk_of_param |= filters.pk_of_param;
             site.param_keywords.extend(filters.param_keywords);
+            site.self_key_keywords.extend(filters.self_key_keywords);
         }
     }
 }
