@@ -290,6 +290,10 @@ pub struct QuerySite {
     /// `list(...)`, `set(...)`, `tuple(...)`): the rows are those of that subquery.
     #[serde(default)]
     pub pk_in_subqueries: ThinVec<u32>,
+    /// `<relation>__in=` (or `<relation>_id__in=`) a query chain, by the lookup without `__in`
+    /// and the chain's start offset.
+    #[serde(default)]
+    pub rel_in_subqueries: ThinVec<(Name, u32)>,
     /// A `pk`/`id` lookup on the primary key of a model instance already in hand: `self.pk`,
     /// `self.id`, `<expr>.pk`, or a list/comprehension of those.
     #[serde(default)]
@@ -804,6 +808,7 @@ impl FileFacts {
             q.calls.shrink_to_fit();
             q.self_attr_splats.shrink_to_fit();
             q.self_key_keywords.shrink_to_fit();
+            q.rel_in_subqueries.shrink_to_fit();
             q.values_fields.shrink_to_fit();
         }
         self.query_sites.shrink_to_fit();

@@ -467,3 +467,32 @@ fn generic_relation_to_self_pins_the_tenant() {
         vec!["app/models.py:25:16 TEN201", "app/models.py:31:16 TEN201"]
     );
 }
+
+/// `<relation>__in=` a tenant-filtered subquery that reads keys of the relation's target pins the
+/// relation; so does `pk__in=` one whose values path reaches this model through relations. A
+/// subquery that is not tenant-filtered, or reads keys of another model, pins nothing.
+#[test]
+fn relation_subqueries_and_key_paths() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "app/models.py",
+        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n\n\nclass Comment(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    issue = models.ForeignKey(Issue, on_delete=models.CASCADE)\n",
+    );
+    write(
+        root,
+        "app/views.py",
+        "from app.models import Comment, Issue, Project\n\n\ndef view(request, tenant):\n    issue_ids = Issue.objects.filter(tenant=tenant).values_list(\"id\", flat=True)\n    a = Comment.objects.filter(issue__in=issue_ids)\n    titled_ids = Issue.objects.filter(title=\"x\").values_list(\"id\")\n    b = Comment.objects.filter(issue_id__in=titled_ids)\n    project_ids = Project.objects.filter(tenant=tenant).values_list(\"id\")\n    c = Comment.objects.filter(issue__in=project_ids)\n    linked_project_ids = Comment.objects.filter(tenant=tenant).values_list(\"issue__project_id\")\n    d = Project.objects.filter(id__in=linked_project_ids)\n    return a, b, c, d\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    assert_eq!(
+        findings_in(root, "app/views.py"),
+        vec![
+            "app/views.py:7:18 TEN201",
+            "app/views.py:8:9 TEN201",
+            "app/views.py:10:9 TEN201"
+        ]
+    );
+}

@@ -237,49 +237,84 @@ fn filtered_at(
     }) {
         return true;
     }
-    if depth < 4 && !site.pk_in_subqueries.is_empty() {
+    if depth >= 4 {
+        return false;
+    }
+    // `pk__in=` a subquery: on the same model it pins the same rows; on another model it pins
+    // them when it reads a key of this model (`Issue.objects.filter(id__in=CycleIssue.objects
+    // .filter(<tenant>).values_list("issue_id"))`): the rows its tenant-filtered rows point to.
+    // `<relation>__in=` a subquery that reads keys of the relation's target pins the relation
+    // the same way (`Inspector.objects.filter(product_id__in=Category.objects.filter(<tenant>)
+    // .values_list("product_id"))`).
+    let pk_subqueries = site.pk_in_subqueries.iter().map(|&start| (None, start));
+    let rel_subqueries = site.rel_in_subqueries.iter().filter_map(|(rel, start)| {
+        let rel = rel.strip_suffix("_id").unwrap_or(rel);
+        let (_, target) = info.tenant_relations.iter().find(|(r, _)| r == rel)?;
+        Some((Some(index.info(*target)), *start))
+    });
+    for (target, start) in pk_subqueries.chain(rel_subqueries) {
         let facts = index.facts(file);
-        for &start in &site.pk_in_subqueries {
-            let Some(inner) = facts.query_sites.iter().find(|s| s.span.start == start) else {
+        let Some(inner) = facts.query_sites.iter().find(|s| s.span.start == start) else {
+            continue;
+        };
+        let Resolved::Class(model) = index.resolve_at(file, &inner.receiver, &inner.root) else {
+            continue;
+        };
+        let inner_info = index.info(model);
+        let keys_of = target.unwrap_or(info);
+        let same_rows = target.is_none() && std::ptr::eq(inner_info, info);
+        if !same_rows {
+            let [field] = inner.values_fields.as_slice() else {
                 continue;
             };
-            // A subquery on the same model pins the same rows; one on another model pins them
-            // when it reads a single relation to this model (`Issue.objects.filter(id__in=
-            // CycleIssue.objects.filter(<tenant>).values_list("issue_id"))`): the rows its
-            // tenant-filtered rows point to.
-            let Resolved::Class(model) = index.resolve_at(file, &inner.receiver, &inner.root)
-            else {
+            if !reads_keys_of(index, inner_info, field, keys_of) {
                 continue;
-            };
-            let inner_info = index.info(model);
-            if !std::ptr::eq(inner_info, info) {
-                let [field] = inner.values_fields.as_slice() else {
-                    continue;
-                };
-                let rel = field.strip_suffix("_id").unwrap_or(field);
-                let points_here = inner_info
-                    .tenant_relations
-                    .iter()
-                    .any(|(r, target)| r == rel && std::ptr::eq(index.info(*target), info));
-                if !points_here {
-                    continue;
-                }
-            }
-            let scoped = manager_at(inner_info, inner).is_some_and(|(_, s, _)| s);
-            if scoped
-                || filtered_at(
-                    index,
-                    file,
-                    inner_info,
-                    inner,
-                    tenant_fields,
-                    trust_params,
-                    depth + 1,
-                )
-            {
-                return true;
             }
         }
+        let scoped = manager_at(inner_info, inner).is_some_and(|(_, s, _)| s);
+        if scoped
+            || filtered_at(
+                index,
+                file,
+                inner_info,
+                inner,
+                tenant_fields,
+                trust_params,
+                depth + 1,
+            )
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Does the values path `field` of a query on the model with `inner` read keys of rows of the
+/// model with `target`: its own `id`/`pk` when it is that model, a relation to it (`issue_id`,
+/// `issue`), or a path of tenant relations ending at it (`remote_product__local_instance_id`)?
+fn reads_keys_of(index: &Index, inner: &ClassInfo, field: &str, target: &ClassInfo) -> bool {
+    let mut cur = inner;
+    let mut segments = field.split("__").peekable();
+    let mut hops = 0;
+    while let Some(seg) = segments.next() {
+        if segments.peek().is_none() {
+            if matches!(seg, "id" | "pk") {
+                return std::ptr::eq(cur, target);
+            }
+            let rel = seg.strip_suffix("_id").unwrap_or(seg);
+            return cur
+                .tenant_relations
+                .iter()
+                .any(|(r, t)| r == rel && std::ptr::eq(index.info(*t), target));
+        }
+        hops += 1;
+        let Some((_, next)) = cur.tenant_relations.iter().find(|(r, _)| r == seg) else {
+            return false;
+        };
+        if hops > 4 {
+            return false;
+        }
+        cur = index.info(*next);
     }
     false
 }

@@ -223,6 +223,7 @@ impl<'a> Extractor<'a, '_> {
             param_keywords: filters.param_keywords.into(),
             or_groups: filters.or_groups.into(),
             pk_in_subqueries: filters.pk_in_subqueries.into(),
+            rel_in_subqueries: filters.rel_in_subqueries.into(),
             pk_of_loaded: filters.pk_of_loaded,
             pk_of_param: filters.pk_of_param,
             pk_of_call: filters.pk_of_call,
@@ -441,6 +442,7 @@ pub(super) struct Filters {
     pub instance_keywords: Vec<Name>,
     pub or_groups: Vec<Vec<Vec<(Name, bool)>>>,
     pub pk_in_subqueries: Vec<u32>,
+    pub rel_in_subqueries: Vec<(Name, u32)>,
     pub pk_of_loaded: bool,
     pub pk_of_param: bool,
     pub pk_of_call: Option<ExprRef>,
@@ -501,26 +503,17 @@ impl<'a> Extractor<'a, '_> {
                             // `id=snapshot.id` after `snapshot = take_snapshot(...)`.
                             out.pk_of_call = Some(callee);
                         }
-                        if a.id.ends_with("__in") {
-                            let mut v: &Expr = &k.value;
-                            if let Expr::Call(c) = v
-                                && let Expr::Name(n) = &*c.func
-                                && matches!(n.id.as_str(), "list" | "set" | "tuple")
-                                && let [inner] = &*c.arguments.args
-                            {
-                                v = inner;
-                            }
-                            if matches!(v, Expr::Call(_)) {
-                                out.pk_in_subqueries.push(self.loc.span(v.range()).start);
-                            } else if let Expr::Name(n) = v
-                                && let Some(&i) =
-                                    self.scopes.last().and_then(|s| s.query_vars.get(&n.id))
-                                && let Some(inner) = self.facts.query_sites.get(i)
-                            {
-                                // `id__in=ids` after `ids = M.objects.filter(...).values_list(...)`.
-                                out.pk_in_subqueries.push(inner.span.start);
-                            }
+                        if a.id.ends_with("__in")
+                            && let Some(start) = self.subquery_start(&k.value)
+                        {
+                            out.pk_in_subqueries.push(start);
                         }
+                    } else if let Some(rel) = a.id.strip_suffix("__in")
+                        && let Some(start) = self.subquery_start(&k.value)
+                    {
+                        // `project_id__in=` a query: resolved by the rules (a relation to a
+                        // tenant-owned model, and a subquery reading keys of its target).
+                        out.rel_in_subqueries.push((Name::new(rel), start));
                     }
                 }
                 None => {
@@ -588,6 +581,28 @@ impl<'a> Extractor<'a, '_> {
                 self.or_branches(a, &mut branches, 0);
                 out.or_groups.push(branches);
             }
+        }
+    }
+
+    /// Where the query chain a lookup's value is starts: the value itself (also inside
+    /// `list(...)`, `set(...)`, `tuple(...)`), or the chain a local holds (`ids` after
+    /// `ids = M.objects.filter(...).values_list(...)`). The rules find the site by that offset.
+    fn subquery_start(&self, value: &Expr) -> Option<u32> {
+        let mut v = value;
+        if let Expr::Call(c) = v
+            && let Expr::Name(n) = &*c.func
+            && matches!(n.id.as_str(), "list" | "set" | "tuple")
+            && let [inner] = &*c.arguments.args
+        {
+            v = inner;
+        }
+        match v {
+            Expr::Call(_) => Some(self.loc.span(v.range()).start),
+            Expr::Name(n) => {
+                let &i = self.scopes.last()?.query_vars.get(&n.id)?;
+                Some(self.facts.query_sites.get(i)?.span.start)
+            }
+            _ => None,
         }
     }
 
@@ -982,6 +997,7 @@ impl<'a> Extractor<'a, '_> {
         site.param_keywords.extend(filters.param_keywords);
         site.or_groups.extend(filters.or_groups);
         site.pk_in_subqueries.extend(filters.pk_in_subqueries);
+        site.rel_in_subqueries.extend(filters.rel_in_subqueries);
         site.self_attr_splats.extend(filters.self_attr_splats);
         site.self_key_keywords.extend(filters.self_key_keywords);
         site.pk_of_loaded |= filters.pk_of_loaded;
@@ -1105,6 +1121,7 @@ impl<'a> Extractor<'a, '_> {
             site.instance_keywords.extend(filters.instance_keywords);
             site.or_groups.extend(filters.or_groups);
             site.pk_in_subqueries.extend(filters.pk_in_subqueries);
+            site.rel_in_subqueries.extend(filters.rel_in_subqueries);
             site.pk_of_loaded |= filters.pk_of_loaded;
             site.pk_of_param |= filters.pk_of_param;
             site.param_keywords.extend(filters.param_keywords);
