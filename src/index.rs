@@ -246,6 +246,16 @@ pub struct Index {
 
 const MAX_DEPTH: u32 = 24;
 
+/// The model a relation field's call names: its first argument or `to=`.
+fn relation_target(call: &crate::facts::CallRef) -> Option<&ExprRef> {
+    call.args.first().or_else(|| {
+        call.keywords
+            .iter()
+            .find(|(k, _)| k == "to")
+            .map(|(_, v)| v)
+    })
+}
+
 /// Django's own classes, by canonical path.
 pub const DJANGO_MODEL: &str = "django.db.models.Model";
 const DJANGO_MANAGERS: &[&str] = &["django.db.models.Manager", "django.db.models.BaseManager"];
@@ -2154,14 +2164,7 @@ impl Index {
             }
             _ => false,
         };
-        fk.then(|| {
-            call.args.first().or_else(|| {
-                call.keywords
-                    .iter()
-                    .find(|(k, _)| k == "to")
-                    .map(|(_, v)| v)
-            })
-        })
+        fk.then(|| relation_target(call))
     }
 
     /// The target of a Django `ManyToManyField(...)` call (its first argument or `to=`).
@@ -2174,14 +2177,7 @@ impl Index {
             self.class_like(file, &call.func),
             ClassLike::External(p) if p == "django.db.models.ManyToManyField"
         );
-        m2m.then(|| {
-            call.args.first().or_else(|| {
-                call.keywords
-                    .iter()
-                    .find(|(k, _)| k == "to")
-                    .map(|(_, v)| v)
-            })
-        })
+        m2m.then(|| relation_target(call))
     }
 
     /// Is the class, or one of its bases (through the project and out of it), the configured
