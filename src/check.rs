@@ -300,30 +300,6 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let selectors = opts.selectors();
     select::enabled_rules(&settings, &selectors)?;
 
-    // The whole project is indexed; the targets are reported on, with what they cause elsewhere.
-    let (mut report_files, missing) = discovery::discover(&settings, &targets, opts.force_exclude);
-    let stdin_excluded = stdin_path
-        .as_ref()
-        .is_some_and(|p| opts.force_exclude && settings.is_excluded(p));
-    if let Some(p) = &stdin_path
-        && !stdin_excluded
-    {
-        report_files.push(p.clone());
-    }
-    let whole_project = targets.len() == 1 && targets[0] == settings.root && stdin_path.is_none();
-    let project_files = if whole_project {
-        report_files.clone()
-    } else {
-        discovery::discover(&settings, std::slice::from_ref(&settings.root), false).0
-    };
-    let mut all: Vec<PathBuf> = project_files;
-    all.extend(report_files.iter().cloned());
-    // The stdin file may not exist on disk yet.
-    all.extend(stdin_path.iter().cloned());
-    all.sort();
-    all.dedup();
-    timer.lap("discovery");
-
     let mut sources = Sources::default();
     if let (Some(p), Some(text)) = (&stdin_path, &opts.stdin) {
         let doc = match &opts.stdin_error {
@@ -339,12 +315,49 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         ))
     });
     let settings = Arc::new(settings);
-    let mut ws = Workspace::load(settings.clone(), all, sources, fact_cache);
-    timer.lap_split(
-        &format!("read+parse ({} files from cache)", ws.cache_hits),
-        "index",
-        ws.index_time,
-    );
+    // The whole project is indexed; the targets are reported on, with what they cause elsewhere.
+    let whole_project = targets.len() == 1 && targets[0] == settings.root && stdin_path.is_none();
+    let stdin_excluded = stdin_path
+        .as_ref()
+        .is_some_and(|p| opts.force_exclude && settings.is_excluded(p));
+    let (mut ws, report_files, missing) = if whole_project {
+        // Files are read and parsed while the walk lists the others.
+        let (ws, (files, missing)) =
+            Workspace::discover_and_load(settings.clone(), sources, fact_cache, |on_file| {
+                let (files, missing) =
+                    discovery::discover_streaming(&settings, &targets, opts.force_exclude, on_file);
+                (files.clone(), (files, missing))
+            });
+        timer.lap_split(
+            &format!("discovery, read+parse ({} files from cache)", ws.cache_hits),
+            "index",
+            ws.index_time,
+        );
+        (ws, files, missing)
+    } else {
+        let (mut report_files, missing) =
+            discovery::discover(&settings, &targets, opts.force_exclude);
+        if let Some(p) = &stdin_path
+            && !stdin_excluded
+        {
+            report_files.push(p.clone());
+        }
+        let mut all: Vec<PathBuf> =
+            discovery::discover(&settings, std::slice::from_ref(&settings.root), false).0;
+        all.extend(report_files.iter().cloned());
+        // The stdin file may not exist on disk yet.
+        all.extend(stdin_path.iter().cloned());
+        all.sort();
+        all.dedup();
+        timer.lap("discovery");
+        let ws = Workspace::load(settings.clone(), all, sources, fact_cache);
+        timer.lap_split(
+            &format!("read+parse ({} files from cache)", ws.cache_hits),
+            "index",
+            ws.index_time,
+        );
+        (ws, report_files, missing)
+    };
 
     let selections = select::selections(&settings, &selectors, &report_files)?;
     let missing_diags: Vec<Diagnostic> =

@@ -75,6 +75,18 @@ pub fn discover(
     roots: &[PathBuf],
     force_exclude: bool,
 ) -> (Vec<PathBuf>, Vec<MissingPath>) {
+    discover_streaming(settings, roots, force_exclude, &|_| {})
+}
+
+/// [`discover`], telling `on_file` of each file of the walk as soon as it is listed (so its facts
+/// can be extracted while the walk goes on). A Rust or SQL file is told before the walk knows
+/// whether it lies in a Cargo project; the returned list is what counts.
+pub fn discover_streaming(
+    settings: &Settings,
+    roots: &[PathBuf],
+    force_exclude: bool,
+    on_file: &(dyn Fn(&Path) + Sync),
+) -> (Vec<PathBuf>, Vec<MissingPath>) {
     let mut files = Vec::new();
     let mut missing = Vec::new();
     let mut dirs = Vec::new();
@@ -135,6 +147,7 @@ pub fn discover(
             let cargo = &cargo;
             let pending = &pending;
             let walked = &walked;
+            let found_file = on_file;
             Box::new(move |entry| {
                 let Ok(entry) = entry else {
                     return WalkState::Continue;
@@ -170,8 +183,10 @@ pub fn discover(
                 }
                 if !is_dir && entry.file_type().is_some_and(|t| t.is_file()) {
                     if is_python(path) {
+                        found_file(path);
                         found.lock().unwrap().push(path.to_path_buf());
                     } else if is_rust(path) || is_sql_migration(path) {
+                        found_file(path);
                         pending.lock().unwrap().push(path.to_path_buf());
                     }
                 }

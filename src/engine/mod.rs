@@ -55,15 +55,63 @@ impl Workspace {
         sources: Sources,
         cache: Option<cache::FactCache>,
     ) -> Workspace {
+        let sources = sources.with_max_file_size(settings.max_file_size);
+        Self::load_with(settings, files, sources, cache, Prefetched::default())
+    }
+
+    /// Discover and load in one go: `discover` walks the project, telling the callback it is
+    /// given of each file as it is listed, and returns the files to load (absolute, sorted) with
+    /// whatever else it found. Each file's facts are extracted as soon as the walk lists it, on
+    /// the workspace's pool, so extraction overlaps the walk (which mostly waits on the file
+    /// system). A file listed but not returned is dropped; one returned but not listed is loaded
+    /// after the walk.
+    pub fn discover_and_load<R: Send>(
+        settings: Arc<Settings>,
+        sources: Sources,
+        cache: Option<cache::FactCache>,
+        discover: impl FnOnce(&(dyn Fn(&Path) + Sync)) -> (Vec<PathBuf>, R) + Send,
+    ) -> (Workspace, R) {
         let pool = pool::shared();
         let sources = sources.with_max_file_size(settings.max_file_size);
+        let done: std::sync::Mutex<Prefetched> = Default::default();
+        let (files, rest) = pool.install(|| {
+            rayon::scope(|scope| {
+                let (sources, cache, done) = (&sources, &cache, &done);
+                let start = |path: &Path| {
+                    let path = path.to_path_buf();
+                    scope.spawn(move |_| {
+                        let loaded = facts_for(sources, cache.as_ref(), &path);
+                        if let Ok(mut d) = done.lock() {
+                            d.insert(path, loaded);
+                        }
+                    });
+                };
+                discover(&start)
+            })
+        });
+        let prefetched = done.into_inner().unwrap_or_default();
+        let ws = Self::load_with(settings, files, sources, cache, prefetched);
+        (ws, rest)
+    }
+
+    fn load_with(
+        settings: Arc<Settings>,
+        files: Vec<PathBuf>,
+        sources: Sources,
+        cache: Option<cache::FactCache>,
+        prefetched: Prefetched,
+    ) -> Workspace {
+        let pool = pool::shared();
         let hits = std::sync::atomic::AtomicUsize::new(0);
         let (loaded, hashes): (Vec<_>, Vec<_>) = pool.install(|| {
             files
                 .par_iter()
                 .map(|path| {
                     let meta = FileMeta::new(path.clone(), settings.module_name(path));
-                    let (facts, hit, hash) = facts_for(&sources, cache.as_ref(), path);
+                    let (facts, hit, hash) = match prefetched.get(path) {
+                        Some((facts, hit, hash)) => (facts.clone(), *hit, *hash),
+                        None => facts_for(&sources, cache.as_ref(), path),
+                    };
                     if hit {
                         hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -392,6 +440,9 @@ fn fill_edit_positions(diags: &mut [Diagnostic], text: &str) {
     }
 }
 
+/// Facts extracted while the walk went on, by path (see [`Workspace::discover_and_load`]).
+type Prefetched = HashMap<PathBuf, (Arc<FileFacts>, bool, Option<cache::Key>)>;
+
 /// One file's facts (from the cache when its content was seen before, else extracted), whether
 /// they came from the cache, and the hash of the text.
 fn facts_for(
@@ -429,4 +480,67 @@ fn facts_for(
             (facts, false, Some(key))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::engine::select::Selectors;
+
+    /// Loading while the walk goes on gives the workspace a walk-then-load gives: the same files
+    /// in the same order and the same findings. A file the walk lists but does not return (a
+    /// Rust file outside any Cargo project) is not loaded.
+    #[test]
+    fn discovering_and_loading_together_equals_one_after_the_other() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+        let settings = Arc::new(config::resolve_settings(root.clone(), None).unwrap());
+        let roots = [settings.root.clone()];
+        let (files, _) = crate::discovery::discover(&settings, &roots, false);
+        assert!(files.len() > 5);
+        let sel = select::selections(&settings, &Selectors::default(), &files).unwrap();
+        let findings = |ws: &Workspace| -> Vec<String> {
+            let ids: Vec<FileId> = files.iter().filter_map(|p| ws.file_id(p)).collect();
+            ws.lint(&ids, &sel)
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {:?} {} {}",
+                        d.path.display(),
+                        d.span,
+                        d.rule.code(),
+                        d.message
+                    )
+                })
+                .collect()
+        };
+        let one = Workspace::load(settings.clone(), files.clone(), Sources::default(), None);
+        let listed = std::sync::Mutex::new(Vec::new());
+        let load = |drop_first: bool| {
+            Workspace::discover_and_load(settings.clone(), Sources::default(), None, |on_file| {
+                let (mut found, _) =
+                    crate::discovery::discover_streaming(&settings, &roots, false, &|p: &Path| {
+                        listed.lock().unwrap().push(p.to_path_buf());
+                        on_file(p)
+                    });
+                if drop_first {
+                    found.remove(0);
+                }
+                (found, ())
+            })
+            .0
+        };
+        let two = load(false);
+        assert_eq!(listed.lock().unwrap().len(), files.len());
+        assert_eq!(two.len(), files.len());
+        for (i, p) in files.iter().enumerate() {
+            assert_eq!(two.file_id(p), Some(i as FileId));
+        }
+        assert!(!findings(&one).is_empty());
+        assert_eq!(findings(&one), findings(&two));
+        // Listed, extracted, then left out by the walk's result: not loaded.
+        let three = load(true);
+        assert_eq!(three.len(), files.len() - 1);
+        assert!(three.file_id(&files[0]).is_none());
+    }
 }
