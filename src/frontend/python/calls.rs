@@ -614,12 +614,7 @@ impl<'a> Extractor<'a, '_> {
         }
         match e {
             Expr::Call(c) => {
-                let is_q = match &*c.func {
-                    Expr::Name(n) => n.id == "Q",
-                    Expr::Attribute(a) => a.attr.id == "Q",
-                    _ => false,
-                };
-                if !is_q {
+                if !is_q_call(c) {
                     return;
                 }
                 let row = |e: &Expr| self.is_row_expr(e);
@@ -1393,6 +1388,15 @@ pub(super) fn collect_filter_keywords(args: &ast::Arguments, out: &mut Vec<Name>
     }
 }
 
+/// `Q(...)` or `models.Q(...)`.
+fn is_q_call(c: &ast::ExprCall) -> bool {
+    match &*c.func {
+        Expr::Name(n) => n.id == "Q",
+        Expr::Attribute(a) => a.attr.id == "Q",
+        _ => false,
+    }
+}
+
 /// Keywords of `Q(...)` objects, through `&`, `|` and `~`.
 pub(super) fn collect_q_keywords(e: &Expr, out: &mut Vec<Name>, depth: u32) {
     if depth > 16 {
@@ -1400,12 +1404,7 @@ pub(super) fn collect_q_keywords(e: &Expr, out: &mut Vec<Name>, depth: u32) {
     }
     match e {
         Expr::Call(c) => {
-            let is_q = match &*c.func {
-                Expr::Name(n) => n.id == "Q",
-                Expr::Attribute(a) => a.attr.id == "Q",
-                _ => false,
-            };
-            if is_q {
+            if is_q_call(c) {
                 collect_filter_keywords(&c.arguments, out);
             }
         }
