@@ -312,8 +312,9 @@ pub struct QuerySite {
     /// lookups built elsewhere (see [`LinkTarget::AttrCall`] and [`DictReturn`]).
     #[serde(default)]
     pub self_attr_splats: ThinVec<(Name, Name)>,
-    /// Lookups whose value is the key of `self` (`object_id=self.pk`, `fk_id=self.id`), in a
-    /// method: with the class of the method, a generic relation pinned to the instance.
+    /// Lookups whose value is the key of `self` (`object_id=self.pk`, `fk_id=self.id`) or its
+    /// content type (`content_type=ContentType.objects.get_for_model(self)`), in a method: with
+    /// the class of the method, a generic relation pinned to the instance.
     #[serde(default)]
     pub self_key_keywords: ThinVec<Name>,
     /// The string arguments of the chain's `values_list(...)` / `values(...)` call: which

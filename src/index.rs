@@ -1685,8 +1685,10 @@ impl Index {
                     }
                     _ => (None, None),
                 };
+                // A many-to-many to the tenant model itself links a row to several tenants.
                 if let Some(t) = to
                     && self.owned_target(t)
+                    && !(many && self.infos[self.flat(t)].is_tenant_model)
                 {
                     forward.push((a.name.clone(), t));
                 }

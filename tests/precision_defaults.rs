@@ -404,7 +404,8 @@ fn dict_lookup_values_are_read_like_keywords() {
 
 /// A many-to-many field to a tenant-owned model pins rows to given instances as a foreign key
 /// does (`filter(labels=label)` with a label read for the tenant); a lookup of another kind
-/// through it (`labels__name=`), or one to a model that is not tenant-owned, does not.
+/// through it (`labels__name=`), or one to a model that is not tenant-owned, or to the tenant
+/// model itself (a row shared with several tenants), does not.
 #[test]
 fn many_to_many_lookups_on_an_instance_pin_the_tenant() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -412,16 +413,20 @@ fn many_to_many_lookups_on_an_instance_pin_the_tenant() {
     views_scoped_project(
         root,
         "app/views.py",
-        "from app.models import Doc, Label\n\n\ndef docs(request, tenant, pk):\n    label = Label.objects.get(tenant=tenant, pk=pk)\n    a = Doc.objects.filter(labels=label)\n    b = Doc.objects.filter(labels__in=[label])\n    c = Doc.objects.filter(labels__name=\"x\")\n    d = Doc.objects.filter(colours=request.colour)\n    return a, b, c, d\n",
+        "from app.models import Doc, Label\n\n\ndef docs(request, tenant, pk):\n    label = Label.objects.get(tenant=tenant, pk=pk)\n    a = Doc.objects.filter(labels=label)\n    b = Doc.objects.filter(labels__in=[label])\n    c = Doc.objects.filter(labels__name=\"x\")\n    d = Doc.objects.filter(colours=request.colour)\n    e = Doc.objects.filter(shared_with=request.tenant)\n    return a, b, c, d, e\n",
     );
     write(
         root,
         "app/models.py",
-        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Colour(models.Model):\n    name = models.CharField(max_length=9)\n\n\nclass Label(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    name = models.CharField(max_length=9)\n\n\nclass Doc(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    labels = models.ManyToManyField(Label)\n    colours = models.ManyToManyField(\"Colour\")\n",
+        "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Colour(models.Model):\n    name = models.CharField(max_length=9)\n\n\nclass Label(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    name = models.CharField(max_length=9)\n\n\nclass Doc(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    labels = models.ManyToManyField(Label)\n    colours = models.ManyToManyField(\"Colour\")\n    shared_with = models.ManyToManyField(Tenant, related_name=\"shared_docs\")\n",
     );
     assert_eq!(
         findings_in(root, "app/views.py"),
-        vec!["app/views.py:8:9 TEN201", "app/views.py:9:9 TEN201"]
+        vec![
+            "app/views.py:8:9 TEN201",
+            "app/views.py:9:9 TEN201",
+            "app/views.py:10:9 TEN201"
+        ]
     );
 }
 
@@ -436,18 +441,22 @@ fn q_objects_on_instances_pin_relations() {
     write(
         root,
         "app/views.py",
-        "from django.db.models import Q\n\nfrom app.models import Issue, Project\n\n\ndef issues(request, tenant):\n    project = Project.objects.get(tenant=tenant, pk=request.GET[\"p\"])\n    others = [project]\n    a = Issue.objects.filter(Q(title=\"x\"), Q(project__in=others))\n    b = Issue.objects.filter(Q(project=project) | Q(project__in=others))\n    c = Issue.objects.filter(Q(project=project) | Q(title=\"x\"))\n    d = Issue.objects.filter(Q(project_id=request.GET[\"p\"]))\n    return a, b, c, d\n",
+        "from django.db.models import Q\n\nfrom app.models import Issue, Project\n\n\ndef issues(request, tenant):\n    project = Project.objects.get(tenant=tenant, pk=request.GET[\"p\"])\n    others = [project]\n    a = Issue.objects.filter(Q(title=\"x\"), Q(project__in=others))\n    b = Issue.objects.filter(Q(project=project) | Q(project__in=others))\n    c = Issue.objects.filter(Q(project=project) | Q(title=\"x\"))\n    d = Issue.objects.filter(Q(project_id=request.GET[\"p\"]))\n    e = Issue.objects.filter(Q(project=project, _negated=True))\n    return a, b, c, d, e\n",
     );
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     assert_eq!(
         findings_in(root, "app/views.py"),
-        vec!["app/views.py:11:9 TEN201", "app/views.py:12:9 TEN201"]
+        vec![
+            "app/views.py:11:9 TEN201",
+            "app/views.py:12:9 TEN201",
+            "app/views.py:13:9 TEN201"
+        ]
     );
 }
 
 /// `filter(content_type=ct, object_id=self.pk)` in a method of a tenant-owned model reads the
-/// rows a generic relation attaches to that instance; without the content type, or in a method
-/// of a model that is not tenant-owned, it pins nothing.
+/// rows a generic relation attaches to that instance; without the content type, with another
+/// model's content type, or in a method of a model that is not tenant-owned, it pins nothing.
 #[test]
 fn generic_relation_to_self_pins_the_tenant() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -455,7 +464,7 @@ fn generic_relation_to_self_pins_the_tenant() {
     write(
         root,
         "app/models.py",
-        "from django.contrib.contenttypes.fields import GenericForeignKey\nfrom django.contrib.contenttypes.models import ContentType\nfrom django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Log(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)\n    object_id = models.PositiveIntegerField()\n    target = GenericForeignKey(\"content_type\", \"object_id\")\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n\n    def any_logs(self):\n        return Log.objects.filter(object_id=self.pk)\n\n\nclass Colour(models.Model):\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n",
+        "from django.contrib.contenttypes.fields import GenericForeignKey\nfrom django.contrib.contenttypes.models import ContentType\nfrom django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Log(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)\n    object_id = models.PositiveIntegerField()\n    target = GenericForeignKey(\"content_type\", \"object_id\")\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n\n    def any_logs(self):\n        return Log.objects.filter(object_id=self.pk)\n\n    def colour_logs(self):\n        return Log.objects.filter(content_type=ContentType.objects.get_for_model(Colour), object_id=self.pk)\n\n\nclass Colour(models.Model):\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n",
     );
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "tenantlint.toml", "scoped-managers = []\n");
@@ -464,7 +473,11 @@ fn generic_relation_to_self_pins_the_tenant() {
             .into_iter()
             .filter(|f| f.ends_with("TEN201"))
             .collect::<Vec<_>>(),
-        vec!["app/models.py:25:16 TEN201", "app/models.py:31:16 TEN201"]
+        vec![
+            "app/models.py:25:16 TEN201",
+            "app/models.py:28:16 TEN201",
+            "app/models.py:34:16 TEN201"
+        ]
     );
 }
 

@@ -160,6 +160,11 @@ fn reads_no_rows(index: &Index, class: &ClassLike, m: &str, depth: u32) -> bool 
     let Some(owner) = index.like_method_owner(class, m) else {
         return false;
     };
+    // Defined more than once (an `@overload` stub, a conditional definition): which one runs
+    // is not known here.
+    if index.class(owner).methods.iter().filter(|n| *n == m).count() != 1 {
+        return false;
+    }
     let Some(only) = index
         .facts(owner.file)
         .self_calls_only
@@ -336,11 +341,8 @@ fn generic_relation_to_self(index: &Index, file: FileId, site: &QuerySite) -> bo
     let Resolved::Class(model) = index.resolve_at(file, &site.receiver, &site.root) else {
         return false;
     };
-    let has = |k: &str| {
-        site.filter_keywords
-            .iter()
-            .any(|f| f == k || f.strip_suffix("_id") == Some(k))
-    };
+    // The content type must be `self`'s too: another model's rows with the same pk are not.
+    let has = |k: &str| site.self_key_keywords.iter().any(|f| f == k);
     index.ancestors(Resolved::Class(model)).any(|anc| {
         let Resolved::Class(c) = anc else {
             return false;

@@ -474,10 +474,7 @@ impl<'a> Extractor<'a, '_> {
                 Some(a) => {
                     out.keywords.push(a.id.clone());
                     let row = |e: &Expr| self.is_row_expr(e);
-                    if let Expr::Attribute(attr) = &k.value
-                        && matches!(attr.attr.id.as_str(), "pk" | "id")
-                        && matches!(&*attr.value, Expr::Name(n) if n.id == "self")
-                    {
+                    if self.is_self_key_or_type(&k.value) {
                         out.self_key_keywords.push(a.id.clone());
                     }
                     if is_instance_value(&k.value, &row, 0) {
@@ -584,6 +581,24 @@ impl<'a> Extractor<'a, '_> {
         }
     }
 
+    /// `self.pk`, `self.id`, or the content type of `self`
+    /// (`ContentType.objects.get_for_model(self)`, inline or in a local).
+    fn is_self_key_or_type(&self, value: &Expr) -> bool {
+        let is_self = |e: &Expr| matches!(e, Expr::Name(n) if n.id == "self");
+        let for_self = |e: &Expr| {
+            matches!(e, Expr::Call(c)
+                if matches!(&*c.func, Expr::Attribute(f) if f.attr.id == "get_for_model")
+                    && matches!(&*c.arguments.args, [arg] if is_self(arg)))
+        };
+        match value {
+            Expr::Attribute(attr) => {
+                matches!(attr.attr.id.as_str(), "pk" | "id") && is_self(&attr.value)
+            }
+            Expr::Name(n) => self.local_value(&n.id).is_some_and(for_self),
+            other => for_self(other),
+        }
+    }
+
     /// Where the query chain a lookup's value is starts: the value itself (also inside
     /// `list(...)`, `set(...)`, `tuple(...)`), or the chain a local holds (`ids` after
     /// `ids = M.objects.filter(...).values_list(...)`). The rules find the site by that offset.
@@ -614,7 +629,13 @@ impl<'a> Extractor<'a, '_> {
         }
         match e {
             Expr::Call(c) => {
-                if !is_q_call(c) {
+                // `Q(..., _negated=True)`, `Q(..., _connector=...)` do not pin.
+                if !is_q_call(c)
+                    || c.arguments
+                        .keywords
+                        .iter()
+                        .any(|k| k.arg.as_ref().is_some_and(|a| a.id.starts_with('_')))
+                {
                     return;
                 }
                 let row = |e: &Expr| self.is_row_expr(e);
@@ -1366,7 +1387,7 @@ fn comp_instance(
     }
 }
 
-/// The branches of `a | b | c` (any nesting), each with the keywords of its `Q(...)` objects.
+/// The keywords of a filtering call's arguments, with those of its `Q(...)` objects.
 pub(super) fn collect_filter_keywords(args: &ast::Arguments, out: &mut Vec<Name>) {
     for k in &args.keywords {
         match &k.arg {

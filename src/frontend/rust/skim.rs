@@ -525,14 +525,19 @@ fn unmarked_items(src: &str, toks: &[Tok], a: usize, b: usize, spans: &mut Vec<(
     let punct = |k: usize, c: u8| k < b && toks[k].kind == Kind::Punct && byte(k) == c;
     let mut i = a;
     while i < b {
-        // `#![..]`: an inner attribute of the file or of the enclosing item.
-        if punct(i, b'#')
-            && punct(i + 1, b'!')
-            && i + 2 < b
-            && toks[i + 2].kind == Kind::Open
-            && byte(i + 2) == b'['
+        // `#![..]`: an inner attribute of the file or of the enclosing item, kept with the
+        // inner doc comments (`//!`) before it.
+        let mut d = i;
+        while d < b && toks[d].kind == Kind::Doc {
+            d += 1;
+        }
+        if punct(d, b'#')
+            && punct(d + 1, b'!')
+            && d + 2 < b
+            && toks[d + 2].kind == Kind::Open
+            && byte(d + 2) == b'['
         {
-            i = toks[i + 2].pair as usize + 1;
+            i = toks[d + 2].pair as usize + 1;
             continue;
         }
         let start = i;
@@ -597,8 +602,14 @@ fn head_keyword<'s>(src: &'s str, toks: &[Tok], a: usize, b: usize) -> Option<&'
         match t.kind {
             Kind::Doc => k += 1,
             Kind::Punct if text == "#" => {
-                // `#[..]`: skip the group after it.
-                let g = toks.get(k + 1)?;
+                // `#[..]` (or `#![..]`): skip the group after it.
+                let mut g = k + 1;
+                if toks.get(g).is_some_and(|t| {
+                    t.kind == Kind::Punct && src.as_bytes()[t.start as usize] == b'!'
+                }) {
+                    g += 1;
+                }
+                let g = toks.get(g)?;
                 if g.kind != Kind::Open {
                     return None;
                 }

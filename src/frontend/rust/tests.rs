@@ -298,6 +298,27 @@ pub fn last(conn: &mut PgConnection) { diesel::delete(invoices::table).execute(c
     assert!(r.functions.len() >= 8);
 }
 
+/// Inner doc comments before an inner attribute stay with it: the item after them is read
+/// whole (a `use` group keeps its `;`, so the walk still knows the crate of `query`).
+#[test]
+fn inner_docs_before_inner_attributes_do_not_merge_into_the_next_item() {
+    for src in [
+        "//! Invoice queries.\n#![allow(clippy::too_many_arguments)]\nuse sqlx::{query, PgPool};\nfn other() {}\npub async fn all(p: &PgPool) { query(\"SELECT * FROM invoices\").fetch_all(p).await; }\n",
+        "mod t {\n    //! Tests.\n    #![cfg(test)]\n    fn helper() {}\n    fn q(c: &mut PgConnection) { users::table.load(c); }\n}\n",
+    ] {
+        let fast = extract_source(src);
+        let full = extract_source_full(src);
+        assert!(!full.has_syntax_error());
+        assert_eq!(
+            serde_json::to_string(&fast).unwrap(),
+            serde_json::to_string(&full).unwrap(),
+            "{src}"
+        );
+        let r = full.rust.unwrap();
+        assert_eq!(r.sql.len() + r.queries.len(), 1, "{src}");
+    }
+}
+
 /// What the partial parse gives up: a syntax error in an item without a marker, in a file with
 /// one, is not reported (rustc reports it); one in an item with a marker still is.
 #[test]
