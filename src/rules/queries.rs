@@ -162,7 +162,14 @@ fn reads_no_rows(index: &Index, class: &ClassLike, m: &str, depth: u32) -> bool 
     };
     // Defined more than once (an `@overload` stub, a conditional definition): which one runs
     // is not known here.
-    if index.class(owner).methods.iter().filter(|n| *n == m).count() != 1 {
+    if index
+        .class(owner)
+        .methods
+        .iter()
+        .filter(|n| *n == m)
+        .count()
+        != 1
+    {
         return false;
     }
     let Some(only) = index
