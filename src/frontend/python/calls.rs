@@ -1424,11 +1424,7 @@ pub(super) fn collect_q_keywords(e: &Expr, out: &mut Vec<Name>, depth: u32) {
         return;
     }
     match e {
-        Expr::Call(c) => {
-            if is_q_call(c) {
-                collect_filter_keywords(&c.arguments, out);
-            }
-        }
+        Expr::Call(c) if is_q_call(c) => collect_filter_keywords(&c.arguments, out),
         Expr::BinOp(b) if matches!(b.op, ast::Operator::BitAnd) => {
             // `Q(tenant=t) & Q(...)`: the tenant predicate holds for the whole filter.
             collect_q_keywords(&b.left, out, depth + 1);
