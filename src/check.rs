@@ -321,15 +321,18 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         .as_ref()
         .is_some_and(|p| opts.force_exclude && settings.is_excluded(p));
     let (mut ws, report_files, missing) = if whole_project {
-        // Files are read and parsed while the walk lists the others.
-        let (ws, (files, missing)) =
+        // Files are read and parsed while the walk lists the others: "discovery" is the walk,
+        // "read+parse" what was left of the parsing after it.
+        let (ws, (files, missing, walked)) =
             Workspace::discover_and_load(settings.clone(), sources, fact_cache, |on_file| {
                 let (files, missing) =
                     discovery::discover_streaming(&settings, &targets, opts.force_exclude, on_file);
-                (files.clone(), (files, missing))
+                let walked = std::time::Instant::now();
+                (files.clone(), (files, missing, walked))
             });
+        timer.lap_until("discovery", walked);
         timer.lap_split(
-            &format!("discovery, read+parse ({} files from cache)", ws.cache_hits),
+            &format!("read+parse ({} files from cache)", ws.cache_hits),
             "index",
             ws.index_time,
         );
@@ -731,9 +734,13 @@ impl Timer {
     }
 
     fn lap(&self, phase: &str) {
+        self.lap_until(phase, std::time::Instant::now());
+    }
+
+    /// A lap that ended at `now` (measured inside another phase's work).
+    fn lap_until(&self, phase: &str, now: std::time::Instant) {
         if self.print || self.collect {
-            let now = std::time::Instant::now();
-            let ms = (now - self.last.get()).as_secs_f64() * 1000.0;
+            let ms = now.saturating_duration_since(self.last.get()).as_secs_f64() * 1000.0;
             if self.print {
                 eprintln!("timing: {phase}: {ms:.1} ms{}", rss_note());
             }
