@@ -187,6 +187,20 @@ fn write_tenant_models(root: &Path) {
 fn views_scoped_project(root: &Path, file: &str, src: &str) {
     write_tenant_models(root);
     write(root, file, src);
+    write_views_scoped_config(root);
+}
+
+/// A project whose scoping lives in views, with `models` as `app/models.py` and `views` (if
+/// any) as `app/views.py`.
+fn views_scoped_models(root: &Path, models: &str, views: Option<&str>) {
+    write(root, "app/models.py", models);
+    if let Some(views) = views {
+        write(root, "app/views.py", views);
+    }
+    write_views_scoped_config(root);
+}
+
+fn write_views_scoped_config(root: &Path) {
     write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
     write(root, "tenantlint.toml", "scoped-managers = []\n");
 }
@@ -276,8 +290,7 @@ fn pk_of_a_row_a_project_function_returned() {
         "app/views.py",
         "from app import services\nfrom app.models import Issue\nfrom app.services import make, nested_other, nothing\n\n\ndef touch(project):\n    row = make(project)\n    Issue.objects.filter(id=row.id).update(project=project)\n    row2 = services.maybe(project)\n    Issue.objects.filter(id=row2.id).delete()\n    n = nothing(project)\n    Issue.objects.filter(id=n.id).delete()\n    o = nested_other(project)\n    Issue.objects.filter(id=o.id).delete()\n    row = project.data\n    Issue.objects.filter(id=row.id).delete()\n",
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    write_views_scoped_config(root);
     let views = findings_in(root, "app/views.py");
     assert_eq!(
         views,
@@ -308,8 +321,7 @@ fn lookups_of_a_dict_a_project_function_built_for_self() {
         "app/views.py",
         "from app.filters import build_filters, sometimes\nfrom app.models import Issue\n\n\nclass Base:\n    def setup(self, request):\n        self.filters = build_filters(request.tenant, request.user)\n        self.maybe = sometimes(request.tenant)\n\n\nclass IssueStats(Base):\n    def get(self, request):\n        self.setup(request)\n        scoped = Issue.objects.filter(**self.filters[\"base\"]).count()\n        everyone = Issue.objects.filter(**self.filters[\"open\"]).count()\n        maybe = Issue.objects.filter(**self.maybe[\"base\"]).count()\n        return scoped, everyone, maybe\n\n\nclass Reset(Base):\n    def reset(self):\n        self.filters = {\"base\": {}}\n\n    def get(self, request):\n        self.setup(request)\n        return Issue.objects.filter(**self.filters[\"base\"]).count()\n",
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
+    write_views_scoped_config(root);
     let views = findings_in(root, "app/views.py");
     // `Reset` assigns a dict of its own to `self.filters` too: its keys are not read, so its
     // query is not taken as scoped.
@@ -410,15 +422,12 @@ fn dict_lookup_values_are_read_like_keywords() {
 fn many_to_many_lookups_on_an_instance_pin_the_tenant() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    views_scoped_project(
+    views_scoped_models(
         root,
-        "app/views.py",
-        "from app.models import Doc, Label\n\n\ndef docs(request, tenant, pk):\n    label = Label.objects.get(tenant=tenant, pk=pk)\n    a = Doc.objects.filter(labels=label)\n    b = Doc.objects.filter(labels__in=[label])\n    c = Doc.objects.filter(labels__name=\"x\")\n    d = Doc.objects.filter(colours=request.colour)\n    e = Doc.objects.filter(shared_with=request.tenant)\n    return a, b, c, d, e\n",
-    );
-    write(
-        root,
-        "app/models.py",
         "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Colour(models.Model):\n    name = models.CharField(max_length=9)\n\n\nclass Label(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    name = models.CharField(max_length=9)\n\n\nclass Doc(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    labels = models.ManyToManyField(Label)\n    colours = models.ManyToManyField(\"Colour\")\n    shared_with = models.ManyToManyField(Tenant, related_name=\"shared_docs\")\n",
+        Some(
+            "from app.models import Doc, Label\n\n\ndef docs(request, tenant, pk):\n    label = Label.objects.get(tenant=tenant, pk=pk)\n    a = Doc.objects.filter(labels=label)\n    b = Doc.objects.filter(labels__in=[label])\n    c = Doc.objects.filter(labels__name=\"x\")\n    d = Doc.objects.filter(colours=request.colour)\n    e = Doc.objects.filter(shared_with=request.tenant)\n    return a, b, c, d, e\n",
+        ),
     );
     assert_eq!(
         findings_in(root, "app/views.py"),
@@ -461,13 +470,11 @@ fn q_objects_on_instances_pin_relations() {
 fn generic_relation_to_self_pins_the_tenant() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write(
+    views_scoped_models(
         root,
-        "app/models.py",
         "from django.contrib.contenttypes.fields import GenericForeignKey\nfrom django.contrib.contenttypes.models import ContentType\nfrom django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Log(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)\n    object_id = models.PositiveIntegerField()\n    target = GenericForeignKey(\"content_type\", \"object_id\")\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n\n    def any_logs(self):\n        return Log.objects.filter(object_id=self.pk)\n\n    def colour_logs(self):\n        return Log.objects.filter(content_type=ContentType.objects.get_for_model(Colour), object_id=self.pk)\n\n\nclass Colour(models.Model):\n    def logs(self):\n        ct = ContentType.objects.get_for_model(self)\n        return Log.objects.filter(content_type=ct, object_id=self.pk)\n",
+        None,
     );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
     assert_eq!(
         findings_in(root, "app/models.py")
             .into_iter()
@@ -488,18 +495,13 @@ fn generic_relation_to_self_pins_the_tenant() {
 fn relation_subqueries_and_key_paths() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    write(
+    views_scoped_models(
         root,
-        "app/models.py",
         "from django.db import models\n\n\nclass Tenant(models.Model):\n    pass\n\n\nclass Project(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n\n\nclass Issue(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    project = models.ForeignKey(Project, on_delete=models.CASCADE)\n\n\nclass Comment(models.Model):\n    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE)\n    issue = models.ForeignKey(Issue, on_delete=models.CASCADE)\n",
+        Some(
+            "from app.models import Comment, Issue, Project\n\n\ndef view(request, tenant):\n    issue_ids = Issue.objects.filter(tenant=tenant).values_list(\"id\", flat=True)\n    a = Comment.objects.filter(issue__in=issue_ids)\n    titled_ids = Issue.objects.filter(title=\"x\").values_list(\"id\")\n    b = Comment.objects.filter(issue_id__in=titled_ids)\n    project_ids = Project.objects.filter(tenant=tenant).values_list(\"id\")\n    c = Comment.objects.filter(issue__in=project_ids)\n    linked_project_ids = Comment.objects.filter(tenant=tenant).values_list(\"issue__project_id\")\n    d = Project.objects.filter(id__in=linked_project_ids)\n    return a, b, c, d\n",
+        ),
     );
-    write(
-        root,
-        "app/views.py",
-        "from app.models import Comment, Issue, Project\n\n\ndef view(request, tenant):\n    issue_ids = Issue.objects.filter(tenant=tenant).values_list(\"id\", flat=True)\n    a = Comment.objects.filter(issue__in=issue_ids)\n    titled_ids = Issue.objects.filter(title=\"x\").values_list(\"id\")\n    b = Comment.objects.filter(issue_id__in=titled_ids)\n    project_ids = Project.objects.filter(tenant=tenant).values_list(\"id\")\n    c = Comment.objects.filter(issue__in=project_ids)\n    linked_project_ids = Comment.objects.filter(tenant=tenant).values_list(\"issue__project_id\")\n    d = Project.objects.filter(id__in=linked_project_ids)\n    return a, b, c, d\n",
-    );
-    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
-    write(root, "tenantlint.toml", "scoped-managers = []\n");
     assert_eq!(
         findings_in(root, "app/views.py"),
         vec![

@@ -264,8 +264,8 @@ fn filtered_at(
         let (_, target) = info.tenant_relations.iter().find(|(r, _)| r == rel)?;
         Some((Some(index.info(*target)), *start))
     });
+    let facts = index.facts(file);
     for (target, start) in pk_subqueries.chain(rel_subqueries) {
-        let facts = index.facts(file);
         let Some(inner) = facts.query_sites.iter().find(|s| s.span.start == start) else {
             continue;
         };
