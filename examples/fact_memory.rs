@@ -97,14 +97,12 @@ fn main() {
         } )* };
     }
     fields!(
-        calls,
+        sites,
+        call_names,
         classes,
         functions,
-        query_sites,
         imports,
-        cache_sites,
         method_filters,
-        attr_stores,
         settings,
         version_syntax
     );

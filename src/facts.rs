@@ -708,9 +708,13 @@ pub struct FileFacts {
     pub star_imports: Vec<String>,
     pub imports: Vec<ImportStmt>,
     pub classes: Vec<ClassFact>,
-    pub query_sites: Vec<QuerySite>,
-    pub cache_sites: Vec<CacheSite>,
-    pub calls: Vec<CallSite>,
+    /// The query chains, cache calls, calls of interest and attribute stores, encoded: read by
+    /// the rules for this file only (see [`Sites`]).
+    pub sites: PackedSites,
+    /// The distinct callee names of [`Sites::calls`], sorted: what project-wide scans ask of
+    /// another file's calls without decoding them.
+    #[serde(default)]
+    pub call_names: ThinVec<Name>,
     pub functions: Vec<FunctionFact>,
     #[serde(default)]
     pub method_filters: Vec<MethodFilter>,
@@ -720,13 +724,62 @@ pub struct FileFacts {
     pub dict_returns: ThinVec<DictReturn>,
     #[serde(default)]
     pub self_calls_only: ThinVec<SelfCallsOnly>,
-    pub attr_stores: Vec<AttrStore>,
     pub settings: Vec<SettingFact>,
     pub noqa: Noqa,
     pub lines: LineIndex,
     /// The facts of a Rust file or SQL migration (`None` for Python files).
     #[serde(default)]
     pub rust: Option<Box<crate::frontend::rust::RustFacts>>,
+}
+
+/// The per-site facts of a file: every query chain, cache call, call of interest and attribute
+/// store. They are most of a file's facts and only the rules checking that file read them, so
+/// [`FileFacts`] keeps them encoded ([`PackedSites`]: about a fifth of their decoded size) and a
+/// rule pass decodes them file by file, instead of holding every file's decoded sites for the
+/// whole run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Sites {
+    pub query_sites: Vec<QuerySite>,
+    pub cache_sites: Vec<CacheSite>,
+    pub calls: Vec<CallSite>,
+    pub attr_stores: Vec<AttrStore>,
+}
+
+/// [`Sites`] encoded with postcard. Written and read only by this program (in memory, and inside
+/// fact cache entries, whose pack is checksummed), so decoding cannot fail but on a bug; if it
+/// did, the file would be checked as if it had no sites, never a panic.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackedSites(crate::packed::Bytes);
+
+impl PackedSites {
+    pub fn pack(sites: &Sites) -> PackedSites {
+        let empty = sites.query_sites.is_empty()
+            && sites.cache_sites.is_empty()
+            && sites.calls.is_empty()
+            && sites.attr_stores.is_empty();
+        if empty {
+            return PackedSites::default();
+        }
+        PackedSites(postcard::to_stdvec(sites).unwrap_or_default().into())
+    }
+
+    pub fn unpack(&self) -> Sites {
+        if self.0.is_empty() {
+            return Sites::default();
+        }
+        let decoded = postcard::from_bytes(&self.0);
+        debug_assert!(decoded.is_ok(), "packed sites decode");
+        decoded.unwrap_or_default()
+    }
+
+    /// Bytes held.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Where fixes may edit a file: computed from its source only when fixes are wanted (`--fix`,
@@ -801,22 +854,8 @@ impl FileFacts {
             f.params.shrink_to_fit();
             f.decorators.shrink_to_fit();
         }
-        for q in &mut self.query_sites {
-            q.filter_keywords.shrink_to_fit();
-            q.instance_keywords.shrink_to_fit();
-            q.param_keywords.shrink_to_fit();
-            q.or_groups.shrink_to_fit();
-            q.calls.shrink_to_fit();
-            q.self_attr_splats.shrink_to_fit();
-            q.self_key_keywords.shrink_to_fit();
-            q.rel_in_subqueries.shrink_to_fit();
-            q.values_fields.shrink_to_fit();
-        }
-        self.query_sites.shrink_to_fit();
-        self.cache_sites.shrink_to_fit();
-        self.calls.shrink_to_fit();
+        self.call_names.shrink_to_fit();
         self.functions.shrink_to_fit();
-        self.attr_stores.shrink_to_fit();
         self.method_filters.shrink_to_fit();
         self.method_links.shrink_to_fit();
         self.dict_returns.shrink_to_fit();
@@ -824,6 +863,28 @@ impl FileFacts {
         self.settings.shrink_to_fit();
         self.noqa.lines.shrink_to_fit();
         self.lines.shrink_to_fit();
+    }
+
+    /// Encode `sites` into [`FileFacts::sites`] and record their callee names.
+    pub fn set_sites(&mut self, sites: &Sites) {
+        let mut names: Vec<Name> = sites.calls.iter().map(|c| c.name.clone()).collect();
+        names.sort_unstable();
+        names.dedup();
+        self.call_names = names.into_iter().collect();
+        self.sites = PackedSites::pack(sites);
+    }
+
+    /// This file's sites, decoded (each call decodes again: a rule pass decodes once per file
+    /// and hands them to every rule, see [`crate::rules::Context::sites`]).
+    pub fn sites(&self) -> Sites {
+        self.sites.unpack()
+    }
+
+    /// Does this file call something named `name` (a callee's last name, see [`CallSite::name`])?
+    pub fn calls_name(&self, name: &str) -> bool {
+        self.call_names
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_ok()
     }
 
     /// The text did not parse.

@@ -622,10 +622,9 @@ impl Index {
         targets.sort_unstable();
         targets.dedup();
         targets.retain(|&t| t != file);
-        let dynamic = facts
-            .calls
+        let dynamic = DYNAMIC_MODEL_LOOKUPS
             .iter()
-            .any(|c| DYNAMIC_MODEL_LOOKUPS.contains(&c.name.as_str()));
+            .any(|name| facts.calls_name(name));
         (targets, dynamic)
     }
 
@@ -2469,7 +2468,10 @@ mod tests {
             &format!("# moved\n{MODELS}"),
         );
         assert!(!index.update(0, meta, facts));
-        assert_eq!(index.facts(1).query_sites[0].method.as_str(), "filter");
+        assert_eq!(
+            index.facts(1).sites().query_sites[0].method.as_str(),
+            "filter"
+        );
 
         // Removing the scoped manager changes the model's managers: derived again.
         let unscoped = MODELS.replace("    objects = TenantAwareManager()\n", "");

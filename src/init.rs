@@ -403,7 +403,7 @@ pub fn infer(index: &Index, preset: Option<(&str, usize)>) -> Result<Inferred, S
         }
     }
     for (fi, facts) in index.files() {
-        for site in &facts.cache_sites {
+        for site in &facts.sites().cache_sites {
             let mut all = Vec::new();
             keys(&site.key, &mut all);
             for k in all {

@@ -33,6 +33,7 @@ pub mod index;
 pub mod init;
 pub mod locate;
 pub mod noqa;
+pub mod packed;
 pub mod python_limits;
 pub mod registry;
 pub mod report;

@@ -278,11 +278,13 @@ impl Workspace {
             return Vec::new();
         }
         let facts = self.index.facts(file);
+        let sites = facts.sites();
         let suppressed = |rule: Rule, row: u32| noqa::is_suppressed(&facts.noqa, rule, row);
         let ctx = Context {
             index: &self.index,
             file,
             facts,
+            sites: &sites,
             settings: &self.settings,
             shared,
             suppressed: &suppressed,

@@ -128,6 +128,9 @@ pub struct Context<'a> {
     /// The file being checked.
     pub file: FileId,
     pub facts: &'a FileFacts,
+    /// The file's sites (query chains, cache calls, calls, attribute stores), decoded once for
+    /// all the rules that check it.
+    pub sites: &'a crate::facts::Sites,
     /// The run's settings (paths: settings modules, places where bypasses are allowed).
     pub settings: &'a Settings,
     /// Project-wide facts derived for the rules, computed once per run on first use.

@@ -202,17 +202,30 @@ fn reads_no_rows(index: &Index, class: &ClassLike, m: &str, depth: u32) -> bool 
 pub fn tenant_filtered(
     index: &Index,
     file: FileId,
+    sites: &[QuerySite],
     info: &ClassInfo,
     site: &QuerySite,
     tenant_fields: &[String],
     trust_params: bool,
 ) -> bool {
-    filtered_at(index, file, info, site, tenant_fields, trust_params, 0)
+    filtered_at(
+        index,
+        file,
+        sites,
+        info,
+        site,
+        tenant_fields,
+        trust_params,
+        0,
+    )
 }
 
+/// `sites`: the query sites of `file` (the subqueries of `pk__in=` and `<relation>__in=`).
+#[allow(clippy::too_many_arguments)]
 fn filtered_at(
     index: &Index,
     file: FileId,
+    sites: &[QuerySite],
     info: &ClassInfo,
     site: &QuerySite,
     tenant_fields: &[String],
@@ -264,9 +277,8 @@ fn filtered_at(
         let (_, target) = info.tenant_relations.iter().find(|(r, _)| r == rel)?;
         Some((Some(index.info(*target)), *start))
     });
-    let facts = index.facts(file);
     for (target, start) in pk_subqueries.chain(rel_subqueries) {
-        let Some(inner) = facts.query_sites.iter().find(|s| s.span.start == start) else {
+        let Some(inner) = sites.iter().find(|s| s.span.start == start) else {
             continue;
         };
         let Resolved::Class(model) = index.resolve_at(file, &inner.receiver, &inner.root) else {
@@ -288,6 +300,7 @@ fn filtered_at(
             || filtered_at(
                 index,
                 file,
+                sites,
                 inner_info,
                 inner,
                 tenant_fields,

@@ -87,14 +87,17 @@ struct Vocabulary<'a> {
     class_paths: HashSet<String>,
     /// Module-level bindings, functions and methods, calls, imports (bare).
     callable_names: HashSet<&'a str>,
+    /// Key helpers called in cache keys (`cache.get(tenant_key(x))`), bound or not: read from
+    /// the files' encoded sites, so owned.
+    key_helpers: HashSet<String>,
     /// `module.name` of every module-level binding, and imported paths.
     callable_paths: HashSet<String>,
     /// Class-level assignments (fields, managers).
     assigns: HashSet<&'a str>,
     /// First segments of query lookups (`tenant` of `tenant__slug=`).
-    lookups: HashSet<&'a str>,
+    lookups: HashSet<String>,
     /// Manager attributes used in queries (`Model.all_objects.filter(...)`).
-    query_managers: HashSet<&'a str>,
+    query_managers: HashSet<String>,
     /// String literals of settings modules (`"tenancy.middleware.TenantMiddleware"`).
     setting_strings: HashSet<&'a str>,
     /// Top-level packages imported anywhere (`django_scopes`).
@@ -192,17 +195,23 @@ impl<'a> Vocabulary<'a> {
             for f in &facts.functions {
                 v.callable_names.insert(f.name.as_str());
             }
-            for c in &facts.calls {
-                v.callable_names.insert(c.name());
+            for name in &facts.call_names {
+                v.callable_names.insert(name.as_str());
             }
-            // Key helpers called in cache keys (`cache.get(tenant_key(x))`), bound or not.
-            for site in &facts.cache_sites {
-                key_calls(&site.key, &mut v.callable_names);
+            // The sites are decoded one file at a time (never all at once).
+            let sites = facts.sites();
+            for site in &sites.cache_sites {
+                key_calls(&site.key, &mut v.key_helpers);
             }
-            for q in &facts.query_sites {
-                v.query_managers.insert(q.manager.as_str());
+            for q in &sites.query_sites {
+                if !v.query_managers.contains(q.manager.as_str()) {
+                    v.query_managers.insert(q.manager.to_string());
+                }
                 for k in &q.filter_keywords {
-                    v.lookups.insert(first_segment(k.as_str()));
+                    let first = first_segment(k.as_str());
+                    if !v.lookups.contains(first) {
+                        v.lookups.insert(first.to_string());
+                    }
                 }
             }
             for s in &facts.settings {
@@ -219,7 +228,11 @@ impl<'a> Vocabulary<'a> {
         }
         let hit = match kind {
             Kind::Class => self.class_names.contains(name),
-            Kind::Callable => self.callable_names.contains(name) || self.class_names.contains(name),
+            Kind::Callable => {
+                self.callable_names.contains(name)
+                    || self.key_helpers.contains(name)
+                    || self.class_names.contains(name)
+            }
             Kind::Field => {
                 self.assigns.contains(name)
                     || self.lookups.contains(name)
@@ -229,6 +242,7 @@ impl<'a> Vocabulary<'a> {
             Kind::Setting => {
                 self.class_names.contains(name)
                     || self.callable_names.contains(name)
+                    || self.key_helpers.contains(name)
                     || self
                         .setting_strings
                         .iter()
@@ -289,6 +303,9 @@ impl<'a> Vocabulary<'a> {
         fn bare<'s>(set: &HashSet<&'s str>, out: &mut Vec<&'s str>) {
             out.extend(set.iter().copied());
         }
+        fn owned<'s>(set: &'s HashSet<String>, out: &mut Vec<&'s str>) {
+            out.extend(set.iter().map(String::as_str));
+        }
         if dotted {
             let paths: Vec<&String> = match kind {
                 Kind::Class => self.class_paths.iter().collect(),
@@ -307,15 +324,16 @@ impl<'a> Vocabulary<'a> {
                 Kind::Class => bare(&self.class_names, &mut candidates),
                 Kind::Callable => {
                     bare(&self.callable_names, &mut candidates);
+                    owned(&self.key_helpers, &mut candidates);
                     bare(&self.class_names, &mut candidates);
                 }
                 Kind::Field => {
                     bare(&self.assigns, &mut candidates);
-                    bare(&self.lookups, &mut candidates);
+                    owned(&self.lookups, &mut candidates);
                 }
                 Kind::Attribute => {
                     bare(&self.assigns, &mut candidates);
-                    bare(&self.query_managers, &mut candidates);
+                    owned(&self.query_managers, &mut candidates);
                 }
                 Kind::Setting => {
                     bare(&self.class_names, &mut candidates);
@@ -349,11 +367,13 @@ fn last_name(base: &ExprRef) -> Option<&str> {
     }
 }
 
-fn key_calls<'a>(key: &'a KeyExpr, out: &mut HashSet<&'a str>) {
+fn key_calls(key: &KeyExpr, out: &mut HashSet<String>) {
     match key {
         KeyExpr::Call(func) => {
-            if let Some(name) = last_name(func) {
-                out.insert(name);
+            if let Some(name) = last_name(func)
+                && !out.contains(name)
+            {
+                out.insert(name.to_string());
             }
         }
         KeyExpr::Many(keys) => keys.iter().for_each(|k| key_calls(k, out)),

@@ -24,7 +24,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     super::rust::ten201::check(ctx, out);
     let index = ctx.index;
     let tenant_fields = &ctx.conv().tenant_fields;
-    for site in &ctx.facts.query_sites {
+    for site in &ctx.sites.query_sites {
         let Resolved::Class(model) = index.resolve_at(ctx.file, &site.receiver, &site.root) else {
             continue;
         };
@@ -45,6 +45,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             || tenant_filtered(
                 index,
                 ctx.file,
+                &ctx.sites.query_sites,
                 info,
                 site,
                 tenant_fields,

@@ -66,7 +66,7 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
     if conv.bypass_managers.is_empty() {
         return;
     }
-    for site in &ctx.facts.query_sites {
+    for site in &ctx.sites.query_sites {
         if !conv
             .bypass_managers
             .iter()
@@ -107,6 +107,7 @@ fn bypass_managers(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut Hash
             && !tenant_filtered(
                 ctx.index,
                 ctx.file,
+                &ctx.sites.query_sites,
                 info,
                 site,
                 &ctx.conv().tenant_fields,
@@ -178,7 +179,7 @@ fn model_manager_in_chain(ctx: &Context, expr: &ExprRef, root: &RootBinding) -> 
 /// django-scopes' `scope(site=None)`: a scope whose dimension is `None` disables that dimension.
 fn none_scopes(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet<u32>) {
     let managers = &ctx.conv().tenant_context_managers;
-    for call in &ctx.facts.calls {
+    for call in &ctx.sites.calls {
         let Some((dimension, _)) = call.keywords.iter().find(|(_, v)| *v == ArgValue::None) else {
             continue;
         };
@@ -212,7 +213,7 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
     if list.is_empty() {
         return;
     }
-    for call in &ctx.facts.calls {
+    for call in &ctx.sites.calls {
         let name = call.name();
         if name.is_empty() || !list.iter().any(|c| last_component(c) == name) {
             continue;
@@ -259,7 +260,7 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
         // its own; the query site that starts where it starts has.
         let root = match (&call.root, &**receiver) {
             (RootBinding::Local, ExprRef::Call(_)) => match ctx
-                .facts
+                .sites
                 .query_sites
                 .iter()
                 .find(|s| s.span.start == call.span.start)
@@ -301,11 +302,12 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     let facts = ctx.facts;
+    let sites = ctx.sites;
     let is_named = |call: &CallSite, list: &[String]| {
         let n = call.name();
         !n.is_empty() && list.iter().any(|c| last_component(c) == n)
     };
-    for call in &facts.calls {
+    for call in &sites.calls {
         if call.in_finally || !is_named(call, &conv.tenant_clearers) {
             continue;
         }
@@ -313,7 +315,7 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // Calls that establish a tenant again after the clearer.
-        let resets: Vec<&CallSite> = facts
+        let resets: Vec<&CallSite> = sites
             .calls
             .iter()
             .filter(|c| {
@@ -322,7 +324,7 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
                         || is_named(c, &conv.tenant_context_managers))
             })
             .collect();
-        let follows = facts.query_sites.iter().find(|site| {
+        let follows = sites.query_sites.iter().find(|site| {
             if site.span.start < call.span.end {
                 return false;
             }
@@ -342,6 +344,7 @@ fn clearers(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 || tenant_filtered(
                     ctx.index,
                     ctx.file,
+                    &ctx.sites.query_sites,
                     info,
                     site,
                     &ctx.conv().tenant_fields,

@@ -93,7 +93,7 @@ fn literal_list(v: &ArgValue) -> Option<Vec<&str>> {
 
 fn sql_sites<'a>(ctx: &'a Context) -> Vec<SqlSite<'a>> {
     let mut out = Vec::new();
-    for call in &ctx.facts.calls {
+    for call in &ctx.sites.calls {
         let method = matches!(call.func, ExprRef::Attr(..));
         match call.name() {
             "raw" if method => {

@@ -60,7 +60,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let mut overrides: HashMap<u32, bool> = HashMap::default();
     // Models queried inside each class's `__init__`: computed on first need.
     let mut init_models: Option<Vec<(u32, ClassId)>> = None;
-    for site in &facts.query_sites {
+    for site in &ctx.sites.query_sites {
         let Some(cctx) = &site.class_ctx else {
             continue;
         };
@@ -183,7 +183,7 @@ fn init_queries(ctx: &Context) -> Vec<(u32, ClassId)> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for site in &facts.query_sites {
+    for site in &ctx.sites.query_sites {
         if site.scope == 0 {
             continue;
         }

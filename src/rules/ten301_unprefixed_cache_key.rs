@@ -27,13 +27,13 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     super::rust::ten301::check(ctx, out);
     let index = ctx.index;
     let flagged: Vec<(&CacheSite, Target)> = ctx
-        .facts
+        .sites
         .cache_sites
         .iter()
         .filter_map(|site| target(ctx, site).map(|t| (site, t)))
         .filter(|(site, _)| !carries_tenant(index, ctx.file, &site.key))
         // Counters and locks hold no tenant data: TEN304.
-        .filter(|(site, _)| !is_counter(site, &ctx.facts.cache_sites))
+        .filter(|(site, _)| !is_counter(site, &ctx.sites.cache_sites))
         .collect();
     if flagged.is_empty() {
         return;
@@ -58,7 +58,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let source = tenant_cache_source(ctx);
     for &(site, t) in &flagged {
         let receiver = ctx
-            .facts
+            .sites
             .cache_sites
             .iter()
             .find(|s| std::ptr::eq(*s, site))

@@ -146,7 +146,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         return;
     }
     let sites: Vec<&CallSite> = ctx
-        .facts
+        .sites
         .calls
         .iter()
         .filter(|c| c.name() == "cache_page")

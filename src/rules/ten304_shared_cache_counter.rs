@@ -20,7 +20,7 @@ pub const RULE: Rule = Rule(&META);
 rule_check!(SharedCacheCounter);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let sites = &ctx.facts.cache_sites;
+    let sites = &ctx.sites.cache_sites;
     let flagged: Vec<_> = sites
         .iter()
         .filter(|s| is_counter(s, sites))

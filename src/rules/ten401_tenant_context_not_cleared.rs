@@ -153,7 +153,7 @@ pub(crate) fn ops<'a>(ctx: &Context<'a>) -> Vec<Op<'a>> {
     let index = ctx.index;
     let conv = ctx.conv();
     let mut out = Vec::new();
-    for call in &ctx.facts.calls {
+    for call in &ctx.sites.calls {
         let name = call.name();
         if call_matches(ctx, call, &conv.tenant_setters, true) {
             out.push(Op {
@@ -190,7 +190,7 @@ pub(crate) fn ops<'a>(ctx: &Context<'a>) -> Vec<Op<'a>> {
             });
         }
     }
-    for store in &ctx.facts.attr_stores {
+    for store in &ctx.sites.attr_stores {
         // A thread-local holds other request state too (`_local.session_id`, `_local.user`):
         // only an attribute named for the tenant is tenant state.
         if !is_tenant_attr(ctx, &store.attr) {

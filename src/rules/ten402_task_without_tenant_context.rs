@@ -80,9 +80,9 @@ const PRERUN_SIGNALS: &[&str] = &[
 ];
 
 /// Does a function set the current tenant: a call to one of `tenant-setters` in its body?
-fn sets_tenant(ctx: &Context, facts: &crate::facts::FileFacts, scope: u32) -> bool {
+fn sets_tenant(ctx: &Context, calls: &[crate::facts::CallSite], scope: u32) -> bool {
     let setters = &ctx.conv().tenant_setters;
-    facts.calls.iter().any(|c| {
+    calls.iter().any(|c| {
         c.scope == scope
             && setters
                 .iter()
@@ -107,16 +107,23 @@ fn project_has_tenant_signal(ctx: &Context) -> bool {
                     .is_some_and(|p| PRERUN_SIGNALS.contains(&p.as_str())))
         };
         index.files().any(|(fi, facts)| {
-            let decorated = facts.functions.iter().any(|f| {
-                f.decorators.iter().any(|d| is_prerun_connect(fi, d))
-                    && sets_tenant(ctx, facts, f.scope)
-            });
-            decorated
-                || facts.calls.iter().any(|c| {
+            let decorated: Vec<u32> = facts
+                .functions
+                .iter()
+                .filter(|f| f.decorators.iter().any(|d| is_prerun_connect(fi, d)))
+                .map(|f| f.scope)
+                .collect();
+            // Only a file with such a handler or a `connect(...)` call has its calls decoded.
+            if decorated.is_empty() && !facts.calls_name("connect") {
+                return false;
+            }
+            let calls = facts.sites().calls;
+            decorated.iter().any(|&scope| sets_tenant(ctx, &calls, scope))
+                || calls.iter().any(|c| {
                     c.name() == "connect"
                         && is_prerun_connect(fi, &c.func)
                         && matches!(c.args.first(), Some(crate::facts::ArgValue::Ref(ExprRef::Name(h)))
-                            if facts.functions.iter().any(|f| f.name == *h && sets_tenant(ctx, facts, f.scope)))
+                            if facts.functions.iter().any(|f| f.name == *h && sets_tenant(ctx, &calls, f.scope)))
                 })
         })
     })
@@ -276,7 +283,7 @@ rule_check!(TaskWithoutTenantContext);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let facts = ctx.facts;
-    if facts.query_sites.is_empty() || facts.functions.is_empty() {
+    if ctx.sites.query_sites.is_empty() || facts.functions.is_empty() {
         return;
     }
     let tasks = tasks(ctx);
@@ -290,7 +297,8 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     // Where a tenant context is established: configured context managers (and deliberate
     // bypasses such as `scopes_disabled()`) as `with` items, setter calls, `ContextVar.set`,
     // thread-local stores.
-    let mut established: Vec<u32> = facts
+    let mut established: Vec<u32> = ctx
+        .sites
         .calls
         .iter()
         .filter(|c| {
@@ -310,7 +318,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             continue;
         }
         // The first query on a tenant-owned model in the task (nested functions included).
-        let query = facts.query_sites.iter().find_map(|site| {
+        let query = ctx.sites.query_sites.iter().find_map(|site| {
             if !scopes.within(site.scope, task.func.scope) {
                 return None;
             }

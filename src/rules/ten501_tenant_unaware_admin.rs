@@ -173,7 +173,8 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     let index = ctx.index;
     let facts = ctx.facts;
     // `site.register(Model, Admin)` calls.
-    for call in facts
+    for call in ctx
+        .sites
         .calls
         .iter()
         .filter(|c| c.name() == "register" && !c.in_decorator)
@@ -213,7 +214,8 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     }
 
     // `@admin.register(Model, ...)` on an admin class.
-    let decorator_calls: Vec<&CallSite> = facts
+    let decorator_calls: Vec<&CallSite> = ctx
+        .sites
         .calls
         .iter()
         .filter(|c| c.in_decorator && c.name() == "register")

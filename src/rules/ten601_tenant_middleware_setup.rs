@@ -107,11 +107,12 @@ fn may_query(ctx: &Context, entry: &str) -> bool {
     match ctx.index.resolve_dotted(entry) {
         crate::index::Resolved::Class(id) => {
             let facts = ctx.index.facts(id.file);
+            let queries = facts.sites().query_sites;
             facts
                 .functions
                 .iter()
                 .filter(|f| f.class == Some(id.class))
-                .any(|f| facts.query_sites.iter().any(|q| q.scope == f.scope))
+                .any(|f| queries.iter().any(|q| q.scope == f.scope))
         }
         _ => true,
     }
@@ -143,7 +144,7 @@ fn has_current_tenant_mechanism(ctx: &Context) -> bool {
         };
         registered_in_settings(ctx, true)
             || index.files().any(|(file, facts)| {
-            facts.calls.iter().any(|c| setter(c.name()))
+            facts.call_names.iter().any(|n| setter(n))
                 || facts.functions.iter().any(|f| setter(&f.name))
                 || facts.bindings.iter().any(|b| {
                     tenant_word(&b.name)

@@ -94,7 +94,7 @@ impl<'a> Extractor<'a, '_> {
         }
         let key = self.cache_key(method, &call.arguments);
         let key_ref = self.cache_key_ref(&call.arguments);
-        self.facts.cache_sites.push(CacheSite {
+        self.sites.cache_sites.push(CacheSite {
             receiver: to_ref(value),
             alias: match &*sub.slice {
                 Expr::StringLiteral(lit) => Some(lit.value.to_str().to_string()),

@@ -125,7 +125,7 @@ impl<'a> Extractor<'a, '_> {
         if CACHE_KEY_METHODS.contains(&method.as_str()) {
             let key = self.cache_key(method, &first_call.arguments);
             let key_ref = self.cache_key_ref(&first_call.arguments);
-            self.facts.cache_sites.push(CacheSite {
+            self.sites.cache_sites.push(CacheSite {
                 key_ref,
                 via_local: false,
                 receiver: to_ref(receiver_expr),
@@ -213,7 +213,7 @@ impl<'a> Extractor<'a, '_> {
                 _ => {}
             }
         }
-        self.facts.query_sites.push(QuerySite {
+        self.sites.query_sites.push(QuerySite {
             receiver,
             root,
             manager: manager.clone(),
@@ -375,7 +375,7 @@ impl<'a> Extractor<'a, '_> {
         } else {
             Default::default()
         };
-        self.facts.calls.push(CallSite {
+        self.sites.calls.push(CallSite {
             name,
             arg_spans,
             func: to_ref(&call.func),
@@ -423,7 +423,7 @@ impl<'a> Extractor<'a, '_> {
         if matches!(root, RootBinding::Local) {
             return;
         }
-        self.facts.attr_stores.push(AttrStore {
+        self.sites.attr_stores.push(AttrStore {
             target: to_ref(&attr.value),
             attr: attr.attr.id.clone(),
             root,
@@ -615,7 +615,7 @@ impl<'a> Extractor<'a, '_> {
             Expr::Call(_) => Some(self.loc.span(v.range()).start),
             Expr::Name(n) => {
                 let &i = self.scopes.last()?.query_vars.get(&n.id)?;
-                Some(self.facts.query_sites.get(i)?.span.start)
+                Some(self.sites.query_sites.get(i)?.span.start)
             }
             _ => None,
         }
@@ -960,7 +960,7 @@ impl<'a> Extractor<'a, '_> {
             }
         }
         let start = self.loc.span(value.range()).start;
-        let site = self.facts.query_sites[sites_before..]
+        let site = self.sites.query_sites[sites_before..]
             .iter()
             .position(|s| s.span.start == start)
             .map(|i| sites_before + i)
@@ -1000,7 +1000,7 @@ impl<'a> Extractor<'a, '_> {
         if FILTERING_METHODS.contains(&method.attr.id.as_str()) {
             self.collect_filters(&call.arguments.keywords, &call.arguments.args, &mut filters);
         }
-        let Some(site) = self.facts.query_sites.get_mut(i) else {
+        let Some(site) = self.sites.query_sites.get_mut(i) else {
             return;
         };
         if matches!(method.attr.id.as_str(), "values_list" | "values") {
@@ -1129,7 +1129,7 @@ impl<'a> Extractor<'a, '_> {
         let start = self.loc.span(first.range()).start;
         let mut filters = Filters::default();
         self.collect_filters(&call.arguments.keywords, &[], &mut filters);
-        if let Some(site) = self.facts.query_sites[first_site..]
+        if let Some(site) = self.sites.query_sites[first_site..]
             .iter_mut()
             .find(|s| s.span.start == start)
         {
@@ -1254,7 +1254,7 @@ impl Extractor<'_, '_> {
                 continue;
             }
             if let Some(&i) = self.scopes.last().and_then(|s| s.query_vars.get(&n.id))
-                && let Some(site) = self.facts.query_sites.get_mut(i)
+                && let Some(site) = self.sites.query_sites.get_mut(i)
             {
                 site.in_prefetch = true;
             }

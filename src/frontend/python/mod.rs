@@ -157,12 +157,16 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         multiline_strings,
         block: (0, 0),
         links_seen: HashSet::default(),
+        sites: Sites::default(),
     };
     if ex.edits.is_some() {
         ex.tracked_names = collect_import_names(body);
     }
     ex.visit_body(body);
-    drop_unbound_calls(&mut facts);
+    let mut sites = std::mem::take(&mut ex.sites);
+    drop_unbound_calls(&facts, &mut sites);
+    facts.set_sites(&sites);
+    drop(sites);
     if let Some(e) = edits.as_mut() {
         e.import_insert = Some(import_insert_point(body, &locator));
     }
@@ -176,7 +180,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
 /// (`models.CharField(...)`, `json.dumps(...)`) are no project's tenant setters either. Keep only
 /// those the rules know by name. (This keeps facts independent of the configuration while
 /// dropping nine in ten calls.)
-fn drop_unbound_calls(facts: &mut FileFacts) {
+fn drop_unbound_calls(facts: &FileFacts, sites: &mut Sites) {
     const LIBRARIES: &[&str] = &[
         "django",
         "json",
@@ -234,7 +238,7 @@ fn drop_unbound_calls(facts: &mut FileFacts) {
         };
         LIBRARIES.contains(&module.split('.').next().unwrap_or(module))
     };
-    facts.calls.retain(|c| {
+    sites.calls.retain(|c| {
         if CALL_NAMES.contains(&c.name.as_str()) {
             return true;
         }
@@ -295,6 +299,9 @@ fn refers_to_self_in_or(value: &Expr, name: &Name) -> bool {
 struct Extractor<'a, 'f> {
     loc: &'f Locator<'f>,
     facts: &'f mut FileFacts,
+    /// The query chains, cache calls, calls and attribute stores found so far (packed into
+    /// `facts` at the end).
+    sites: Sites,
     /// Set in edit mode: where fixes may edit the file.
     edits: Option<&'f mut EditFacts>,
     scopes: Vec<FunctionScope<'a>>,

@@ -233,7 +233,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         }
                     }
                 }
-                let sites_before = self.facts.query_sites.len();
+                let sites_before = self.sites.query_sites.len();
                 visitor::walk_stmt(self, stmt);
                 // After the value was visited: the name now holds a row read by a query, or not;
                 // a query chain recorded as a site, or not.
@@ -369,7 +369,7 @@ impl<'a> Extractor<'a, '_> {
                     self.prefetch_query_var(call);
                 }
                 let shortcut = callee.is_some_and(|c| SHORTCUTS.contains(&c));
-                let first_site = self.facts.query_sites.len();
+                let first_site = self.sites.query_sites.len();
                 if self.current_method.is_some() {
                     self.method_filter(call);
                 }
