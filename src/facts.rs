@@ -65,9 +65,10 @@ pub enum Binding {
     /// A class defined in this file (index into [`FileFacts::classes`]).
     Class(u32),
     /// `import a.b` binds `a` to module `a`; `import a.b as c` binds `c` to module `a.b`.
-    Module(String),
+    /// (Module paths are `Name`s: most are short enough to be held inline, no allocation.)
+    Module(Name),
     /// `from module import name` (module already made absolute).
-    FromImport { module: String, name: Name },
+    FromImport { module: Name, name: Name },
     /// `name = value` at module level.
     Assign(ExprRef),
     /// A function definition, or anything else that is not worth resolving.
@@ -187,9 +188,9 @@ pub struct ImportStmt {
     /// Whole statement.
     pub span: Span,
     /// `None` for `import x`; the absolute module for `from x import ...`.
-    pub from_module: Option<String>,
+    pub from_module: Option<Name>,
     /// The module as written (with leading dots for relative imports), for regenerating it.
-    pub written_module: String,
+    pub written_module: Name,
     pub names: Vec<(Name, Option<Name>)>,
     /// 0 for module level, otherwise the id of the enclosing function scope.
     pub scope: u32,

@@ -867,7 +867,7 @@ impl Index {
     ) -> Resolved {
         match binding {
             Binding::Class(i) => Resolved::Class(ClassId { file, class: *i }),
-            Binding::Module(m) => Resolved::Module(m.clone()),
+            Binding::Module(m) => Resolved::Module(m.to_string()),
             Binding::FromImport {
                 module,
                 name: imported,

@@ -222,7 +222,7 @@ pub fn place_import(
             .map(|(n, _)| n.to_string())
             .unwrap_or_default();
         let (is_from, m) = match &imp.from_module {
-            Some(_) => (true, imp.written_module.clone()),
+            Some(_) => (true, imp.written_module.to_string()),
             None => (false, first.clone()),
         };
         // Merge into `from module import a, b` on one line, without aliases or comments, and

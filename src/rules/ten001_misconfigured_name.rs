@@ -7,6 +7,7 @@
 //! when `check` covers the whole project (see `crate::check`). Only names the user wrote are
 //! checked, never defaults or a preset's.
 
+use rayon::prelude::*;
 use rustc_hash::FxHashSet as HashSet;
 
 use super::Context;
@@ -198,25 +199,21 @@ impl<'a> Vocabulary<'a> {
             for name in &facts.call_names {
                 v.callable_names.insert(name.as_str());
             }
-            // The sites are decoded one file at a time (never all at once).
-            let sites = facts.sites();
-            for site in &sites.cache_sites {
-                key_calls(&site.key, &mut v.key_helpers);
-            }
-            for q in &sites.query_sites {
-                if !v.query_managers.contains(q.manager.as_str()) {
-                    v.query_managers.insert(q.manager.to_string());
-                }
-                for k in &q.filter_keywords {
-                    let first = first_segment(k.as_str());
-                    if !v.lookups.contains(first) {
-                        v.lookups.insert(first.to_string());
-                    }
-                }
-            }
             for s in &facts.settings {
                 collect_strings(&s.value, &mut v.setting_strings);
             }
+        }
+        // The names in the files' encoded sites: decoded file by file (never all at once), in
+        // parallel.
+        let files: Vec<crate::index::FileId> = index.files().map(|(fi, _)| fi).collect();
+        let per_file: Vec<SiteNames> = files
+            .par_iter()
+            .map(|&fi| SiteNames::of(&index.facts(fi).sites()))
+            .collect();
+        for names in per_file {
+            v.key_helpers.extend(names.key_helpers);
+            v.query_managers.extend(names.query_managers);
+            v.lookups.extend(names.lookups);
         }
         v
     }
@@ -348,6 +345,36 @@ impl<'a> Vocabulary<'a> {
             }
         }
         best_match(name, candidates)
+    }
+}
+
+/// The names one file's sites give the vocabulary.
+#[derive(Default)]
+struct SiteNames {
+    key_helpers: HashSet<String>,
+    query_managers: HashSet<String>,
+    lookups: HashSet<String>,
+}
+
+impl SiteNames {
+    fn of(sites: &crate::facts::Sites) -> SiteNames {
+        let mut names = SiteNames::default();
+        // Key helpers called in cache keys (`cache.get(tenant_key(x))`), bound or not.
+        for site in &sites.cache_sites {
+            key_calls(&site.key, &mut names.key_helpers);
+        }
+        for q in &sites.query_sites {
+            if !names.query_managers.contains(q.manager.as_str()) {
+                names.query_managers.insert(q.manager.to_string());
+            }
+            for k in &q.filter_keywords {
+                let first = first_segment(k.as_str());
+                if !names.lookups.contains(first) {
+                    names.lookups.insert(first.to_string());
+                }
+            }
+        }
+        names
     }
 }
 

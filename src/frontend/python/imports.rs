@@ -21,11 +21,11 @@ impl<'a> Extractor<'a, '_> {
                 for a in &i.names {
                     match &a.asname {
                         Some(asname) => {
-                            out.push((asname.id.clone(), Binding::Module(a.name.id.to_string())))
+                            out.push((asname.id.clone(), Binding::Module(a.name.id.clone())))
                         }
                         None => {
                             let top = a.name.id.split('.').next().unwrap_or_default();
-                            out.push((Name::new(top), Binding::Module(top.to_string())));
+                            out.push((Name::new(top), Binding::Module(Name::new(top))));
                         }
                     }
                 }
@@ -41,7 +41,7 @@ impl<'a> Extractor<'a, '_> {
                     out.push((
                         bound,
                         Binding::FromImport {
-                            module: module.clone(),
+                            module: Name::new(&module),
                             name: a.name.id.clone(),
                         },
                     ));
@@ -92,8 +92,8 @@ impl<'a> Extractor<'a, '_> {
         }
         self.facts.imports.push(ImportStmt {
             span: self.loc.span(range),
-            from_module,
-            written_module,
+            from_module: from_module.map(Name::from),
+            written_module: Name::from(written_module),
             names,
             scope: self.scope_id(),
         });
