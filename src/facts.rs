@@ -735,7 +735,7 @@ pub struct FileFacts {
 
 /// The per-site facts of a file: every query chain, cache call, call of interest and attribute
 /// store. They are most of a file's facts and only the rules checking that file read them, so
-/// [`FileFacts`] keeps them encoded ([`PackedSites`]: about a fifth of their decoded size) and a
+/// [`FileFacts`] keeps them encoded ([`PackedSites`]: about a quarter of their decoded size) and a
 /// rule pass decodes them file by file, instead of holding every file's decoded sites for the
 /// whole run.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
