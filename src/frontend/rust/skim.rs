@@ -309,7 +309,7 @@ const SQL_CALLS: &[&str] = &[
 /// token the extraction of a table, query, SQL text, cache call, session variable or tenant
 /// helper needs (a superset: the full parse decides).
 fn may_hold_facts(src: &str, toks: &[Tok]) -> bool {
-    names_cache_crate(src) || toks_hold_facts(src, toks)
+    toks_hold_facts(src, toks) || (names_cache_crate(src) && holds_cache_marker(src, toks))
 }
 
 /// The Redis and moka crates are recognised by name anywhere in the file (their cache calls
@@ -477,19 +477,18 @@ pub(super) fn skim(source: &str, tokens: &Tokens) -> Option<RustFacts> {
 /// that can hold a fact are parsed and walked. Returned with the facts the skim reads from the
 /// whole file's tokens (its `use` items and functions), which [`merge_partial`] puts together
 /// with the walk of the blanked text. `None` when nothing would be blanked, when the file names
-/// the Redis or moka crates (their cache calls can be in any item), or when the skim cannot
-/// read the tokens: the file is parsed whole then.
+/// the skim cannot read the tokens: the file is parsed whole then. In a file that names the
+/// Redis or moka crates, whose cache calls are ordinary method calls, an item is also kept when
+/// it holds such a method's name, `cmd` or a moka `Cache` type ([`holds_cache_marker`]).
 pub(super) fn blank_unmarked(
     src: &str,
     base: usize,
     tokens: &Tokens,
 ) -> Option<(String, RustFacts)> {
-    if names_cache_crate(src) {
-        return None;
-    }
+    let cache_crate = names_cache_crate(src);
     let toks = &tokens.toks;
     let mut spans: Vec<(u32, u32)> = Vec::new();
-    unmarked_items(src, toks, 0, toks.len(), &mut spans);
+    unmarked_items(src, toks, 0, toks.len(), cache_crate, &mut spans);
     if spans.is_empty() {
         return None;
     }
@@ -520,7 +519,14 @@ pub(super) fn blank_unmarked(
 /// An item ends at a `;` or at the `}` of its braces, outside `<..>` and before any `=` (a
 /// `const X: S = S { .. };` ends at its `;`). Reading generics wrong can only make an item
 /// longer (it then ends at a later `;`, which only ever ends an item), never cut one in two.
-fn unmarked_items(src: &str, toks: &[Tok], a: usize, b: usize, spans: &mut Vec<(u32, u32)>) {
+fn unmarked_items(
+    src: &str,
+    toks: &[Tok],
+    a: usize,
+    b: usize,
+    cache_crate: bool,
+    spans: &mut Vec<(u32, u32)>,
+) {
     let byte = |k: usize| src.as_bytes()[toks[k].start as usize];
     let punct = |k: usize, c: u8| k < b && toks[k].kind == Kind::Punct && byte(k) == c;
     let mut i = a;
@@ -579,17 +585,35 @@ fn unmarked_items(src: &str, toks: &[Tok], a: usize, b: usize, spans: &mut Vec<(
             j += 1;
         }
         let end = end.min(b - 1);
-        if !toks_hold_facts(src, &toks[start..=end]) {
+        let item = &toks[start..=end];
+        let marked = toks_hold_facts(src, item) || (cache_crate && holds_cache_marker(src, item));
+        if !marked {
             if !matches!(head, Some("use" | "crate")) {
                 spans.push((toks[start].start, toks[end].end));
             }
         } else if let Some((open, close)) = body
             && matches!(head, Some("impl" | "trait" | "mod"))
         {
-            unmarked_items(src, toks, open + 1, close, spans);
+            unmarked_items(src, toks, open + 1, close, cache_crate, spans);
         }
         i = end + 1;
     }
+}
+
+/// In a file that names the Redis or moka crates: could these tokens hold a cache call, or a
+/// struct field of a moka cache type that another item's calls go through? Any Redis or moka
+/// method name (`get`, `set_ex`, `insert`, ...), `cmd` (`redis::cmd("GET")`), or `Cache` /
+/// `SegmentedCache`.
+fn holds_cache_marker(src: &str, toks: &[Tok]) -> bool {
+    use super::visit::{MOKA_METHODS, REDIS_METHODS};
+    toks.iter().any(|t| {
+        t.kind == Kind::Ident && {
+            let text = &src[t.start as usize..t.end as usize];
+            matches!(text, "cmd" | "Cache" | "SegmentedCache")
+                || REDIS_METHODS.contains(&text)
+                || MOKA_METHODS.contains(&text)
+        }
+    })
 }
 
 /// The keyword of the item at tokens `a..=b`: its first word after attributes, doc comments
@@ -1214,7 +1238,7 @@ mod tests {
             "fn f() { let _ = r#\"select set_config('a.b', $1, false)\"#; }",
             "/// SET search_path TO x\nfn f() {}",
             "fn f() { let _ = \"set\\n  local app.x\"; }",
-            "use deadpool_redis::Pool;",
+            "use deadpool_redis::Pool;\nasync fn f(p: &Pool) { let _: () = p.get().await.unwrap().set(\"k\", 1).await.unwrap(); }",
             "fn scoped(q: Select<E>, t: i64) -> Select<E> { q.filter(Column::TenantId.eq(t)) }",
             "#[cached(convert = r#\"{ format!(\"{}\", id) }\"#)] fn f(id: i64) {}",
             "#[derive(DeriveEntityModel)] struct Model { id: i32 }",
@@ -1230,6 +1254,8 @@ mod tests {
             "fn f() { let query = 1; let table = query; let _ = \"offset 3\"; }",
             "// set self.x here\nfn f() {}",
             "fn f(items: &[u8]) -> Vec<u8> { items.iter().filter(|x| **x > 0).copied().collect() }",
+            // Naming the Redis crate is not enough: no cache method is called.
+            "use deadpool_redis::Pool;\npub struct Config { pool: Pool, redis_dsn: String }",
         ] {
             assert!(skimmed(src).is_some(), "{src}");
         }

@@ -298,6 +298,65 @@ pub fn last(conn: &mut PgConnection) { diesel::delete(invoices::table).execute(c
     assert!(r.functions.len() >= 8);
 }
 
+/// A file that names the Redis or moka crates is parsed in part too: an item is kept when it
+/// holds a cache method's name, `cmd` or a moka `Cache` type (a struct field that other items'
+/// calls go through), and the facts equal the full parse's. Items without any (the config
+/// structs and error types of such a module) are blanked.
+#[test]
+fn cache_crate_files_keep_only_items_with_a_cache_marker() {
+    let src = r#"use deadpool_redis::{redis::AsyncCommands, Pool};
+use moka::future::Cache;
+
+pub struct RedisConfig { pub dsn: String, pub pool_size: u32 }
+#[derive(Debug)]
+pub enum RedisError { Down, Timeout(u64) }
+impl std::fmt::Display for RedisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, "redis error") }
+}
+
+pub struct Store { redis: Pool, local: Cache<String, String> }
+
+impl Store {
+    fn label(&self) -> &'static str { "store" }
+    pub async fn report(&self, tenant: i64) -> Option<String> {
+        let mut conn = self.redis.get().await.ok()?;
+        let _: Option<String> = conn.get(format!("report:{tenant}")).await.ok()?;
+        self.local.get("report").await
+    }
+    pub async fn raw(&self) {
+        let mut conn = self.redis.get().await.unwrap();
+        let _: () = redis::cmd("SET").arg("global").arg(1).query_async(&mut conn).await.unwrap();
+    }
+}
+"#;
+    let tokens = super::skim::tokenize(src, 0).ok().unwrap();
+    let (blanked, _) = super::skim::blank_unmarked(src, 0, &tokens).expect("blanked");
+    for gone in [
+        "struct RedisConfig",
+        "enum RedisError",
+        "impl std::fmt::Display",
+        "fn label",
+    ] {
+        assert!(!blanked.contains(gone), "{gone} kept");
+    }
+    for kept in ["use deadpool_redis", "struct Store", "fn report", "fn raw"] {
+        assert!(blanked.contains(kept), "{kept} blanked");
+    }
+    let fast = extract_source(src);
+    let full = extract_source_full(src);
+    assert!(!full.has_syntax_error());
+    assert_eq!(
+        serde_json::to_string(&fast).unwrap(),
+        serde_json::to_string(&full).unwrap()
+    );
+    let cache = &full.rust.unwrap().cache;
+    let seen: Vec<(&str, &str)> = cache
+        .iter()
+        .map(|c| (c.backend.as_str(), c.method.as_str()))
+        .collect();
+    assert_eq!(seen, [("redis", "get"), ("moka", "get"), ("redis", "SET")]);
+}
+
 /// Inner doc comments before an inner attribute stay with it: the item after them is read
 /// whole (a `use` group keeps its `;`, so the walk still knows the crate of `query`).
 #[test]

@@ -57,7 +57,7 @@ const EQ_METHODS: &[&str] = &[
 const FILTER_METHODS: &[&str] = &["filter", "having"];
 
 /// Redis command methods (`redis::Commands` / `AsyncCommands`) whose first argument is a key.
-const REDIS_METHODS: &[&str] = &[
+pub(super) const REDIS_METHODS: &[&str] = &[
     "get",
     "set",
     "set_ex",
@@ -153,7 +153,7 @@ const REDIS_TYPES: &[&str] = &[
 ];
 
 /// moka cache methods whose first argument is a key.
-const MOKA_METHODS: &[&str] = &[
+pub(super) const MOKA_METHODS: &[&str] = &[
     "get",
     "insert",
     "invalidate",
