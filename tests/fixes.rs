@@ -469,6 +469,7 @@ cases! {
     ten401_backslash_line_in_rest,
     ten401_backslash_after_last_statement,
     ten401_clearer_from_star_import,
+    ten401_clearer_alias_imported_below,
     ten401_form_feed_in_rest,
     ten101_form_feed_indent,
     ten101_rebound_alias,

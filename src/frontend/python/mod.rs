@@ -238,6 +238,21 @@ fn drop_unbound_calls(facts: &FileFacts, sites: &mut Sites) {
         };
         LIBRARIES.contains(&module.split('.').next().unwrap_or(module))
     };
+    // A function body runs after the whole module has run: a callee named through a
+    // module-level import is the name's last binding, wherever the import is in the file
+    // (`forget_tenant()` in a method, `from ... import unset_current_tenant as forget_tenant`
+    // further down). Calls at module level or in a class body keep the binding seen so far.
+    for c in &mut sites.calls {
+        if c.scope != 0
+            && matches!(c.root, RootBinding::Module)
+            && let ExprRef::Name(n) = &c.func
+        {
+            c.name = match bound.get(n) {
+                Some(Binding::FromImport { name: original, .. }) => original.clone(),
+                _ => n.clone(),
+            };
+        }
+    }
     sites.calls.retain(|c| {
         if CALL_NAMES.contains(&c.name.as_str()) {
             return true;
