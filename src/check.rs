@@ -402,8 +402,17 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     };
     result.checked.sort();
 
+    // Without fixes, the project cannot change under TEN001's config check: it runs on its
+    // own thread while the rules run (both only read the workspace).
+    let mut config_diags: Option<Vec<Diagnostic>> = None;
     let mut diagnostics = if opts.fix == FixMode::None {
-        ws.lint(&target_ids, &selections)
+        std::thread::scope(|s| {
+            let config =
+                s.spawn(|| config_diagnostics(&ws, &targets, stdin_path.is_some(), &selections));
+            let diags = ws.lint(&target_ids, &selections);
+            config_diags = config.join().ok();
+            diags
+        })
     } else {
         let run = fixloop::run(&mut ws, &target_ids, &selections, opts.unsafe_fixes);
         result.fix_errors = run.errors;
@@ -451,12 +460,11 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         let _ = ws.resolve_fixes(&mut diagnostics, &selections);
     }
     diagnostics.extend(missing_diags);
-    diagnostics.extend(config_diagnostics(
-        &ws,
-        &targets,
-        stdin_path.is_some(),
-        &selections,
-    ));
+    diagnostics.extend(
+        config_diags.unwrap_or_else(|| {
+            config_diagnostics(&ws, &targets, stdin_path.is_some(), &selections)
+        }),
+    );
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     ws.fill_positions(&mut diagnostics);
     timer.lap("output positions");

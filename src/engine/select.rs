@@ -1,7 +1,6 @@
 //! Which rules apply to which file: the main config's selection, the command line's, and nested
 //! config files'.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, ConfigError, Settings};
@@ -70,12 +69,13 @@ pub fn selections(
             .and_then(|c| c.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| settings.root.clone());
         // The directories between the files and the top, each once, nearest first per file.
-        let mut seen: HashSet<&Path> = HashSet::new();
+        // Keyed by the path's bytes with FxHash (hashing a `Path` walks its components).
+        let mut seen: rustc_hash::FxHashSet<&std::ffi::OsStr> = Default::default();
         let mut dirs: Vec<&Path> = Vec::new();
         for file in files {
             let mut dir = file.parent();
             while let Some(d) = dir {
-                if d == top || !d.starts_with(&top) || !seen.insert(d) {
+                if d == top || !d.starts_with(&top) || !seen.insert(d.as_os_str()) {
                     break;
                 }
                 dirs.push(d);
