@@ -869,7 +869,8 @@ impl FileFacts {
     /// Encode `sites` into [`FileFacts::sites`] and record their callee names.
     pub fn set_sites(&mut self, sites: &Sites) {
         let mut names: Vec<Name> = sites.calls.iter().map(|c| c.name.clone()).collect();
-        names.sort_unstable();
+        // Sorted by the text, as `calls_name` searches it.
+        names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
         names.dedup();
         self.call_names = names.into_iter().collect();
         self.sites = PackedSites::pack(sites);
@@ -971,6 +972,24 @@ mod tests {
         assert_eq!(back.get("x"), facts.binding("x"));
         assert_eq!(back.get("A"), Some(&Binding::Class(0)));
         assert_eq!(back.get("os"), Some(&Binding::Module("os".into())));
+    }
+
+    #[test]
+    fn sites_round_trip_packed_and_call_names_are_searchable() {
+        let src = "from tenancy import activate_tenant_for_this_request as go, zeta, alpha\n\
+                   from django.core.cache import cache\n\
+                   def f(t):\n    go(t)\n    zeta()\n    alpha()\n    cache.set('k', 1)\n";
+        let facts = crate::frontend::python::extract_source(src);
+        let sites = facts.sites();
+        assert_eq!(sites.cache_sites.len(), 1);
+        assert!(!facts.sites.is_empty());
+        assert_eq!(PackedSites::pack(&sites), facts.sites);
+        // Inline (short) and heap (long) names alike; the alias is named by its original.
+        for name in ["activate_tenant_for_this_request", "zeta", "alpha"] {
+            assert!(facts.calls_name(name), "{name}");
+        }
+        assert!(!facts.calls_name("go"));
+        assert!(!facts.calls_name("beta"));
     }
 
     #[test]
