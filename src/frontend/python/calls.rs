@@ -339,7 +339,12 @@ impl<'a> Extractor<'a, '_> {
         // Calls the rules know by name keep their arguments; any other call (a configured tenant
         // setter, clearer, context manager or bypass, or just any imported function) keeps its
         // first argument only (`set_tenant(None)` clears).
-        let known = CALL_NAMES.contains(&name.as_str());
+        // A bare name in a function body not bound yet may be imported further down (named
+        // then by that import, see `drop_unbound_calls`): keep its arguments too.
+        let bound_later = self.scope_id() != 0
+            && matches!(root, RootBinding::Module)
+            && matches!(&*call.func, Expr::Name(n) if self.facts.binding(&n.id).is_none());
+        let known = CALL_NAMES.contains(&name.as_str()) || bound_later;
         let take = if known { 4 } else { 1 };
         let args: crate::facts::ThinVec<_> = call
             .arguments
