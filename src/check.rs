@@ -402,17 +402,18 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     };
     result.checked.sort();
 
-    // Without fixes, the project cannot change under TEN001's config check: it runs on its
-    // own thread while the rules run (both only read the workspace).
+    // Without fixes, the project cannot change under TEN001's config check: it runs beside the
+    // rules, in the engine's pool (both only read the workspace).
     let mut config_diags: Option<Vec<Diagnostic>> = None;
     let mut diagnostics = if opts.fix == FixMode::None {
-        std::thread::scope(|s| {
-            let config =
-                s.spawn(|| config_diagnostics(&ws, &targets, stdin_path.is_some(), &selections));
-            let diags = ws.lint(&target_ids, &selections);
-            config_diags = config.join().ok();
-            diags
-        })
+        let (diags, config) = ws.install(|| {
+            rayon::join(
+                || ws.lint(&target_ids, &selections),
+                || config_diagnostics(&ws, &targets, stdin_path.is_some(), &selections),
+            )
+        });
+        config_diags = Some(config);
+        diags
     } else {
         let run = fixloop::run(&mut ws, &target_ids, &selections, opts.unsafe_fixes);
         result.fix_errors = run.errors;

@@ -773,7 +773,7 @@ impl PackedSites {
         decoded.unwrap_or_default()
     }
 
-    /// Bytes held.
+    /// Bytes held (`examples/fact_memory.rs`).
     pub fn len(&self) -> usize {
         self.0.len()
     }
