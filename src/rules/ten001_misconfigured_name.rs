@@ -444,7 +444,14 @@ pub fn check_config(index: &Index, settings: &Settings) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let vocabulary = Vocabulary::build(index);
-    let rust_names = rust_names(index);
+    let rust_names = rust_names(
+        index,
+        settings
+            .configured_names
+            .iter()
+            .map(|c| c.value.rsplit("::").next().unwrap_or(&c.value))
+            .collect(),
+    );
     let mut out = Vec::new();
     for ConfiguredName { key, value, span } in &settings.configured_names {
         let kind = kind(key);
@@ -493,26 +500,35 @@ pub fn check_config(index: &Index, settings: &Settings) -> Vec<Diagnostic> {
     out
 }
 
-/// Every name the Rust files of the project define (functions), bring in (`use`), use as a
-/// parameter type, or declare as a table or column.
-fn rust_names(index: &Index) -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::new();
+/// Which of `wanted` the Rust files of the project define (functions), bring in (`use`), use
+/// as a parameter type, or declare as a table or column. Only the few configured names are
+/// looked up (nothing is copied), and the scan stops once every one is found.
+fn rust_names<'w>(
+    index: &Index,
+    mut wanted: std::collections::HashSet<&'w str>,
+) -> std::collections::HashSet<&'w str> {
+    let mut found = std::collections::HashSet::new();
+    let mut see = |name: &str| {
+        if let Some(w) = wanted.take(name) {
+            found.insert(w);
+        }
+    };
     for (_, facts) in index.files() {
         let Some(rust) = &facts.rust else { continue };
         for f in &rust.functions {
-            out.insert(f.name.clone());
+            see(&f.name);
             for p in &f.params {
-                out.extend(p.ty.iter().cloned());
+                p.ty.iter().for_each(|t| see(t));
             }
         }
         for u in &rust.uses {
-            out.insert(u.name.clone());
-            out.extend(u.path.iter().cloned());
+            see(&u.name);
+            u.path.iter().for_each(|p| see(p));
         }
         for t in &rust.tables {
-            out.insert(t.table.clone());
-            out.extend(t.columns.iter().cloned());
+            see(&t.table);
+            t.columns.iter().for_each(|c| see(c));
         }
     }
-    out
+    found
 }

@@ -92,7 +92,13 @@ pub(super) fn tokenize(src: &str, from: usize) -> Result<Tokens, Broken> {
     while i < b.len() {
         let c = b[i];
         match c {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => i += 1,
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
+                // Runs of indentation in one loop rather than one dispatch a byte.
+                i += 1;
+                while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+                    i += 1;
+                }
+            }
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let end = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |e| i + e);
                 // `///x` and `//!x` are doc comments; `////x` is not.
@@ -309,14 +315,39 @@ const SQL_CALLS: &[&str] = &[
 /// token the extraction of a table, query, SQL text, cache call, session variable or tenant
 /// helper needs (a superset: the full parse decides).
 fn may_hold_facts(src: &str, toks: &[Tok]) -> bool {
-    toks_hold_facts(src, toks) || (names_cache_crate(src) && holds_cache_marker(src, toks))
+    toks_hold_facts(src, toks) || (names_cache_crate(src, toks) && holds_cache_marker(src, toks))
 }
 
-/// The Redis and moka crates are recognised by name anywhere in the file (their cache calls
-/// are ordinary method calls on values of their types, anywhere in the file).
-fn names_cache_crate(src: &str) -> bool {
-    memchr::memmem::find(src.as_bytes(), b"redis").is_some()
-        || memchr::memmem::find(src.as_bytes(), b"moka").is_some()
+/// Does the file use the Redis or moka crates as [`super::visit`] decides it (a superset of
+/// it): `redis::` or `moka::` anywhere in the text (so also `deadpool_redis::`), or a `use` of
+/// one of their crates by its bare name (`use redis;`). Their cache calls are ordinary method
+/// calls on values of their types, anywhere in such a file. A file that only mentions them
+/// (`RedisConfig`, `"redis_dsn"`) holds no cache call the full parse would record.
+fn names_cache_crate(src: &str, toks: &[Tok]) -> bool {
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Built once: a searcher per call cost more than the search on small files.
+    static REDIS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"redis::"));
+    static MOKA: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"moka::"));
+    if REDIS.find(src.as_bytes()).is_some() || MOKA.find(src.as_bytes()).is_some() {
+        return true;
+    }
+    let text = |t: &Tok| &src[t.start as usize..t.end as usize];
+    toks.iter().enumerate().any(|(k, t)| {
+        t.kind == Kind::Ident && text(t) == "use" && {
+            // `use ::redis;` as well as `use redis;`.
+            let mut n = k + 1;
+            while toks
+                .get(n)
+                .is_some_and(|t| t.kind == Kind::Punct && text(t) == ":")
+            {
+                n += 1;
+            }
+            toks.get(n).is_some_and(|t| {
+                t.kind == Kind::Ident && super::visit::CACHE_CRATES.contains(&text(t))
+            })
+        }
+    })
 }
 
 /// [`may_hold_facts`] for a run of tokens (a whole file, or one item of it), the crate names
@@ -377,6 +408,15 @@ fn toks_hold_facts(src: &str, toks: &[Tok]) -> bool {
 /// `set_config` anywhere, or `SET [LOCAL|SESSION] <name>` where the name is dotted or
 /// `search_path`/`role` (case-insensitive; escapes between the words are skipped).
 fn session_marker(body: &[u8]) -> bool {
+    // Every marker holds `set` (any case): most strings and doc comments hold none, and are
+    // answered without the lower-cased copy.
+    let has_set = memchr::memchr2_iter(b's', b'S', body).any(|at| {
+        body.get(at + 1..at + 3)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"et"))
+    });
+    if !has_set {
+        return false;
+    }
     let lower = body.to_ascii_lowercase();
     if memchr::memmem::find(&lower, b"set_config").is_some() {
         return true;
@@ -485,7 +525,7 @@ pub(super) fn blank_unmarked(
     base: usize,
     tokens: &Tokens,
 ) -> Option<(String, RustFacts)> {
-    let cache_crate = names_cache_crate(src);
+    let cache_crate = names_cache_crate(src, &tokens.toks);
     let toks = &tokens.toks;
     let mut spans: Vec<(u32, u32)> = Vec::new();
     unmarked_items(src, toks, 0, toks.len(), cache_crate, &mut spans);
@@ -606,14 +646,18 @@ fn unmarked_items(
 /// `SegmentedCache`.
 fn holds_cache_marker(src: &str, toks: &[Tok]) -> bool {
     use super::visit::{MOKA_METHODS, REDIS_METHODS};
-    toks.iter().any(|t| {
-        t.kind == Kind::Ident && {
-            let text = &src[t.start as usize..t.end as usize];
-            matches!(text, "cmd" | "Cache" | "SegmentedCache")
-                || REDIS_METHODS.contains(&text)
-                || MOKA_METHODS.contains(&text)
-        }
-    })
+    use std::sync::LazyLock;
+    // One hash lookup a name instead of a scan of the two lists (this runs on every item of a
+    // file that names the crates).
+    static MARKERS: LazyLock<rustc_hash::FxHashSet<&'static str>> = LazyLock::new(|| {
+        ["cmd", "Cache", "SegmentedCache"]
+            .into_iter()
+            .chain(REDIS_METHODS.iter().copied())
+            .chain(MOKA_METHODS.iter().copied())
+            .collect()
+    });
+    toks.iter()
+        .any(|t| t.kind == Kind::Ident && MARKERS.contains(&src[t.start as usize..t.end as usize]))
 }
 
 /// The keyword of the item at tokens `a..=b`: its first word after attributes, doc comments

@@ -357,6 +357,31 @@ impl Store {
     assert_eq!(seen, [("redis", "get"), ("moka", "get"), ("redis", "SET")]);
 }
 
+/// A file that only mentions Redis (a config struct, a setting's name) makes no method call a
+/// cache call: it is skimmed. `use redis;` (also `use ::redis;`) or a `redis::`/`moka::` path
+/// is what the full parse reads as using the crate; those files keep their cache calls.
+#[test]
+fn only_a_use_or_a_path_of_the_cache_crates_makes_calls_cache_calls() {
+    let mentions = "pub struct RedisConfig { pub dsn: String }\nfn dsn(m: &std::collections::HashMap<String, String>) -> Option<&String> { m.get(\"redis_dsn\") }\n";
+    let tokens = super::skim::tokenize(mentions, 0).ok().unwrap();
+    assert!(super::skim::skim(mentions, &tokens).is_some(), "skimmed");
+    assert!(extract_source_full(mentions).rust.unwrap().cache.is_empty());
+    for src in [
+        "use redis;\nasync fn f(redis_conn: &mut Conn) { let _: () = redis_conn.set(\"k\", 1).await.unwrap(); }\n",
+        "use ::redis;\nfn f(redis_conn: &mut Conn) { redis_conn.get(\"k\"); }\n",
+        "fn f(c: &mut Conn) { let r = redis::cmd(\"GET\").arg(\"k\"); }\n",
+        "use moka::sync::Cache;\nfn f(c: &Cache<String, u8>) { c.get(\"k\"); }\n",
+    ] {
+        let full = extract_source_full(src);
+        assert_eq!(
+            serde_json::to_string(&extract_source(src)).unwrap(),
+            serde_json::to_string(&full).unwrap(),
+            "{src}"
+        );
+        assert!(!full.rust.unwrap().cache.is_empty(), "{src}");
+    }
+}
+
 /// Inner doc comments before an inner attribute stay with it: the item after them is read
 /// whole (a `use` group keeps its `;`, so the walk still knows the crate of `query`).
 #[test]

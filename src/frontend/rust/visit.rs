@@ -211,6 +211,17 @@ struct V {
     consumed: HashSet<u32>,
 }
 
+/// The crates whose `use` makes a file's method calls Redis (the first five) or moka cache
+/// calls; the skim's test for them reads this list too.
+pub(super) const CACHE_CRATES: [&str; 6] = [
+    "redis",
+    "deadpool_redis",
+    "bb8_redis",
+    "r2d2_redis",
+    "mobc_redis",
+    "moka",
+];
+
 pub fn extract(file: &syn::File, text: &str, base: u32) -> RustFacts {
     let roots = use_roots(&file.items);
     let has = |names: &[&str]| names.iter().any(|n| roots.contains(*n));
@@ -222,14 +233,8 @@ pub fn extract(file: &syn::File, text: &str, base: u32) -> RustFacts {
         tx_closure: 0,
         in_receiver: false,
         mods: Vec::new(),
-        uses_redis: has(&[
-            "redis",
-            "deadpool_redis",
-            "bb8_redis",
-            "r2d2_redis",
-            "mobc_redis",
-        ]) || text.contains("redis::"),
-        uses_moka: has(&["moka"]) || text.contains("moka::"),
+        uses_redis: has(&CACHE_CRATES[..5]) || text.contains("redis::"),
+        uses_moka: has(&CACHE_CRATES[5..]) || text.contains("moka::"),
         uses_sqlx: has(&["sqlx"]) || text.contains("sqlx::"),
         cache_fields: HashSet::default(),
         entities: text.contains("DeriveEntityModel"),
