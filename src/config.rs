@@ -334,7 +334,9 @@ impl Conventions {
     pub fn preset_ignores(name: &str) -> &'static [&'static str] {
         match name {
             // Schema per tenant: every ORM query runs in the tenant's schema.
-            "django-tenants" => &["TEN100", "TEN101", "TEN102", "TEN201", "TEN204", "TEN501"],
+            "django-tenants" => &[
+                "TEN100", "TEN101", "TEN102", "TEN201", "TEN204", "TEN500", "TEN501",
+            ],
             _ => &[],
         }
     }

@@ -46,6 +46,7 @@ pub mod ten304_shared_cache_counter;
 pub mod ten401_tenant_context_not_cleared;
 pub mod ten402_task_without_tenant_context;
 pub mod ten403_tenant_session_variable;
+pub mod ten500_no_scoped_admin;
 pub mod ten501_tenant_unaware_admin;
 pub mod ten601_tenant_middleware_setup;
 pub mod ten900_syntax_error;
@@ -74,6 +75,8 @@ pub struct Shared {
     pub tenant_tables: std::sync::OnceLock<rustc_hash::FxHashMap<String, crate::sql::TenantTable>>,
     /// Whether the project scopes through managers at all (TEN100, TEN101, TEN201).
     pub project_scoping: std::sync::OnceLock<ten100_no_scoped_manager::ProjectScoping>,
+    /// Whether any admin class of the project scopes tenant-owned models (TEN500, TEN501).
+    pub admin_scoping: std::sync::OnceLock<ten500_no_scoped_admin::AdminScoping>,
     /// A Celery `task_prerun` handler sets the tenant for every task (TEN402).
     pub tenant_task_signal: std::sync::OnceLock<bool>,
     /// The project has a current-tenant mechanism (TEN601).
@@ -115,6 +118,7 @@ pub static REGISTRY: &[&dyn RuleCheck] = &[
     &ten401_tenant_context_not_cleared::TenantContextNotCleared,
     &ten402_task_without_tenant_context::TaskWithoutTenantContext,
     &ten403_tenant_session_variable::TenantSessionVariable,
+    &ten500_no_scoped_admin::NoScopedAdmin,
     &ten501_tenant_unaware_admin::TenantUnawareAdmin,
     &ten601_tenant_middleware_setup::TenantMiddlewareSetup,
     &ten900_syntax_error::SyntaxError,

@@ -5,8 +5,8 @@
 
 use super::Context;
 use crate::diagnostics::Diagnostic;
-use crate::facts::{ArgValue, Binding, CallSite, ExprRef};
-use crate::index::{ClassId, Index, Resolved, config_matches, last_component};
+use crate::facts::{ArgValue, Binding, CallSite, ExprRef, FileFacts, Sites};
+use crate::index::{ClassId, FileId, Index, Resolved, config_matches, last_component};
 use crate::locate::Span;
 use crate::registry::{FixAvailability, Rule, RuleMeta};
 
@@ -32,12 +32,11 @@ fn is_admin_site_class(index: &Index, r: Resolved) -> bool {
 
 /// Is the receiver of `<receiver>.register(...)` an admin site: `admin.site`, or a module-level
 /// instance of `AdminSite` (or a subclass)?
-fn is_admin_site(ctx: &Context, call: &CallSite) -> bool {
+fn is_admin_site(index: &Index, file: FileId, call: &CallSite) -> bool {
     let ExprRef::Attr(receiver, _) = &call.func else {
         return false;
     };
-    let index = ctx.index;
-    match index.resolve_at(ctx.file, receiver, &call.root) {
+    match index.resolve_at(file, receiver, &call.root) {
         Resolved::External(p) => ADMIN_SITES.contains(&p.as_str()),
         Resolved::Symbol { file, name } => match index.facts(file).binding(&name) {
             Some(Binding::Assign(ExprRef::Call(c))) => {
@@ -50,7 +49,8 @@ fn is_admin_site(ctx: &Context, call: &CallSite) -> bool {
 }
 
 /// What an admin class does about tenants.
-enum AdminKind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminKind {
     /// Uses a tenant admin mixin or defines `get_queryset` somewhere in its hierarchy.
     Scoped,
     /// Neither: Django's default queryset, every tenant's rows.
@@ -124,22 +124,24 @@ fn models_of_expr(index: &Index, file: u32, expr: &ExprRef, out: &mut Vec<ClassI
     }
 }
 
-fn emit(
-    ctx: &Context,
-    out: &mut Vec<Diagnostic>,
-    models: &[ClassId],
-    admin: Option<&str>,
-    span: Span,
-) {
+/// One admin registration of tenant-owned models: `site.register(...)` or `@admin.register(...)`.
+#[derive(Debug)]
+pub struct Registration {
+    /// Where it is reported: the model argument.
+    pub span: Span,
+    /// The tenant-owned models it registers.
+    pub models: Vec<ClassId>,
+    /// The admin class as written (`None`: Django's default `ModelAdmin`).
+    pub admin: Option<String>,
+    pub kind: AdminKind,
+}
+
+fn emit(ctx: &Context, out: &mut Vec<Diagnostic>, reg: &Registration) {
     let index = ctx.index;
     let conv = ctx.conv();
-    for &m in models {
-        let info = index.info(m);
-        if !info.needs_scoping() {
-            continue;
-        }
+    for &m in &reg.models {
         let model = &index.class(m).name;
-        let what = match admin {
+        let what = match &reg.admin {
             Some(a) => format!("admin class `{a}`"),
             None => "the default `ModelAdmin`".to_string(),
         };
@@ -152,7 +154,7 @@ fn emit(
             "Tenant-owned model `{model}` is registered in the admin with {what}, which does not scope its queryset to the current tenant: {mixin}override `get_queryset`"
         );
         out.push(
-            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), span)
+            Diagnostic::new(RULE, message, ctx.path().to_path_buf(), reg.span)
                 .with_related(super::queries::model_related(index, m, "objects")),
         );
     }
@@ -170,24 +172,47 @@ pub const RULE: Rule = Rule(&META);
 rule_check!(TenantUnawareAdmin);
 
 fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
-    let index = ctx.index;
-    let facts = ctx.facts;
+    // No admin class of the project scopes: TEN500 says so once instead.
+    if super::ten500_no_scoped_admin::admin_scoping(ctx).aggregated() {
+        return;
+    }
+    for reg in registrations(ctx.index, ctx.file, ctx.facts, ctx.sites) {
+        if reg.kind == AdminKind::Unscoped {
+            emit(ctx, out, &reg);
+        }
+    }
+}
+
+/// Every admin registration of tenant-owned models in `file`, whatever its admin class does.
+pub fn registrations(
+    index: &Index,
+    file: FileId,
+    facts: &FileFacts,
+    sites: &Sites,
+) -> Vec<Registration> {
+    let mut out = Vec::new();
+    let owned = |models: Vec<ClassId>| -> Vec<ClassId> {
+        models
+            .into_iter()
+            .filter(|&m| index.info(m).needs_scoping())
+            .collect()
+    };
     // `site.register(Model, Admin)` calls.
-    for call in ctx
-        .sites
+    for call in sites
         .calls
         .iter()
         .filter(|c| c.name() == "register" && !c.in_decorator)
     {
-        if !is_admin_site(ctx, call) {
+        if !is_admin_site(index, file, call) {
             continue;
         }
         let Some(first) = call.args.first() else {
             continue;
         };
         let mut models = Vec::new();
-        models_of(index, ctx.file, first, &mut models);
-        if !models.iter().any(|&m| index.info(m).needs_scoping()) {
+        models_of(index, file, first, &mut models);
+        let models = owned(models);
+        if models.is_empty() {
             continue;
         }
         let admin = call.args.get(1).or_else(|| {
@@ -196,26 +221,27 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 .find(|(k, _)| k == "admin_class")
                 .map(|(_, v)| v)
         });
-        let admin_name = match admin {
-            None => None,
-            Some(ArgValue::Ref(e)) => {
-                match admin_kind(index, index.resolve_expr(ctx.file, e)) {
-                    AdminKind::Unscoped => {}
-                    AdminKind::Scoped | AdminKind::Unknown => continue,
-                }
-                Some(e.dotted().unwrap_or_else(|| "?".into()))
-            }
+        let (admin, kind) = match admin {
+            None => (None, AdminKind::Unscoped),
+            Some(ArgValue::Ref(e)) => (
+                Some(e.dotted().unwrap_or_else(|| "?".into())),
+                admin_kind(index, index.resolve_expr(file, e)),
+            ),
             // Something we cannot read.
-            Some(_) => continue,
+            Some(_) => (None, AdminKind::Unknown),
         };
         // Reported at the model argument.
         let span = call.arg_spans.first().copied().unwrap_or(call.span);
-        emit(ctx, out, &models, admin_name.as_deref(), span);
+        out.push(Registration {
+            span,
+            models,
+            admin,
+            kind,
+        });
     }
 
     // `@admin.register(Model, ...)` on an admin class.
-    let decorator_calls: Vec<&CallSite> = ctx
-        .sites
+    let decorator_calls: Vec<&CallSite> = sites
         .calls
         .iter()
         .filter(|c| c.in_decorator && c.name() == "register")
@@ -223,7 +249,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
     for (ci, class) in facts.classes.iter().enumerate() {
         for d in &class.decorators {
             let ExprRef::Call(call) = d else { continue };
-            let r = index.resolve_expr(ctx.file, &call.func);
+            let r = index.resolve_expr(file, &call.func);
             if !index
                 .path_of(&r)
                 .is_some_and(|p| REGISTER_DECORATORS.contains(&p.as_str()))
@@ -232,19 +258,17 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             }
             let mut models = Vec::new();
             for a in &call.args {
-                models_of_expr(index, ctx.file, a, &mut models);
+                models_of_expr(index, file, a, &mut models);
             }
-            if !models.iter().any(|&m| index.info(m).needs_scoping()) {
+            let models = owned(models);
+            if models.is_empty() {
                 continue;
             }
             let id = ClassId {
-                file: ctx.file,
+                file,
                 class: ci as u32,
             };
-            match admin_kind(index, Resolved::Class(id)) {
-                AdminKind::Unscoped => {}
-                AdminKind::Scoped | AdminKind::Unknown => continue,
-            }
+            let kind = admin_kind(index, Resolved::Class(id));
             // The decorator's call: the last `register(...)` decorator call before the class
             // name with no other class or function name in between.
             let start = class.name_span.start;
@@ -263,7 +287,13 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                 .map_or(class.name_span, |c| {
                     c.arg_spans.first().copied().unwrap_or(c.span)
                 });
-            emit(ctx, out, &models, Some(class.name.as_str()), span);
+            out.push(Registration {
+                span,
+                models,
+                admin: Some(class.name.to_string()),
+                kind,
+            });
         }
     }
+    out
 }
