@@ -366,7 +366,12 @@ fn toks_hold_facts(src: &str, toks: &[Tok]) -> bool {
             Kind::Ident => match text(t) {
                 // SeaORM entities and starting calls, Diesel, `cached`.
                 "DeriveEntityModel" | "find_by_id" | "update_many" | "delete_many"
-                | "delete_by_id" | "dsl" | "diesel" | "sql_query" | "cached" | "io_cached" => {
+                | "delete_by_id" | "sql_query" => {
+                    return true;
+                }
+                // Crate and module names, attribute names: never a field or method after a `.`
+                // (`config.diesel.database_url` names no Diesel item).
+                "dsl" | "diesel" | "cached" | "io_cached" if !(k >= 1 && punct(k - 1, b'.')) => {
                     return true;
                 }
                 // `Entity::find()`, `<E as EntityTrait>::find()` (not `iter.find(..)`).

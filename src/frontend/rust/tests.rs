@@ -382,6 +382,21 @@ fn only_a_use_or_a_path_of_the_cache_crates_makes_calls_cache_calls() {
     }
 }
 
+/// A field named like a crate (`config.diesel.database_url`) is no marker: the item holding it
+/// is blanked, the one calling `diesel::update` is kept, and the facts equal the full parse's.
+#[test]
+fn a_field_named_like_a_crate_is_no_marker() {
+    let src = "use diesel::prelude::*;\nfn url(config: &Config) -> String { config.diesel.database_url.clone() }\nfn bump(c: &mut PgConnection) { diesel::update(users::table).set(users::n.eq(1)).execute(c); }\n";
+    let tokens = super::skim::tokenize(src, 0).ok().unwrap();
+    let (blanked, _) = super::skim::blank_unmarked(src, 0, &tokens).expect("blanked");
+    assert!(!blanked.contains("fn url"), "{blanked}");
+    assert!(blanked.contains("fn bump"), "{blanked}");
+    assert_eq!(
+        serde_json::to_string(&extract_source(src)).unwrap(),
+        serde_json::to_string(&extract_source_full(src)).unwrap()
+    );
+}
+
 /// Inner doc comments before an inner attribute stay with it: the item after them is read
 /// whole (a `use` group keeps its `;`, so the walk still knows the crate of `query`).
 #[test]
