@@ -502,7 +502,7 @@ pub fn check_config(index: &Index, settings: &Settings) -> Vec<Diagnostic> {
 
 /// Which of `wanted` the Rust files of the project define (functions), bring in (`use`), use
 /// as a parameter type, or declare as a table or column. Only the few configured names are
-/// looked up (nothing is copied), and the scan stops once every one is found.
+/// looked up: nothing is copied.
 fn rust_names<'w>(
     index: &Index,
     mut wanted: std::collections::HashSet<&'w str>,
