@@ -17,7 +17,7 @@ use crate::index::FileId;
 pub use crate::engine::fixloop::FixedFile;
 
 /// Where the configuration comes from.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub enum ConfigSource {
     /// Discover the nearest config file.
     #[default]
@@ -28,7 +28,7 @@ pub enum ConfigSource {
     Isolated,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FixMode {
     /// Report only.
     #[default]
@@ -39,7 +39,7 @@ pub enum FixMode {
     Diff,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CheckOptions {
     /// Paths as given on the command line (already without `-`).
     pub paths: Vec<PathBuf>,
@@ -69,7 +69,7 @@ pub struct CheckOptions {
     pub verbose: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CheckResult {
     /// Remaining diagnostics, sorted.
     pub diagnostics: Vec<Diagnostic>,
@@ -274,6 +274,109 @@ pub fn settings_and_files(
 
 /// Run `check` as the CLI does (without printing).
 pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
+    let prep = prepare(cwd, opts)?;
+    let Prepared {
+        stdin_path,
+        targets,
+        settings,
+        timer,
+        ..
+    } = &prep;
+    let mut sources = Sources::default();
+    if let (Some(p), Some(doc)) = (stdin_path, stdin_document(opts)) {
+        sources.set_document(p.clone(), doc);
+    }
+    let fact_cache = (!opts.no_cache).then(|| {
+        cache::FactCache::open(cache::cache_dir(
+            &settings.root,
+            settings.cache_dir.as_deref(),
+        ))
+    });
+    // The whole project is indexed; the targets are reported on, with what they cause elsewhere.
+    let whole_project = targets.len() == 1 && targets[0] == settings.root && stdin_path.is_none();
+    let stdin_excluded = prep.stdin_excluded(opts);
+    let (mut ws, report_files, missing) = if whole_project {
+        // Files are read and parsed while the walk lists the others: "discovery" is the walk,
+        // "read+parse" what was left of the parsing after it.
+        let (ws, (files, missing, walked)) =
+            Workspace::discover_and_load(settings.clone(), sources, fact_cache, |on_file| {
+                let (files, missing) =
+                    discovery::discover_streaming(settings, targets, opts.force_exclude, on_file);
+                let walked = std::time::Instant::now();
+                (files.clone(), (files, missing, walked))
+            });
+        timer.lap_until("discovery", walked);
+        timer.lap_split(
+            &format!("read+parse ({} files from cache)", ws.cache_hits),
+            "index",
+            ws.index_time,
+        );
+        (ws, files, missing)
+    } else {
+        let (mut report_files, missing) =
+            discovery::discover(settings, targets, opts.force_exclude);
+        if let Some(p) = stdin_path
+            && !stdin_excluded
+        {
+            report_files.push(p.clone());
+        }
+        let mut all: Vec<PathBuf> =
+            discovery::discover(settings, std::slice::from_ref(&settings.root), false).0;
+        all.extend(report_files.iter().cloned());
+        // The stdin file may not exist on disk yet.
+        all.extend(stdin_path.iter().cloned());
+        all.sort();
+        all.dedup();
+        timer.lap("discovery");
+        let ws = Workspace::load(settings.clone(), all, sources, fact_cache);
+        timer.lap_split(
+            &format!("read+parse ({} files from cache)", ws.cache_hits),
+            "index",
+            ws.index_time,
+        );
+        (ws, report_files, missing)
+    };
+    let result = finish(
+        cwd,
+        opts,
+        &prep,
+        &mut ws,
+        report_files,
+        missing,
+        whole_project,
+    );
+    // Freeing a whole project's facts takes a noticeable part of a short run; let another
+    // thread do it while the report is printed (the process may well exit first).
+    std::thread::spawn(move || drop(ws));
+    result
+}
+
+/// What a run knows before it loads anything: the stdin file, the paths asked about, the
+/// settings and the timer.
+pub struct Prepared {
+    pub stdin_path: Option<PathBuf>,
+    pub targets: Vec<PathBuf>,
+    pub settings: Arc<Settings>,
+    selectors: Selectors,
+    timer: Timer,
+}
+
+impl Prepared {
+    /// `--force-exclude` and the stdin file is excluded: it is echoed, not checked.
+    pub fn stdin_excluded(&self, opts: &CheckOptions) -> bool {
+        self.stdin_path
+            .as_ref()
+            .is_some_and(|p| opts.force_exclude && self.settings.is_excluded(p))
+    }
+
+    /// Record a phase's time (`-v`, `TENANTLINT_TIMINGS`).
+    pub fn lap(&self, phase: &str) {
+        self.timer.lap(phase);
+    }
+}
+
+/// Resolve the settings and the selection for a run (nothing is read but the config).
+pub fn prepare(cwd: &Path, opts: &CheckOptions) -> Result<Prepared, CheckError> {
     let stdin_path = opts.stdin.as_ref().map(|_| {
         config::normalize(
             &cwd.join(
@@ -299,70 +402,44 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     let settings = load_settings(cwd, &settings_start, &opts.config)?;
     let selectors = opts.selectors();
     select::enabled_rules(&settings, &selectors)?;
+    Ok(Prepared {
+        stdin_path,
+        targets,
+        settings: Arc::new(settings),
+        selectors,
+        timer,
+    })
+}
 
-    let mut sources = Sources::default();
-    if let (Some(p), Some(text)) = (&stdin_path, &opts.stdin) {
-        let doc = match &opts.stdin_error {
-            Some(msg) => Err(msg.clone()),
-            None => Ok(text.clone()),
-        };
-        sources.set_document(p.clone(), doc);
-    }
-    let fact_cache = (!opts.no_cache).then(|| {
-        cache::FactCache::open(cache::cache_dir(
-            &settings.root,
-            settings.cache_dir.as_deref(),
-        ))
-    });
-    let settings = Arc::new(settings);
-    // The whole project is indexed; the targets are reported on, with what they cause elsewhere.
-    let whole_project = targets.len() == 1 && targets[0] == settings.root && stdin_path.is_none();
-    let stdin_excluded = stdin_path
-        .as_ref()
-        .is_some_and(|p| opts.force_exclude && settings.is_excluded(p));
-    let (mut ws, report_files, missing) = if whole_project {
-        // Files are read and parsed while the walk lists the others: "discovery" is the walk,
-        // "read+parse" what was left of the parsing after it.
-        let (ws, (files, missing, walked)) =
-            Workspace::discover_and_load(settings.clone(), sources, fact_cache, |on_file| {
-                let (files, missing) =
-                    discovery::discover_streaming(&settings, &targets, opts.force_exclude, on_file);
-                let walked = std::time::Instant::now();
-                (files.clone(), (files, missing, walked))
-            });
-        timer.lap_until("discovery", walked);
-        timer.lap_split(
-            &format!("read+parse ({} files from cache)", ws.cache_hits),
-            "index",
-            ws.index_time,
-        );
-        (ws, files, missing)
-    } else {
-        let (mut report_files, missing) =
-            discovery::discover(&settings, &targets, opts.force_exclude);
-        if let Some(p) = &stdin_path
-            && !stdin_excluded
-        {
-            report_files.push(p.clone());
-        }
-        let mut all: Vec<PathBuf> =
-            discovery::discover(&settings, std::slice::from_ref(&settings.root), false).0;
-        all.extend(report_files.iter().cloned());
-        // The stdin file may not exist on disk yet.
-        all.extend(stdin_path.iter().cloned());
-        all.sort();
-        all.dedup();
-        timer.lap("discovery");
-        let ws = Workspace::load(settings.clone(), all, sources, fact_cache);
-        timer.lap_split(
-            &format!("read+parse ({} files from cache)", ws.cache_hits),
-            "index",
-            ws.index_time,
-        );
-        (ws, report_files, missing)
-    };
+/// The text standard input stands for (or why it cannot be used).
+pub fn stdin_document(opts: &CheckOptions) -> Option<crate::engine::source::Text> {
+    let text = opts.stdin.as_ref()?;
+    Some(match &opts.stdin_error {
+        Some(msg) => Err(msg.clone()),
+        None => Ok(text.clone()),
+    })
+}
 
-    let selections = select::selections(&settings, &selectors, &report_files)?;
+/// The run on a loaded workspace: the rules on `report_files` plus the findings they cause
+/// elsewhere, fixes, positions, baseline and `--add-noqa`.
+pub fn finish(
+    cwd: &Path,
+    opts: &CheckOptions,
+    prep: &Prepared,
+    ws: &mut Workspace,
+    report_files: Vec<PathBuf>,
+    missing: Vec<discovery::MissingPath>,
+    whole_project: bool,
+) -> Result<CheckResult, CheckError> {
+    let Prepared {
+        stdin_path,
+        targets,
+        settings,
+        selectors,
+        timer,
+    } = prep;
+    let stdin_excluded = prep.stdin_excluded(opts);
+    let selections = select::selections(settings, selectors, &report_files)?;
     let missing_diags: Vec<Diagnostic> =
         if selections.any_enables(crate::rules::ten901_io_error::RULE) {
             missing
@@ -409,18 +486,18 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         let (diags, config) = ws.install(|| {
             rayon::join(
                 || ws.lint(&target_ids, &selections),
-                || config_diagnostics(&ws, &targets, stdin_path.is_some(), &selections),
+                || config_diagnostics(ws, targets, stdin_path.is_some(), &selections),
             )
         });
         config_diags = Some(config);
         diags
     } else {
-        let run = fixloop::run(&mut ws, &target_ids, &selections, opts.unsafe_fixes);
+        let run = fixloop::run(ws, &target_ids, &selections, opts.unsafe_fixes);
         result.fix_errors = run.errors;
         write_fixed(
-            &mut ws,
+            ws,
             opts,
-            &stdin_path,
+            stdin_path,
             run.fixed,
             &mut result,
             &target_ids,
@@ -462,20 +539,19 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     }
     diagnostics.extend(missing_diags);
     diagnostics.extend(
-        config_diags.unwrap_or_else(|| {
-            config_diagnostics(&ws, &targets, stdin_path.is_some(), &selections)
-        }),
+        config_diags
+            .unwrap_or_else(|| config_diagnostics(ws, targets, stdin_path.is_some(), &selections)),
     );
     diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     ws.fill_positions(&mut diagnostics);
     timer.lap("output positions");
-    apply_baseline(&ws, opts, &mut diagnostics, &mut result)?;
+    apply_baseline(ws, opts, &mut diagnostics, &mut result)?;
     if let Some(reason) = &opts.add_noqa {
-        add_noqa(&ws, reason.as_deref(), &mut diagnostics, &mut result);
+        add_noqa(ws, reason.as_deref(), &mut diagnostics, &mut result);
     }
     result.diagnostics = diagnostics;
     if opts.verbose {
-        let mut s = crate::show::index_summary(ws.index(), &settings, cwd);
+        let mut s = crate::show::index_summary(ws.index(), settings, cwd);
         s.push_str(&format!(
             "files checked: {}, from the fact cache: {}\ntime: {}\n",
             result.checked.len(),
@@ -487,9 +563,6 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
     if stdin_excluded || (opts.fix == FixMode::Apply && result.stdin_output.is_none()) {
         result.stdin_output = opts.stdin.clone();
     }
-    // Freeing a whole project's facts takes a noticeable part of a short run; let another
-    // thread do it while the report is printed (the process may well exit first).
-    std::thread::spawn(move || drop(ws));
     Ok(result)
 }
 

@@ -32,6 +32,28 @@ pub enum Command {
     Server(ServerArgs),
     /// Infer a config for this project and write it to `tenantlint.toml` at the project root.
     Init(InitArgs),
+    /// The on-save daemon that `check --stdin-filename` starts for a large project (see the
+    /// README): `--stop` stops the current project's.
+    Daemon(DaemonArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DaemonArgs {
+    /// Stop the daemon of the project of the current directory (or of `--stdin-filename`).
+    #[arg(long)]
+    pub stop: bool,
+    /// The file whose project's daemon is meant (as given to `check --stdin-filename`).
+    #[arg(long)]
+    pub stdin_filename: Option<PathBuf>,
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub isolated: bool,
+    /// Serve this socket (how `check` starts the daemon).
+    #[arg(long, hide = true)]
+    pub socket: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    pub cwd: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -177,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Rule(args) => run_rule(args),
         Command::Server(args) => run_server(args),
         Command::Init(args) => run_init(args),
+        Command::Daemon(args) => run_daemon(args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -187,6 +210,47 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_daemon(args: DaemonArgs) -> Result<u8, String> {
+    let cwd = match args.cwd {
+        Some(c) => c,
+        None => std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?,
+    };
+    let config = match (args.config, args.isolated) {
+        (Some(p), _) => ConfigSource::File(p),
+        (None, true) => ConfigSource::Isolated,
+        (None, false) => ConfigSource::Discover,
+    };
+    let opts = crate::daemon::start_options(args.stdin_filename, config);
+    if let Some(socket) = args.socket {
+        #[cfg(unix)]
+        {
+            crate::daemon::serve(socket, cwd, opts)?;
+            return Ok(0);
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = socket;
+            return Err("the daemon needs a Unix system".into());
+        }
+    }
+    if args.stop {
+        let stopped = crate::daemon::stop(&cwd, &opts);
+        let mut err = io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "{}",
+            if stopped {
+                "tenantlint: daemon stopped"
+            } else {
+                "tenantlint: no daemon running for this project"
+            }
+        );
+        return Ok(0);
+    }
+    Err("nothing to do: `tenantlint daemon --stop` stops this project's daemon".into())
 }
 
 /// Exit 0 after `shutdown` then `exit`, 1 after an `exit` without `shutdown` (as the protocol
@@ -398,7 +462,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         out.flush().map_err(io_err)?;
         return Ok(0);
     }
-    let result = check::run(&cwd, &opts).map_err(|e| e.to_string())?;
+    let result = crate::daemon::run_check(&cwd, &opts).map_err(|e| e.to_string())?;
     let stdin_path = result.stdin_path.clone();
     let stdin_pair = match (&stdin_path, &stdin) {
         (Some(p), Some(t)) => Some((p.as_path(), t.as_str())),

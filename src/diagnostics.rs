@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
+
 use crate::locate::{Pos, Span};
 use crate::registry::Rule;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Applicability {
     /// Shown, never applied automatically.
     DisplayOnly,
@@ -27,7 +29,7 @@ impl Applicability {
 }
 
 /// Replace `span` with `content` (an empty span inserts).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Edit {
     pub span: Span,
     pub content: String,
@@ -55,7 +57,7 @@ impl PartialEq for Edit {
 
 impl Eq for Edit {}
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Fix {
     pub applicability: Applicability,
     pub message: String,
@@ -79,7 +81,7 @@ impl Fix {
 
 /// A place that contributed to a diagnostic: the model's class, its manager's declaration, the
 /// cache setting... A change there can make the diagnostic appear or disappear.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Related {
     pub path: PathBuf,
     pub span: Span,
@@ -101,7 +103,7 @@ impl Related {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub rule: Rule,
     pub message: String,

@@ -87,6 +87,27 @@ pub fn discover_streaming(
     force_exclude: bool,
     on_file: &(dyn Fn(&Path) + Sync),
 ) -> (Vec<PathBuf>, Vec<MissingPath>) {
+    walk(settings, roots, force_exclude, on_file, None)
+}
+
+/// The project's files, as [`discover`] finds them under the root, telling `on_dir` of every
+/// directory the walk goes into before the walk reads it: a file can join the project only by an
+/// entry added to one of them (the daemon watches them).
+pub fn discover_watching_dirs(
+    settings: &Settings,
+    on_dir: &(dyn Fn(&Path) + Sync),
+) -> Vec<PathBuf> {
+    let root = std::slice::from_ref(&settings.root);
+    walk(settings, root, false, &|_| {}, Some(on_dir)).0
+}
+
+fn walk(
+    settings: &Settings,
+    roots: &[PathBuf],
+    force_exclude: bool,
+    on_file: &(dyn Fn(&Path) + Sync),
+    on_dir: Option<&(dyn Fn(&Path) + Sync)>,
+) -> (Vec<PathBuf>, Vec<MissingPath>) {
     let mut files = Vec::new();
     let mut missing = Vec::new();
     let mut dirs = Vec::new();
@@ -180,6 +201,9 @@ pub fn discover_streaming(
                     && path.parent().is_some_and(|p| cargo.has_manifest(p))
                 {
                     return WalkState::Skip;
+                }
+                if is_dir && let Some(on_dir) = on_dir {
+                    on_dir(path);
                 }
                 if !is_dir && entry.file_type().is_some_and(|t| t.is_file()) {
                     if is_python(path) {

@@ -23,6 +23,7 @@ pub mod baseline;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod diagnostics;
 pub mod discovery;
 pub mod engine;

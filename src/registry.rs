@@ -202,3 +202,18 @@ fn specificity(selector: &str) -> usize {
         selector.len()
     }
 }
+
+/// A rule travels by its code (the daemon's answers to `check`).
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Rule, D::Error> {
+        let code = String::deserialize(d)?;
+        Rule::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown rule code {code}")))
+    }
+}

@@ -17,7 +17,7 @@ use crate::registry::Rule;
 const MAX_ROUNDS: usize = 10;
 
 /// A file whose fixes were applied (or would be, with `--diff`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FixedFile {
     pub path: PathBuf,
     pub original: String,

@@ -238,6 +238,11 @@ impl Workspace {
         (cache::content_key(lang, text.as_bytes()) == expected).then_some(text)
     }
 
+    /// The hash of the text the file's facts were extracted from (`None`: it was unreadable).
+    pub fn content_key(&self, file: FileId) -> Option<cache::Key> {
+        self.hashes.get(file as usize).copied().flatten()
+    }
+
     /// Run the enabled rules on `targets` and drop suppressed diagnostics. Sorted.
     pub fn lint(&self, targets: &[FileId], selections: &Selections) -> Vec<Diagnostic> {
         let shared = rules::Shared::default();

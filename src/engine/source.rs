@@ -43,6 +43,13 @@ impl Sources {
         self.documents.remove(path).is_some()
     }
 
+    /// The paths that have an in-memory document, sorted.
+    pub fn documents(&self) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = self.documents.keys().cloned().collect();
+        paths.sort();
+        paths
+    }
+
     pub fn is_document(&self, path: &Path) -> bool {
         self.documents.contains_key(path)
     }
