@@ -336,16 +336,20 @@ mod server {
         let mut names: Vec<(std::ffi::OsString, bool)> = entries
             .filter_map(Result::ok)
             .filter_map(|e| {
-                let is_dir = e.file_type().ok()?.is_dir();
+                // As the walk sees them: symbolic links are neither followed nor listed (an
+                // editor's lock file `.#views.py` is one).
+                let kind = e.file_type().ok()?;
+                let is_dir = kind.is_dir();
                 let name = e.file_name();
                 let path = Path::new(&name);
                 let relevant = is_dir
-                    || crate::discovery::is_python(path)
-                    || path.extension().is_some_and(|x| x == "rs" || x == "sql")
-                    || matches!(
-                        name.to_str(),
-                        Some("Cargo.toml" | ".gitignore" | ".ignore" | ".git")
-                    );
+                    || (kind.is_file()
+                        && (crate::discovery::is_python(path)
+                            || path.extension().is_some_and(|x| x == "rs" || x == "sql")
+                            || matches!(
+                                name.to_str(),
+                                Some("Cargo.toml" | ".gitignore" | ".ignore")
+                            )));
                 relevant.then_some((name, is_dir))
             })
             .collect();
@@ -362,7 +366,8 @@ mod server {
     fn outer_ignore_files(root: &Path) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for dir in root.ancestors() {
-            for name in [".gitignore", ".ignore", ".git/info/exclude", ".git"] {
+            // Not `.git` itself: git touches it on every `git status`.
+            for name in [".gitignore", ".ignore", ".git/info/exclude"] {
                 out.push(dir.join(name));
             }
         }

@@ -140,6 +140,23 @@ fn the_daemon_answers_exactly_as_a_run_without_it_through_edits() {
         "the file has findings: {served}"
     );
 
+    // An editor's atomic save (a temporary file renamed over the source) and its lock file (a
+    // dangling symbolic link named like a source) change the directory, not the project: no
+    // reload.
+    let saved = format!("{}\n# saved\n", d.disk(services));
+    write(d.root(), "inventory/.services.py.tmp", &saved);
+    std::fs::rename(
+        d.root().join("inventory/.services.py.tmp"),
+        d.root().join(services),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("user@host.1234", d.root().join("inventory/.#services.py")).unwrap();
+    let (err_free, err) = d.on_save("1", services, &saved, &[]);
+    assert!(err.contains("served by the daemon\n"), "{err}");
+    assert!(!err.contains("reloaded"), "{err}");
+    let (alone, _) = d.on_save("0", services, &saved, &["--no-cache"]);
+    assert_eq!(err_free, alone);
+
     // A model edited on disk (its manager now scopes): the daemon follows.
     let models = d.disk("inventory/models.py");
     let scoped = models.replace(
