@@ -973,14 +973,25 @@ impl<'a> Extractor<'a, '_> {
                 let root = chain_root(value)?;
                 self.scopes.last()?.query_vars.get(&root.id).copied()
             });
+        // `qs = helper(qs, ...)` (taiga's `attach_total_points(queryset)`): a helper handed the
+        // query and assigned back returns it refined; the local still holds that site.
+        let passed_back = |name: &Name| {
+            matches!(value, Expr::Call(c)
+                if matches!(c.arguments.args.first(), Some(Expr::Name(a)) if a.id == *name))
+        };
         let Some(scope) = self.scopes.last_mut() else {
             return;
         };
         for t in targets {
             if let Expr::Name(n) = t {
                 match site {
-                    Some(i) => scope.query_vars.insert(n.id.clone(), i),
-                    None => scope.query_vars.remove(&n.id),
+                    Some(i) => {
+                        scope.query_vars.insert(n.id.clone(), i);
+                    }
+                    None if passed_back(&n.id) => {}
+                    None => {
+                        scope.query_vars.remove(&n.id);
+                    }
                 };
             }
         }
