@@ -101,15 +101,19 @@ pub fn run_check(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, check::
     let Some(socket) = socket_for(cwd, opts) else {
         return check::run(cwd, opts);
     };
-    if let Some(answer) = ask(&socket, cwd, opts) {
-        return answer.map_err(check::CheckError::Usage);
-    }
+    let listening = match ask(&socket, cwd, opts) {
+        Asked::Answer(answer) => return answer.map_err(check::CheckError::Usage),
+        // A daemon that cannot answer this one (a file not on disk yet) keeps running.
+        Asked::Declined => true,
+        Asked::Nobody => false,
+    };
     let started = Instant::now();
     let result = check::run(cwd, opts);
     // Never on its own in CI (nobody saves twice there) or from a debug build (the test
     // suite's).
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
-    if mode == Mode::On || (started.elapsed() >= SLOW_RUN && !ci && !cfg!(debug_assertions)) {
+    let slow = started.elapsed() >= SLOW_RUN && !ci && !cfg!(debug_assertions);
+    if !listening && (mode == Mode::On || slow) {
         spawn(&socket, cwd, opts);
     }
     result
@@ -193,22 +197,31 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     postcard::from_bytes(rest).ok()
 }
 
-/// Ask the daemon at `socket`; `None` when there is none or it could not answer.
+enum Asked {
+    Answer(Result<CheckResult, String>),
+    /// A daemon is there but does not answer this run.
+    Declined,
+    /// No daemon (or none that could be reached or understood).
+    Nobody,
+}
+
+/// Ask the daemon at `socket`.
 #[cfg(unix)]
-fn ask(socket: &Path, cwd: &Path, opts: &CheckOptions) -> Option<Result<CheckResult, String>> {
+fn ask(socket: &Path, cwd: &Path, opts: &CheckOptions) -> Asked {
     let request = Request::Check {
         cwd: cwd.to_path_buf(),
         opts: Box::new(opts.clone()),
     };
-    match exchange(socket, &request)? {
-        Response::Done(result) => Some(*result),
-        Response::Fallback(_) | Response::Stopping => None,
+    match exchange(socket, &request) {
+        Some(Response::Done(result)) => Asked::Answer(*result),
+        Some(Response::Fallback(_)) => Asked::Declined,
+        Some(Response::Stopping) | None => Asked::Nobody,
     }
 }
 
 #[cfg(not(unix))]
-fn ask(_: &Path, _: &Path, _: &CheckOptions) -> Option<Result<CheckResult, String>> {
-    None
+fn ask(_: &Path, _: &Path, _: &CheckOptions) -> Asked {
+    Asked::Nobody
 }
 
 #[cfg(unix)]

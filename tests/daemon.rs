@@ -193,6 +193,20 @@ fn the_daemon_answers_exactly_as_a_run_without_it_through_edits() {
     );
     let (new_file, alone) = d.both("inventory/reports.py", &d.disk("inventory/reports.py"));
     assert_eq!(new_file, alone);
+    // A buffer for a file not on disk yet: checked in-process, and the daemon is left running
+    // (not replaced by a new one).
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let socket = d.sockets().pop().unwrap();
+    let before = inode(&socket);
+    let draft =
+        "from inventory.models import Supplier\n\n\ndef f():\n    return Supplier.objects.all()\n";
+    let (unsaved, err) = d.on_save("1", "inventory/draft.py", draft, &[]);
+    assert!(!err.contains("served by the daemon"), "{err}");
+    let (alone, _) = d.on_save("0", "inventory/draft.py", draft, &["--no-cache"]);
+    assert_eq!(unsaved, alone);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(d.sockets(), vec![socket.clone()]);
+    assert_eq!(inode(&socket), before, "the daemon was replaced");
     write(d.root(), "inventory/.gitignore", "models.py\n");
     let (ignored, alone) = d.both(services, &d.disk(services));
     assert_eq!(ignored, alone);
