@@ -102,7 +102,7 @@ pub fn run_check(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, check::
         return check::run(cwd, opts);
     };
     let listening = match ask(&socket, cwd, opts) {
-        Asked::Answer(answer) => return answer.map_err(check::CheckError::Usage),
+        Asked::Answer(answer) => return (*answer).map_err(check::CheckError::Usage),
         // A daemon that cannot answer this one (a file not on disk yet) keeps running.
         Asked::Declined => true,
         Asked::Nobody => false,
@@ -198,7 +198,7 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 }
 
 enum Asked {
-    Answer(Result<CheckResult, String>),
+    Answer(Box<Result<CheckResult, String>>),
     /// A daemon is there but does not answer this run.
     Declined,
     /// No daemon (or none that could be reached or understood).
@@ -213,7 +213,7 @@ fn ask(socket: &Path, cwd: &Path, opts: &CheckOptions) -> Asked {
         opts: Box::new(opts.clone()),
     };
     match exchange(socket, &request) {
-        Some(Response::Done(result)) => Asked::Answer(*result),
+        Some(Response::Done(result)) => Asked::Answer(result),
         Some(Response::Fallback(_)) => Asked::Declined,
         Some(Response::Stopping) | None => Asked::Nobody,
     }
