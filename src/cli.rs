@@ -45,8 +45,10 @@ pub struct DaemonArgs {
     /// The file whose project's daemon is meant (as given to `check --stdin-filename`).
     #[arg(long)]
     pub stdin_filename: Option<PathBuf>,
+    /// The config file the on-save runs are given (`check --config`).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The project of on-save runs given `check --isolated`.
     #[arg(long)]
     pub isolated: bool,
     /// Serve this socket (how `check` starts the daemon).
