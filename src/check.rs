@@ -293,7 +293,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         ))
     });
     // The whole project is indexed; the targets are reported on, with what they cause elsewhere.
-    let whole_project = targets.len() == 1 && targets[0] == settings.root && stdin_path.is_none();
+    let whole_project = prep.whole_project();
     let stdin_excluded = prep.stdin_excluded(opts);
     let (mut ws, report_files, missing) = if whole_project {
         // Files are read and parsed while the walk lists the others: "discovery" is the walk,
@@ -336,15 +336,7 @@ pub fn run(cwd: &Path, opts: &CheckOptions) -> Result<CheckResult, CheckError> {
         );
         (ws, report_files, missing)
     };
-    let result = finish(
-        cwd,
-        opts,
-        &prep,
-        &mut ws,
-        report_files,
-        missing,
-        whole_project,
-    );
+    let result = finish(cwd, opts, &prep, &mut ws, report_files, missing);
     // Freeing a whole project's facts takes a noticeable part of a short run; let another
     // thread do it while the report is printed (the process may well exit first).
     std::thread::spawn(move || drop(ws));
@@ -367,6 +359,14 @@ impl Prepared {
         self.stdin_path
             .as_ref()
             .is_some_and(|p| opts.force_exclude && self.settings.is_excluded(p))
+    }
+
+    /// The run covers the whole project (no paths but the root, no stdin): nothing is checked
+    /// for findings caused elsewhere.
+    pub fn whole_project(&self) -> bool {
+        self.targets.len() == 1
+            && self.targets[0] == self.settings.root
+            && self.stdin_path.is_none()
     }
 
     /// Record a phase's time (`-v`, `TENANTLINT_TIMINGS`).
@@ -429,7 +429,6 @@ pub fn finish(
     ws: &mut Workspace,
     report_files: Vec<PathBuf>,
     missing: Vec<discovery::MissingPath>,
-    whole_project: bool,
 ) -> Result<CheckResult, CheckError> {
     let Prepared {
         stdin_path,
@@ -506,7 +505,7 @@ pub fn finish(
         .unwrap_or(run.diagnostics)
     };
     timer.lap("rules");
-    if !whole_project {
+    if !prep.whole_project() {
         // Findings elsewhere caused by the files asked about (pre-commit passes only the changed
         // files: a manager removed in `models.py` makes a query in `views.py` unscoped).
         // Only files that import them (directly or not) can resolve names into them; settings

@@ -214,17 +214,22 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `--config PATH` / `--isolated` / neither.
+fn config_source(config: Option<PathBuf>, isolated: bool) -> ConfigSource {
+    match (config, isolated) {
+        (Some(p), _) => ConfigSource::File(p),
+        (None, true) => ConfigSource::Isolated,
+        (None, false) => ConfigSource::Discover,
+    }
+}
+
 fn run_daemon(args: DaemonArgs) -> Result<u8, String> {
     let cwd = match args.cwd {
         Some(c) => c,
         None => std::env::current_dir()
             .map_err(|e| format!("cannot read the current directory: {e}"))?,
     };
-    let config = match (args.config, args.isolated) {
-        (Some(p), _) => ConfigSource::File(p),
-        (None, true) => ConfigSource::Isolated,
-        (None, false) => ConfigSource::Discover,
-    };
+    let config = config_source(args.config, args.isolated);
     let opts = crate::daemon::start_options(args.stdin_filename, config);
     if let Some(socket) = args.socket {
         #[cfg(unix)]
@@ -405,11 +410,7 @@ fn run_check(args: CheckArgs) -> Result<u8, String> {
         stdin: stdin.clone(),
         stdin_error,
         stdin_filename: args.stdin_filename.clone(),
-        config: match (&args.config, args.isolated) {
-            (Some(p), _) => ConfigSource::File(p.clone()),
-            (None, true) => ConfigSource::Isolated,
-            (None, false) => ConfigSource::Discover,
-        },
+        config: config_source(args.config.clone(), args.isolated),
         force_exclude: args.force_exclude,
         select: args.select.clone(),
         extend_select: args.extend_select.clone(),

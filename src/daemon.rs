@@ -58,8 +58,9 @@ enum Request {
 #[derive(Serialize, Deserialize)]
 enum Response {
     Done(Box<Result<CheckResult, String>>),
-    /// The daemon cannot answer this one (a file it does not know): run in-process.
-    Fallback(String),
+    /// The daemon does not answer this one (a file it does not know, another project): the
+    /// client runs it in-process.
+    Declined,
     Stopping,
 }
 
@@ -183,9 +184,9 @@ fn read_frame(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-fn encode<T: Serialize>(protocol_value: &T) -> Option<Vec<u8>> {
+fn encode<T: Serialize>(value: &T) -> Option<Vec<u8>> {
     let mut out = PROTOCOL.to_le_bytes().to_vec();
-    out.extend(postcard::to_stdvec(protocol_value).ok()?);
+    out.extend(postcard::to_stdvec(value).ok()?);
     Some(out)
 }
 
@@ -214,7 +215,7 @@ fn ask(socket: &Path, cwd: &Path, opts: &CheckOptions) -> Asked {
     };
     match exchange(socket, &request) {
         Some(Response::Done(result)) => Asked::Answer(result),
-        Some(Response::Fallback(_)) => Asked::Declined,
+        Some(Response::Declined) => Asked::Declined,
         Some(Response::Stopping) | None => Asked::Nobody,
     }
 }
@@ -397,14 +398,14 @@ mod server {
 
     /// The project as the daemon holds it.
     struct Resident {
-        settings: Arc<Settings>,
         config_hash: Option<u64>,
         ws: Workspace,
-        /// The project's files (sorted) and how each looked when last read.
-        files: Vec<PathBuf>,
+        /// How each of the workspace's files looked when last read (by [`crate::index::FileId`]).
         seen: Vec<Seen>,
         dirs: Vec<Dir>,
-        /// Ignore files outside the walked directories and in them (`.gitignore`, `.ignore`).
+        /// The ignore files outside the walked directories (absent ones too: one that appears
+        /// shows as a new stamp) and those in them (present ones: a new one shows in its
+        /// directory's listing).
         ignore_files: Vec<(PathBuf, Seen)>,
     }
 
@@ -433,36 +434,31 @@ mod server {
                 }
             });
             let dirs = dirs.into_inner().unwrap_or_default();
+            let seen_at = |p: PathBuf| {
+                let s = Seen::of(&p);
+                (p, s)
+            };
             let mut ignore_files: Vec<(PathBuf, Seen)> = outer_ignore_files(&settings.root)
                 .into_iter()
-                .chain(
-                    dirs.iter()
-                        .flat_map(|d| [d.path.join(".gitignore"), d.path.join(".ignore")]),
-                )
-                .map(|p| {
-                    let s = Seen::of(&p);
-                    (p, s)
-                })
+                .map(seen_at)
                 .collect();
-            ignore_files.retain(|(_, s)| s.stamp.is_some());
+            ignore_files.extend(
+                dirs.iter()
+                    .flat_map(|d| [d.path.join(".gitignore"), d.path.join(".ignore")])
+                    .map(seen_at)
+                    .filter(|(_, s)| s.stamp.is_some()),
+            );
             // Stamped before they are read: a write during the load shows as a change.
             let seen: Vec<Seen> = files.par_iter().map(|p| Seen::of(p)).collect();
             let cache = FactCache::open(cache::cache_dir(
                 &settings.root,
                 settings.cache_dir.as_deref(),
             ));
-            let mut ws = Workspace::load(
-                settings.clone(),
-                files.clone(),
-                Sources::default(),
-                Some(cache),
-            );
+            let mut ws = Workspace::load(settings, files, Sources::default(), Some(cache));
             ws.detach_cache();
             Resident {
-                settings,
                 config_hash,
                 ws,
-                files,
                 seen,
                 dirs,
                 ignore_files,
@@ -476,10 +472,7 @@ mod server {
             let ignores_same = self
                 .ignore_files
                 .iter()
-                .all(|(p, s)| s.settled && Seen::of(p).stamp == s.stamp)
-                && outer_ignore_files(&self.settings.root)
-                    .iter()
-                    .all(|p| p.exists() == self.ignore_files.iter().any(|(q, _)| q == p));
+                .all(|(p, s)| s.settled && Seen::of(p).stamp == s.stamp);
             if !ignores_same {
                 return false;
             }
@@ -510,15 +503,17 @@ mod server {
             let states: Vec<Now> = self
                 .seen
                 .par_iter_mut()
-                .zip(&self.files)
-                .map(|(seen, path)| {
+                .enumerate()
+                .map(|(i, seen)| {
+                    let id = i as crate::index::FileId;
+                    let path = ws.path(id);
                     let now_seen = Seen::of(path);
                     if now_seen.stamp == seen.stamp && seen.settled {
                         return Now::Same;
                     }
-                    let (Some(_), Some(id)) = (now_seen.stamp, ws.file_id(path)) else {
+                    if now_seen.stamp.is_none() {
                         return Now::Gone;
-                    };
+                    }
                     *seen = now_seen;
                     // Unreadable now: the refresh records why (TEN901), as a fresh load would.
                     let key = std::fs::read(path)
@@ -577,7 +572,7 @@ mod server {
         let busy = Arc::new(AtomicBool::new(false));
         let exe = std::env::current_exe().ok();
         let exe_stamp = exe.as_deref().and_then(Stamp::of_path);
-        let root = resident.settings.root.clone();
+        let root = resident.ws.settings().root.clone();
         {
             let (last, busy, socket) = (last.clone(), busy.clone(), socket.clone());
             std::thread::spawn(move || {
@@ -586,8 +581,9 @@ mod server {
                     if busy.load(Ordering::SeqCst) {
                         continue;
                     }
-                    let since =
-                        started.elapsed() - Duration::from_millis(last.load(Ordering::SeqCst));
+                    let since = started
+                        .elapsed()
+                        .saturating_sub(Duration::from_millis(last.load(Ordering::SeqCst)));
                     let ours = std::fs::symlink_metadata(&socket).is_ok_and(|m| m.ino() == ino);
                     let exe_same = exe.as_deref().and_then(Stamp::of_path) == exe_stamp;
                     if since >= idle || !ours || !exe_same || !root.is_dir() {
@@ -624,7 +620,7 @@ mod server {
         let (response, stop) = match decode::<Request>(&frame) {
             Some(Request::Stop) => (Response::Stopping, true),
             Some(Request::Check { cwd, opts }) => (answer(resident, &cwd, &opts), false),
-            None => (Response::Fallback("unknown request".into()), false),
+            None => (Response::Declined, false),
         };
         if let Some(bytes) = encode(&response) {
             let _ = write_frame(stream, &bytes);
@@ -634,16 +630,16 @@ mod server {
 
     fn answer(resident: &mut Resident, cwd: &Path, opts: &CheckOptions) -> Response {
         if !eligible(opts) {
-            return Response::Fallback("not an on-save run".into());
+            return Response::Declined;
         }
         let prep = match check::prepare(cwd, opts) {
             Ok(p) => p,
             Err(e) => return Response::Done(Box::new(Err(e.to_string()))),
         };
-        if prep.settings.root != resident.settings.root
-            || prep.settings.config_file != resident.settings.config_file
-        {
-            return Response::Fallback("another project".into());
+        let held = resident.ws.settings();
+        if prep.settings.root != held.root || prep.settings.config_file != held.config_file {
+            // Another project (its config moved since the client asked).
+            return Response::Declined;
         }
         let reloaded = if config_hash(&prep.settings) != resident.config_hash || !resident.sync() {
             *resident = Resident::load(prep.settings.clone());
@@ -657,11 +653,11 @@ mod server {
             "daemon: sync"
         });
         let Some(stdin_path) = prep.stdin_path.clone() else {
-            return Response::Fallback("no stdin file".into());
+            return Response::Declined;
         };
         if resident.ws.file_id(&stdin_path).is_none() {
             // A file the project does not hold yet (unsaved, or excluded).
-            return Response::Fallback("file not in the project".into());
+            return Response::Declined;
         }
         let report_files = if prep.stdin_excluded(opts) {
             Vec::new()
@@ -671,15 +667,7 @@ mod server {
         if let Some(doc) = check::stdin_document(opts) {
             resident.ws.set_document(stdin_path.clone(), doc);
         }
-        let result = check::finish(
-            cwd,
-            opts,
-            &prep,
-            &mut resident.ws,
-            report_files,
-            Vec::new(),
-            false,
-        );
+        let result = check::finish(cwd, opts, &prep, &mut resident.ws, report_files, Vec::new());
         // Back to the disk's text for the next run.
         for path in resident.ws.sources().documents() {
             resident.ws.close_document(&path);

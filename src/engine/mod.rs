@@ -232,7 +232,7 @@ impl Workspace {
     /// The file's text, if it is still exactly the one its facts were extracted from (a file
     /// edited on disk since is not fixed from stale facts).
     pub fn text_if_unchanged(&self, file: FileId) -> Option<String> {
-        let expected = self.hashes.get(file as usize).copied().flatten()?;
+        let expected = self.content_key(file)?;
         let text = self.sources.read(self.index.path(file)).ok()?;
         let lang = Language::of(self.index.path(file));
         (cache::content_key(lang, text.as_bytes()) == expected).then_some(text)
