@@ -70,6 +70,11 @@ pub const TEST_QUIET_RULES: &[&str] = &[
     "TEN201", "TEN202", "TEN203", "TEN204", "TEN301", "TEN302", "TEN304", "TEN403",
 ];
 
+/// Rules that are quiet in `bypass-allowed-paths` (migrations, management commands, tests):
+/// code that runs outside any request, over every tenant on purpose. TEN202 and TEN203 check
+/// the same paths themselves.
+pub const BYPASS_QUIET_RULES: &[&str] = &["TEN201"];
+
 /// Rules that are off unless selected by code or a prefix other than the blanket `TEN`.
 pub const DEFAULT_OFF_RULES: &[&str] = &["TEN304"];
 
@@ -218,6 +223,10 @@ pub struct Conventions {
     /// (`filter(project_id=project_id)`): the id may come from a URL or payload (TEN201).
     /// Default `false`: such a lookup counts as tenant-constrained, like one by an instance.
     pub strict_parent_lookups: bool,
+    /// Queries in periodic jobs (huey's and Celery's periodic task decorators, tasks a Celery
+    /// beat schedule runs without arguments) are global on purpose: the scheduler runs them with
+    /// no tenant (TEN201). Default `true`.
+    pub global_periodic_tasks: bool,
     /// More file field classes that take `upload_to` (TEN104), besides Django's and the known
     /// third-party ones.
     pub file_fields: Vec<String>,
@@ -270,6 +279,7 @@ impl Default for Conventions {
             tenant_value_expressions: s(DEFAULT_TENANT_VALUE_EXPRESSIONS),
             tenant_in_url: false,
             strict_parent_lookups: false,
+            global_periodic_tasks: true,
             file_fields: vec![],
             schema_per_tenant: false,
             tenant_columns: s(&["tenant_id"]),
@@ -508,6 +518,7 @@ pub struct FileOptions {
     pub tenant_value_expressions: Option<Vec<String>>,
     pub tenant_in_url: Option<bool>,
     pub strict_parent_lookups: Option<bool>,
+    pub global_periodic_tasks: Option<bool>,
     pub file_fields: Option<Vec<String>>,
     pub tenant_columns: Option<Vec<String>>,
     pub tenant_tables: Option<Vec<String>>,
@@ -562,6 +573,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-value-expressions",
     "tenant-in-url",
     "strict-parent-lookups",
+    "global-periodic-tasks",
     "file-fields",
     "max-file-size",
     "target-version",
@@ -887,6 +899,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "tenant-value-expressions" => o.tenant_value_expressions = Some(r.names(k, v)?),
             "tenant-in-url" => o.tenant_in_url = Some(r.bool(k, v)?),
             "strict-parent-lookups" => o.strict_parent_lookups = Some(r.bool(k, v)?),
+            "global-periodic-tasks" => o.global_periodic_tasks = Some(r.bool(k, v)?),
             "file-fields" => o.file_fields = Some(r.names(k, v)?),
             "max-file-size" => o.max_file_size = Some(r.size(k, v)?),
             "target-version" => {
@@ -1248,6 +1261,7 @@ pub fn resolve_settings(
         tenant_value_expressions: list!(tenant_value_expressions),
         tenant_in_url: o.tenant_in_url.unwrap_or(d.tenant_in_url),
         strict_parent_lookups: o.strict_parent_lookups.unwrap_or(d.strict_parent_lookups),
+        global_periodic_tasks: o.global_periodic_tasks.unwrap_or(d.global_periodic_tasks),
         file_fields: list!(file_fields),
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),

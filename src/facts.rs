@@ -726,6 +726,11 @@ pub struct FileFacts {
     #[serde(default)]
     pub self_calls_only: ThinVec<SelfCallsOnly>,
     pub settings: Vec<SettingFact>,
+    /// Task names scheduled without arguments by a Celery beat entry in this file (a dict with a
+    /// literal `"task"` and a `"schedule"`, anywhere: `CELERY_BEAT_SCHEDULE`,
+    /// `app.conf.beat_schedule[...]`): periodic jobs, run by the scheduler with no tenant.
+    #[serde(default)]
+    pub periodic_tasks: ThinVec<String>,
     pub noqa: Noqa,
     pub lines: LineIndex,
     /// The facts of a Rust file or SQL migration (`None` for Python files).
@@ -862,6 +867,7 @@ impl FileFacts {
         self.dict_returns.shrink_to_fit();
         self.self_calls_only.shrink_to_fit();
         self.settings.shrink_to_fit();
+        self.periodic_tasks.shrink_to_fit();
         self.noqa.lines.shrink_to_fit();
         self.lines.shrink_to_fit();
     }

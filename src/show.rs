@@ -68,6 +68,9 @@ const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("strict-parent-lookups", |c| {
         c.strict_parent_lookups.to_string()
     }),
+    ("global-periodic-tasks", |c| {
+        c.global_periodic_tasks.to_string()
+    }),
     ("tenant-columns", |c| quote_list(&c.tenant_columns)),
     ("tenant-tables", |c| quote_list(&c.tenant_tables)),
     ("tenant-context-types", |c| {

@@ -511,3 +511,39 @@ fn relation_subqueries_and_key_paths() {
         ]
     );
 }
+
+/// Periodic jobs are global on purpose (the fixture `ten201_periodic_tasks` has the quiet and the
+/// reported cases); `global-periodic-tasks = false` reports their queries too, and the management
+/// command and the migration stay quiet either way (`bypass-allowed-paths`).
+#[test]
+fn global_periodic_tasks_can_be_turned_off() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    common::copy_dir(&fixture("ten201_periodic_tasks"), root);
+    let quiet = findings(root, &["--no-cache"]);
+    assert_eq!(quiet.len(), 6, "{quiet:#?}");
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"x\"\n\n[tool.tenantlint]\nglobal-periodic-tasks = false\n",
+    );
+    let all = findings(root, &["--no-cache"]);
+    let added: Vec<&String> = all.iter().filter(|f| !quiet.contains(f)).collect();
+    assert_eq!(
+        added,
+        vec![
+            "shop/jobs.py:11:12 TEN201",
+            "shop/tasks.py:9:5 TEN201",
+            "shop/tasks.py:12:16 TEN201",
+            "shop/tasks.py:20:5 TEN201",
+            "shop/tasks.py:26:5 TEN201",
+        ],
+        "{all:#?}"
+    );
+    assert!(show_settings(root).contains("global-periodic-tasks = false"));
+    assert!(
+        all.iter()
+            .all(|f| !f.contains("management/") && !f.contains("migrations/")),
+        "{all:#?}"
+    );
+}

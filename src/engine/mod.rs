@@ -263,11 +263,14 @@ impl Workspace {
         let ignored = selection_settings.per_file_ignored(path);
         // Test code builds cross-tenant fixtures and clears caches on purpose (`test-paths`).
         let in_tests = self.settings.is_test_path(path);
+        // Migrations and management commands run over every tenant on purpose.
+        let in_bypass = self.settings.bypass_allowed(path);
         enabled
             .iter()
             .copied()
             .filter(|&r| !ignored.iter().any(|sel| registry::selector_matches(sel, r)))
             .filter(|&r| !(in_tests && crate::config::TEST_QUIET_RULES.contains(&r.code())))
+            .filter(|&r| !(in_bypass && crate::config::BYPASS_QUIET_RULES.contains(&r.code())))
             .collect()
     }
 

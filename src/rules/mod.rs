@@ -83,6 +83,8 @@ pub struct Shared {
     pub current_tenant_mechanism: std::sync::OnceLock<bool>,
     /// A settings module registers a tenant middleware outside `MIDDLEWARE` (TEN601).
     pub middleware_registered_elsewhere: std::sync::OnceLock<bool>,
+    /// The tasks a Celery beat schedule runs without arguments, by name (TEN201).
+    pub periodic_tasks: std::sync::OnceLock<rustc_hash::FxHashSet<String>>,
     /// The Rust services' tables, entities and tenant helpers (TEN201, TEN203, TEN301).
     pub rust_schema: std::sync::OnceLock<rust::RustSchema>,
 }

@@ -431,6 +431,83 @@ pub fn in_task(ctx: &super::Context, scope: u32) -> bool {
     false
 }
 
+/// Is function scope `scope` the body of a periodic job, or of a function nested in one: a
+/// function decorated with huey's `@periodic_task(...)`/`@db_periodic_task(...)` or Celery's
+/// `@periodic_task(...)`, or a module-level Celery task that a beat schedule anywhere in the
+/// project runs without arguments (by its `name=` or its module path and name)? The scheduler
+/// runs it with no tenant: its queries are global on purpose.
+pub fn in_periodic_task(ctx: &super::Context, scope: u32) -> bool {
+    if !ctx.conv().global_periodic_tasks {
+        return false;
+    }
+    let mut scope = scope;
+    for _ in 0..8 {
+        if scope == 0 {
+            return false;
+        }
+        let Some(f) = ctx.facts.function(scope) else {
+            return false;
+        };
+        if f.decorators.iter().any(|d| periodic_decorator(ctx, d)) {
+            return true;
+        }
+        if f.parent_scope == 0 && f.class.is_none() && scheduled(ctx, f) {
+            return true;
+        }
+        scope = f.parent_scope;
+    }
+    false
+}
+
+fn periodic_decorator(ctx: &super::Context, decorator: &crate::facts::ExprRef) -> bool {
+    let func = match decorator {
+        crate::facts::ExprRef::Call(c) => &c.func,
+        other => other,
+    };
+    match ctx.index.resolve_expr(ctx.file, func) {
+        Resolved::External(p) => {
+            matches!(p.split('.').next(), Some("huey" | "celery"))
+                && matches!(
+                    crate::index::last_component(&p),
+                    "periodic_task" | "db_periodic_task"
+                )
+        }
+        _ => false,
+    }
+}
+
+/// Is top-level function `f` a task that a beat schedule runs?
+fn scheduled(ctx: &super::Context, f: &crate::facts::FunctionFact) -> bool {
+    let names = ctx.shared.periodic_tasks.get_or_init(|| {
+        ctx.index
+            .files()
+            .flat_map(|(_, facts)| facts.periodic_tasks.iter().cloned())
+            .collect()
+    });
+    if names.is_empty() {
+        return false;
+    }
+    f.decorators.iter().any(|d| {
+        if !task_decorator(ctx, d) {
+            return false;
+        }
+        let named = match d {
+            crate::facts::ExprRef::Call(c) => c.keywords.iter().find_map(|(k, v)| match v {
+                crate::facts::ExprRef::Str(s) if k == "name" => Some(s.as_str()),
+                _ => None,
+            }),
+            _ => None,
+        };
+        match named {
+            Some(name) => names.contains(name),
+            None => {
+                let module = ctx.index.module(ctx.file);
+                names.contains(&format!("{module}.{}", f.name))
+            }
+        }
+    })
+}
+
 fn task_decorator(ctx: &super::Context, decorator: &crate::facts::ExprRef) -> bool {
     if super::ten402_task_without_tenant_context::task_decorator(ctx, decorator).is_some() {
         return true;

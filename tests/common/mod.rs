@@ -298,3 +298,17 @@ pub fn check_project(dir: &Path, name: &str) -> Result<(), String> {
         Err(problems.join("\n"))
     }
 }
+
+/// Copy the directory tree `from` into `to` (which must exist).
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

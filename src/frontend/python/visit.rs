@@ -393,6 +393,12 @@ impl<'a> Extractor<'a, '_> {
                     self.note_name_use(&n.id, n.start());
                 }
             }
+            Expr::Dict(d) => {
+                if let Some(task) = beat_entry(d) {
+                    self.facts.periodic_tasks.push(task);
+                }
+                visitor::walk_expr(self, expr);
+            }
             Expr::Lambda(l) => {
                 // A lambda body runs when called, not at class-definition time.
                 let saved_class = self.class_ctx.take();
@@ -429,4 +435,39 @@ impl<'a> Extractor<'a, '_> {
             _ => visitor::walk_expr(self, expr),
         }
     }
+}
+
+/// The task a Celery beat schedule entry runs, when the entry gives it no arguments: a dict with
+/// a literal `"task"` and a `"schedule"` (`{"task": "app.tasks.cleanup", "schedule":
+/// crontab(...)}`), with `"args"`/`"kwargs"` absent or empty. A task scheduled with arguments
+/// may be given a tenant, so it is not one.
+fn beat_entry(d: &ast::ExprDict) -> Option<String> {
+    let mut task = None;
+    let mut schedule = false;
+    for item in &d.items {
+        let Some(Expr::StringLiteral(key)) = &item.key else {
+            continue;
+        };
+        match key.value.to_str() {
+            "task" => match &item.value {
+                Expr::StringLiteral(s) => task = Some(s.value.to_str().to_string()),
+                _ => return None,
+            },
+            "schedule" => schedule = true,
+            "args" | "kwargs" => {
+                let empty = match &item.value {
+                    Expr::Tuple(t) => t.elts.is_empty(),
+                    Expr::List(l) => l.elts.is_empty(),
+                    Expr::Dict(d) => d.items.is_empty(),
+                    Expr::NoneLiteral(_) => true,
+                    _ => false,
+                };
+                if !empty {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    task.filter(|_| schedule)
 }
