@@ -547,3 +547,22 @@ fn global_periodic_tasks_can_be_turned_off() {
         "{all:#?}"
     );
 }
+
+/// Keys stored into a lookup dict after it was built (`kw["tenant"] = t`, onesila's
+/// `tasks_runner.py`) count when the store runs whenever the dict's assignment did: in the same
+/// block or one around it, and not after the dict was assigned again. A store under an `if` or in
+/// a loop may not run.
+#[test]
+fn keys_stored_into_a_lookup_dict() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    views_scoped_project(root, "app/views.py", "from app.models import Issue\n\n\ndef branches(tenant, extra=None):\n    if extra is None:\n        kw = {\"title\": \"a\", \"tenant\": tenant}\n    else:\n        kw = {**extra}\n        if \"title\" not in kw:\n            kw[\"title\"] = \"a\"\n        kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef conditional_add(tenant, flag):\n    kw = {\"title\": \"a\"}\n    if flag:\n        kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef after_if(tenant, flag):\n    kw = {\"title\": \"a\"}\n    if flag:\n        kw[\"title\"] = \"b\"\n    kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef reassigned(tenant):\n    kw = {\"title\": \"a\"}\n    kw[\"tenant\"] = tenant\n    kw = {\"title\": \"b\"}\n    return Issue.objects.filter(**kw)\n\n\ndef copied(tenant):\n    kw = {\"title\": \"a\"}\n    kw[\"tenant\"] = tenant\n    other = kw.copy()\n    return Issue.objects.filter(**other)\n\n\ndef loop_add(tenants):\n    kw = {\"title\": \"a\"}\n    for t in tenants:\n        kw[\"tenant\"] = t\n    return Issue.objects.filter(**kw)\n");
+    assert_eq!(
+        findings_in(root, "app/views.py"),
+        vec![
+            "app/views.py:19:12 TEN201",
+            "app/views.py:34:12 TEN201",
+            "app/views.py:48:12 TEN201"
+        ]
+    );
+}

@@ -525,6 +525,11 @@ impl<'a> Extractor<'a, '_> {
                         Expr::Name(n) => self.local_value(&n.id),
                         other => Some(other),
                     };
+                    // Keys stored after the dict was built (`filters["tenant"] = t`).
+                    let mut added: &[(Name, &Expr)] = match &k.value {
+                        Expr::Name(n) => self.dict_adds(&n.id),
+                        _ => &[],
+                    };
                     // `extra = kwargs.copy()`: the dict `kwargs` holds.
                     for _ in 0..4 {
                         let Some(Expr::Call(c)) = value else { break };
@@ -534,22 +539,29 @@ impl<'a> Extractor<'a, '_> {
                             break;
                         }
                         value = self.local_value(&n.id);
+                        if added.is_empty() {
+                            added = self.dict_adds(&n.id);
+                        }
                     }
                     if let Some(Expr::Dict(d)) = value {
-                        let row = |e: &Expr| self.is_row_expr(e);
-                        for item in &d.items {
-                            if let Some(Expr::StringLiteral(s)) = &item.key {
-                                let key = Name::new(s.value.to_str());
-                                // Values classified as keyword arguments' are.
-                                if is_instance_value(&item.value, &row, 0) {
-                                    out.instance_keywords.push(key.clone());
-                                } else if self.is_param_value(&item.value)
-                                    || self.is_param_key(&item.value)
-                                {
-                                    out.param_keywords.push(key.clone());
-                                }
-                                out.keywords.push(key);
+                        let literal = d.items.iter().filter_map(|item| match &item.key {
+                            Some(Expr::StringLiteral(s)) => {
+                                Some((Name::new(s.value.to_str()), &item.value))
                             }
+                            _ => None,
+                        });
+                        let stored = added.iter().map(|(k, v)| (k.clone(), *v));
+                        let row = |e: &Expr| self.is_row_expr(e);
+                        for (key, item_value) in literal.chain(stored) {
+                            // Values classified as keyword arguments' are.
+                            if is_instance_value(item_value, &row, 0) {
+                                out.instance_keywords.push(key.clone());
+                            } else if self.is_param_value(item_value)
+                                || self.is_param_key(item_value)
+                            {
+                                out.param_keywords.push(key.clone());
+                            }
+                            out.keywords.push(key);
                         }
                     }
                     // `filter(**self.filters["base"])`: resolved by the rules, through the
@@ -1124,6 +1136,16 @@ impl<'a> Extractor<'a, '_> {
     }
 
     /// The last expression assigned to a local name in the innermost function that binds it.
+    /// The `d["key"] = value` stores that always follow local `d`'s last assignment.
+    pub(super) fn dict_adds(&self, name: &Name) -> &[(Name, &'a Expr)] {
+        for scope in self.scopes.iter().rev() {
+            if scope.assigned.contains_key(name) || scope.locals.contains(name) {
+                return scope.dict_adds.get(name).map_or(&[], |v| v.as_slice());
+            }
+        }
+        &[]
+    }
+
     pub(super) fn local_value(&self, name: &Name) -> Option<&'a Expr> {
         for scope in self.scopes.iter().rev() {
             if let Some(v) = scope.assigned.get(name) {

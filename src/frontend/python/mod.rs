@@ -156,6 +156,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         current_method: None,
         multiline_strings,
         block: (0, 0),
+        blocks: Vec::new(),
         links_seen: HashSet::default(),
         sites: Sites::default(),
     };
@@ -303,6 +304,11 @@ struct FunctionScope<'a> {
     /// `DictReturn`), and whether one returned something else.
     dict_returns: Option<Vec<(Name, Vec<Name>)>>,
     returned_non_dict: bool,
+    /// The blocks (see `Extractor::blocks`) each local's last assignment is in.
+    assigned_in: HashMap<Name, Vec<u32>>,
+    /// `d["key"] = value` after a local's last assignment, in its block or one around it (so
+    /// it runs whenever the assignment did): keys the dict `d` holds besides its literal's.
+    dict_adds: HashMap<Name, Vec<(Name, &'a Expr)>>,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?
@@ -335,6 +341,9 @@ struct Extractor<'a, 'f> {
     /// The statement list being visited: its first statement's start and its length (for
     /// `ImportSpans::block_start` / `block_len`).
     block: (u32, u32),
+    /// The statement lists being walked, outermost first, each by the offset of its first
+    /// statement: a statement runs whenever the one at a prefix of its blocks did.
+    blocks: Vec<u32>,
     /// The method links recorded so far (each is recorded once).
     links_seen: HashSet<MethodLink>,
     /// The class (index) and name of the method whose body is being visited directly.

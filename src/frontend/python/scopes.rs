@@ -32,6 +32,8 @@ impl<'a> Extractor<'a, '_> {
             returned_other: false,
             dict_returns: None,
             returned_non_dict: false,
+            assigned_in: HashMap::default(),
+            dict_adds: HashMap::default(),
         });
     }
 }

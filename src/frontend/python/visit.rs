@@ -6,7 +6,9 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
     fn visit_body(&mut self, body: &'a [Stmt]) {
         let start = body.first().map_or(0, |s| s.range().start().to_u32());
         let saved = std::mem::replace(&mut self.block, (start, body.len() as u32));
+        self.blocks.push(start);
         visitor::walk_body(self, body);
+        self.blocks.pop();
         self.block = saved;
     }
 
@@ -230,6 +232,24 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                                 }
                             }
                             scope.assigned.insert(n.id.clone(), &a.value);
+                            scope.assigned_in.insert(n.id.clone(), self.blocks.clone());
+                            scope.dict_adds.remove(&n.id);
+                        } else if let Expr::Subscript(sub) = t
+                            && let Expr::Name(d) = &*sub.value
+                            && let Expr::StringLiteral(key) = &*sub.slice
+                        {
+                            // `d["key"] = value`: kept when it runs whenever `d`'s assignment did.
+                            let unconditional = scope
+                                .assigned_in
+                                .get(&d.id)
+                                .is_some_and(|at| at.starts_with(&self.blocks));
+                            if unconditional {
+                                scope
+                                    .dict_adds
+                                    .entry(d.id.clone())
+                                    .or_default()
+                                    .push((Name::new(key.value.to_str()), &a.value));
+                            }
                         }
                     }
                 }
@@ -424,6 +444,8 @@ impl<'a> Extractor<'a, '_> {
                         returned_other: false,
                         dict_returns: None,
                         returned_non_dict: false,
+                        assigned_in: HashMap::default(),
+                        dict_adds: HashMap::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
