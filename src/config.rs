@@ -113,6 +113,7 @@ pub const EXTENDABLE_KEYS: &[&str] = &[
     "tenant-filter-methods",
     "not-managers",
     "scoping-methods",
+    "capability-fields",
     // Rust services (issue 13).
     "tenant-columns",
     "tenant-tables",
@@ -205,6 +206,11 @@ pub struct Conventions {
     /// any manager defining it): `Device.objects.user(u).filter(...)` is scoped, a chain that
     /// skips the method is not (TEN201, TEN204, TEN402).
     pub scoping_methods: Vec<String>,
+    /// Fields whose values are unguessable secrets that grant access by themselves (a public
+    /// board's anchor, a ping URL's UUID, an invitation token): a lookup by one is a capability
+    /// lookup, checked by the secret, not by the tenant (TEN201). `Model.field` (class name or
+    /// dotted path) or a bare field name (any model). Default empty.
+    pub capability_fields: Vec<String>,
     /// Admin mixins that scope the changelist (TEN501).
     pub tenant_admin_mixins: Vec<String>,
     /// Middleware classes that set the current tenant (TEN601).
@@ -272,6 +278,7 @@ impl Default for Conventions {
             tenant_filter_methods: Vec::new(),
             not_managers: Vec::new(),
             scoping_methods: Vec::new(),
+            capability_fields: Vec::new(),
             tenant_admin_mixins: s(&["TenantAdminMixin", "TenantAwareAdminMixin"]),
             tenant_middlewares: s(&["TenantMiddleware"]),
             tenant_routers: vec![],
@@ -508,6 +515,7 @@ pub struct FileOptions {
     pub tenant_filter_methods: Option<Vec<String>>,
     pub not_managers: Option<Vec<String>>,
     pub scoping_methods: Option<Vec<String>>,
+    pub capability_fields: Option<Vec<String>>,
     pub bypass_allowed_paths: Option<Vec<String>>,
     pub tenant_admin_mixins: Option<Vec<String>>,
     pub tenant_middlewares: Option<Vec<String>>,
@@ -563,6 +571,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "tenant-filter-methods",
     "not-managers",
     "scoping-methods",
+    "capability-fields",
     "bypass-allowed-paths",
     "tenant-admin-mixins",
     "tenant-middlewares",
@@ -889,6 +898,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "tenant-filter-methods" => o.tenant_filter_methods = Some(r.names(k, v)?),
             "not-managers" => o.not_managers = Some(r.names(k, v)?),
             "scoping-methods" => o.scoping_methods = Some(r.names(k, v)?),
+            "capability-fields" => o.capability_fields = Some(r.names(k, v)?),
             "bypass-allowed-paths" => o.bypass_allowed_paths = Some(r.globs(k, v)?),
             "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.names(k, v)?),
             "tenant-middlewares" => o.tenant_middlewares = Some(r.names(k, v)?),
@@ -1254,6 +1264,7 @@ pub fn resolve_settings(
         tenant_filter_methods: list!(tenant_filter_methods),
         not_managers: list!(not_managers),
         scoping_methods: list!(scoping_methods),
+        capability_fields: list!(capability_fields),
         tenant_admin_mixins: list!(tenant_admin_mixins),
         tenant_middlewares: list!(tenant_middlewares),
         tenant_routers: list!(tenant_routers),

@@ -57,6 +57,7 @@ const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("bypass-calls", |c| quote_list(&c.bypass_calls)),
     ("bypass-managers", |c| quote_list(&c.bypass_managers)),
     ("scoping-methods", |c| quote_list(&c.scoping_methods)),
+    ("capability-fields", |c| quote_list(&c.capability_fields)),
     ("tenant-admin-mixins", |c| {
         quote_list(&c.tenant_admin_mixins)
     }),

@@ -556,7 +556,11 @@ fn global_periodic_tasks_can_be_turned_off() {
 fn keys_stored_into_a_lookup_dict() {
     let tmp = tempfile::TempDir::new().unwrap();
     let root = tmp.path();
-    views_scoped_project(root, "app/views.py", "from app.models import Issue\n\n\ndef branches(tenant, extra=None):\n    if extra is None:\n        kw = {\"title\": \"a\", \"tenant\": tenant}\n    else:\n        kw = {**extra}\n        if \"title\" not in kw:\n            kw[\"title\"] = \"a\"\n        kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef conditional_add(tenant, flag):\n    kw = {\"title\": \"a\"}\n    if flag:\n        kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef after_if(tenant, flag):\n    kw = {\"title\": \"a\"}\n    if flag:\n        kw[\"title\"] = \"b\"\n    kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef reassigned(tenant):\n    kw = {\"title\": \"a\"}\n    kw[\"tenant\"] = tenant\n    kw = {\"title\": \"b\"}\n    return Issue.objects.filter(**kw)\n\n\ndef copied(tenant):\n    kw = {\"title\": \"a\"}\n    kw[\"tenant\"] = tenant\n    other = kw.copy()\n    return Issue.objects.filter(**other)\n\n\ndef loop_add(tenants):\n    kw = {\"title\": \"a\"}\n    for t in tenants:\n        kw[\"tenant\"] = t\n    return Issue.objects.filter(**kw)\n");
+    views_scoped_project(
+        root,
+        "app/views.py",
+        "from app.models import Issue\n\n\ndef branches(tenant, extra=None):\n    if extra is None:\n        kw = {\"title\": \"a\", \"tenant\": tenant}\n    else:\n        kw = {**extra}\n        if \"title\" not in kw:\n            kw[\"title\"] = \"a\"\n        kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef conditional_add(tenant, flag):\n    kw = {\"title\": \"a\"}\n    if flag:\n        kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef after_if(tenant, flag):\n    kw = {\"title\": \"a\"}\n    if flag:\n        kw[\"title\"] = \"b\"\n    kw[\"tenant\"] = tenant\n    return Issue.objects.filter(**kw)\n\n\ndef reassigned(tenant):\n    kw = {\"title\": \"a\"}\n    kw[\"tenant\"] = tenant\n    kw = {\"title\": \"b\"}\n    return Issue.objects.filter(**kw)\n\n\ndef copied(tenant):\n    kw = {\"title\": \"a\"}\n    kw[\"tenant\"] = tenant\n    other = kw.copy()\n    return Issue.objects.filter(**other)\n\n\ndef loop_add(tenants):\n    kw = {\"title\": \"a\"}\n    for t in tenants:\n        kw[\"tenant\"] = t\n    return Issue.objects.filter(**kw)\n",
+    );
     assert_eq!(
         findings_in(root, "app/views.py"),
         vec![
@@ -565,4 +569,39 @@ fn keys_stored_into_a_lookup_dict() {
             "app/views.py:48:12 TEN201"
         ]
     );
+}
+
+/// `capability-fields` (the fixture `config_capability_fields` has the cases): validated as a
+/// list of names, shown by `--show-settings`, and `extend-capability-fields` adds to it.
+#[test]
+fn capability_fields_is_a_validated_extendable_key() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    common::copy_dir(&fixture("config_capability_fields"), root);
+    write(
+        root,
+        "tenantlint.toml",
+        "scoped-managers = []\ncapability-fields = [\"Board.anchor\"]\nextend-capability-fields = [\"Check.code\"]\n",
+    );
+    let found = findings(root, &["--no-cache"]);
+    assert!(
+        !found.iter().any(|f| f.starts_with("boards/views.py:43:")),
+        "{found:#?}"
+    );
+    // `token` is no longer configured: the invitation lookup is reported.
+    assert!(
+        found.iter().any(|f| f == "boards/views.py:20:12 TEN201"),
+        "{found:#?}"
+    );
+    let shown = show_settings(root);
+    assert!(
+        shown.contains(r#"capability-fields = ["Board.anchor", "Check.code"]"#),
+        "{shown}"
+    );
+    write(
+        root,
+        "tenantlint.toml",
+        "capability-fields = [\"Board.\"]\n",
+    );
+    assert!(config_error(root).contains("capability-fields"));
 }

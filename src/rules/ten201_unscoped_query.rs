@@ -41,6 +41,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             || class_level_queryset(site)
             || task_argument_pk(ctx, site)
             || super::queries::in_periodic_task(ctx, site.scope)
+            || capability_lookup(ctx, model, site)
             || (site.pk_of_param && super::queries::trust_params(ctx))
             || !is_query(index, info, site)
             || tenant_filtered(
@@ -179,4 +180,31 @@ fn root_cause(
             index.module(model.file)
         ),
     ))
+}
+
+/// Is the query a lookup by a `capability-fields` field (`DeployBoard.objects.get(anchor=a)`):
+/// an unguessable secret that grants access by itself? Equality only (`anchor=`,
+/// `anchor__exact=`), in the chain's filters (not under `|`, not in `exclude`); `Model.field`
+/// matches the queried model or one of its bases, by class name or dotted path.
+fn capability_lookup(
+    ctx: &Context,
+    model: crate::index::ClassId,
+    site: &crate::facts::QuerySite,
+) -> bool {
+    let fields = &ctx.conv().capability_fields;
+    if fields.is_empty() {
+        return false;
+    }
+    let index = ctx.index;
+    fields.iter().any(|cfg| {
+        let (owner, field) = match cfg.rsplit_once('.') {
+            Some((owner, field)) => (Some(owner), field),
+            None => (None, cfg.as_str()),
+        };
+        let looked_up = site
+            .filter_keywords
+            .iter()
+            .any(|k| k.as_str() == field || k.strip_suffix("__exact") == Some(field));
+        looked_up && owner.is_none_or(|owner| index.class_reaches_config(model, owner))
+    })
 }
