@@ -304,7 +304,8 @@ struct FunctionScope<'a> {
     /// `DictReturn`), and whether one returned something else.
     dict_returns: Option<Vec<(Name, Vec<Name>)>>,
     returned_non_dict: bool,
-    /// The blocks (see `Extractor::blocks`) each local's last assignment is in.
+    /// The blocks (see `Extractor::blocks`) each local whose last assignment is a dict literal
+    /// was assigned in.
     assigned_in: HashMap<Name, Vec<u32>>,
     /// `d["key"] = value` after a local's last assignment, in its block or one around it (so
     /// it runs whenever the assignment did): keys the dict `d` holds besides its literal's.

@@ -232,8 +232,16 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                                 }
                             }
                             scope.assigned.insert(n.id.clone(), &a.value);
-                            scope.assigned_in.insert(n.id.clone(), self.blocks.clone());
-                            scope.dict_adds.remove(&n.id);
+                            // Only a dict literal can gain keys the rules read (see
+                            // `dict_adds`); other values need no record.
+                            if matches!(&*a.value, Expr::Dict(_)) {
+                                scope.assigned_in.insert(n.id.clone(), self.blocks.clone());
+                            } else if !scope.assigned_in.is_empty() {
+                                scope.assigned_in.remove(&n.id);
+                            }
+                            if !scope.dict_adds.is_empty() {
+                                scope.dict_adds.remove(&n.id);
+                            }
                         } else if let Expr::Subscript(sub) = t
                             && let Expr::Name(d) = &*sub.value
                             && let Expr::StringLiteral(key) = &*sub.slice
