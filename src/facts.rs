@@ -332,6 +332,10 @@ pub struct QuerySite {
     /// rows related to the outer query's.
     #[serde(default)]
     pub in_prefetch: bool,
+    /// Inside the body of a `for` loop over rows read by a query (`for project in
+    /// Project.objects.filter(...)`, or a local holding such a query): work done for one row.
+    #[serde(default)]
+    pub in_row_loop: bool,
     /// From the start of the receiver to the end of the method name.
     pub span: Span,
     /// The innermost function scope (0: module level or a class body).

@@ -521,7 +521,7 @@ fn global_periodic_tasks_can_be_turned_off() {
     let root = tmp.path();
     common::copy_dir(&fixture("ten201_periodic_tasks"), root);
     let quiet = findings(root, &["--no-cache"]);
-    assert_eq!(quiet.len(), 6, "{quiet:#?}");
+    assert_eq!(quiet.len(), 9, "{quiet:#?}");
     write(
         root,
         "pyproject.toml",
@@ -533,10 +533,12 @@ fn global_periodic_tasks_can_be_turned_off() {
         added,
         vec![
             "shop/jobs.py:11:12 TEN201",
+            "shop/jobs.py:34:14 TEN201",
             "shop/tasks.py:9:5 TEN201",
             "shop/tasks.py:12:16 TEN201",
             "shop/tasks.py:20:5 TEN201",
             "shop/tasks.py:26:5 TEN201",
+            "shop/tasks.py:57:16 TEN201",
         ],
         "{all:#?}"
     );
@@ -604,4 +606,30 @@ fn capability_fields_is_a_validated_extendable_key() {
         "capability-fields = [\"Board.\"]\n",
     );
     assert!(config_error(root).contains("capability-fields"));
+}
+
+/// Keys of rows in hand through locals: `project_id = project.id` with `project` a loop variable
+/// over a local holding a query (plane's `archive_old_issues`), and the values a loop unpacks from
+/// a `values_list` query (`for title, project_id in pairs`), pin the lookups they are given. A
+/// loop over a plain parameter's items pins nothing.
+#[test]
+fn keys_of_rows_in_hand_through_locals() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    write_tenant_models(root);
+    write(
+        root,
+        "app/views.py",
+        "from app.models import Issue, Project\n\n\ndef archive(request):\n    projects = Project.objects.filter(tenant=request.tenant)\n    for project in projects:\n        project_id = project.id\n        Issue.objects.filter(project=project_id, title=\"old\").delete()\n\n\ndef expire(request):\n    pairs = Issue.objects.filter(tenant=request.tenant).values_list(\"title\", \"project_id\")\n    for title, project_id in pairs:\n        Project.objects.filter(id=project_id).update(title=title)\n\n\ndef not_a_query(request, ids):\n    for project_id in ids:\n        Issue.objects.filter(project=project_id, title=\"x\").delete()\n",
+    );
+    write(root, "pyproject.toml", "[project]\nname = \"x\"\n");
+    write(
+        root,
+        "tenantlint.toml",
+        "scoped-managers = []\nstrict-parent-lookups = true\n",
+    );
+    assert_eq!(
+        findings_in(root, "app/views.py"),
+        vec!["app/views.py:19:9 TEN201"]
+    );
 }

@@ -55,7 +55,7 @@ pub mod ten902_unused_noqa;
 
 use crate::config::Settings;
 use crate::diagnostics::Diagnostic;
-use crate::facts::{EditFacts, FileFacts};
+use crate::facts::{EditFacts, FileFacts, Name};
 use crate::index::{FileId, Index};
 use crate::registry::Rule;
 
@@ -85,6 +85,10 @@ pub struct Shared {
     pub middleware_registered_elsewhere: std::sync::OnceLock<bool>,
     /// The tasks a Celery beat schedule runs without arguments, by name (TEN201).
     pub periodic_tasks: std::sync::OnceLock<rustc_hash::FxHashSet<String>>,
+    /// Names that files call (each file's distinct callee names) or import by name
+    /// (`from m import name`), with how many files do: a helper of a periodic job that another
+    /// file may call is not the job's alone (TEN201).
+    pub called_or_imported: std::sync::OnceLock<rustc_hash::FxHashMap<Name, u32>>,
     /// The Rust services' tables, entities and tenant helpers (TEN201, TEN203, TEN301).
     pub rust_schema: std::sync::OnceLock<rust::RustSchema>,
 }

@@ -451,8 +451,81 @@ pub fn in_periodic_task(ctx: &super::Context, scope: u32) -> bool {
         if f.decorators.iter().any(|d| periodic_decorator(ctx, d)) {
             return true;
         }
-        if f.parent_scope == 0 && f.class.is_none() && scheduled(ctx, f) {
+        if f.parent_scope == 0
+            && f.class.is_none()
+            && (scheduled(ctx, f) || periodic_only(ctx, f, 0))
+        {
             return true;
+        }
+        scope = f.parent_scope;
+    }
+    false
+}
+
+/// Is module-level function `f` a helper that only periodic jobs run: called in this file, every
+/// call inside a periodic job (or inside another such helper), and neither called nor imported
+/// by name in any other file (plane's `archive_old_issues()`, called only by the scheduled
+/// `archive_and_close_old_issues`)? A task itself is not a helper: a caller may enqueue it
+/// with a tenant's work.
+fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u32) -> bool {
+    if depth > 2 || f.decorators.iter().any(|d| task_decorator(ctx, d)) {
+        return false;
+    }
+    let elsewhere = ctx.shared.called_or_imported.get_or_init(|| {
+        let mut counts: rustc_hash::FxHashMap<Name, u32> = Default::default();
+        for (_, facts) in ctx.index.files() {
+            let imported = facts.imports.iter().filter(|i| i.from_module.is_some());
+            let names = facts
+                .call_names
+                .iter()
+                .chain(imported.flat_map(|i| i.names.iter().map(|(n, _)| n)));
+            let mut seen: rustc_hash::FxHashSet<&Name> = Default::default();
+            for n in names {
+                if seen.insert(n) {
+                    *counts.entry(n.clone()).or_default() += 1;
+                }
+            }
+        }
+        counts
+    });
+    // This file calls it (once in the count); no other file calls or imports the name.
+    if elsewhere.get(&f.name).copied().unwrap_or(0) > 1 {
+        return false;
+    }
+    let mut calls = ctx
+        .sites
+        .calls
+        .iter()
+        .filter(|c| c.name == f.name && matches!(c.root, crate::facts::RootBinding::Module))
+        .peekable();
+    calls.peek().is_some()
+        && calls.all(|c| {
+            let Some(caller) = ctx.facts.function(c.scope) else {
+                return false;
+            };
+            // The job itself, a function nested in it, or another helper only jobs run.
+            caller.scope != f.scope
+                && (in_periodic_job_body(ctx, caller.scope)
+                    || (caller.parent_scope == 0
+                        && caller.class.is_none()
+                        && periodic_only(ctx, caller, depth + 1)))
+        })
+}
+
+/// Is scope `scope` a periodic job's body (decorated or scheduled), or nested in one?
+fn in_periodic_job_body(ctx: &super::Context, scope: u32) -> bool {
+    let mut scope = scope;
+    for _ in 0..8 {
+        let Some(f) = ctx.facts.function(scope) else {
+            return false;
+        };
+        if f.decorators.iter().any(|d| periodic_decorator(ctx, d))
+            || (f.parent_scope == 0 && f.class.is_none() && scheduled(ctx, f))
+        {
+            return true;
+        }
+        if f.parent_scope == 0 {
+            return false;
         }
         scope = f.parent_scope;
     }

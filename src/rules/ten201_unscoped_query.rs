@@ -40,7 +40,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             || super::queries::pk_of_returned_row(ctx, site)
             || class_level_queryset(site)
             || task_argument_pk(ctx, site)
-            || super::queries::in_periodic_task(ctx, site.scope)
+            || (!site.in_row_loop && super::queries::in_periodic_task(ctx, site.scope))
             || capability_lookup(ctx, model, site)
             || (site.pk_of_param && super::queries::trust_params(ctx))
             || !is_query(index, info, site)

@@ -233,6 +233,7 @@ impl<'a> Extractor<'a, '_> {
             calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
+            in_row_loop: self.row_loops > 0,
             span: self.loc.span(span),
             scope: self.scope_id(),
             class_ctx: self.class_ctx.clone(),
@@ -1185,7 +1186,7 @@ impl<'a> Extractor<'a, '_> {
 }
 
 /// The root name of an attribute/call/subscript chain (`qs` in `qs.filter(...).first()`).
-fn chain_root(e: &Expr) -> Option<&ast::ExprName> {
+pub(super) fn chain_root(e: &Expr) -> Option<&ast::ExprName> {
     let mut cur = e;
     for _ in 0..64 {
         match cur {
@@ -1324,6 +1325,9 @@ fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
             !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
         }
         Expr::ListComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
+        // A row in hand (`pk=issue`), or a key one holds (`id=exporter_id` after `for name,
+        // exporter_id in qs.values_list(...)`).
+        Expr::Name(_) => row(e),
         // `id=OuterRef("pk")`: the outer query's own row, in a correlated subquery.
         Expr::Call(c) => match &*c.func {
             Expr::Name(n) => n.id == "OuterRef",

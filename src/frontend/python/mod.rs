@@ -157,6 +157,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         multiline_strings,
         block: (0, 0),
         blocks: Vec::new(),
+        row_loops: 0,
         links_seen: HashSet::default(),
         sites: Sites::default(),
     };
@@ -345,6 +346,8 @@ struct Extractor<'a, 'f> {
     /// The statement lists being walked, outermost first, each by the offset of its first
     /// statement: a statement runs whenever the one at a prefix of its blocks did.
     blocks: Vec<u32>,
+    /// How many `for` loops over rows read by a query enclose the statement being walked.
+    row_loops: u32,
     /// The method links recorded so far (each is recorded once).
     links_seen: HashSet<MethodLink>,
     /// The class (index) and name of the method whose body is being visited directly.

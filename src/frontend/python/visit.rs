@@ -266,7 +266,9 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 // After the value was visited: the name now holds a row read by a query, or not;
                 // a query chain recorded as a site, or not.
                 if !self.at_module_level() && self.class_depth == 0 {
-                    let row = self.is_row_read(&a.value);
+                    // A row read, or a key a row in hand holds (`project_id = project.id`).
+                    let row = self.is_row_read(&a.value)
+                        || matches!(&*a.value, Expr::Attribute(x) if self.is_row_expr(&x.value));
                     for t in &a.targets {
                         self.note_row(t, row);
                     }
@@ -283,11 +285,31 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 self.visit_expr(&f.iter);
                 self.visit_expr(&f.target);
                 // `for x in M.objects.filter(...)`: each `x` is a row read by that query.
+                let mut rows = false;
                 if !self.at_module_level() && self.class_depth == 0 {
-                    let row = self.is_query_chain(&f.iter);
-                    self.note_row(&f.target, row);
+                    // Over a query, or a local holding one (`for p in projects:`).
+                    rows = self.is_query_chain(&f.iter)
+                        || super::calls::chain_root(&f.iter).is_some_and(|root| {
+                            self.scopes
+                                .last()
+                                .is_some_and(|s| s.query_vars.contains_key(&root.id))
+                        });
+                    self.note_row(&f.target, rows);
+                    // `for name, exporter_id in qs.values_list(...)`: values a row read holds.
+                    if rows
+                        && let Expr::Tuple(t) = &*f.target
+                        && let Some(scope) = self.scopes.last_mut()
+                    {
+                        for e in &t.elts {
+                            if let Expr::Name(n) = e {
+                                scope.rows.insert(n.id.clone());
+                            }
+                        }
+                    }
                 }
+                self.row_loops += u32::from(rows);
                 self.visit_body(&f.body);
+                self.row_loops -= u32::from(rows);
                 self.visit_body(&f.orelse);
             }
             Stmt::AugAssign(a) => {
