@@ -471,6 +471,29 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
     if depth > 2 || f.decorators.iter().any(|d| task_decorator(ctx, d)) {
         return false;
     }
+    // Called in this file, by its bare name, and only from periodic jobs (or helpers only they
+    // call).
+    let mut calls = ctx
+        .sites
+        .calls
+        .iter()
+        .filter(|c| matches!(&c.func, ExprRef::Name(n) if *n == f.name))
+        .peekable();
+    let only_jobs = calls.peek().is_some()
+        && calls.all(|c| {
+            let Some(caller) = ctx.facts.function(c.scope) else {
+                return false;
+            };
+            // The job itself, a function nested in it, or another helper only jobs run.
+            caller.scope != f.scope
+                && (in_periodic_job_body(ctx, caller.scope)
+                    || (caller.parent_scope == 0
+                        && caller.class.is_none()
+                        && periodic_only(ctx, caller, depth + 1)))
+        });
+    if !only_jobs {
+        return false;
+    }
     let elsewhere = ctx.shared.called_or_imported.get_or_init(|| {
         let mut counts: rustc_hash::FxHashMap<Name, u32> = Default::default();
         for (_, facts) in ctx.index.files() {
@@ -489,27 +512,7 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
         counts
     });
     // This file calls it (once in the count); no other file calls or imports the name.
-    if elsewhere.get(&f.name).copied().unwrap_or(0) > 1 {
-        return false;
-    }
-    let mut calls = ctx
-        .sites
-        .calls
-        .iter()
-        .filter(|c| c.name == f.name && matches!(c.root, crate::facts::RootBinding::Module))
-        .peekable();
-    calls.peek().is_some()
-        && calls.all(|c| {
-            let Some(caller) = ctx.facts.function(c.scope) else {
-                return false;
-            };
-            // The job itself, a function nested in it, or another helper only jobs run.
-            caller.scope != f.scope
-                && (in_periodic_job_body(ctx, caller.scope)
-                    || (caller.parent_scope == 0
-                        && caller.class.is_none()
-                        && periodic_only(ctx, caller, depth + 1)))
-        })
+    elsewhere.get(&f.name).copied().unwrap_or(0) <= 1
 }
 
 /// Is scope `scope` a periodic job's body (decorated or scheduled), or nested in one?
