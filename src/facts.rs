@@ -423,6 +423,10 @@ pub struct CallSite {
     pub with_item: bool,
     /// Part of a decorator expression.
     pub in_decorator: bool,
+    /// Inside the body of a `for` loop over rows read by a query (see
+    /// [`QuerySite::in_row_loop`]).
+    #[serde(default)]
+    pub in_row_loop: bool,
 }
 
 impl CallSite {

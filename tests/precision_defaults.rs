@@ -521,7 +521,7 @@ fn global_periodic_tasks_can_be_turned_off() {
     let root = tmp.path();
     common::copy_dir(&fixture("ten201_periodic_tasks"), root);
     let quiet = findings(root, &["--no-cache"]);
-    assert_eq!(quiet.len(), 9, "{quiet:#?}");
+    assert_eq!(quiet.len(), 10, "{quiet:#?}");
     write(
         root,
         "pyproject.toml",

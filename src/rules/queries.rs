@@ -472,7 +472,8 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
         return false;
     }
     // Called in this file, by its bare name, and only from periodic jobs (or helpers only they
-    // call).
+    // call), never inside a loop over rows (`for p in projects: close_for(p)` does one row's
+    // work).
     let mut calls = ctx
         .sites
         .calls
@@ -481,6 +482,9 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
         .peekable();
     let only_jobs = calls.peek().is_some()
         && calls.all(|c| {
+            if c.in_row_loop {
+                return false;
+            }
             let Some(caller) = ctx.facts.function(c.scope) else {
                 return false;
             };

@@ -393,6 +393,7 @@ impl<'a> Extractor<'a, '_> {
             in_finally: self.finally_depth > 0,
             with_item: self.in_with_item,
             in_decorator: self.in_decorator,
+            in_row_loop: self.row_loops > 0,
         });
     }
 
