@@ -71,9 +71,8 @@ pub const TEST_QUIET_RULES: &[&str] = &[
 ];
 
 /// Rules that are quiet in `bypass-allowed-paths` (migrations, management commands, tests):
-/// code that runs outside any request, over every tenant on purpose. TEN202 and TEN203 check
-/// the same paths themselves.
-pub const BYPASS_QUIET_RULES: &[&str] = &["TEN201"];
+/// code that runs outside any request, over every tenant on purpose.
+pub const BYPASS_QUIET_RULES: &[&str] = &["TEN201", "TEN202", "TEN203"];
 
 /// Rules that are off unless selected by code or a prefix other than the blanket `TEN`.
 pub const DEFAULT_OFF_RULES: &[&str] = &["TEN304"];

@@ -263,7 +263,8 @@ impl Workspace {
         let ignored = selection_settings.per_file_ignored(path);
         // Test code builds cross-tenant fixtures and clears caches on purpose (`test-paths`).
         let in_tests = self.settings.is_test_path(path);
-        // Migrations and management commands run over every tenant on purpose.
+        // Migrations, management commands and tests run over every tenant on purpose
+        // (`bypass-allowed-paths`).
         let in_bypass = self.settings.bypass_allowed(path);
         enabled
             .iter()

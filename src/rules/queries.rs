@@ -433,29 +433,25 @@ pub fn in_task(ctx: &super::Context, scope: u32) -> bool {
 
 /// Is function scope `scope` the body of a periodic job, or of a function nested in one: a
 /// function decorated with huey's `@periodic_task(...)`/`@db_periodic_task(...)` or Celery's
-/// `@periodic_task(...)`, or a module-level Celery task that a beat schedule anywhere in the
-/// project runs without arguments (by its `name=` or its module path and name)? The scheduler
-/// runs it with no tenant: its queries are global on purpose.
+/// `@periodic_task(...)`, a module-level Celery task that a beat schedule anywhere in the
+/// project runs without arguments (by its `name=` or its module path and name), or a helper only
+/// such jobs call? The scheduler runs it with no tenant: its queries are global on purpose.
 pub fn in_periodic_task(ctx: &super::Context, scope: u32) -> bool {
-    if !ctx.conv().global_periodic_tasks {
-        return false;
-    }
+    ctx.conv().global_periodic_tasks && in_periodic_job(ctx, scope, 0)
+}
+
+/// [`in_periodic_task`], `depth` helpers away from the job.
+fn in_periodic_job(ctx: &super::Context, scope: u32, depth: u32) -> bool {
     let mut scope = scope;
     for _ in 0..8 {
-        if scope == 0 {
-            return false;
-        }
         let Some(f) = ctx.facts.function(scope) else {
             return false;
         };
         if f.decorators.iter().any(|d| periodic_decorator(ctx, d)) {
             return true;
         }
-        if f.parent_scope == 0
-            && f.class.is_none()
-            && (scheduled(ctx, f) || periodic_only(ctx, f, 0))
-        {
-            return true;
+        if f.parent_scope == 0 {
+            return f.class.is_none() && (scheduled(ctx, f) || periodic_only(ctx, f, depth));
         }
         scope = f.parent_scope;
     }
@@ -471,9 +467,9 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
     if depth > 2 || f.decorators.iter().any(|d| task_decorator(ctx, d)) {
         return false;
     }
-    // Called in this file, by its bare name, and only from periodic jobs (or helpers only they
-    // call), never inside a loop over rows (`for p in projects: close_for(p)` does one row's
-    // work).
+    // Called in this file, by its bare name, only from periodic jobs (or helpers only they
+    // call), never from its own body, and never inside a loop over rows (`for p in projects:
+    // close_for(p)` does one row's work).
     let mut calls = ctx
         .sites
         .calls
@@ -482,18 +478,9 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
         .peekable();
     let only_jobs = calls.peek().is_some()
         && calls.all(|c| {
-            if c.in_row_loop {
-                return false;
-            }
-            let Some(caller) = ctx.facts.function(c.scope) else {
-                return false;
-            };
-            // The job itself, a function nested in it, or another helper only jobs run.
-            caller.scope != f.scope
-                && (in_periodic_job_body(ctx, caller.scope)
-                    || (caller.parent_scope == 0
-                        && caller.class.is_none()
-                        && periodic_only(ctx, caller, depth + 1)))
+            !c.in_row_loop
+                && !ctx.facts.scope_within(c.scope, f.scope)
+                && in_periodic_job(ctx, c.scope, depth + 1)
         });
     if !only_jobs {
         return false;
@@ -517,26 +504,6 @@ fn periodic_only(ctx: &super::Context, f: &crate::facts::FunctionFact, depth: u3
     });
     // This file calls it (once in the count); no other file calls or imports the name.
     elsewhere.get(&f.name).copied().unwrap_or(0) <= 1
-}
-
-/// Is scope `scope` a periodic job's body (decorated or scheduled), or nested in one?
-fn in_periodic_job_body(ctx: &super::Context, scope: u32) -> bool {
-    let mut scope = scope;
-    for _ in 0..8 {
-        let Some(f) = ctx.facts.function(scope) else {
-            return false;
-        };
-        if f.decorators.iter().any(|d| periodic_decorator(ctx, d))
-            || (f.parent_scope == 0 && f.class.is_none() && scheduled(ctx, f))
-        {
-            return true;
-        }
-        if f.parent_scope == 0 {
-            return false;
-        }
-        scope = f.parent_scope;
-    }
-    false
 }
 
 fn periodic_decorator(ctx: &super::Context, decorator: &crate::facts::ExprRef) -> bool {
