@@ -18,7 +18,7 @@ struct Daemon {
 impl Daemon {
     fn new() -> Daemon {
         let project = tempfile::tempdir().unwrap();
-        copy(
+        copy_dir(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo"),
             project.path(),
         );
@@ -101,19 +101,6 @@ impl Drop for Daemon {
             .cmd("1")
             .args(["daemon", "--stop", "--stdin-filename", "billing/views.py"])
             .output();
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy(&entry.path(), &target);
-        } else if entry.file_name() != ".tenantlint_cache" {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

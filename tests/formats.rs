@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+use common::copy_dir;
+
 const ALL_FORMATS: &[&str] = &[
     "full",
     "concise",
@@ -59,19 +62,6 @@ fn json_diagnostics(dir: &Path) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// Every fixture project: the demo, the Rust service and each `fixtures/rules/<case>`.

@@ -299,13 +299,17 @@ pub fn check_project(dir: &Path, name: &str) -> Result<(), String> {
     }
 }
 
-/// Copy the directory tree `from` into `to` (which must exist).
+/// Copy the directory tree `from` into `to` (created if missing), leaving out fact caches
+/// (`.tenantlint_cache`, which a local run may have left in a fixture).
 pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());
+        if entry.file_name() == ".tenantlint_cache" {
+            continue;
+        }
         if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
             copy_dir(&entry.path(), &target);
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
