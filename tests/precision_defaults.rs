@@ -378,7 +378,8 @@ fn keys_of_a_row_passed_in_pin_relations() {
 
 /// `pk__in=` a tenant-filtered query on another model that reads one relation to this model
 /// (inline or kept in a local): the rows those rows point to. Reading another column, or a
-/// query that is not tenant-filtered, pins nothing.
+/// query that is not tenant-filtered, pins nothing; the unfiltered subquery written inline is
+/// not reported itself (it only narrows the outer query, which is).
 #[test]
 fn pk_subquery_through_another_models_relation() {
     let tmp = tempfile::TempDir::new().unwrap();
@@ -391,11 +392,7 @@ fn pk_subquery_through_another_models_relation() {
     let views = findings_in(root, "app/views.py");
     assert_eq!(
         views,
-        vec![
-            "app/views.py:8:9 TEN201",
-            "app/views.py:9:9 TEN201",
-            "app/views.py:9:39 TEN201"
-        ]
+        vec!["app/views.py:8:9 TEN201", "app/views.py:9:9 TEN201"]
     );
 }
 

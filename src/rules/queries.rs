@@ -314,6 +314,27 @@ fn filtered_at(
     false
 }
 
+/// Is `site` written inline as the `pk__in=`/`<relation>__in=` value of another query chain
+/// on a tenant-owned model (`Issue.objects.filter(id__in=Label.objects.filter(...)
+/// .values("issue_id"))`)? Its rows only narrow the outer query, whose own rows are all that
+/// is read: that query is scoped, tenant-filtered, or reported itself. (Written inline, the
+/// subquery has no other use; a local holding it may be iterated elsewhere.)
+pub fn narrows_owned_query(
+    index: &Index,
+    file: FileId,
+    sites: &[QuerySite],
+    site: &QuerySite,
+) -> bool {
+    let start = site.span.start;
+    sites.iter().any(|outer| {
+        outer.span.start < start
+            && (outer.pk_in_subqueries.contains(&start)
+                || outer.rel_in_subqueries.iter().any(|(_, s)| *s == start))
+            && matches!(index.resolve_at(file, &outer.receiver, &outer.root),
+                Resolved::Class(model) if index.info(model).needs_scoping())
+    })
+}
+
 /// Does the values path `field` of a query on the model with `inner` read keys of rows of the
 /// model with `target`: its own `id`/`pk` when it is that model, a relation to it (`issue_id`,
 /// `issue`), or a path of tenant relations ending at it (`remote_product__local_instance_id`)?

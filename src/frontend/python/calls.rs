@@ -490,7 +490,7 @@ impl<'a> Extractor<'a, '_> {
                         out.param_keywords.push(a.id.clone());
                     }
                     if PK_LOOKUPS.contains(&a.id.as_str()) {
-                        if is_loaded_pk(&k.value, &row, 0) {
+                        if is_loaded_pk(&k.value, &row, 0) || self.is_related_rows(&k.value) {
                             out.pk_of_loaded = true;
                         } else if let Expr::Attribute(attr) = &k.value
                             && attr.attr.id == "id"
@@ -1100,6 +1100,71 @@ impl<'a> Extractor<'a, '_> {
         }
     }
 
+    /// After `targets = value`: a plain name assigned an empty `set()`, `list()`, `[]` or `{*()}`
+    /// starts a bag of keys (see `FunctionScope::key_bags`); any other value ends one.
+    pub(super) fn note_bag(&mut self, targets: &[Expr], value: &Expr) {
+        let empty = match value {
+            Expr::List(l) => l.elts.is_empty(),
+            Expr::Call(c) => {
+                matches!(&*c.func, Expr::Name(n) if matches!(n.id.as_str(), "set" | "list"))
+                    && c.arguments.is_empty()
+            }
+            _ => false,
+        };
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        for t in targets {
+            if let Expr::Name(n) = t {
+                if empty {
+                    scope.key_bags.insert(n.id.clone());
+                } else {
+                    scope.key_bags.remove(&n.id);
+                }
+            }
+        }
+    }
+
+    /// `bag.add(v)` / `bag.append(v)` as a statement on a bag of keys: a key of a row in hand
+    /// (`self.id`, `row.pk`, a row's relation key) keeps it one and makes it hold rows in hand
+    /// (see `is_row`); anything else ends it. `extend`/`update` take an instance's related
+    /// rows or a literal collection of such keys.
+    pub(super) fn note_bag_add(&mut self, e: &Expr) {
+        let Expr::Call(c) = e else { return };
+        let Expr::Attribute(a) = &*c.func else { return };
+        let Expr::Name(bag) = &*a.value else { return };
+        if !matches!(a.attr.id.as_str(), "add" | "append" | "extend" | "update") {
+            return;
+        }
+        let Some(scope) = self.scopes.last() else {
+            return;
+        };
+        if !scope.key_bags.contains(&bag.id) {
+            return;
+        }
+        let row = |e: &Expr| self.is_row_expr(e);
+        let key = match (
+            a.attr.id.as_str(),
+            &*c.arguments.args,
+            c.arguments.keywords.is_empty(),
+        ) {
+            ("add" | "append", [v], true) => is_loaded_pk(v, &row, 0),
+            ("extend" | "update", [v], true) => {
+                self.is_related_rows(v) || (!matches!(v, Expr::Name(_)) && is_loaded_pk(v, &row, 0))
+            }
+            _ => false,
+        };
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        if key {
+            scope.rows.insert(bag.id.clone());
+        } else {
+            scope.key_bags.remove(&bag.id);
+            scope.rows.remove(&bag.id);
+        }
+    }
+
     /// Is a lookup's value a parameter of the enclosing function, not reassigned so far (a view's
     /// URL keyword argument, a task's argument), or a list of those?
     fn is_param_value(&self, e: &Expr) -> bool {
@@ -1259,6 +1324,68 @@ impl Extractor<'_, '_> {
         self.local_value(&root.id)
             .and_then(registry_lookup_root)
             .is_some_and(|b| !matches!(self.root_binding(&b.id), RootBinding::Local))
+    }
+
+    /// Rows reached from an instance in hand through one of its related managers:
+    /// `product.variations.values_list("parent_id", flat=True)`, `us.role_points.all()`,
+    /// `self.items.filter(...)`. They are that instance's related rows, in its tenant, as a
+    /// lookup on the instance itself is (`filter(product=product)`). The root is a local or
+    /// parameter (not a query a local holds, a model class, or a name like a raw id); between
+    /// it and the query methods there are only attributes, the relation, none of them a way to
+    /// every row of a model (`objects`, `model`, `queryset`, ...; Django refuses a manager
+    /// through an instance, so `instance.<manager>` is no concern).
+    pub(super) fn is_related_rows(&self, e: &Expr) -> bool {
+        const NOT_RELATIONS: &[&str] = &[
+            "objects",
+            "_default_manager",
+            "_base_manager",
+            "model",
+            "queryset",
+            "__class__",
+            "_meta",
+        ];
+        let mut cur = match e {
+            Expr::Await(a) => &*a.value,
+            other => other,
+        };
+        let mut calls = 0;
+        while let Expr::Call(c) = cur {
+            let Expr::Attribute(a) = &*c.func else {
+                return false;
+            };
+            calls += 1;
+            // Not the methods a dict has too (`request.data.get("ids")`, `self.map.values()`).
+            let method = a.attr.id.as_str();
+            let dict_like = method == "get" || (method == "values" && c.arguments.is_empty());
+            if !ROW_METHODS.contains(&method) || dict_like || calls > 16 {
+                return false;
+            }
+            cur = &a.value;
+        }
+        let mut hops = 0;
+        while let Expr::Attribute(a) = cur {
+            hops += 1;
+            if NOT_RELATIONS.contains(&a.attr.id.as_str()) || hops > 8 {
+                return false;
+            }
+            cur = &a.value;
+        }
+        let Expr::Name(root) = cur else {
+            return false;
+        };
+        calls >= 1
+            && hops >= 1
+            && root.id != "cls"
+            && !id_like(&root.id)
+            && matches!(self.root_binding(&root.id), RootBinding::Local)
+            && !self
+                .scopes
+                .last()
+                .is_some_and(|s| s.query_vars.contains_key(&root.id))
+            && self
+                .local_value(&root.id)
+                .and_then(registry_lookup_root)
+                .is_none()
     }
 
     /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.

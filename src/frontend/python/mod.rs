@@ -311,6 +311,10 @@ struct FunctionScope<'a> {
     /// `d["key"] = value` after a local's last assignment, in its block or one around it (so
     /// it runs whenever the assignment did): keys the dict `d` holds besides its literal's.
     dict_adds: HashMap<Name, Vec<(Name, &'a Expr)>>,
+    /// Locals last assigned an empty `set()`/`[]` that every `.add(...)`/`.append(...)` so far
+    /// filled with keys of rows in hand (`ids = set(); ids.add(self.id)`): once one was added,
+    /// the local is in `rows` too (see `Extractor::note_bag_add`).
+    key_bags: HashSet<Name>,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

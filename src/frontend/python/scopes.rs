@@ -34,6 +34,7 @@ impl<'a> Extractor<'a, '_> {
             returned_non_dict: false,
             assigned_in: HashMap::default(),
             dict_adds: HashMap::default(),
+            key_bags: HashSet::default(),
         });
     }
 }

@@ -267,11 +267,15 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 // a query chain recorded as a site, or not.
                 if !self.at_module_level() && self.class_depth == 0 {
                     // A row read, or a key a row in hand holds (`project_id = project.id`).
+                    // Or rows reached through a related manager of an instance in hand
+                    // (`parent_ids = product.variations.values_list("parent_id", flat=True)`).
                     let row = self.is_row_read(&a.value)
-                        || matches!(&*a.value, Expr::Attribute(x) if self.is_row_expr(&x.value));
+                        || matches!(&*a.value, Expr::Attribute(x) if self.is_row_expr(&x.value))
+                        || self.is_related_rows(&a.value);
                     for t in &a.targets {
                         self.note_row(t, row);
                     }
+                    self.note_bag(&a.targets, &a.value);
                     if !row {
                         self.note_call_result(&a.targets, &a.value);
                     }
@@ -294,7 +298,12 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                                 .last()
                                 .is_some_and(|s| s.query_vars.contains_key(&root.id))
                         });
-                    self.note_row(&f.target, rows);
+                    // Over an instance's related rows (`for v in product.variations.all()`,
+                    // or a local holding them): each is a row in hand too, though not read
+                    // by a query checked here.
+                    let related = self.is_related_rows(&f.iter)
+                        || matches!(&*f.iter, Expr::Name(n) if self.is_row(&n.id));
+                    self.note_row(&f.target, rows || related);
                     // `for name, exporter_id in qs.values_list(...)`: values a row read holds.
                     if rows
                         && let Expr::Tuple(t) = &*f.target
@@ -311,6 +320,12 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 self.visit_body(&f.body);
                 self.row_loops -= u32::from(rows);
                 self.visit_body(&f.orelse);
+            }
+            Stmt::Expr(e) => {
+                visitor::walk_stmt(self, stmt);
+                if !self.at_module_level() && self.class_depth == 0 {
+                    self.note_bag_add(&e.value);
+                }
             }
             Stmt::AugAssign(a) => {
                 if self.at_module_level()
@@ -476,6 +491,7 @@ impl<'a> Extractor<'a, '_> {
                         returned_non_dict: false,
                         assigned_in: HashMap::default(),
                         dict_adds: HashMap::default(),
+                        key_bags: HashSet::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
