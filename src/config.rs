@@ -88,6 +88,7 @@ pub const DEFAULT_TENANT_VALUE_EXPRESSIONS: &[&str] = &[
 /// replacing it.
 pub const EXTENDABLE_KEYS: &[&str] = &[
     "tenant-fields",
+    "tenant-parent-fields",
     "tenant-base-classes",
     "scoped-managers",
     "global-models",
@@ -175,6 +176,10 @@ impl std::error::Error for ConfigError {}
 pub struct Conventions {
     pub tenant_model: String,
     pub tenant_fields: Vec<String>,
+    /// Foreign keys that make a row tenant-owned when the model they point at is (a child of a
+    /// tenant-owned row: an event of an issue of a project): `["project", "issue"]`. Empty by
+    /// default: only `tenant-fields` and tenant bases make a model tenant-owned.
+    pub tenant_parent_fields: Vec<String>,
     pub tenant_base_classes: Vec<String>,
     pub scoped_managers: Vec<String>,
     pub global_models: Vec<String>,
@@ -254,6 +259,7 @@ impl Default for Conventions {
         Conventions {
             tenant_model: "Tenant".into(),
             tenant_fields: s(&["tenant"]),
+            tenant_parent_fields: Vec::new(),
             tenant_base_classes: s(&["TenantAwareModel"]),
             scoped_managers: s(&["TenantAwareManager"]),
             global_models: vec![],
@@ -420,6 +426,7 @@ pub struct ConfiguredName {
 pub const NAME_KEYS: &[&str] = &[
     "tenant-model",
     "tenant-fields",
+    "tenant-parent-fields",
     "tenant-base-classes",
     "scoped-managers",
     "global-models",
@@ -496,6 +503,7 @@ pub struct FileOptions {
     pub per_file_ignores: Option<Vec<(String, Vec<String>)>>,
     pub tenant_model: Option<String>,
     pub tenant_fields: Option<Vec<String>>,
+    pub tenant_parent_fields: Option<Vec<String>>,
     pub tenant_base_classes: Option<Vec<String>>,
     pub scoped_managers: Option<Vec<String>>,
     pub global_models: Option<Vec<String>>,
@@ -552,6 +560,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "per-file-ignores",
     "tenant-model",
     "tenant-fields",
+    "tenant-parent-fields",
     "tenant-base-classes",
     "scoped-managers",
     "global-models",
@@ -867,6 +876,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             }
             "tenant-model" => o.tenant_model = Some(r.name(k, v)?),
             "tenant-fields" => o.tenant_fields = Some(r.names(k, v)?),
+            "tenant-parent-fields" => o.tenant_parent_fields = Some(r.identifiers(k, v)?),
             "tenant-base-classes" => o.tenant_base_classes = Some(r.names(k, v)?),
             "scoped-managers" => o.scoped_managers = Some(r.names(k, v)?),
             "global-models" => o.global_models = Some(r.names(k, v)?),
@@ -1276,6 +1286,7 @@ pub fn resolve_settings(
         schema_per_tenant: d.schema_per_tenant,
         tenant_model: o.tenant_model.unwrap_or(d.tenant_model),
         tenant_fields: list!(tenant_fields),
+        tenant_parent_fields: list!(tenant_parent_fields),
         tenant_base_classes: list!(tenant_base_classes),
         scoped_managers: list!(scoped_managers),
         global_models: list!(global_models),

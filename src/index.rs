@@ -86,6 +86,20 @@ pub enum TenantReason {
     /// The model declares a scoped manager that names its scope dimension (django-scopes'
     /// `ScopedManager(site="site")`): it holds tenant data by its author's own account.
     ScopedManager(Name),
+    /// A `tenant-parent-fields` foreign key, declared on `in_class` (the model or a base), to
+    /// the tenant-owned model `parent`: each row belongs to its parent row's tenant.
+    Parent {
+        field: Name,
+        in_class: ClassId,
+        parent: ClassId,
+    },
+}
+
+impl TenantReason {
+    /// Owned through a parent row (`tenant-parent-fields`), with no tenant field of its own.
+    pub fn through_parent(&self) -> bool {
+        matches!(self, TenantReason::Parent { .. })
+    }
 }
 
 /// A relation seen from its target: (target model, query name of the reverse relation).
@@ -187,6 +201,17 @@ impl ClassInfo {
     /// A model the tenant rules apply to: tenant-owned, not the tenant model, not global.
     pub fn needs_scoping(&self) -> bool {
         self.is_model && self.tenant.is_some() && !self.is_tenant_model && !self.is_global
+    }
+
+    /// A model the manager and raw-SQL rules apply to: tenant-owned by a field or base of its
+    /// own, not only through a parent row (`tenant-parent-fields`), whose table has no tenant
+    /// column for a scoped manager or a SQL predicate to compare.
+    pub fn has_own_tenant(&self) -> bool {
+        self.needs_scoping()
+            && !self
+                .tenant
+                .as_ref()
+                .is_some_and(TenantReason::through_parent)
     }
 }
 
@@ -1567,6 +1592,7 @@ impl Index {
                     .push(id);
             }
         }
+        self.parent_ownership(ids, &models_by_name);
         // One walk over each model's foreign keys gives both directions.
         let (relations, reverse): (Vec<Vec<_>>, Vec<Vec<ReverseEdge>>) = ids
             .par_iter()
@@ -1613,6 +1639,112 @@ impl Index {
         let (module, _) = path.rsplit_once('.')?;
         self.file_of_module(module)?;
         any_config_matches(&self.conv.tenant_base_classes, last, &path).then_some(path)
+    }
+
+    /// Ownership through parent rows (`tenant-parent-fields`): a model with such a foreign key
+    /// (own or inherited, as Django computes the fields) to a tenant-owned model is tenant-owned
+    /// too, through chains (an event's issue's project), until nothing changes. Every model is
+    /// looked at again each time: an edit in any file may change a parent's ownership, and a
+    /// lazy reference (`"issues.Issue"`) imports nothing.
+    fn parent_ownership(
+        &mut self,
+        ids: &[ClassId],
+        models_by_name: &HashMap<String, Vec<ClassId>>,
+    ) {
+        for info in self.infos.iter_mut() {
+            if info
+                .tenant
+                .as_ref()
+                .is_some_and(TenantReason::through_parent)
+            {
+                info.tenant = None;
+            }
+        }
+        if self.conv.tenant_parent_fields.is_empty() {
+            return;
+        }
+        for _ in 0..32 {
+            let found: Vec<(usize, TenantReason)> = ids
+                .iter()
+                .filter_map(|&id| {
+                    let info = &self.infos[self.flat(id)];
+                    if !info.is_model || info.tenant.is_some() || info.is_tenant_model {
+                        return None;
+                    }
+                    Some((self.flat(id), self.parent_reason(id, models_by_name)?))
+                })
+                .collect();
+            if found.is_empty() {
+                break;
+            }
+            for (i, reason) in found {
+                self.infos[i].tenant = Some(reason);
+            }
+        }
+    }
+
+    /// The first `tenant-parent-fields` foreign key of model `id` (own or inherited; a
+    /// subclass's `name = None` removes it) whose target is a tenant-owned model other than
+    /// `id` itself.
+    fn parent_reason(
+        &self,
+        id: ClassId,
+        models_by_name: &HashMap<String, Vec<ClassId>>,
+    ) -> Option<TenantReason> {
+        let fields = &self.conv.tenant_parent_fields;
+        let mut seen: HashSet<&str> = HashSet::default();
+        for anc in self.ancestors(Resolved::Class(id)) {
+            let Resolved::Class(c) = anc else { continue };
+            if !self.info(c).is_model {
+                continue;
+            }
+            for a in &self.class(c).assigns {
+                if !seen.insert(a.name.as_str()) || !fields.iter().any(|f| f == a.name.as_str()) {
+                    continue;
+                }
+                let Some(target) = a
+                    .value
+                    .as_call()
+                    .and_then(|call| self.fk_target(c.file, call))
+                else {
+                    continue;
+                };
+                let parent = match target {
+                    Some(ExprRef::Str(s)) if s == "self" => None,
+                    Some(ExprRef::Str(s)) => {
+                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
+                        // As for relations: when several models share the name, owned only
+                        // if every one of them is.
+                        match models_by_name.get(&name).map(Vec::as_slice) {
+                            Some([only]) => Some(*only),
+                            Some(cands) => cands
+                                .iter()
+                                .all(|&m| m != id && self.owned_target(m))
+                                .then(|| cands[0]),
+                            None => None,
+                        }
+                    }
+                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
+                        match self.resolve_expr(c.file, e) {
+                            Resolved::Class(m) => Some(m),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(parent) = parent
+                    && parent != id
+                    && self.owned_target(parent)
+                {
+                    return Some(TenantReason::Parent {
+                        field: a.name.clone(),
+                        in_class: c,
+                        parent,
+                    });
+                }
+            }
+        }
+        None
     }
 
     /// Does a row of this model belong to one tenant (so that pinning a relation to it pins the
@@ -2397,6 +2529,7 @@ mod tests {
         // The rule fixtures whose models cross files (registry lookups, re-exports, bases in
         // other modules, broken imports).
         for d in [
+            "config_tenant_parent_fields",
             "ten101_inherited_manager_other_app",
             "ten101_manager_subclass_other_module",
             "ten101_reexport",

@@ -36,6 +36,9 @@ type Getter = fn(&Conventions) -> String;
 const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("tenant-model", |c| format!("{:?}", c.tenant_model)),
     ("tenant-fields", |c| quote_list(&c.tenant_fields)),
+    ("tenant-parent-fields", |c| {
+        quote_list(&c.tenant_parent_fields)
+    }),
     ("tenant-base-classes", |c| {
         quote_list(&c.tenant_base_classes)
     }),

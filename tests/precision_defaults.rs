@@ -630,3 +630,49 @@ fn keys_of_rows_in_hand_through_locals() {
         vec!["app/views.py:19:9 TEN201"]
     );
 }
+
+/// `tenant-parent-fields` (the fixture `config_tenant_parent_fields` has the cases): empty by
+/// default (nothing is owned through a parent), validated as plain field names, shown by
+/// `--show-settings`, and `extend-tenant-parent-fields` adds to it.
+#[test]
+fn tenant_parent_fields_is_a_validated_extendable_key() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    common::copy_dir(&fixture("config_tenant_parent_fields"), root);
+    write(root, "tenantlint.toml", "");
+    assert!(
+        findings(root, &["--no-cache"]).is_empty(),
+        "nothing is owned through a parent by default"
+    );
+    assert!(show_settings(root).contains("tenant-parent-fields = []"));
+    // Only `project`: issues are owned, events (through `issue`) are not.
+    write(
+        root,
+        "tenantlint.toml",
+        "extend-tenant-parent-fields = [\"project\"]\n",
+    );
+    assert_eq!(
+        findings(root, &["--no-cache"]),
+        vec![
+            "tracker/views.py:14:12 TEN201",
+            "tracker/views.py:19:12 TEN201"
+        ]
+    );
+    write(
+        root,
+        "tenantlint.toml",
+        "tenant-parent-fields = [\"project\"]\nextend-tenant-parent-fields = [\"issue\"]\n",
+    );
+    assert!(
+        show_settings(root).contains(r#"tenant-parent-fields = ["project", "issue"]"#),
+        "{}",
+        show_settings(root)
+    );
+    assert_eq!(findings(root, &["--no-cache"]).len(), 3);
+    write(
+        root,
+        "tenantlint.toml",
+        "tenant-parent-fields = [\"tracker.project\"]\n",
+    );
+    assert!(config_error(root).contains("tenant-parent-fields"));
+}

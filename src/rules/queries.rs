@@ -881,13 +881,18 @@ pub fn bounded(site: &QuerySite) -> bool {
 
 /// Is the query a `pk`/`id` lookup on the row a project function returned (`snapshot =
 /// take_snapshot(obj)`, then `filter(id=snapshot.id)`, where every `return` of `take_snapshot`
-/// gives a row read by a query or nothing)? Bounded like a lookup on an instance in hand.
+/// gives a row read by a query or nothing), or on an instance of a model built in the function
+/// (`n = Notification(channel=self)`, then `filter(id=n.id)`)? Bounded like a lookup on an
+/// instance in hand.
 pub fn pk_of_returned_row(ctx: &super::Context, site: &QuerySite) -> bool {
     let Some(callee) = &site.pk_of_call else {
         return false;
     };
-    let Resolved::Symbol { file, name } = ctx.index.resolve_expr(ctx.file, callee) else {
-        return false;
+    let (file, name) = match ctx.index.resolve_expr(ctx.file, callee) {
+        Resolved::Symbol { file, name } => (file, name),
+        // `n = Notification(channel=self)`, saved, then `id=n.id`: the key of a row built here.
+        Resolved::Class(c) => return ctx.index.info(c).is_model,
+        _ => return false,
     };
     // The module's last definition of the name is the one bound at import.
     ctx.index
@@ -936,6 +941,34 @@ pub fn model_related(index: &Index, model: ClassId, manager: &str) -> Vec<Relate
             index.path(in_class.file).to_path_buf(),
             a.value_span,
             format!("tenant field `{field}`"),
+        ));
+    }
+    if let Some(TenantReason::Parent {
+        field,
+        in_class,
+        parent,
+    }) = &info.tenant
+    {
+        let parent_class = index.class(*parent);
+        if let Some(a) = index
+            .class(*in_class)
+            .assigns
+            .iter()
+            .find(|a| a.name == *field)
+        {
+            out.push(Related::new(
+                index.path(in_class.file).to_path_buf(),
+                a.value_span,
+                format!(
+                    "parent relation `{field}` (`tenant-parent-fields`) to tenant-owned `{}`",
+                    parent_class.name
+                ),
+            ));
+        }
+        out.push(Related::new(
+            index.path(parent.file).to_path_buf(),
+            parent_class.name_span,
+            format!("parent model `{}`", parent_class.name),
         ));
     }
     if let Some(m) = info.managers.iter().find(|m| m.name == manager) {

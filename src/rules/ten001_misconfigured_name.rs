@@ -53,7 +53,7 @@ enum Kind {
 
 fn kind(key: &str) -> Kind {
     match key.strip_prefix("extend-").unwrap_or(key) {
-        "tenant-fields" => Kind::Field,
+        "tenant-fields" | "tenant-parent-fields" => Kind::Field,
         "bypass-managers" => Kind::Attribute,
         "manager-import" => Kind::Import,
         "tenant-cache"

@@ -40,7 +40,7 @@ impl ProjectScoping {
                 if (info.scoped && info.is_manager) || info.managers.iter().any(|m| m.scoped) {
                     out.any_scoped = true;
                 }
-                if info.needs_scoping() && !info.abstract_ {
+                if info.has_own_tenant() && !info.abstract_ {
                     out.owned.push(id);
                 }
             }

@@ -37,7 +37,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
             class: ci as u32,
         };
         let info = ctx.index.info(id);
-        if !info.needs_scoping() || info.abstract_ {
+        if !info.has_own_tenant() || info.abstract_ {
             continue;
         }
         let Some(default) = info.default_manager() else {

@@ -96,14 +96,19 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
                     related
                 })
                 .with_root_cause(root_cause)
-                .with_help(Some(format!(
-                    "Query through a tenant-scoped manager, or filter on `{}`",
-                    info.scope_lookups
-                        .first()
-                        .or(info.tenant_column.as_ref())
-                        .or(tenant_fields.first())
-                        .map_or("tenant", |s| s.as_str())
-                ))),
+                .with_help(Some(match &info.tenant {
+                    Some(crate::index::TenantReason::Parent { field, .. }) => format!(
+                        "Filter on the parent relation `{field}` with a row in hand, or through it to the tenant"
+                    ),
+                    _ => format!(
+                        "Query through a tenant-scoped manager, or filter on `{}`",
+                        info.scope_lookups
+                            .first()
+                            .or(info.tenant_column.as_ref())
+                            .or(tenant_fields.first())
+                            .map_or("tenant", |s| s.as_str())
+                    ),
+                })),
         );
     }
 }
@@ -143,7 +148,13 @@ fn root_cause(
     let index = ctx.index;
     let info = index.info(model);
     let default = info.default_manager()?;
-    if info.abstract_ || default.scoped || default.name != manager_name || via == "_base_manager" {
+    // A model owned only through a parent row gets no TEN101/TEN102 (see `has_own_tenant`).
+    if info.abstract_
+        || !info.has_own_tenant()
+        || default.scoped
+        || default.name != manager_name
+        || via == "_base_manager"
+    {
         return None;
     }
     let scoping = super::ten100_no_scoped_manager::scoping(ctx);

@@ -268,7 +268,7 @@ pub fn tenant_tables(index: &Index) -> HashMap<String, TenantTable> {
                 class: ci as u32,
             };
             let info = index.info(id);
-            if !info.needs_scoping() || info.abstract_ || info.proxy {
+            if !info.has_own_tenant() || info.abstract_ || info.proxy {
                 continue;
             }
             let table = match &class.meta.db_table {

@@ -925,9 +925,10 @@ impl<'a> Extractor<'a, '_> {
             .is_some_and(|s| s.rows.contains(name))
     }
 
-    /// Does `e` hold a model instance in hand: a local row (see [`Self::is_row`]), or the
+    /// Does `e` hold a model instance in hand: a local row (see [`Self::is_row`]), the
     /// `.instance` of a local form or serializer built in this function (`serializer =
-    /// IssueSerializer(data=...)`; after `save()`, `serializer.instance` is the saved row)?
+    /// IssueSerializer(data=...)`; after `save()`, `serializer.instance` is the saved row), or a
+    /// related object of one (`event.issue`)?
     pub(super) fn is_row_expr(&self, e: &Expr) -> bool {
         match e {
             Expr::Name(n) => self.is_row(&n.id),
@@ -944,6 +945,8 @@ impl<'a> Extractor<'a, '_> {
                 }
                 matches!(cur, Expr::Name(root) if !matches!(self.root_binding(&root.id), RootBinding::Local))
             }
+            // A related object of a row in hand (`event.issue`), in the same tenant.
+            Expr::Attribute(a) => !id_like(&a.attr.id) && self.is_row_expr(&a.value),
             _ => false,
         }
     }
