@@ -1709,29 +1709,7 @@ impl Index {
                 else {
                     continue;
                 };
-                let parent = match target {
-                    Some(ExprRef::Str(s)) if s == "self" => None,
-                    Some(ExprRef::Str(s)) => {
-                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
-                        // As for relations: when several models share the name, owned only
-                        // if every one of them is.
-                        match models_by_name.get(&name).map(Vec::as_slice) {
-                            Some([only]) => Some(*only),
-                            Some(cands) => cands
-                                .iter()
-                                .all(|&m| m != id && self.owned_target(m))
-                                .then(|| cands[0]),
-                            None => None,
-                        }
-                    }
-                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
-                        match self.resolve_expr(c.file, e) {
-                            Resolved::Class(m) => Some(m),
-                            _ => None,
-                        }
-                    }
-                    _ => None,
-                };
+                let (parent, _) = self.relation_targets(id, c.file, target, models_by_name);
                 if let Some(parent) = parent
                     && parent != id
                     && self.owned_target(parent)
@@ -1752,6 +1730,42 @@ impl Index {
     fn owned_target(&self, id: ClassId) -> bool {
         let info = self.info(id);
         info.is_model && !info.is_global && (info.tenant.is_some() || info.is_tenant_model)
+    }
+
+    /// The model a relation field of model `id` (declared in `file`) points at, as `(target for
+    /// the forward edge, target for the reverse edge)`: `"self"`, a lazy reference (`"Issue"`,
+    /// `"app.Issue"`: by model name, without case as Django resolves it; when several models
+    /// share it, the forward target counts only if every one of them is owned, and there is no
+    /// single reverse relation), or a class by name.
+    fn relation_targets(
+        &self,
+        id: ClassId,
+        file: u32,
+        target: Option<&ExprRef>,
+        models_by_name: &HashMap<String, Vec<ClassId>>,
+    ) -> (Option<ClassId>, Option<ClassId>) {
+        match target {
+            Some(ExprRef::Str(s)) if s == "self" => (Some(id), Some(id)),
+            Some(ExprRef::Str(s)) => {
+                let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
+                match models_by_name.get(&name).map(Vec::as_slice) {
+                    Some([only]) => (Some(*only), Some(*only)),
+                    Some(cands) => (
+                        cands
+                            .iter()
+                            .all(|&m| self.owned_target(m))
+                            .then(|| cands[0]),
+                        None,
+                    ),
+                    None => (None, None),
+                }
+            }
+            Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => match self.resolve_expr(file, e) {
+                Resolved::Class(m) => (Some(m), Some(m)),
+                _ => (None, None),
+            },
+            _ => (None, None),
+        }
     }
 
     /// The foreign keys of model `id` (own and inherited), in both directions: those that point
@@ -1788,34 +1802,7 @@ impl Index {
                         None => continue,
                     },
                 };
-                // (target for the forward edge, target for the reverse edge)
-                let (to, from) = match target {
-                    Some(ExprRef::Str(s)) if s == "self" => (Some(id), Some(id)),
-                    Some(ExprRef::Str(s)) => {
-                        // A lazy reference (`"Issue"`, `"app.Issue"`): by model name, without
-                        // case as Django resolves it. When several models share it, it is owned
-                        // only if every one of them is, and has no single reverse relation.
-                        let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
-                        match models_by_name.get(&name).map(Vec::as_slice) {
-                            Some([only]) => (Some(*only), Some(*only)),
-                            Some(cands) => (
-                                cands
-                                    .iter()
-                                    .all(|&m| self.owned_target(m))
-                                    .then(|| cands[0]),
-                                None,
-                            ),
-                            None => (None, None),
-                        }
-                    }
-                    Some(e @ (ExprRef::Name(_) | ExprRef::Attr(..))) => {
-                        match self.resolve_expr(c.file, e) {
-                            Resolved::Class(m) => (Some(m), Some(m)),
-                            _ => (None, None),
-                        }
-                    }
-                    _ => (None, None),
-                };
+                let (to, from) = self.relation_targets(id, c.file, target, models_by_name);
                 // A many-to-many to the tenant model itself links a row to several tenants.
                 if let Some(t) = to
                     && self.owned_target(t)
