@@ -103,6 +103,7 @@ pub const EXTENDABLE_KEYS: &[&str] = &[
     "bypass-managers",
     "bypass-allowed-paths",
     "tenant-admin-mixins",
+    "tenant-view-mixins",
     "tenant-middlewares",
     "tenant-routers",
     "tenant-key-functions",
@@ -217,6 +218,10 @@ pub struct Conventions {
     pub capability_fields: Vec<String>,
     /// Admin mixins that scope the changelist (TEN501).
     pub tenant_admin_mixins: Vec<String>,
+    /// View and API mixins whose `get_queryset` scopes to the tenant (openwisp-users'
+    /// `FilterByOrganizationManaged`): a class inheriting one narrows its `queryset` class
+    /// attribute per request (TEN204). Default empty.
+    pub tenant_view_mixins: Vec<String>,
     /// Middleware classes that set the current tenant (TEN601).
     pub tenant_middlewares: Vec<String>,
     /// Database routers that must be installed (TEN601).
@@ -285,6 +290,7 @@ impl Default for Conventions {
             scoping_methods: Vec::new(),
             capability_fields: Vec::new(),
             tenant_admin_mixins: s(&["TenantAdminMixin", "TenantAwareAdminMixin"]),
+            tenant_view_mixins: Vec::new(),
             tenant_middlewares: s(&["TenantMiddleware"]),
             tenant_routers: vec![],
             tenant_key_functions: s(&["django_tenants.cache.make_key"]),
@@ -442,6 +448,7 @@ pub const NAME_KEYS: &[&str] = &[
     "tenant-filter-methods",
     "not-managers",
     "tenant-admin-mixins",
+    "tenant-view-mixins",
     "tenant-middlewares",
     "tenant-routers",
     "tenant-key-functions",
@@ -525,6 +532,7 @@ pub struct FileOptions {
     pub capability_fields: Option<Vec<String>>,
     pub bypass_allowed_paths: Option<Vec<String>>,
     pub tenant_admin_mixins: Option<Vec<String>>,
+    pub tenant_view_mixins: Option<Vec<String>>,
     pub tenant_middlewares: Option<Vec<String>>,
     pub tenant_routers: Option<Vec<String>>,
     pub tenant_key_functions: Option<Vec<String>>,
@@ -582,6 +590,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "capability-fields",
     "bypass-allowed-paths",
     "tenant-admin-mixins",
+    "tenant-view-mixins",
     "tenant-middlewares",
     "tenant-routers",
     "tenant-key-functions",
@@ -910,6 +919,7 @@ pub fn parse_options(file: &Path, table: &toml::Table) -> Result<FileOptions, Co
             "capability-fields" => o.capability_fields = Some(r.names(k, v)?),
             "bypass-allowed-paths" => o.bypass_allowed_paths = Some(r.globs(k, v)?),
             "tenant-admin-mixins" => o.tenant_admin_mixins = Some(r.names(k, v)?),
+            "tenant-view-mixins" => o.tenant_view_mixins = Some(r.names(k, v)?),
             "tenant-middlewares" => o.tenant_middlewares = Some(r.names(k, v)?),
             "tenant-routers" => o.tenant_routers = Some(r.names(k, v)?),
             "tenant-key-functions" => o.tenant_key_functions = Some(r.names(k, v)?),
@@ -1275,6 +1285,7 @@ pub fn resolve_settings(
         scoping_methods: list!(scoping_methods),
         capability_fields: list!(capability_fields),
         tenant_admin_mixins: list!(tenant_admin_mixins),
+        tenant_view_mixins: list!(tenant_view_mixins),
         tenant_middlewares: list!(tenant_middlewares),
         tenant_routers: list!(tenant_routers),
         tenant_key_functions: list!(tenant_key_functions),

@@ -64,6 +64,7 @@ const CONVENTION_KEYS: &[(&str, Getter)] = &[
     ("tenant-admin-mixins", |c| {
         quote_list(&c.tenant_admin_mixins)
     }),
+    ("tenant-view-mixins", |c| quote_list(&c.tenant_view_mixins)),
     ("tenant-middlewares", |c| quote_list(&c.tenant_middlewares)),
     ("tenant-routers", |c| quote_list(&c.tenant_routers)),
     ("tenant-key-functions", |c| {

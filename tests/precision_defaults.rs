@@ -676,3 +676,24 @@ fn tenant_parent_fields_is_a_validated_extendable_key() {
     );
     assert!(config_error(root).contains("tenant-parent-fields"));
 }
+
+/// `tenant-view-mixins` (the fixture `config_tenant_view_mixins` has the cases): empty by
+/// default, shown by `--show-settings`, and `extend-tenant-view-mixins` adds to it.
+#[test]
+fn tenant_view_mixins_is_an_extendable_key() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let root = tmp.path();
+    common::copy_dir(&fixture("config_tenant_view_mixins"), root);
+    write(root, "pyproject.toml", "[project]\nname = \"api\"\n");
+    assert_eq!(findings(root, &["--no-cache"]).len(), 4);
+    assert!(show_settings(root).contains("tenant-view-mixins = []"));
+    write(
+        root,
+        "pyproject.toml",
+        "[project]\nname = \"api\"\n\n[tool.tenantlint]\nextend-tenant-view-mixins = [\"FilterByOrganizationManaged\", \"FilterByParentManaged\"]\n",
+    );
+    assert_eq!(
+        findings(root, &["--no-cache"]),
+        vec!["api/views.py:25:16 TEN204"]
+    );
+}

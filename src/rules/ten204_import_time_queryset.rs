@@ -3,7 +3,8 @@
 //!
 //! - the value of a class attribute `queryset = M.objects...` (DRF views and viewsets, Django
 //!   generic views) in a class that does not override `get_queryset` (itself or in a project
-//!   base class);
+//!   base class) nor inherit one of the `tenant-view-mixins` (a library's scoping mixin, whose
+//!   `get_queryset` is out of sight);
 //! - the `queryset=` keyword argument of any call in a class body (`ModelChoiceField`,
 //!   `ModelMultipleChoiceField`, DRF's `PrimaryKeyRelatedField`, `SlugRelatedField`, django-filter
 //!   filters, ...), and the first positional argument of Django's `ModelChoiceField` /
@@ -105,9 +106,14 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         };
         match &kind {
             Kind::Attribute => {
-                let o = *overrides
-                    .entry(cctx.class)
-                    .or_insert_with(|| defines_method(index, class_id, "get_queryset"));
+                let o = *overrides.entry(cctx.class).or_insert_with(|| {
+                    defines_method(index, class_id, "get_queryset")
+                        || ctx
+                            .conv()
+                            .tenant_view_mixins
+                            .iter()
+                            .any(|m| index.class_reaches_config(class_id, m))
+                });
                 if o {
                     continue;
                 }
