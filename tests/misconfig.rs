@@ -14,6 +14,12 @@ const KEYS: &[(&str, &str, &str, &str)] = &[
     ("tenant-model", "\"Tenant\"", "\"Tenent\"", "Tenant"),
     ("tenant-fields", "[\"tenant\"]", "[\"tenat\"]", "tenant"),
     (
+        "tenant-parent-fields",
+        "[\"tenant\"]",
+        "[\"tenat\"]",
+        "tenant",
+    ),
+    (
         "tenant-base-classes",
         "[\"TenantAwareModel\"]",
         "[\"TenantAwareModle\"]",
@@ -99,6 +105,12 @@ const KEYS: &[(&str, &str, &str, &str)] = &[
         "TenantAdminMixin",
     ),
     (
+        "tenant-view-mixins",
+        "[\"TenantViewMixin\"]",
+        "[\"TenantViewMixn\"]",
+        "TenantViewMixin",
+    ),
+    (
         "tenant-middlewares",
         "[\"TenantMiddleware\"]",
         "[\"TenantMidleware\"]",
@@ -152,6 +164,10 @@ class TenantTask:
 
 
 class TenantAdminMixin:
+    pass
+
+
+class TenantViewMixin:
     pass
 
 
@@ -613,4 +629,35 @@ fn names_in_cargo_metadata_resolve_against_the_rust_files() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["filename"], "Cargo.toml");
     assert_eq!(found[0]["location"]["row"], 6);
+}
+
+/// A model the project reaches only through the app registry (`Organization =
+/// load_model("openwisp_users", "Organization")`, often a library's, out of the tree) is a name
+/// the project uses: naming it by its dotted path, or bare, is no TEN001; a misspelling is.
+#[test]
+fn models_reached_through_the_app_registry_are_known() {
+    let dir = project();
+    let root = dir.path();
+    write(
+        root,
+        "plans/views.py",
+        "from swapper import load_model\n\nOrganization = load_model(\"openwisp_users\", \"Organization\")\n",
+    );
+    for name in ["openwisp_users.models.Organization", "Organization"] {
+        set_config(root, &format!("tenant-model = \"{name}\"\n"));
+        assert_eq!(ten001(root, &[]), Vec::<Value>::new(), "{name}");
+    }
+    set_config(
+        root,
+        "tenant-model = \"openwisp_users.models.Organizaton\"\n",
+    );
+    let found = ten001(root, &[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `openwisp_users.models.Organization`?"),
+        "{found:?}"
+    );
 }

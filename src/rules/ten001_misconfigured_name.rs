@@ -121,6 +121,24 @@ fn collect_strings<'a>(lit: &'a Lit, out: &mut HashSet<&'a str>) {
     }
 }
 
+/// `load_model("app", "Model")`, `apps.get_model("app", "Model")` or `get_model("app.Model")`:
+/// the app label and the model name.
+fn registry_model(c: &crate::facts::CallRef) -> Option<(&str, &str)> {
+    let callee = match &c.func {
+        ExprRef::Name(n) => n.as_str(),
+        ExprRef::Attr(_, n) => n.as_str(),
+        _ => return None,
+    };
+    if !matches!(callee, "load_model" | "get_model") {
+        return None;
+    }
+    match c.args.as_slice() {
+        [ExprRef::Str(app), ExprRef::Str(model)] => Some((app.as_str(), model.as_str())),
+        [ExprRef::Str(label)] => label.split_once('.'),
+        _ => None,
+    }
+}
+
 impl<'a> Vocabulary<'a> {
     fn build(index: &'a Index) -> Self {
         let mut v = Vocabulary::default();
@@ -156,9 +174,21 @@ impl<'a> Vocabulary<'a> {
             for b in facts.bindings.iter() {
                 v.callable_names.insert(b.name.as_str());
                 v.callable_paths.insert(format!("{module}.{}", b.name));
-                if let Binding::FromImport { name, .. } = &b.binding {
-                    v.class_names.insert(name.as_str());
-                    v.callable_names.insert(name.as_str());
+                match &b.binding {
+                    Binding::FromImport { name, .. } => {
+                        v.class_names.insert(name.as_str());
+                        v.callable_names.insert(name.as_str());
+                    }
+                    // `Organization = load_model("openwisp_users", "Organization")`: a model of
+                    // another app (often a library's) reached through the app registry.
+                    Binding::Assign(ExprRef::Call(c)) => {
+                        if let Some((app, model)) = registry_model(c) {
+                            v.class_names.insert(model);
+                            v.class_paths.insert(format!("{app}.models.{model}"));
+                            v.class_paths.insert(format!("{app}.{model}"));
+                        }
+                    }
+                    _ => {}
                 }
             }
             for import in &facts.imports {
