@@ -580,6 +580,11 @@ impl<'a> Extractor<'a, '_> {
             }
         }
         for a in args {
+            // `filter(q)` with `q = Q(...) | Q(...)` built before in the function.
+            if let Expr::Name(n) = a {
+                self.q_local_filters(&n.id, out);
+                continue;
+            }
             collect_q_keywords(a, &mut out.keywords, 0);
             // The values of `Q(...)` keywords, read as keyword arguments' are (an instance pins
             // a relation; under `&` each holds for the whole filter).
@@ -595,6 +600,90 @@ impl<'a> Extractor<'a, '_> {
             {
                 let mut branches = Vec::new();
                 self.or_branches(a, &mut branches, 0);
+                out.or_groups.push(branches);
+            }
+        }
+    }
+
+    /// After `name op= value` in a function: a `|=`/`&=` of a `Q` expression on a local whose
+    /// last assignment is one is kept for [`Self::q_local_filters`]; any other makes the local
+    /// unusable as a filter (recorded as `|=` of nothing that pins).
+    pub(super) fn note_q_aug(&mut self, name: &Name, op: ast::Operator, value: &'a Expr) {
+        let blocks = self.blocks.clone();
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        let Some(at) = scope.assigned_in.get(name) else {
+            return;
+        };
+        let unconditional = at.starts_with(&blocks);
+        let is_or = !matches!(op, ast::Operator::BitAnd) || !is_q_expr(value);
+        scope
+            .q_augs
+            .entry(name.clone())
+            .or_default()
+            .push((is_or, value, unconditional));
+    }
+
+    /// The filters of `filter(q)` where the local `q` was last assigned a `Q` expression
+    /// (`Q(...)`, combined with `&` and `|`) before, in this block or one around it, read as if
+    /// it were written inline. A later `q &= Q(...)` that runs whenever the assignment did adds
+    /// its keywords; any `q |= ...` makes the whole an `|` of the assigned value and each added
+    /// one (then the `&=` parts are left out, which only loses constraints). Anything else (an
+    /// assignment under an `if`, a value that is not a `Q` expression) counts for nothing.
+    fn q_local_filters(&self, name: &Name, out: &mut Filters) {
+        let Some(value) = self.local_value(name) else {
+            return;
+        };
+        let Some(scope) = self
+            .scopes
+            .iter()
+            .rev()
+            .find(|s| s.locals.contains(name) || s.assigned.contains_key(name))
+        else {
+            return;
+        };
+        let assigned_before = scope
+            .assigned_in
+            .get(name)
+            .is_some_and(|at| self.blocks.starts_with(at));
+        if !is_q_expr(value) || !assigned_before {
+            return;
+        }
+        let augs = scope.q_augs.get(name).map_or(&[][..], |v| v.as_slice());
+        if augs.iter().any(|(is_or, _, _)| *is_or) {
+            let mut branches = Vec::new();
+            self.or_branches(value, &mut branches, 0);
+            for (is_or, added, _) in augs {
+                if *is_or {
+                    if !is_q_expr(added) {
+                        return;
+                    }
+                    self.or_branches(added, &mut branches, 0);
+                }
+            }
+            out.or_groups.push(branches);
+            return;
+        }
+        let conjuncts = std::iter::once(value).chain(
+            augs.iter()
+                .filter(|(_, _, unconditional)| *unconditional)
+                .map(|(_, added, _)| *added),
+        );
+        for part in conjuncts {
+            collect_q_keywords(part, &mut out.keywords, 0);
+            let mut valued = Vec::new();
+            self.q_keyword_values(part, &mut valued, 0);
+            for (k, instance) in valued {
+                if instance {
+                    out.instance_keywords.push(k);
+                }
+            }
+            if let Expr::BinOp(b) = part
+                && matches!(b.op, ast::Operator::BitOr)
+            {
+                let mut branches = Vec::new();
+                self.or_branches(part, &mut branches, 0);
                 out.or_groups.push(branches);
             }
         }
@@ -1580,6 +1669,22 @@ pub(super) fn collect_filter_keywords(args: &ast::Arguments, out: &mut Vec<Name>
     for a in &args.args {
         collect_q_keywords(a, out, 0);
     }
+}
+
+/// A `Q` expression: `Q(...)`, and `&`/`|` of those (not `~Q(...)`, which pins nothing).
+pub(super) fn is_q_expr(e: &Expr) -> bool {
+    fn go(e: &Expr, depth: u32) -> bool {
+        match e {
+            Expr::Call(c) => is_q_call(c),
+            Expr::BinOp(b) if depth < 16 => {
+                matches!(b.op, ast::Operator::BitAnd | ast::Operator::BitOr)
+                    && go(&b.left, depth + 1)
+                    && go(&b.right, depth + 1)
+            }
+            _ => false,
+        }
+    }
+    go(e, 0)
 }
 
 /// `Q(...)` or `models.Q(...)`.

@@ -315,6 +315,9 @@ struct FunctionScope<'a> {
     /// filled with keys of rows in hand (`ids = set(); ids.add(self.id)`): once one was added,
     /// the local is in `rows` too (see `Extractor::note_bag_add`).
     key_bags: HashSet<Name>,
+    /// `q |= Q(...)` / `q &= Q(...)` after a local's last assignment: whether it was `|`, the
+    /// value, and whether it runs whenever the assignment did (see `Extractor::q_local`).
+    q_augs: HashMap<Name, Vec<(bool, &'a Expr, bool)>>,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

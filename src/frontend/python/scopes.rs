@@ -35,6 +35,7 @@ impl<'a> Extractor<'a, '_> {
             assigned_in: HashMap::default(),
             dict_adds: HashMap::default(),
             key_bags: HashSet::default(),
+            q_augs: HashMap::default(),
         });
     }
 }

@@ -234,7 +234,10 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                             scope.assigned.insert(n.id.clone(), &a.value);
                             // Only a dict literal can gain keys the rules read (see
                             // `dict_adds`); other values need no record.
-                            if matches!(&*a.value, Expr::Dict(_)) {
+                            if !scope.q_augs.is_empty() {
+                                scope.q_augs.remove(&n.id);
+                            }
+                            if matches!(&*a.value, Expr::Dict(_)) || is_q_expr(&a.value) {
                                 scope.assigned_in.insert(n.id.clone(), self.blocks.clone());
                             } else if !scope.assigned_in.is_empty() {
                                 scope.assigned_in.remove(&n.id);
@@ -328,6 +331,12 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 }
             }
             Stmt::AugAssign(a) => {
+                if !self.at_module_level()
+                    && self.class_depth == 0
+                    && let Expr::Name(n) = &*a.target
+                {
+                    self.note_q_aug(&n.id, a.op, &a.value);
+                }
                 if self.at_module_level()
                     && let Expr::Name(n) = &*a.target
                     && is_setting_name(&n.id)
@@ -492,6 +501,7 @@ impl<'a> Extractor<'a, '_> {
                         assigned_in: HashMap::default(),
                         dict_adds: HashMap::default(),
                         key_bags: HashSet::default(),
+                        q_augs: HashMap::default(),
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
