@@ -67,7 +67,17 @@ fn is_key_helper(index: &Index, file: u32, func: &ExprRef) -> bool {
         ExprRef::Attr(_, a) => a.to_string(),
         _ => return false,
     };
-    let by_name = || helpers.iter().any(|h| !h.contains('.') && *h == name);
+    // A method named by its class (`Svc.get_cache_key`, or the class's dotted path): the call as
+    // written (`Svc.get_cache_key(...)`).
+    let written = func.dotted();
+    let by_name = || {
+        helpers.iter().any(|h| {
+            (!h.contains('.') && *h == name)
+                || written
+                    .as_deref()
+                    .is_some_and(|w| w.contains('.') && (h == w || h.ends_with(&format!(".{w}"))))
+        })
+    };
     let resolved = index.resolve_expr(file, func);
     match index.path_of(&resolved) {
         Some(path) => {

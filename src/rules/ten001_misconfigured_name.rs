@@ -169,6 +169,10 @@ impl<'a> Vocabulary<'a> {
                 }
                 for m in &class.methods {
                     v.callable_names.insert(m.as_str());
+                    // A method named by its class, as `key-helpers` may (`Svc.get_cache_key`).
+                    v.callable_paths.insert(format!("{}.{m}", class.name));
+                    v.callable_paths
+                        .insert(format!("{}.{m}", index.qualname(id)));
                 }
             }
             for b in facts.bindings.iter() {
