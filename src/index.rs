@@ -1668,7 +1668,11 @@ impl Index {
                 .iter()
                 .filter_map(|&id| {
                     let info = &self.infos[self.flat(id)];
-                    if !info.is_model || info.tenant.is_some() || info.is_tenant_model {
+                    if !info.is_model
+                        || info.tenant.is_some()
+                        || info.is_tenant_model
+                        || info.is_global
+                    {
                         return None;
                     }
                     Some((self.flat(id), self.parent_reason(id, models_by_name)?))

@@ -605,9 +605,10 @@ impl<'a> Extractor<'a, '_> {
         }
     }
 
-    /// After `name op= value` in a function: a `|=`/`&=` of a `Q` expression on a local whose
-    /// last assignment is one is kept for [`Self::q_local_filters`]; any other makes the local
-    /// unusable as a filter (recorded as `|=` of nothing that pins).
+    /// After `name op= value` in a function, on a local whose last assignment was recorded in
+    /// `assigned_in` (a `Q` expression or a dict literal): kept for [`Self::q_local_filters`],
+    /// an `&=` of a `Q` expression as a conjunct, anything else as an `|` branch (one that is
+    /// not a `Q` expression makes the local count for nothing).
     pub(super) fn note_q_aug(&mut self, name: &Name, op: ast::Operator, value: &'a Expr) {
         let blocks = self.blocks.clone();
         let Some(scope) = self.scopes.last_mut() else {
@@ -1192,8 +1193,8 @@ impl<'a> Extractor<'a, '_> {
         }
     }
 
-    /// After `targets = value`: a plain name assigned an empty `set()`, `list()`, `[]` or `{*()}`
-    /// starts a bag of keys (see `FunctionScope::key_bags`); any other value ends one.
+    /// After `targets = value`: a plain name assigned an empty `set()`, `list()` or `[]` starts a
+    /// bag of keys (see `FunctionScope::key_bags`); any other value ends one.
     pub(super) fn note_bag(&mut self, targets: &[Expr], value: &Expr) {
         let empty = match value {
             Expr::List(l) => l.elts.is_empty(),

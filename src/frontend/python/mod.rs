@@ -316,7 +316,8 @@ struct FunctionScope<'a> {
     /// the local is in `rows` too (see `Extractor::note_bag_add`).
     key_bags: HashSet<Name>,
     /// `q |= Q(...)` / `q &= Q(...)` after a local's last assignment: whether it was `|`, the
-    /// value, and whether it runs whenever the assignment did (see `Extractor::q_local`).
+    /// value, and whether it runs whenever the assignment did (see
+    /// `Extractor::q_local_filters`).
     q_augs: HashMap<Name, Vec<(bool, &'a Expr, bool)>>,
 }
 
