@@ -929,17 +929,21 @@ pub fn model_related(index: &Index, model: ClassId, manager: &str) -> Vec<Relate
         format!("model `{}`", class.name),
     ));
     let info = index.info(model);
+    // Where field `field` of class `c` is declared (its value, `ForeignKey(...)`).
+    let declared = |c: ClassId, field: &Name, what: String| {
+        let a = index.class(c).assigns.iter().find(|a| a.name == *field)?;
+        Some(Related::new(
+            index.path(c.file).to_path_buf(),
+            a.value_span,
+            what,
+        ))
+    };
     if let Some(TenantReason::Field { field, in_class }) = &info.tenant
         && *in_class != model
-        && let Some(a) = index
-            .class(*in_class)
-            .assigns
-            .iter()
-            .find(|a| a.name == *field)
     {
-        out.push(Related::new(
-            index.path(in_class.file).to_path_buf(),
-            a.value_span,
+        out.extend(declared(
+            *in_class,
+            field,
             format!("tenant field `{field}`"),
         ));
     }
@@ -950,21 +954,14 @@ pub fn model_related(index: &Index, model: ClassId, manager: &str) -> Vec<Relate
     }) = &info.tenant
     {
         let parent_class = index.class(*parent);
-        if let Some(a) = index
-            .class(*in_class)
-            .assigns
-            .iter()
-            .find(|a| a.name == *field)
-        {
-            out.push(Related::new(
-                index.path(in_class.file).to_path_buf(),
-                a.value_span,
-                format!(
-                    "parent relation `{field}` (`tenant-parent-fields`) to tenant-owned `{}`",
-                    parent_class.name
-                ),
-            ));
-        }
+        out.extend(declared(
+            *in_class,
+            field,
+            format!(
+                "parent relation `{field}` (`tenant-parent-fields`) to tenant-owned `{}`",
+                parent_class.name
+            ),
+        ));
         out.push(Related::new(
             index.path(parent.file).to_path_buf(),
             parent_class.name_span,

@@ -585,23 +585,28 @@ impl<'a> Extractor<'a, '_> {
                 self.q_local_filters(&n.id, out);
                 continue;
             }
-            collect_q_keywords(a, &mut out.keywords, 0);
-            // The values of `Q(...)` keywords, read as keyword arguments' are (an instance pins
-            // a relation; under `&` each holds for the whole filter).
-            let mut valued = Vec::new();
-            self.q_keyword_values(a, &mut valued, 0);
-            for (k, instance) in valued {
-                if instance {
-                    out.instance_keywords.push(k);
-                }
+            self.q_arg_filters(a, out);
+        }
+    }
+
+    /// The filters of one positional argument of a filtering call: the keywords of its `Q(...)`
+    /// objects under `&`, their values read as keyword arguments' are (an instance pins a
+    /// relation; under `&` each holds for the whole filter), and its `|` branches.
+    fn q_arg_filters(&self, a: &Expr, out: &mut Filters) {
+        collect_q_keywords(a, &mut out.keywords, 0);
+        let mut valued = Vec::new();
+        self.q_keyword_values(a, &mut valued, 0);
+        for (k, instance) in valued {
+            if instance {
+                out.instance_keywords.push(k);
             }
-            if let Expr::BinOp(b) = a
-                && matches!(b.op, ast::Operator::BitOr)
-            {
-                let mut branches = Vec::new();
-                self.or_branches(a, &mut branches, 0);
-                out.or_groups.push(branches);
-            }
+        }
+        if let Expr::BinOp(b) = a
+            && matches!(b.op, ast::Operator::BitOr)
+        {
+            let mut branches = Vec::new();
+            self.or_branches(a, &mut branches, 0);
+            out.or_groups.push(branches);
         }
     }
 
@@ -672,21 +677,7 @@ impl<'a> Extractor<'a, '_> {
                 .map(|(_, added, _)| *added),
         );
         for part in conjuncts {
-            collect_q_keywords(part, &mut out.keywords, 0);
-            let mut valued = Vec::new();
-            self.q_keyword_values(part, &mut valued, 0);
-            for (k, instance) in valued {
-                if instance {
-                    out.instance_keywords.push(k);
-                }
-            }
-            if let Expr::BinOp(b) = part
-                && matches!(b.op, ast::Operator::BitOr)
-            {
-                let mut branches = Vec::new();
-                self.or_branches(part, &mut branches, 0);
-                out.or_groups.push(branches);
-            }
+            self.q_arg_filters(part, out);
         }
     }
 
