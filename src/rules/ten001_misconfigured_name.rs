@@ -169,10 +169,6 @@ impl<'a> Vocabulary<'a> {
                 }
                 for m in &class.methods {
                     v.callable_names.insert(m.as_str());
-                    // A method named by its class, as `key-helpers` may (`Svc.get_cache_key`).
-                    v.callable_paths.insert(format!("{}.{m}", class.name));
-                    v.callable_paths
-                        .insert(format!("{}.{m}", index.qualname(id)));
                 }
             }
             for b in facts.bindings.iter() {
@@ -303,6 +299,18 @@ impl<'a> Vocabulary<'a> {
             || self.callable_paths.contains(&path)
             || self.setting_strings.contains(name);
         if known {
+            return Found::Yes;
+        }
+        // A method named by its class, as `key-helpers` may (`Svc.get_cache_key`, or the
+        // class's dotted path): looked up only for such a name, not collected for every method.
+        if kind == Kind::Callable
+            && let Some((owner, method)) = name.rsplit_once('.')
+            && index.all_ids().into_iter().any(|id| {
+                let class = index.class(id);
+                (class.name.as_str() == owner || index.qualname(id) == owner)
+                    && class.methods.iter().any(|m| m.as_str() == method)
+            })
+        {
             return Found::Yes;
         }
         // The tenant model may be named as Django's lazy references name it: `app_label.Model`.
