@@ -502,6 +502,17 @@ pub struct DictReturn {
 }
 
 /// A function or method definition.
+/// The key a function whose name holds `key` (`cache_key`, `get_cache_key`, a
+/// `_timeout_cache_key` property) returns, when every `return` gives a string (literal, formatted
+/// or built by a call); several returns give [`KeyExpr::Many`]. A cache call whose key is
+/// `self.<that property>` or `self.<that method>(...)` is read as that key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyReturn {
+    /// Index in [`FileFacts::functions`].
+    pub function: u32,
+    pub key: KeyExpr,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FunctionFact {
     pub name: Name,
@@ -586,8 +597,9 @@ pub enum KeyExpr {
     Text { lead: String, holes: Vec<ExprRef> },
     /// An expression that is not read (a parameter, an attribute...).
     Unknown,
-    /// A call whose result may be a tenant key, if the callee is a key helper.
-    Call(ExprRef),
+    /// A call whose result may be a tenant key: if the callee is a key helper, or one of its
+    /// arguments (through a local's last assignment) is a tenant value.
+    Call { func: ExprRef, args: Vec<ExprRef> },
     /// Several keys (`get_many([...])`): prefixed only if all are.
     Many(Vec<KeyExpr>),
     /// The method takes no key (`clear()`).
@@ -627,6 +639,10 @@ pub struct CacheSite {
     pub span: Span,
     /// The scope that binds the receiver's root name (0: module level).
     pub root_scope: u32,
+    /// The class (index in [`FileFacts::classes`]) of the method whose body holds the call
+    /// directly: what `self` and `cls` in the key stand for.
+    #[serde(default)]
+    pub method_class: Option<u32>,
 }
 
 /// A load of a plain name, counted per scope so fixes know when an import falls out of use.
@@ -731,6 +747,8 @@ pub struct FileFacts {
     pub method_links: ThinVec<MethodLink>,
     #[serde(default)]
     pub dict_returns: ThinVec<DictReturn>,
+    #[serde(default)]
+    pub key_returns: ThinVec<KeyReturn>,
     #[serde(default)]
     pub self_calls_only: ThinVec<SelfCallsOnly>,
     pub settings: Vec<SettingFact>,
@@ -873,6 +891,7 @@ impl FileFacts {
         self.method_filters.shrink_to_fit();
         self.method_links.shrink_to_fit();
         self.dict_returns.shrink_to_fit();
+        self.key_returns.shrink_to_fit();
         self.self_calls_only.shrink_to_fit();
         self.settings.shrink_to_fit();
         self.periodic_tasks.shrink_to_fit();

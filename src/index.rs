@@ -1473,6 +1473,15 @@ impl Index {
         // A configured tenant base class from a library (django-multitenant's `TenantModel`) is a
         // Django model too, though its own bases are out of sight.
         let conv = self.conv.clone();
+        // A class that declares Django model fields on top of a library's base class (model_utils'
+        // `TimeStampedModel`, openwisp-utils' `TimeStampedEditableModel`) is a Django model: a
+        // library base whose own bases are out of sight, but Django reads fields only on models.
+        let field_models: HashSet<String> = ids
+            .iter()
+            .zip(&flats)
+            .filter(|&(&id, &f)| self.declares_fields_on_library_base(id, f))
+            .map(|(&id, _)| self.qualname(id).to_string())
+            .collect();
         // Six independent walks up the bases, in parallel: (bit, test of a project class by its
         // facts and qualname, test of an external base's dotted path).
         type ClassTest<'t> = Box<dyn Fn(&ClassFact, &str) -> bool + Sync + 't>;
@@ -1480,7 +1489,7 @@ impl Index {
         let walks: [(u8, ClassTest, PathTest); 6] = [
             (
                 REACH_MODEL,
-                Box::new(|_, q| q == DJANGO_MODEL),
+                Box::new(|_, q| q == DJANGO_MODEL || field_models.contains(q)),
                 Box::new(|p| {
                     p == DJANGO_MODEL
                         || any_config_matches(&conv.tenant_base_classes, last_component(p), p)
@@ -1748,7 +1757,18 @@ impl Index {
         target: Option<&ExprRef>,
         models_by_name: &HashMap<String, Vec<ClassId>>,
     ) -> (Option<ClassId>, Option<ClassId>) {
-        match target {
+        // swapper's `get_model_name("config", "Device")`: the lazy reference "config.Device".
+        let swapped = match target {
+            Some(ExprRef::Call(c))
+                if matches!(&c.args[..], [ExprRef::Str(_), ExprRef::Str(_)])
+                    && self.path_of(&self.resolve_expr(file, &c.func)).as_deref()
+                        == Some("swapper.get_model_name") =>
+            {
+                c.args.get(1)
+            }
+            _ => None,
+        };
+        match swapped.or(target) {
             Some(ExprRef::Str(s)) if s == "self" => (Some(id), Some(id)),
             Some(ExprRef::Str(s)) => {
                 let name = s.rsplit('.').next().unwrap_or(s).to_ascii_lowercase();
@@ -1895,6 +1915,33 @@ impl Index {
         ids.iter()
             .map(|&id| go(self, id, &mut state, &class_pred, &ext_pred, 0))
             .collect()
+    }
+
+    /// Class `id` (at `flat`) has a base from a library (resolved to a module outside the project
+    /// and the standard library) and declares a Django model field of its own
+    /// (`models.CharField(...)`, `models.ForeignKey(...)`).
+    fn declares_fields_on_library_base(&self, id: ClassId, flat: usize) -> bool {
+        let library_base = self.infos[flat].bases.iter().any(|b| match b {
+            Resolved::External(p) => {
+                let root = p.split('.').next().unwrap_or(p);
+                p.contains('.') && !crate::rules::stdlib::STDLIB.contains(&root)
+            }
+            _ => false,
+        });
+        library_base
+            && self.class(id).assigns.iter().any(|a| {
+                let ExprRef::Call(call) = &a.value else {
+                    return false;
+                };
+                let Some(path) = self.path_of(&self.resolve_expr(id.file, &call.func)) else {
+                    return false;
+                };
+                let field = last_component(&path);
+                (path.starts_with("django.db.models.")
+                    || path.starts_with("django.contrib.postgres.fields.")
+                    || path.starts_with("django.contrib.gis.db.models."))
+                    && (field.ends_with("Field") || field == "ForeignKey")
+            })
     }
 
     /// The model bases of class `id` that are project classes.

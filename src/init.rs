@@ -408,7 +408,7 @@ pub fn infer(index: &Index, preset: Option<(&str, usize)>) -> Result<Inferred, S
             keys(&site.key, &mut all);
             for k in all {
                 match k {
-                    KeyExpr::Call(func) => {
+                    KeyExpr::Call { func, .. } => {
                         if let Resolved::Symbol { name, .. } = index.resolve_expr(fi, func)
                             && name.to_lowercase().contains("key")
                         {

@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr};
-use crate::index::{Index, Resolved, config_matches};
+use crate::index::{ClassId, ClassLike, Index, Resolved, config_matches};
 
 const DJANGO_CACHE: &str = "django.core.cache.cache";
 const DJANGO_CACHES: &str = "django.core.cache.caches";
@@ -51,9 +51,65 @@ const PAGE_CACHE_KEYS: &[&str] = &[
     "django.utils.cache.learn_cache_key",
 ];
 
+/// Where a key is read: the file (for name resolution) and the class `self` and `cls` stand
+/// for, when the key is built in one of its methods.
+#[derive(Clone, Copy)]
+pub struct KeyAt {
+    pub file: u32,
+    pub self_class: Option<ClassId>,
+}
+
+/// How deep keys returned by methods are followed (`self.key` whose property returns
+/// `self.other_key()`...).
+const MAX_KEY_DEPTH: u32 = 8;
+
+/// `self.m` or `cls.m` in a method of a known class: the project class that defines `m` for it
+/// (the class itself or a base), and `m`.
+fn self_method<'e>(index: &Index, at: KeyAt, e: &'e ExprRef) -> Option<(ClassId, &'e str)> {
+    let ExprRef::Attr(base, m) = e else {
+        return None;
+    };
+    let ExprRef::Name(root) = &**base else {
+        return None;
+    };
+    if root != "self" && root != "cls" {
+        return None;
+    }
+    let owner = index.like_method_owner(&ClassLike::Class(at.self_class?), m)?;
+    Some((owner, m.as_str()))
+}
+
+/// `self.m` (a property) or `self.m(...)` where method `m` of the class returns a key (see
+/// [`crate::facts::KeyReturn`]): does that key carry the tenant, read with `self` standing for
+/// the same instance?
+fn self_method_key(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool {
+    if depth > MAX_KEY_DEPTH {
+        return false;
+    }
+    let Some((owner, m)) = self_method(index, at, e) else {
+        return false;
+    };
+    let facts = index.facts(owner.file);
+    facts
+        .functions
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.class == Some(owner.class) && f.name == m)
+        .filter_map(|(i, _)| facts.key_returns.iter().find(|k| k.function == i as u32))
+        .any(|k| {
+            let inner = KeyAt {
+                file: owner.file,
+                self_class: at.self_class,
+            };
+            carries_tenant_at(index, inner, &k.key, depth + 1)
+        })
+}
+
 /// Is `func` one of the `key-helpers` (resolved through imports; a local helper by its name), or,
 /// when every URL carries the tenant (`tenant-in-url`), one of Django's page-cache key builders?
-fn is_key_helper(index: &Index, file: u32, func: &ExprRef) -> bool {
+/// `self.m`/`cls.m` in a method is the method of that class (`Svc.get_cache_key`).
+fn is_key_helper(index: &Index, at: KeyAt, func: &ExprRef) -> bool {
+    let file = at.file;
     let helpers = &index.conv().key_helpers;
     if index.conv().tenant_in_url
         && index
@@ -61,6 +117,15 @@ fn is_key_helper(index: &Index, file: u32, func: &ExprRef) -> bool {
             .is_some_and(|p| PAGE_CACHE_KEYS.contains(&p.as_str()))
     {
         return true;
+    }
+    if let Some((owner, m)) = self_method(index, at, func) {
+        let class = &index.class(owner).name;
+        let written = format!("{class}.{m}");
+        let path = format!("{}.{m}", index.qualname(owner));
+        return helpers.iter().any(|h| {
+            config_matches(h, m, &path)
+                || (h.contains('.') && (*h == written || h.ends_with(&format!(".{written}"))))
+        });
     }
     let name = match func {
         ExprRef::Name(n) => n.to_string(),
@@ -105,12 +170,24 @@ fn chain(e: &ExprRef) -> Option<Vec<&str>> {
     }
 }
 
+/// `self.pk` / `self.id` (and `.hex` of a UUID key) in a method of a tenant-owned model or of
+/// the tenant model: the primary key of one tenant's row, which no other tenant's row shares.
+fn own_row_key(index: &Index, at: KeyAt, c: &[&str]) -> bool {
+    let Some(class) = at.self_class else {
+        return false;
+    };
+    let key = matches!(c, ["self", "pk" | "id"] | ["self", "pk" | "id", "hex"]);
+    let info = index.info(class);
+    key && info.is_model && (info.needs_scoping() || info.is_tenant_model)
+}
+
 /// Does an interpolated value identify the tenant? It does when its name chain passes through a
 /// tenant field (`tenant`, `tenant_id`, `obj.organization_id`, `request.tenant.pk`), starts with
-/// one of `tenant-value-expressions` (`connection.schema_name`), or is a key helper's result;
-/// a call counts when its receiver or one of its arguments does (`str(tenant.id)`).
-pub fn is_tenant_value(index: &Index, file: u32, e: &ExprRef, depth: u32) -> bool {
-    if depth > 8 {
+/// one of `tenant-value-expressions` (`connection.schema_name`), is the primary key of the
+/// tenant-owned row a method runs on (`self.pk`), or is a key helper's result; a call counts when
+/// its receiver or one of its arguments does (`str(tenant.id)`).
+pub fn is_tenant_value(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool {
+    if depth > MAX_KEY_DEPTH {
         return false;
     }
     let conv = index.conv();
@@ -123,7 +200,7 @@ pub fn is_tenant_value(index: &Index, file: u32, e: &ExprRef, depth: u32) -> boo
                 })
             };
             if let Some(c) = chain(e) {
-                if c.iter().any(|s| is_field(s)) {
+                if c.iter().any(|s| is_field(s)) || own_row_key(index, at, &c) {
                     return true;
                 }
                 if conv.tenant_value_expressions.iter().any(|x| {
@@ -133,27 +210,32 @@ pub fn is_tenant_value(index: &Index, file: u32, e: &ExprRef, depth: u32) -> boo
                     return true;
                 }
             }
+            if self_method_key(index, at, e, depth) {
+                return true;
+            }
             match e {
-                ExprRef::Attr(v, _) => is_tenant_value(index, file, v, depth + 1),
+                ExprRef::Attr(v, _) => is_tenant_value(index, at, v, depth + 1),
                 _ => false,
             }
         }
-        ExprRef::Subscript(v) => is_tenant_value(index, file, v, depth + 1),
+        ExprRef::Subscript(v) => is_tenant_value(index, at, v, depth + 1),
         ExprRef::Call(c) => {
-            is_key_helper(index, file, &c.func)
+            is_key_helper(index, at, &c.func)
+                || self_method_key(index, at, &c.func, depth)
                 || c.args
                     .iter()
                     .chain(c.keywords.iter().map(|(_, v)| v))
-                    .any(|a| is_tenant_value(index, file, a, depth + 1))
-                || is_tenant_value(index, file, &c.func, depth + 1)
+                    .any(|a| is_tenant_value(index, at, a, depth + 1))
+                || is_tenant_value(index, at, &c.func, depth + 1)
         }
         ExprRef::Str(_) | ExprRef::Other => false,
     }
 }
 
-/// Does the key carry the tenant: a configured literal prefix, an interpolated tenant value, or
-/// a key helper's result? Calls without a key count as carrying it.
-pub fn carries_tenant(index: &Index, file: u32, key: &KeyExpr) -> bool {
+/// Does the key carry the tenant: a configured literal prefix, an interpolated tenant value, a
+/// key helper's result, or a call given a tenant value? Calls without a key count as carrying
+/// it.
+pub fn carries_tenant_at(index: &Index, at: KeyAt, key: &KeyExpr, depth: u32) -> bool {
     match key {
         KeyExpr::NoKey => true,
         KeyExpr::Text { lead, holes } => {
@@ -162,14 +244,31 @@ pub fn carries_tenant(index: &Index, file: u32, key: &KeyExpr) -> bool {
                 .key_prefixes
                 .iter()
                 .any(|p| !p.is_empty() && lead.starts_with(p.as_str()))
-                || holes.iter().any(|h| is_tenant_value(index, file, h, 0))
+                || holes.iter().any(|h| is_tenant_value(index, at, h, depth))
         }
         KeyExpr::Unknown => false,
         KeyExpr::Many(keys) => {
-            !keys.is_empty() && keys.iter().all(|k| carries_tenant(index, file, k))
+            !keys.is_empty() && keys.iter().all(|k| carries_tenant_at(index, at, k, depth))
         }
-        KeyExpr::Call(func) => is_key_helper(index, file, func),
+        KeyExpr::Call { func, args } => {
+            is_key_helper(index, at, func)
+                || self_method_key(index, at, func, depth)
+                || args
+                    .iter()
+                    .any(|a| is_tenant_value(index, at, a, depth + 1))
+        }
     }
+}
+
+/// Does a cache call's key carry the tenant (see [`carries_tenant_at`]), read in the method
+/// that makes the call: `self.pk` of a tenant-owned row, `self.<key property>`?
+pub fn carries_tenant(index: &Index, file: u32, site: &CacheSite) -> bool {
+    let at = KeyAt {
+        file,
+        self_class: site.method_class.map(|class| ClassId { file, class }),
+    };
+    carries_tenant_at(index, at, &site.key, 0)
+        || (matches!(site.key, KeyExpr::Unknown) && self_method_key(index, at, &site.key_ref, 0))
 }
 
 /// Two calls on the same key: the same name (with the same known value), attribute or call.

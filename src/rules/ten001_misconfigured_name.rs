@@ -438,7 +438,7 @@ fn last_name(base: &ExprRef) -> Option<&str> {
 
 fn key_calls(key: &KeyExpr, out: &mut HashSet<String>) {
     match key {
-        KeyExpr::Call(func) => {
+        KeyExpr::Call { func, .. } => {
             if let Some(name) = last_name(func)
                 && !out.contains(name)
             {

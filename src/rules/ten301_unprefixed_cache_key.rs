@@ -31,7 +31,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         .cache_sites
         .iter()
         .filter_map(|site| target(ctx, site).map(|t| (site, t)))
-        .filter(|(site, _)| !carries_tenant(index, ctx.file, &site.key))
+        .filter(|(site, _)| !carries_tenant(index, ctx.file, site))
         // Counters and locks hold no tenant data: TEN304.
         .filter(|(site, _)| !is_counter(site, &ctx.sites.cache_sites))
         .collect();

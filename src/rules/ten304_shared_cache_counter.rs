@@ -25,7 +25,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         .iter()
         .filter(|s| is_counter(s, sites))
         .filter_map(|s| target(ctx, s).map(|t| (s, t)))
-        .filter(|(s, _)| !carries_tenant(ctx.index, ctx.file, &s.key))
+        .filter(|(s, _)| !carries_tenant(ctx.index, ctx.file, s))
         .collect();
     if flagged.is_empty() {
         return;

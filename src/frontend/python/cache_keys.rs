@@ -108,6 +108,7 @@ impl<'a> Extractor<'a, '_> {
             via_local: true,
             span: self.loc.span(call.range()),
             root_scope: self.binding_scope(&caches.id),
+            method_class: self.current_method.as_ref().map(|(c, _)| *c),
         });
         self.visit_arguments(&call.arguments);
         true
@@ -156,6 +157,26 @@ impl<'a> Extractor<'a, '_> {
             }
         }
         to_ref(e)
+    }
+
+    /// A `return` in a function whose name holds `key`: the key it gives, if a string (see
+    /// `KeyReturn`).
+    pub(super) fn note_key_return(&mut self, value: Option<&'a Expr>) {
+        if self.scopes.last().is_none_or(|s| s.returned_keys.is_none()) {
+            return;
+        }
+        let key = value.map(|v| self.classify_key(v, 0));
+        let Some(scope) = self.scopes.last_mut() else {
+            return;
+        };
+        match key {
+            Some(k @ (KeyExpr::Text { .. } | KeyExpr::Call { .. } | KeyExpr::Many(_))) => {
+                if let Some(keys) = &mut scope.returned_keys {
+                    keys.push(k);
+                }
+            }
+            _ => scope.returned_keys = None,
+        }
     }
 
     pub(super) fn cache_key(&self, method: &str, args: &'a ast::Arguments) -> KeyExpr {
@@ -270,7 +291,16 @@ impl<'a> Extractor<'a, '_> {
                 {
                     return self.classify_key(pattern, depth + 1);
                 }
-                KeyExpr::Call(to_ref(&c.func))
+                KeyExpr::Call {
+                    func: to_ref(&c.func),
+                    args: c
+                        .arguments
+                        .args
+                        .iter()
+                        .chain(c.arguments.keywords.iter().map(|k| &k.value))
+                        .map(|e| self.key_hole(e))
+                        .collect(),
+                }
             }
             Expr::Name(n) => {
                 if let Some(alternatives) = self.or_alternatives(e) {
@@ -298,7 +328,15 @@ impl<'a> Extractor<'a, '_> {
                 match self.facts.binding(&n.id) {
                     Some(Binding::Assign(ExprRef::Str(s))) => KeyExpr::text(s, Vec::new()),
                     // `KEY = tenant_key("x")`: a key helper's result.
-                    Some(Binding::Assign(ExprRef::Call(c))) => KeyExpr::Call(c.func.clone()),
+                    Some(Binding::Assign(ExprRef::Call(c))) => KeyExpr::Call {
+                        func: c.func.clone(),
+                        args: c
+                            .args
+                            .iter()
+                            .chain(c.keywords.iter().map(|(_, v)| v))
+                            .cloned()
+                            .collect(),
+                    },
                     _ => KeyExpr::Unknown,
                 }
             }

@@ -142,6 +142,7 @@ impl<'a> Extractor<'a, '_> {
                 key,
                 span: self.loc.span(first_call.range()),
                 root_scope: self.binding_scope(&base.id),
+                method_class: self.current_method.as_ref().map(|(c, _)| *c),
             });
             recorded = true;
         }

@@ -319,6 +319,9 @@ struct FunctionScope<'a> {
     /// value, and whether it runs whenever the assignment did (see
     /// `Extractor::q_local_filters`).
     q_augs: HashMap<Name, Vec<(bool, &'a Expr, bool)>>,
+    /// For a function whose name holds `key`: the key each `return` so far gives, or `None` once
+    /// one returned something that is not a string (see `KeyReturn`).
+    returned_keys: Option<Vec<KeyExpr>>,
 }
 
 /// Is `value` an `... or ...` with `name` as one of its operands (`x = x or default`)?

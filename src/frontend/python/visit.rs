@@ -34,6 +34,11 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 let class = self.class_ctx.as_ref().map(|c| c.class);
                 let parent_scope = self.scope_id();
                 self.enter_function(&f.parameters, &f.body);
+                if f.name.id.to_ascii_lowercase().contains("key")
+                    && let Some(scope) = self.scopes.last_mut()
+                {
+                    scope.returned_keys = Some(Vec::new());
+                }
                 let function = self.facts.functions.len();
                 self.facts.functions.push(FunctionFact {
                     name: f.name.id.clone(),
@@ -78,6 +83,19 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 if let Some(scope) = self.scopes.pop() {
                     self.facts.functions[function].returns_row =
                         scope.returned_row && !scope.returned_other;
+                    if let Some(mut keys) = scope.returned_keys
+                        && !keys.is_empty()
+                    {
+                        let key = if keys.len() == 1 {
+                            keys.remove(0)
+                        } else {
+                            KeyExpr::Many(keys)
+                        };
+                        self.facts.key_returns.push(KeyReturn {
+                            function: function as u32,
+                            key,
+                        });
+                    }
                     if let Some(shape) = scope.dict_returns
                         && !scope.returned_non_dict
                     {
@@ -101,6 +119,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     self.queryset_class_return(v);
                     self.note_dict_return(v);
                 }
+                self.note_key_return(r.value.as_deref());
                 if let Some(scope) = self.scopes.last_mut() {
                     match row {
                         Some(true) => scope.returned_row = true,
@@ -502,6 +521,7 @@ impl<'a> Extractor<'a, '_> {
                         dict_adds: HashMap::default(),
                         key_bags: HashSet::default(),
                         q_augs: HashMap::default(),
+                        returned_keys: None,
                     });
                     self.visit_expr(&l.body);
                     self.scopes.pop();
