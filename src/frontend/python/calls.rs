@@ -194,8 +194,26 @@ impl<'a> Extractor<'a, '_> {
         let mut empty = false;
         let mut calls = Vec::new();
         let mut values_fields = Vec::new();
+        // After a call that reads one row (`get(...)`, `first()`), the chain goes on with that
+        // row (`.get(pk=pk).templates.filter(...)` queries its related manager): not this query.
+        let mut row_read = false;
         for link in tail {
             match link {
+                Expr::Attribute(_) if row_read => break,
+                Expr::Call(_)
+                    if method_name.is_some_and(|m| ROW_READ_METHODS.contains(&m.as_str())) =>
+                {
+                    row_read = true;
+                    if let Expr::Call(c) = link
+                        && method_name.is_some_and(|m| FILTERING_METHODS.contains(&m.as_str()))
+                    {
+                        self.collect_filters(
+                            &c.arguments.keywords,
+                            &c.arguments.args,
+                            &mut filters,
+                        );
+                    }
+                }
                 Expr::Attribute(a) => {
                     method_name = Some(&a.attr.id);
                     calls.push(a.attr.id.clone());
@@ -632,6 +650,82 @@ impl<'a> Extractor<'a, '_> {
             .push((is_or, value, unconditional));
     }
 
+    /// After an `if` with `elif`s and an `else`, in a function: each local that every branch
+    /// assigns a `Q` expression at its top level, and that nothing else in the statement writes
+    /// (no `q |= ...` in a branch, no assignment in a nested block), holds one of those values:
+    /// kept as alternatives for [`Self::q_local_filters`] (`if org: q = Q(organization=org)`
+    /// `else: q = Q(organization__in=managed)`).
+    pub(super) fn note_q_alternatives(&mut self, stmt: &'a ast::StmtIf) {
+        if self.class_depth != 0
+            || stmt
+                .elif_else_clauses
+                .last()
+                .is_none_or(|c| c.test.is_some())
+        {
+            return;
+        }
+        let bodies: Vec<&'a [Stmt]> = std::iter::once(&stmt.body[..])
+            .chain(stmt.elif_else_clauses.iter().map(|c| &c.body[..]))
+            .collect();
+        // The names the first branch assigns a `Q` expression at its top level.
+        let mut names: Vec<&'a Name> = Vec::new();
+        for s in bodies[0] {
+            if let Stmt::Assign(a) = s
+                && let [Expr::Name(n)] = &a.targets[..]
+                && is_q_expr(&a.value)
+                && !names.contains(&&n.id)
+            {
+                names.push(&n.id);
+            }
+        }
+        for name in names {
+            let mut values = Vec::new();
+            for body in &bodies {
+                let mut last = None;
+                let mut clean = true;
+                for s in *body {
+                    match s {
+                        Stmt::Assign(a) if matches!(&a.targets[..], [Expr::Name(n)] if n.id == *name) =>
+                        {
+                            last = is_q_expr(&a.value).then_some(&*a.value);
+                        }
+                        other if self.writes_name(other, name) => clean = false,
+                        _ => {}
+                    }
+                }
+                match last {
+                    Some(v) if clean => values.push(v),
+                    _ => {
+                        values.clear();
+                        break;
+                    }
+                }
+            }
+            if values.is_empty() {
+                continue;
+            }
+            let blocks = self.blocks.clone();
+            if let Some(scope) = self.scopes.last_mut() {
+                scope.assigned_in.insert(name.clone(), blocks);
+                scope.q_augs.remove(name);
+                scope.q_alts.insert(name.clone(), values);
+            }
+        }
+    }
+
+    /// Does the statement (or one nested in it, not in a nested function) bind `name`?
+    fn writes_name(&self, stmt: &Stmt, name: &Name) -> bool {
+        let (mut locals, mut imports, mut globals) = Default::default();
+        collect_locals(
+            std::slice::from_ref(stmt),
+            &mut locals,
+            &mut imports,
+            &mut globals,
+            self,
+        );
+        locals.contains(name) || imports.contains_key(name)
+    }
+
     /// The filters of `filter(q)` where the local `q` was last assigned a `Q` expression
     /// (`Q(...)`, combined with `&` and `|`) before, in this block or one around it, read as if
     /// it were written inline. A later `q &= Q(...)` that runs whenever the assignment did adds
@@ -658,6 +752,26 @@ impl<'a> Extractor<'a, '_> {
             return;
         }
         let augs = scope.q_augs.get(name).map_or(&[][..], |v| v.as_slice());
+        // One of several values, by branch of an `if`: an `|` of them.
+        if let Some(alternatives) = scope.q_alts.get(name) {
+            let mut branches = Vec::new();
+            for alt in alternatives {
+                self.or_branches(alt, &mut branches, 0);
+            }
+            let widened = augs.iter().any(|(is_or, _, _)| *is_or);
+            for (is_or, added, unconditional) in augs {
+                if *is_or {
+                    if !is_q_expr(added) {
+                        return;
+                    }
+                    self.or_branches(added, &mut branches, 0);
+                } else if *unconditional && !widened {
+                    self.q_arg_filters(added, out);
+                }
+            }
+            out.or_groups.push(branches);
+            return;
+        }
         if augs.iter().any(|(is_or, _, _)| *is_or) {
             let mut branches = Vec::new();
             self.or_branches(value, &mut branches, 0);

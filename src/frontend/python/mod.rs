@@ -319,6 +319,9 @@ struct FunctionScope<'a> {
     /// value, and whether it runs whenever the assignment did (see
     /// `Extractor::q_local_filters`).
     q_augs: HashMap<Name, Vec<(bool, &'a Expr, bool)>>,
+    /// Locals assigned a `Q` expression in every branch of an `if`/`elif`/`else` (and nowhere
+    /// else in it), since: the value of each branch (see `Extractor::note_q_alternatives`).
+    q_alts: HashMap<Name, Vec<&'a Expr>>,
     /// For a function whose name holds `key`: the key each `return` so far gives, or `None` once
     /// one returned something that is not a string (see `KeyReturn`).
     returned_keys: Option<Vec<KeyExpr>>,

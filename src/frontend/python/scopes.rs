@@ -36,6 +36,7 @@ impl<'a> Extractor<'a, '_> {
             dict_adds: HashMap::default(),
             key_bags: HashSet::default(),
             q_augs: HashMap::default(),
+            q_alts: HashMap::default(),
             returned_keys: None,
         });
     }

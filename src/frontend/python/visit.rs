@@ -14,6 +14,10 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
 
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
+            Stmt::If(i) => {
+                visitor::walk_stmt(self, stmt);
+                self.note_q_alternatives(i);
+            }
             Stmt::FunctionDef(f) => {
                 if self.at_module_level() {
                     self.facts.bindings.push(BindingFact {
@@ -255,6 +259,9 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                             // `dict_adds`); other values need no record.
                             if !scope.q_augs.is_empty() {
                                 scope.q_augs.remove(&n.id);
+                            }
+                            if !scope.q_alts.is_empty() {
+                                scope.q_alts.remove(&n.id);
                             }
                             if matches!(&*a.value, Expr::Dict(_)) || is_q_expr(&a.value) {
                                 scope.assigned_in.insert(n.id.clone(), self.blocks.clone());
@@ -521,6 +528,7 @@ impl<'a> Extractor<'a, '_> {
                         dict_adds: HashMap::default(),
                         key_bags: HashSet::default(),
                         q_augs: HashMap::default(),
+                        q_alts: HashMap::default(),
                         returned_keys: None,
                     });
                     self.visit_expr(&l.body);
