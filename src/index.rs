@@ -1921,18 +1921,31 @@ impl Index {
     /// and the standard library) and declares a Django model field of its own
     /// (`models.CharField(...)`, `models.ForeignKey(...)`).
     fn declares_fields_on_library_base(&self, id: ClassId, flat: usize) -> bool {
-        let library_base = self.infos[flat].bases.iter().any(|b| match b {
-            Resolved::External(p) => {
-                let root = p.split('.').next().unwrap_or(p);
-                p.contains('.') && !crate::rules::stdlib::STDLIB.contains(&root)
-            }
-            _ => false,
-        });
-        library_base
+        let named_like_a_field = |n: &str| n.ends_with("Field") || n == "ForeignKey";
+        let library_base = || {
+            self.infos[flat].bases.iter().any(|b| match b {
+                Resolved::External(p) => {
+                    let root = p.split('.').next().unwrap_or(p);
+                    p.contains('.') && !crate::rules::stdlib::STDLIB.contains(&root)
+                }
+                _ => false,
+            })
+        };
+        self.infos[flat]
+            .bases
+            .iter()
+            .any(|b| matches!(b, Resolved::External(_)))
             && self.class(id).assigns.iter().any(|a| {
                 let ExprRef::Call(call) = &a.value else {
                     return false;
                 };
+                let written = match &call.func {
+                    ExprRef::Name(n) | ExprRef::Attr(_, n) => n,
+                    _ => return false,
+                };
+                if !named_like_a_field(written) {
+                    return false;
+                }
                 let Some(path) = self.path_of(&self.resolve_expr(id.file, &call.func)) else {
                     return false;
                 };
@@ -1940,8 +1953,9 @@ impl Index {
                 (path.starts_with("django.db.models.")
                     || path.starts_with("django.contrib.postgres.fields.")
                     || path.starts_with("django.contrib.gis.db.models."))
-                    && (field.ends_with("Field") || field == "ForeignKey")
+                    && named_like_a_field(field)
             })
+            && library_base()
     }
 
     /// The model bases of class `id` that are project classes.
