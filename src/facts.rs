@@ -332,6 +332,10 @@ pub struct QuerySite {
     /// rows related to the outer query's.
     #[serde(default)]
     pub in_prefetch: bool,
+    /// The chain runs only for superusers: in the body of `if <x>.is_superuser:` (or the `else`
+    /// of `if not <x>.is_superuser:`), where a query over every tenant is the point.
+    #[serde(default)]
+    pub superuser_only: bool,
     /// Inside the body of a `for` loop over rows read by a query (`for project in
     /// Project.objects.filter(...)`, or a local holding such a query): work done for one row.
     #[serde(default)]

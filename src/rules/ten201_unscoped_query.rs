@@ -37,6 +37,7 @@ fn check(ctx: &Context, out: &mut Vec<Diagnostic>) {
         };
         if scoped
             || bounded(site)
+            || site.superuser_only
             || super::queries::pk_of_returned_row(ctx, site)
             || class_level_queryset(site)
             || task_argument_pk(ctx, site)

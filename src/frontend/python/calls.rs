@@ -252,6 +252,7 @@ impl<'a> Extractor<'a, '_> {
             calls: calls.into(),
             empty,
             in_prefetch: self.prefetch_depth > 0,
+            superuser_only: self.superuser_only > 0,
             in_row_loop: self.row_loops > 0,
             span: self.loc.span(span),
             scope: self.scope_id(),
@@ -641,7 +642,12 @@ impl<'a> Extractor<'a, '_> {
         let Some(at) = scope.assigned_in.get(name) else {
             return;
         };
-        let unconditional = at.starts_with(&blocks);
+        // Also under `if not user.is_superuser:`: it narrows every query but a superuser's.
+        let unconditional = at.starts_with(&blocks)
+            || (blocks.starts_with(at)
+                && blocks[at.len()..]
+                    .iter()
+                    .all(|b| self.not_superuser_blocks.contains(b)));
         let is_or = !matches!(op, ast::Operator::BitAnd) || !is_q_expr(value);
         scope
             .q_augs
@@ -711,6 +717,29 @@ impl<'a> Extractor<'a, '_> {
                 scope.q_alts.insert(name.clone(), values);
             }
         }
+    }
+
+    /// `q = q & <expr>` / `q = q | <expr>` on a local whose last assignment is a `Q` expression
+    /// recorded in `assigned_in`: the name, the operator and the added value.
+    pub(super) fn q_self_combine(
+        &self,
+        a: &'a ast::StmtAssign,
+    ) -> Option<(&'a Name, ast::Operator, &'a Expr)> {
+        let [Expr::Name(target)] = &a.targets[..] else {
+            return None;
+        };
+        let Expr::BinOp(b) = &*a.value else {
+            return None;
+        };
+        if !matches!(b.op, ast::Operator::BitAnd | ast::Operator::BitOr)
+            || !matches!(&*b.left, Expr::Name(l) if l.id == target.id)
+        {
+            return None;
+        }
+        let scope = self.scopes.last()?;
+        let held = scope.assigned.get(&target.id)?;
+        (scope.assigned_in.contains_key(&target.id) && is_q_expr(held))
+            .then_some((&target.id, b.op, &*b.right))
     }
 
     /// Does the statement (or one nested in it, not in a nested function) bind `name`?

@@ -149,6 +149,8 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         tracked_names: HashSet::default(),
         expr_depth: 0,
         class_ctx: None,
+        superuser_only: 0,
+        not_superuser_blocks: HashSet::default(),
         finally_depth: 0,
         in_with_item: false,
         in_decorator: false,
@@ -366,6 +368,11 @@ struct Extractor<'a, 'f> {
     links_seen: HashSet<MethodLink>,
     /// The class (index) and name of the method whose body is being visited directly.
     current_method: Option<(u32, Name)>,
+    /// How many enclosing blocks run only for superusers (see `QuerySite::superuser_only`).
+    superuser_only: u32,
+    /// The blocks (by the offset of their first statement) that run only for users who are not
+    /// superusers: a `q &= Q(...)` there narrows every query but a superuser's.
+    not_superuser_blocks: HashSet<u32>,
     multiline_strings: Vec<TextRange>,
 }
 

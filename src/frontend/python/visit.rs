@@ -2,6 +2,45 @@
 
 use super::*;
 
+/// Who runs the branches of `if <test>:`, as (the body, the `elif`/`else` branches): `Some(true)`
+/// only superusers, `Some(false)` only other users. `x.is_superuser`: (true, false);
+/// `not x.is_superuser`: (false, true); `x.is_superuser and ...`: (true, unknown).
+fn superuser_test(test: &Expr) -> (Option<bool>, Option<bool>) {
+    let is_superuser = |e: &Expr| matches!(e, Expr::Attribute(a) if a.attr.id == "is_superuser");
+    match test {
+        e if is_superuser(e) => (Some(true), Some(false)),
+        Expr::UnaryOp(u) if u.op == ast::UnaryOp::Not && is_superuser(&u.operand) => {
+            (Some(false), Some(true))
+        }
+        Expr::BoolOp(b) if b.op == ast::BoolOp::And && b.values.iter().any(is_superuser) => {
+            (Some(true), None)
+        }
+        _ => (None, None),
+    }
+}
+
+impl<'a> Extractor<'a, '_> {
+    /// A branch of an `if`: `Some(true)` when it runs only for superusers, `Some(false)` only for
+    /// other users.
+    fn visit_branch(&mut self, body: &'a [Stmt], superuser: Option<bool>) {
+        match superuser {
+            Some(true) => {
+                self.superuser_only += 1;
+                self.visit_body(body);
+                self.superuser_only -= 1;
+            }
+            Some(false) => {
+                if let Some(first) = body.first() {
+                    self.not_superuser_blocks
+                        .insert(first.range().start().to_u32());
+                }
+                self.visit_body(body);
+            }
+            None => self.visit_body(body),
+        }
+    }
+}
+
 impl<'a> Visitor<'a> for Extractor<'a, '_> {
     fn visit_body(&mut self, body: &'a [Stmt]) {
         let start = body.first().map_or(0, |s| s.range().start().to_u32());
@@ -15,7 +54,17 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
     fn visit_stmt(&mut self, stmt: &'a Stmt) {
         match stmt {
             Stmt::If(i) => {
-                visitor::walk_stmt(self, stmt);
+                // `if user.is_superuser:` / `if not user.is_superuser:`: which branches run only
+                // for superusers, which only for everyone else.
+                let (body, orelse) = superuser_test(&i.test);
+                self.visit_expr(&i.test);
+                self.visit_branch(&i.body, body);
+                for clause in &i.elif_else_clauses {
+                    if let Some(test) = &clause.test {
+                        self.visit_expr(test);
+                    }
+                    self.visit_branch(&clause.body, orelse);
+                }
                 self.note_q_alternatives(i);
             }
             Stmt::FunctionDef(f) => {
@@ -239,6 +288,11 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                             }
                         }
                     }
+                } else if self.class_depth == 0
+                    && let Some((name, op, added)) = self.q_self_combine(a)
+                {
+                    // `q = q & Q(...)`: as `q &= Q(...)`.
+                    self.note_q_aug(name, op, added);
                 } else if self.class_depth == 0
                     && let Some(scope) = self.scopes.last_mut()
                 {
