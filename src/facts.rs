@@ -517,6 +517,17 @@ pub struct KeyReturn {
     pub key: KeyExpr,
 }
 
+/// `self.<attr> = <key>` in the `__init__` of a class, for an attribute whose name holds `key`
+/// (`self.UNITS_KEY = f"SPACE_{space.id}_UNITS"`): a cache call whose key is that attribute of
+/// an instance (`CacheHelper(space).UNITS_KEY`, `self.UNITS_KEY`) is read as that key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct KeyAttr {
+    /// Index in [`FileFacts::classes`].
+    pub class: u32,
+    pub attr: Name,
+    pub key: KeyExpr,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FunctionFact {
     pub name: Name,
@@ -754,6 +765,8 @@ pub struct FileFacts {
     #[serde(default)]
     pub key_returns: ThinVec<KeyReturn>,
     #[serde(default)]
+    pub key_attrs: ThinVec<KeyAttr>,
+    #[serde(default)]
     pub self_calls_only: ThinVec<SelfCallsOnly>,
     pub settings: Vec<SettingFact>,
     /// Task names scheduled without arguments by a Celery beat entry in this file (a dict with a
@@ -896,6 +909,7 @@ impl FileFacts {
         self.method_links.shrink_to_fit();
         self.dict_returns.shrink_to_fit();
         self.key_returns.shrink_to_fit();
+        self.key_attrs.shrink_to_fit();
         self.self_calls_only.shrink_to_fit();
         self.settings.shrink_to_fit();
         self.periodic_tasks.shrink_to_fit();

@@ -105,6 +105,47 @@ fn self_method_key(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool {
         })
 }
 
+/// `<instance>.<attr>` where the instance is `self` (in a method of a known class) or `C(...)`
+/// (a project class), and `__init__` of that class or a base sets `self.<attr>` to a key (see
+/// [`crate::facts::KeyAttr`]): does that key carry the tenant, read with `self` standing for
+/// the instance?
+fn instance_attr_key(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool {
+    if depth > MAX_KEY_DEPTH {
+        return false;
+    }
+    let ExprRef::Attr(base, attr) = e else {
+        return false;
+    };
+    let class = match &**base {
+        ExprRef::Name(n) if n == "self" => at.self_class,
+        ExprRef::Call(c) => match index.resolve_expr(at.file, &c.func) {
+            Resolved::Class(id) => Some(id),
+            _ => None,
+        },
+        _ => None,
+    };
+    let Some(class) = class else {
+        return false;
+    };
+    index.ancestors(Resolved::Class(class)).any(|r| {
+        let Resolved::Class(owner) = r else {
+            return false;
+        };
+        index
+            .facts(owner.file)
+            .key_attrs
+            .iter()
+            .filter(|k| k.class == owner.class && k.attr == *attr)
+            .any(|k| {
+                let inner = KeyAt {
+                    file: owner.file,
+                    self_class: Some(class),
+                };
+                carries_tenant_at(index, inner, &k.key, depth + 1)
+            })
+    })
+}
+
 /// Is `func` one of the `key-helpers` (resolved through imports; a local helper by its name), or,
 /// when every URL carries the tenant (`tenant-in-url`), one of Django's page-cache key builders?
 /// `self.m`/`cls.m` in a method is the method of that class (`Svc.get_cache_key`).
@@ -170,6 +211,66 @@ fn chain(e: &ExprRef) -> Option<Vec<&str>> {
     }
 }
 
+/// Methods of a query chain that give one row.
+const ROW_METHODS: &[&str] = &[
+    "get", "first", "last", "latest", "earliest", "create", "aget", "afirst", "alast", "acreate",
+];
+
+/// Is `m` a tenant-owned model (or the tenant model)?
+fn owned_model(index: &Index, m: ClassId) -> bool {
+    let info = index.info(m);
+    info.is_model && (info.needs_scoping() || info.is_tenant_model)
+}
+
+/// `<row>.pk` / `<row>.id` (and `.hex`), where the row is read from a tenant-owned model (or the
+/// tenant model) by `get_object_or_404(Model, ...)` or `Model.<manager>...get(...)`/`first()`
+/// (a local holding it is replaced by the call when the key is extracted): the primary key of
+/// one tenant's row.
+fn loaded_row_key(index: &Index, file: u32, e: &ExprRef) -> bool {
+    let e = match e {
+        ExprRef::Attr(v, a) if a == "hex" => &**v,
+        other => other,
+    };
+    let ExprRef::Attr(row, key) = e else {
+        return false;
+    };
+    if key != "pk" && key != "id" {
+        return false;
+    }
+    let ExprRef::Call(call) = &**row else {
+        return false;
+    };
+    if let Some(model) = call.args.first()
+        && index
+            .path_of(&index.resolve_expr(file, &call.func))
+            .as_deref()
+            == Some("django.shortcuts.get_object_or_404")
+    {
+        return matches!(index.resolve_expr(file, model), Resolved::Class(m) if owned_model(index, m));
+    }
+    let ExprRef::Attr(receiver, method) = &call.func else {
+        return false;
+    };
+    if !ROW_METHODS.contains(&method.as_str()) {
+        return false;
+    }
+    // Down the chain to `Model.<manager>`.
+    let mut cur = &**receiver;
+    for _ in 0..16 {
+        match cur {
+            ExprRef::Call(c) => cur = &c.func,
+            ExprRef::Attr(v, _) => {
+                if let ExprRef::Name(_) = &**v {
+                    return matches!(index.resolve_expr(file, v), Resolved::Class(m) if owned_model(index, m));
+                }
+                cur = v;
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// `self.pk` / `self.id` (and `.hex` of a UUID key) in a method of a tenant-owned model or of
 /// the tenant model: the primary key of one tenant's row, which no other tenant's row shares.
 fn own_row_key(index: &Index, at: KeyAt, c: &[&str]) -> bool {
@@ -210,7 +311,7 @@ pub fn is_tenant_value(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> boo
                     return true;
                 }
             }
-            if self_method_key(index, at, e, depth) {
+            if self_method_key(index, at, e, depth) || loaded_row_key(index, at.file, e) {
                 return true;
             }
             match e {
@@ -268,7 +369,9 @@ pub fn carries_tenant(index: &Index, file: u32, site: &CacheSite) -> bool {
         self_class: site.method_class.map(|class| ClassId { file, class }),
     };
     carries_tenant_at(index, at, &site.key, 0)
-        || (matches!(site.key, KeyExpr::Unknown) && self_method_key(index, at, &site.key_ref, 0))
+        || (matches!(site.key, KeyExpr::Unknown)
+            && (self_method_key(index, at, &site.key_ref, 0)
+                || instance_attr_key(index, at, &site.key_ref, 0)))
 }
 
 /// Two calls on the same key: the same name (with the same known value), attribute or call.

@@ -45,6 +45,28 @@ pub const CACHE_KEY_METHODS: &[&str] = &[
     "lock",
 ];
 
+/// `get_object_or_404(...)`, or a method call `....get(...)`, `.first()`, `.last()`,
+/// `.latest(...)`, `.earliest(...)`, `.create(...)` (and their async forms): one row.
+fn reads_one_row(call: &ast::ExprCall) -> bool {
+    match &*call.func {
+        Expr::Name(n) => n.id == "get_object_or_404",
+        Expr::Attribute(a) => matches!(
+            a.attr.id.as_str(),
+            "get"
+                | "first"
+                | "last"
+                | "latest"
+                | "earliest"
+                | "create"
+                | "aget"
+                | "afirst"
+                | "alast"
+                | "acreate"
+        ),
+        _ => false,
+    }
+}
+
 impl<'a> Extractor<'a, '_> {
     /// The key argument as written, for grouping calls on the same key.
     pub(super) fn cache_key_ref(&self, args: &'a ast::Arguments) -> ExprRef {
@@ -143,20 +165,112 @@ impl<'a> Extractor<'a, '_> {
         )
     }
 
-    /// An interpolated value, through a local variable's last assignment so far
-    /// (`key = helper(x); f"{key}:y"` interpolates `helper(x)`).
-    fn key_hole(&self, e: &'a Expr) -> ExprRef {
-        if let Expr::Name(n) = e {
-            for scope in self.scopes.iter().rev() {
-                if let Some(v) = scope.assigned.get(&n.id) {
-                    return to_ref(v);
-                }
-                if scope.locals.contains(&n.id) || scope.imports.contains_key(&n.id) {
-                    break;
-                }
+    /// The last value assigned so far to a local name of the innermost function that binds it.
+    fn local_assigned(&self, name: &Name) -> Option<&'a Expr> {
+        for scope in self.scopes.iter().rev() {
+            if let Some(v) = scope.assigned.get(name) {
+                return Some(v);
+            }
+            if scope.locals.contains(name) || scope.imports.contains_key(name) {
+                break;
             }
         }
-        to_ref(e)
+        None
+    }
+
+    /// An interpolated value, through a local variable's last assignment so far
+    /// (`key = helper(x); f"{key}:y"` interpolates `helper(x)`). When an attribute or a call's
+    /// argument starts at a local holding one row read (`el = get_object_or_404(ExportLog,
+    /// ...)`, then `str(el.pk)`), the value as written and the value with the local replaced by
+    /// its read (`str(get_object_or_404(ExportLog, ...).pk)`, the key of a row the rules can
+    /// place) are both kept, as the arguments of a call of nothing (`Other(written, read)`): the
+    /// rules take either.
+    fn key_hole(&self, e: &'a Expr) -> ExprRef {
+        if let Expr::Name(n) = e
+            && let Some(v) = self.local_assigned(&n.id)
+        {
+            return to_ref(v);
+        }
+        match self.hole_through_rows(e, 0) {
+            Some(read) => ExprRef::Call(Box::new(CallRef {
+                func: ExprRef::Other,
+                args: vec![to_ref(e), read],
+                keywords: Vec::new(),
+            })),
+            None => to_ref(e),
+        }
+    }
+
+    /// `n.a.b` or `f(n.a)` where the local `n` holds a call's result: with `n` replaced by that
+    /// call. `None` when no such local is in it.
+    fn hole_through_rows(&self, e: &'a Expr, depth: u32) -> Option<ExprRef> {
+        if depth > 4 {
+            return None;
+        }
+        match e {
+            // Only a row read (`get_object_or_404(...)`, `....get(...)`, `.first()`): any other
+            // call's result is kept under the local's name, which the rules may read
+            // (`tenant = get_tenant(request)`).
+            Expr::Name(n) => match self.local_assigned(&n.id)? {
+                v @ Expr::Call(call) if reads_one_row(call) => Some(to_ref(v)),
+                _ => None,
+            },
+            Expr::Attribute(a) => Some(ExprRef::Attr(
+                Box::new(self.hole_through_rows(&a.value, depth + 1)?),
+                a.attr.id.clone(),
+            )),
+            Expr::Call(c) if !c.arguments.args.is_empty() => {
+                let args: Vec<Option<ExprRef>> = c
+                    .arguments
+                    .args
+                    .iter()
+                    .take(4)
+                    .map(|a| self.hole_through_rows(a, depth + 1))
+                    .collect();
+                if args.iter().all(Option::is_none) {
+                    return None;
+                }
+                Some(ExprRef::Call(Box::new(CallRef {
+                    func: to_ref(&c.func),
+                    args: args
+                        .into_iter()
+                        .zip(&c.arguments.args)
+                        .map(|(s, a)| s.unwrap_or_else(|| to_ref(a)))
+                        .collect(),
+                    keywords: Vec::new(),
+                })))
+            }
+            _ => None,
+        }
+    }
+
+    /// `self.<attr> = <key>` in an `__init__`, for an attribute whose name holds `key` (see
+    /// `KeyAttr`).
+    pub(super) fn note_key_attr(&mut self, a: &'a ast::StmtAssign) {
+        let Some((class, method)) = &self.current_method else {
+            return;
+        };
+        if method != "__init__" {
+            return;
+        }
+        let [Expr::Attribute(target)] = &a.targets[..] else {
+            return;
+        };
+        if !matches!(&*target.value, Expr::Name(n) if n.id == "self")
+            || !target.attr.id.to_ascii_lowercase().contains("key")
+        {
+            return;
+        }
+        let class = *class;
+        if let key @ (KeyExpr::Text { .. } | KeyExpr::Call { .. } | KeyExpr::Many(_)) =
+            self.classify_key(&a.value, 0)
+        {
+            self.facts.key_attrs.push(KeyAttr {
+                class,
+                attr: target.attr.id.clone(),
+                key,
+            });
+        }
     }
 
     /// A `return` in a function whose name holds `key`: the key it gives, if a string (see

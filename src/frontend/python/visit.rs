@@ -243,6 +243,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 }
             }
             Stmt::Assign(a) => {
+                self.note_key_attr(a);
                 if self.at_module_level() {
                     for t in &a.targets {
                         if let Expr::Name(n) = t
