@@ -431,6 +431,21 @@ pub struct CallSite {
     /// [`QuerySite::in_row_loop`]).
     #[serde(default)]
     pub in_row_loop: bool,
+    /// For a `with` statement's context expression: its body (see [`WithBody`]).
+    #[serde(default)]
+    pub with_body: Option<WithBody>,
+}
+
+/// The body of a `with` statement, for what its context manager covers.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct WithBody {
+    pub span: Span,
+    /// The body calls something through a local name, a parameter, `self` or `super()`
+    /// (`obj.save()`, `self.queryset.filter(...)`, `super().update(...)`), or a callee that is
+    /// not a plain dotted name, or defines a class (its metaclass runs): calls the
+    /// rules cannot place. Calls through module-level or imported names are in
+    /// [`Sites::calls`].
+    pub local_calls: bool,
 }
 
 impl CallSite {

@@ -148,6 +148,81 @@ fn resolves_to(ctx: &Context, call: &CallSite, list: &[String]) -> Option<String
         .then_some(path)
 }
 
+/// Builtins a `with` block may call without querying anything.
+const PLAIN_BUILTINS: &[&str] = &[
+    "list",
+    "tuple",
+    "set",
+    "dict",
+    "len",
+    "str",
+    "int",
+    "float",
+    "bool",
+    "sorted",
+    "min",
+    "max",
+    "sum",
+    "any",
+    "all",
+    "isinstance",
+    "getattr",
+    "hasattr",
+    "range",
+    "enumerate",
+    "zip",
+];
+
+/// Does a `with` body (whose every call goes through a module-level or imported name, see
+/// [`crate::facts::WithBody`]) query nothing through a scoped manager? Every query chain in it
+/// is on a model with no scoped manager (`User`, a global lookup table), and every other call
+/// is one of Django's query expressions (`Q`, `F`, `Count`...), `get_user_model()` or a plain
+/// builtin. A call of a project function, or anything else the rule cannot see into, may query
+/// scoped models: the bypass is then reported.
+fn bypasses_nothing(ctx: &Context, span: crate::locate::Span) -> bool {
+    let index = ctx.index;
+    let within = |s: crate::locate::Span| s.start >= span.start && s.end <= span.end;
+    let unscoped_model = |c: ClassId| {
+        let info = index.info(c);
+        info.is_model && !info.managers.iter().any(|m| m.scoped)
+    };
+    let sites_ok = ctx
+        .sites
+        .query_sites
+        .iter()
+        .filter(|s| within(s.span))
+        .all(|s| matches!(index.resolve_at(ctx.file, &s.receiver, &s.root), Resolved::Class(c) if unscoped_model(c)));
+    sites_ok
+        && ctx.sites.calls.iter().filter(|c| within(c.span)).all(|c| {
+            if matches!(c.root, RootBinding::Local) {
+                return false;
+            }
+            // A query chain: `Model.<manager>...`, the model resolved from the chain's root.
+            let mut cur = &c.func;
+            for _ in 0..64 {
+                match cur {
+                    ExprRef::Call(inner) => cur = &inner.func,
+                    ExprRef::Attr(inner, _) => {
+                        if let Resolved::Class(m) = index.resolve_at(ctx.file, inner, &c.root)
+                            && index.info(m).is_model
+                        {
+                            return unscoped_model(m);
+                        }
+                        cur = inner;
+                    }
+                    _ => break,
+                }
+            }
+            match index.path_of(&index.resolve_at(ctx.file, &c.func, &c.root)) {
+                Some(path) => {
+                    path.starts_with("django.db.models.")
+                        || path == "django.contrib.auth.get_user_model"
+                }
+                None => matches!(&c.func, ExprRef::Name(n) if PLAIN_BUILTINS.contains(&n.as_str())),
+            }
+        })
+}
+
 /// In `Model.<manager>...` chains: the tenant-owned model and its manager attribute.
 fn model_manager_in_chain(ctx: &Context, expr: &ExprRef, root: &RootBinding) -> Option<ClassId> {
     if matches!(root, RootBinding::Local) {
@@ -221,6 +296,13 @@ fn bypass_calls(ctx: &Context, out: &mut Vec<Diagnostic>, reported: &mut HashSet
             // A task queue's task runs outside any request, like a management command, and
             // scopes itself once it has loaded its scope object.
             if !call.in_decorator && super::queries::in_task(ctx, call.scope) {
+                continue;
+            }
+            // A `with` block with nothing scoped in it: the bypass changes nothing.
+            if let Some(body) = &call.with_body
+                && !body.local_calls
+                && bypasses_nothing(ctx, body.span)
+            {
                 continue;
             }
             if !reported.insert(call.span.start) {

@@ -414,7 +414,49 @@ impl<'a> Extractor<'a, '_> {
             with_item: self.in_with_item,
             in_decorator: self.in_decorator,
             in_row_loop: self.row_loops > 0,
+            with_body: None,
         });
+    }
+
+    /// Does the body call anything through a local name, a parameter, `self` or `super()`, or
+    /// through a callee that is not a dotted name (see [`WithBody::local_calls`])?
+    pub(super) fn body_has_local_calls(&self, body: &'a [Stmt]) -> bool {
+        struct Scan<'e, 'a, 'b> {
+            ex: &'e Extractor<'a, 'b>,
+            found: bool,
+        }
+        impl<'a> Visitor<'a> for Scan<'_, 'a, '_> {
+            fn visit_stmt(&mut self, stmt: &'a Stmt) {
+                // A class statement runs its metaclass (django-filter builds a `FilterSet`'s
+                // querysets there): out of sight too.
+                self.found |= matches!(stmt, Stmt::ClassDef(_));
+                if !self.found {
+                    visitor::walk_stmt(self, stmt);
+                }
+            }
+            fn visit_expr(&mut self, e: &'a Expr) {
+                if self.found {
+                    return;
+                }
+                if let Expr::Call(c) = e {
+                    // `super().save(...)`: a parent's method, out of the rules' sight.
+                    self.found = match chain_root(&c.func) {
+                        Some(n) => {
+                            n.id == "super"
+                                || matches!(self.ex.root_binding(&n.id), RootBinding::Local)
+                        }
+                        None => true,
+                    };
+                }
+                visitor::walk_expr(self, e);
+            }
+        }
+        let mut scan = Scan {
+            ex: self,
+            found: false,
+        };
+        scan.visit_body(body);
+        scan.found
     }
 
     /// [`arg_value`], following a plain name to its last assignment in the function that binds

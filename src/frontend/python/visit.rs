@@ -450,6 +450,7 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                 self.finally_depth -= 1;
             }
             Stmt::With(w) => {
+                let calls_before = self.sites.calls.len();
                 for item in &w.items {
                     self.in_with_item = true;
                     self.visit_expr(&item.context_expr);
@@ -458,7 +459,21 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                         self.visit_expr(v);
                     }
                 }
+                let item_calls = self.sites.calls.len();
                 self.visit_body(&w.body);
+                if item_calls > calls_before
+                    && let (Some(first), Some(last)) = (w.body.first(), w.body.last())
+                {
+                    let body = WithBody {
+                        span: self.loc.span(TextRange::new(first.start(), last.end())),
+                        local_calls: self.body_has_local_calls(&w.body),
+                    };
+                    for call in &mut self.sites.calls[calls_before..item_calls] {
+                        if call.with_item {
+                            call.with_body = Some(body);
+                        }
+                    }
+                }
             }
             Stmt::AnnAssign(a) => {
                 if self.at_module_level()
