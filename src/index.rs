@@ -1931,10 +1931,12 @@ impl Index {
                 _ => false,
             })
         };
-        self.infos[flat]
-            .bases
-            .iter()
-            .any(|b| matches!(b, Resolved::External(_)))
+        let bases = &self.infos[flat].bases;
+        // A direct `models.Model` subclass is a model already.
+        bases.iter().any(|b| matches!(b, Resolved::External(_)))
+            && !bases
+                .iter()
+                .any(|b| matches!(b, Resolved::External(p) if p == DJANGO_MODEL))
             && self.class(id).assigns.iter().any(|a| {
                 let ExprRef::Call(call) = &a.value else {
                     return false;
