@@ -277,16 +277,15 @@ fn own_row_key(index: &Index, at: KeyAt, c: &[&str]) -> bool {
     let Some(class) = at.self_class else {
         return false;
     };
-    let key = matches!(c, ["self", "pk" | "id"] | ["self", "pk" | "id", "hex"]);
-    let info = index.info(class);
-    key && info.is_model && (info.needs_scoping() || info.is_tenant_model)
+    matches!(c, ["self", "pk" | "id"] | ["self", "pk" | "id", "hex"]) && owned_model(index, class)
 }
 
 /// Does an interpolated value identify the tenant? It does when its name chain passes through a
 /// tenant field (`tenant`, `tenant_id`, `obj.organization_id`, `request.tenant.pk`), starts with
 /// one of `tenant-value-expressions` (`connection.schema_name`), is the primary key of the
-/// tenant-owned row a method runs on (`self.pk`), or is a key helper's result; a call counts when
-/// its receiver or one of its arguments does (`str(tenant.id)`).
+/// tenant-owned row a method runs on (`self.pk`) or of one read into a local (`el.pk`), is what a
+/// key property or key method of the class gives (`self.cache_key`), or is a key helper's
+/// result; a call counts when its receiver or one of its arguments does (`str(tenant.id)`).
 pub fn is_tenant_value(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool {
     if depth > MAX_KEY_DEPTH {
         return false;
