@@ -661,3 +661,34 @@ fn models_reached_through_the_app_registry_are_known() {
         "{found:?}"
     );
 }
+
+/// A dotted name is suggested only where its last component is a likely typo too: the tenant
+/// model of an installed package (`tcms_tenants.models.Tenant`) shares most of its letters with a
+/// project path (`tcms.testplans.models.TestPlan`), but `Tenant` is no typo of `TestPlan` (Kiwi
+/// TCMS, fifteenth session).
+#[test]
+fn a_dotted_name_is_suggested_only_for_a_likely_typo_of_its_last_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "tcms/testplans/models.py",
+        "from django.db import models\n\n\nclass TestPlan(models.Model):\n    name = models.CharField(max_length=10)\n",
+    );
+    write(root, "tcms/__init__.py", "");
+    write(root, "tcms/testplans/__init__.py", "");
+    set_config(root, "tenant-model = \"tcms_tenants.models.Tenant\"\n");
+    let found = ten001(root, &[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(!message.contains("did you mean"), "{message}");
+    // A typo of the module path, the class name intact: suggested.
+    set_config(root, "tenant-model = \"tcms.testplan.models.TestPlan\"\n");
+    let found = ten001(root, &[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("did you mean `tcms.testplans.models.TestPlan`?"),
+        "{message}"
+    );
+}

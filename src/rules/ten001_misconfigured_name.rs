@@ -456,12 +456,19 @@ fn first_segment(lookup: &str) -> &str {
 
 /// The candidate most similar to `name` (Jaro-Winkler, case-insensitive), if it is similar
 /// enough to be a likely typo: at least 0.85, or equal ignoring case. Ties go to the smallest
-/// candidate, so the suggestion does not depend on hashing order.
+/// candidate, so the suggestion does not depend on hashing order. A dotted name's last
+/// component must be that similar too: `tcms_tenants.models.Tenant` shares most of its letters
+/// with `tcms.testplans.models.TestPlan`, but `Tenant` is no typo of `TestPlan`.
 fn best_match<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
     let lower = name.to_lowercase();
+    let last = |s: &str| s.rsplit('.').next().unwrap_or(s).to_lowercase();
+    let name_last = last(name);
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c.is_empty() || c == name {
+            continue;
+        }
+        if name.contains('.') && strsim::jaro_winkler(&name_last, &last(c)) < 0.85 {
             continue;
         }
         let score = strsim::jaro_winkler(&lower, &c.to_lowercase());
