@@ -332,8 +332,9 @@ pub struct QuerySite {
     /// rows related to the outer query's.
     #[serde(default)]
     pub in_prefetch: bool,
-    /// The chain runs only for superusers: in the body of `if <x>.is_superuser:` (or the `else`
-    /// of `if not <x>.is_superuser:`), where a query over every tenant is the point.
+    /// The chain runs only for superusers: in the body of `if <x>.is_superuser:`, the `else` of
+    /// `if not <x>.is_superuser:`, or after a guard `if not <x>.is_superuser: raise ...`, where
+    /// a query over every tenant is the point.
     #[serde(default)]
     pub superuser_only: bool,
     /// Inside the body of a `for` loop over rows read by a query (`for project in

@@ -150,6 +150,7 @@ fn extract(source: &str, with_edits: bool) -> (FileFacts, Option<EditFacts>) {
         expr_depth: 0,
         class_ctx: None,
         superuser_only: 0,
+        superuser_rest: 0,
         not_superuser_blocks: HashSet::default(),
         finally_depth: 0,
         in_with_item: false,
@@ -370,6 +371,9 @@ struct Extractor<'a, 'f> {
     current_method: Option<(u32, Name)>,
     /// How many enclosing blocks run only for superusers (see `QuerySite::superuser_only`).
     superuser_only: u32,
+    /// How many of `superuser_only` the statement list being walked added after a guard
+    /// (`if not user.is_superuser: raise PermissionDenied`): they end with the list.
+    superuser_rest: u32,
     /// The blocks (by the offset of their first statement) that run only for users who are not
     /// superusers: a `q &= Q(...)` there narrows every query but a superuser's.
     not_superuser_blocks: HashSet<u32>,

@@ -46,7 +46,10 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
         let start = body.first().map_or(0, |s| s.range().start().to_u32());
         let saved = std::mem::replace(&mut self.block, (start, body.len() as u32));
         self.blocks.push(start);
+        let saved_rest = std::mem::take(&mut self.superuser_rest);
         visitor::walk_body(self, body);
+        self.superuser_only -= self.superuser_rest;
+        self.superuser_rest = saved_rest;
         self.blocks.pop();
         self.block = saved;
     }
@@ -66,6 +69,15 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     self.visit_branch(&clause.body, orelse);
                 }
                 self.note_q_alternatives(i);
+                // `if not user.is_superuser: raise PermissionDenied` (or `return ...`): the rest
+                // of the statement list runs only for superusers.
+                if body == Some(false)
+                    && i.elif_else_clauses.is_empty()
+                    && matches!(i.body.last(), Some(Stmt::Return(_) | Stmt::Raise(_)))
+                {
+                    self.superuser_only += 1;
+                    self.superuser_rest += 1;
+                }
             }
             Stmt::FunctionDef(f) => {
                 if self.at_module_level() {
