@@ -59,6 +59,24 @@ impl ExprRef {
     }
 }
 
+/// Query methods whose result is one row read (or written): `get`, `first`, `create`, ... The
+/// extractor ends a chain there and follows locals holding such a row; the rules place a key
+/// read from one.
+pub const ROW_READ_METHODS: &[&str] = &[
+    "get",
+    "first",
+    "last",
+    "latest",
+    "earliest",
+    "create",
+    "aget",
+    "afirst",
+    "alast",
+    "alatest",
+    "aearliest",
+    "acreate",
+];
+
 /// What a name is bound to in a scope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Binding {

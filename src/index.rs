@@ -1011,6 +1011,32 @@ impl Index {
         self.resolve_expr(file, expr)
     }
 
+    /// In a call chain `Model.<attr>...` (`Invoice.objects.filter(...).first()`): the longest
+    /// dotted prefix that resolves to a project class, and the attribute read on it (`objects`).
+    pub fn chain_class<'e>(
+        &self,
+        file: u32,
+        expr: &'e ExprRef,
+        root: &RootBinding,
+    ) -> Option<(ClassId, &'e Name)> {
+        let mut cur = expr;
+        for _ in 0..64 {
+            match cur {
+                ExprRef::Call(c) => cur = &c.func,
+                ExprRef::Attr(inner, attr) => {
+                    if inner.dotted().is_some()
+                        && let Resolved::Class(c) = self.resolve_at(file, inner, root)
+                    {
+                        return Some((c, attr));
+                    }
+                    cur = inner;
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
     /// Resolve a dotted expression whose root name is bound as `root` where it is used.
     pub fn resolve_at(&self, file: u32, expr: &ExprRef, root: &RootBinding) -> Resolved {
         if let ExprRef::Call(call) = expr {

@@ -2,7 +2,7 @@
 //! their key carries the tenant, and which calls are counters or locks.
 
 use super::Context;
-use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr};
+use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr, ROW_READ_METHODS, RootBinding};
 use crate::index::{ClassId, ClassLike, Index, Resolved, config_matches};
 
 const DJANGO_CACHE: &str = "django.core.cache.cache";
@@ -146,6 +146,12 @@ fn instance_attr_key(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool 
     })
 }
 
+/// Does the helper entry `h` name the method `written` as `Class.method` (or by a dotted path
+/// ending so)?
+fn names_method(h: &str, written: &str) -> bool {
+    h.contains('.') && (h == written || h.ends_with(&format!(".{written}")))
+}
+
 /// Is `func` one of the `key-helpers` (resolved through imports; a local helper by its name), or,
 /// when every URL carries the tenant (`tenant-in-url`), one of Django's page-cache key builders?
 /// `self.m`/`cls.m` in a method is the method of that class (`Svc.get_cache_key`).
@@ -163,10 +169,9 @@ fn is_key_helper(index: &Index, at: KeyAt, func: &ExprRef) -> bool {
         let class = &index.class(owner).name;
         let written = format!("{class}.{m}");
         let path = format!("{}.{m}", index.qualname(owner));
-        return helpers.iter().any(|h| {
-            config_matches(h, m, &path)
-                || (h.contains('.') && (*h == written || h.ends_with(&format!(".{written}"))))
-        });
+        return helpers
+            .iter()
+            .any(|h| config_matches(h, m, &path) || names_method(h, &written));
     }
     let name = match func {
         ExprRef::Name(n) => n.to_string(),
@@ -181,7 +186,7 @@ fn is_key_helper(index: &Index, at: KeyAt, func: &ExprRef) -> bool {
             (!h.contains('.') && *h == name)
                 || written
                     .as_deref()
-                    .is_some_and(|w| w.contains('.') && (h == w || h.ends_with(&format!(".{w}"))))
+                    .is_some_and(|w| w.contains('.') && names_method(h, w))
         })
     };
     let resolved = index.resolve_expr(file, func);
@@ -210,11 +215,6 @@ fn chain(e: &ExprRef) -> Option<Vec<&str>> {
         _ => None,
     }
 }
-
-/// Methods of a query chain that give one row.
-const ROW_METHODS: &[&str] = &[
-    "get", "first", "last", "latest", "earliest", "create", "aget", "afirst", "alast", "acreate",
-];
 
 /// Is `m` a tenant-owned model (or the tenant model)?
 fn owned_model(index: &Index, m: ClassId) -> bool {
@@ -248,27 +248,13 @@ fn loaded_row_key(index: &Index, file: u32, e: &ExprRef) -> bool {
     {
         return matches!(index.resolve_expr(file, model), Resolved::Class(m) if owned_model(index, m));
     }
-    let ExprRef::Attr(receiver, method) = &call.func else {
+    let ExprRef::Attr(_, method) = &call.func else {
         return false;
     };
-    if !ROW_METHODS.contains(&method.as_str()) {
-        return false;
-    }
-    // Down the chain to `Model.<manager>`.
-    let mut cur = &**receiver;
-    for _ in 0..16 {
-        match cur {
-            ExprRef::Call(c) => cur = &c.func,
-            ExprRef::Attr(v, _) => {
-                if let ExprRef::Name(_) = &**v {
-                    return matches!(index.resolve_expr(file, v), Resolved::Class(m) if owned_model(index, m));
-                }
-                cur = v;
-            }
-            _ => return false,
-        }
-    }
-    false
+    ROW_READ_METHODS.contains(&method.as_str())
+        && index
+            .chain_class(file, &call.func, &RootBinding::Module)
+            .is_some_and(|(m, _)| owned_model(index, m))
 }
 
 /// `self.pk` / `self.id` (and `.hex` of a UUID key) in a method of a tenant-owned model or of

@@ -197,21 +197,11 @@ fn bypasses_nothing(ctx: &Context, span: crate::locate::Span) -> bool {
             if matches!(c.root, RootBinding::Local) {
                 return false;
             }
-            // A query chain: `Model.<manager>...`, the model resolved from the chain's root.
-            let mut cur = &c.func;
-            for _ in 0..64 {
-                match cur {
-                    ExprRef::Call(inner) => cur = &inner.func,
-                    ExprRef::Attr(inner, _) => {
-                        if let Resolved::Class(m) = index.resolve_at(ctx.file, inner, &c.root)
-                            && index.info(m).is_model
-                        {
-                            return unscoped_model(m);
-                        }
-                        cur = inner;
-                    }
-                    _ => break,
-                }
+            // A query chain: `Model.<manager>...`.
+            if let Some((m, _)) = index.chain_class(ctx.file, &c.func, &c.root)
+                && index.info(m).is_model
+            {
+                return unscoped_model(m);
             }
             match index.path_of(&index.resolve_at(ctx.file, &c.func, &c.root)) {
                 Some(path) => {
@@ -228,25 +218,11 @@ fn model_manager_in_chain(ctx: &Context, expr: &ExprRef, root: &RootBinding) -> 
     if matches!(root, RootBinding::Local) {
         return None;
     }
-    let mut cur = expr;
-    for _ in 0..64 {
-        match cur {
-            ExprRef::Call(c) => cur = &c.func,
-            ExprRef::Attr(inner, attr) => {
-                if inner.dotted().is_some()
-                    && let Resolved::Class(c) = ctx.index.resolve_at(ctx.file, inner, root)
-                {
-                    let info = ctx.index.info(c);
-                    let is_manager = matches!(attr.as_str(), "_default_manager" | "_base_manager")
-                        || info.managers.iter().any(|m| m.name == *attr);
-                    return (info.is_model && is_manager && info.needs_scoping()).then_some(c);
-                }
-                cur = inner;
-            }
-            _ => return None,
-        }
-    }
-    None
+    let (c, attr) = ctx.index.chain_class(ctx.file, expr, root)?;
+    let info = ctx.index.info(c);
+    let is_manager = matches!(attr.as_str(), "_default_manager" | "_base_manager")
+        || info.managers.iter().any(|m| m.name == *attr);
+    (info.is_model && is_manager && info.needs_scoping()).then_some(c)
 }
 
 /// django-scopes' `scope(site=None)`: a scope whose dimension is `None` disables that dimension.

@@ -45,24 +45,12 @@ pub const CACHE_KEY_METHODS: &[&str] = &[
     "lock",
 ];
 
-/// `get_object_or_404(...)`, or a method call `....get(...)`, `.first()`, `.last()`,
-/// `.latest(...)`, `.earliest(...)`, `.create(...)` (and their async forms): one row.
+/// `get_object_or_404(...)`, or a method call that reads one row (`....get(...)`, `.first()`:
+/// [`ROW_READ_METHODS`]).
 fn reads_one_row(call: &ast::ExprCall) -> bool {
     match &*call.func {
         Expr::Name(n) => n.id == "get_object_or_404",
-        Expr::Attribute(a) => matches!(
-            a.attr.id.as_str(),
-            "get"
-                | "first"
-                | "last"
-                | "latest"
-                | "earliest"
-                | "create"
-                | "aget"
-                | "afirst"
-                | "alast"
-                | "acreate"
-        ),
+        Expr::Attribute(a) => ROW_READ_METHODS.contains(&a.attr.id.as_str()),
         _ => false,
     }
 }

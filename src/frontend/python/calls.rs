@@ -823,13 +823,18 @@ impl<'a> Extractor<'a, '_> {
             return;
         }
         let augs = scope.q_augs.get(name).map_or(&[][..], |v| v.as_slice());
-        // One of several values, by branch of an `if`: an `|` of them.
-        if let Some(alternatives) = scope.q_alts.get(name) {
+        // The values the local may hold: one per branch of an `if` (see `q_alts`), else the one
+        // assigned. Several values, or any `q |= ...`, make an `|` of them all.
+        let values = scope
+            .q_alts
+            .get(name)
+            .map_or(std::slice::from_ref(&value), Vec::as_slice);
+        let widened = augs.iter().any(|(is_or, _, _)| *is_or);
+        if values.len() > 1 || widened {
             let mut branches = Vec::new();
-            for alt in alternatives {
-                self.or_branches(alt, &mut branches, 0);
+            for v in values {
+                self.or_branches(v, &mut branches, 0);
             }
-            let widened = augs.iter().any(|(is_or, _, _)| *is_or);
             for (is_or, added, unconditional) in augs {
                 if *is_or {
                     if !is_q_expr(added) {
@@ -837,21 +842,8 @@ impl<'a> Extractor<'a, '_> {
                     }
                     self.or_branches(added, &mut branches, 0);
                 } else if *unconditional && !widened {
+                    // `(a | b) & c`: `c` constrains every branch.
                     self.q_arg_filters(added, out);
-                }
-            }
-            out.or_groups.push(branches);
-            return;
-        }
-        if augs.iter().any(|(is_or, _, _)| *is_or) {
-            let mut branches = Vec::new();
-            self.or_branches(value, &mut branches, 0);
-            for (is_or, added, _) in augs {
-                if *is_or {
-                    if !is_q_expr(added) {
-                        return;
-                    }
-                    self.or_branches(added, &mut branches, 0);
                 }
             }
             out.or_groups.push(branches);
@@ -1535,22 +1527,6 @@ pub(super) fn chain_root(e: &Expr) -> Option<&ast::ExprName> {
     }
     None
 }
-
-/// Methods whose result is one row read (or written) by a query: `get`, `first`, `create`, ...
-const ROW_READ_METHODS: &[&str] = &[
-    "get",
-    "first",
-    "last",
-    "latest",
-    "earliest",
-    "create",
-    "aget",
-    "afirst",
-    "alast",
-    "alatest",
-    "aearliest",
-    "acreate",
-];
 
 impl Extractor<'_, '_> {
     /// Is `e` a query chain `Model.<manager>...<method>(...)` whose last method is one of
