@@ -241,6 +241,13 @@ fn set_config(root: &Path, table: &str) {
 }
 
 /// The TEN001 objects of a JSON report of the whole project.
+/// The message of the one TEN001 the project gets (fails unless there is exactly one).
+fn only_ten001_message(root: &Path) -> String {
+    let found = ten001(root, &[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0]["message"].as_str().unwrap().to_string()
+}
+
 fn ten001(root: &Path, args: &[&str]) -> Vec<Value> {
     let out = tl()
         .current_dir(root)
@@ -368,13 +375,12 @@ fn library_paths_and_modules() {
     let root = dir.path();
     // A library nothing imports: said so.
     set_config(root, "manager-import = \"django_scopes.ScopedManager\"\n");
-    let found = ten001(root, &[]);
-    assert_eq!(found.len(), 1, "{found:?}");
+    let message = only_ten001_message(root);
     assert!(
-        found[0]["message"].as_str().unwrap().contains(
+        message.contains(
             "`django_scopes` is not a package of the project, and nothing in the project imports it"
         ),
-        "{found:?}"
+        "{message}"
     );
     // Once the project uses the library, its manager can be imported by the fix.
     write(root, "app/scoped.py", "from django_scopes import scope\n");
@@ -678,15 +684,11 @@ fn a_dotted_name_is_suggested_only_for_a_likely_typo_of_its_last_component() {
     write(root, "tcms/__init__.py", "");
     write(root, "tcms/testplans/__init__.py", "");
     set_config(root, "tenant-model = \"tcms_tenants.models.Tenant\"\n");
-    let found = ten001(root, &[]);
-    assert_eq!(found.len(), 1, "{found:?}");
-    let message = found[0]["message"].as_str().unwrap();
+    let message = only_ten001_message(root);
     assert!(!message.contains("did you mean"), "{message}");
     // A typo of the module path, the class name intact: suggested.
     set_config(root, "tenant-model = \"tcms.testplan.models.TestPlan\"\n");
-    let found = ten001(root, &[]);
-    assert_eq!(found.len(), 1, "{found:?}");
-    let message = found[0]["message"].as_str().unwrap();
+    let message = only_ten001_message(root);
     assert!(
         message.contains("did you mean `tcms.testplans.models.TestPlan`?"),
         "{message}"
