@@ -96,6 +96,51 @@ fn main() {
             );
         } )* };
     }
+    // The parts of the classes, before the classes go.
+    macro_rules! class_parts {
+        ($($f:ident),*) => { $( {
+            let (before, n) = (LIVE.load(Relaxed), COUNT.load(Relaxed));
+            let mut items = 0;
+            for facts in all.iter_mut() {
+                for c in facts.classes.iter_mut() {
+                    items += c.$f.len();
+                    drop(std::mem::take(&mut c.$f));
+                }
+            }
+            println!(
+                "{:>16}: {:>7} KiB, {:>8} items, {:>8} allocations",
+                concat!("classes.", stringify!($f)),
+                kib(before - LIVE.load(Relaxed)),
+                items,
+                n - COUNT.load(Relaxed),
+            );
+        } )* };
+    }
+    class_parts!(assigns, bases, decorators, methods);
+    // Module-level assignments' values, before the bindings go.
+    let before = LIVE.load(Relaxed);
+    let mut assigns = 0;
+    for facts in all.iter_mut() {
+        let list: Vec<_> = facts
+            .bindings
+            .iter()
+            .cloned()
+            .map(|mut b| {
+                if let tenantlint::facts::Binding::Assign(_) = b.binding {
+                    assigns += 1;
+                    b.binding = tenantlint::facts::Binding::Other;
+                }
+                b
+            })
+            .collect();
+        facts.bindings = list.into_iter().collect();
+    }
+    println!(
+        "{:>16}: {:>7} KiB, {:>8} items",
+        "bindings.assign",
+        kib(before - LIVE.load(Relaxed)),
+        assigns
+    );
     fields!(
         sites,
         call_names,

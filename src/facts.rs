@@ -692,6 +692,10 @@ pub struct CacheSite {
     /// directly: what `self` and `cls` in the key stand for.
     #[serde(default)]
     pub method_class: Option<u32>,
+    /// The function scope whose body holds the call (0: module level): whose parameters the key
+    /// may name.
+    #[serde(default)]
+    pub scope: u32,
 }
 
 /// A load of a plain name, counted per scope so fixes know when an import falls out of use.

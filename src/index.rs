@@ -1138,6 +1138,21 @@ impl Index {
             .flatten()
     }
 
+    /// The one concrete project model whose name, lower-cased, is `lower` (`recipe`,
+    /// `exportlog`); `None` when there is none or several apps have one.
+    pub fn model_named(&self, lower: &str) -> Option<ClassId> {
+        let mut found = None;
+        for (label, id) in &self.model_labels {
+            if label.rsplit_once('.').is_some_and(|(_, m)| m == lower) {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some((*id)?);
+            }
+        }
+        found
+    }
+
     /// Django's app label of every concrete model: `Meta.app_label`, else the label of the app
     /// that contains its module: an `AppConfig` subclass's `label` (for its `name`, or the
     /// package of its `apps.py`), else the last component of the app's package, which is the

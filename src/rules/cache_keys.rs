@@ -3,7 +3,7 @@
 
 use super::Context;
 use crate::facts::{Binding, CacheSite, ExprRef, KeyExpr, ROW_READ_METHODS, RootBinding};
-use crate::index::{ClassId, ClassLike, Index, Resolved, config_matches};
+use crate::index::{ClassId, ClassLike, Index, Resolved, TenantReason, config_matches};
 
 const DJANGO_CACHE: &str = "django.core.cache.cache";
 const DJANGO_CACHES: &str = "django.core.cache.caches";
@@ -57,6 +57,9 @@ const PAGE_CACHE_KEYS: &[&str] = &[
 pub struct KeyAt {
     pub file: u32,
     pub self_class: Option<ClassId>,
+    /// The function scope the key is read in (0: module level or unknown): whose parameters
+    /// it may name.
+    pub scope: u32,
 }
 
 /// How deep keys returned by methods are followed (`self.key` whose property returns
@@ -95,11 +98,15 @@ fn self_method_key(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool {
         .iter()
         .enumerate()
         .filter(|(_, f)| f.class == Some(owner.class) && f.name == m)
-        .filter_map(|(i, _)| facts.key_returns.iter().find(|k| k.function == i as u32))
-        .any(|k| {
+        .filter_map(|(i, f)| {
+            let k = facts.key_returns.iter().find(|k| k.function == i as u32)?;
+            Some((k, f.scope))
+        })
+        .any(|(k, scope)| {
             let inner = KeyAt {
                 file: owner.file,
                 self_class: at.self_class,
+                scope,
             };
             carries_tenant_at(index, inner, &k.key, depth + 1)
         })
@@ -140,6 +147,7 @@ fn instance_attr_key(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> bool 
                 let inner = KeyAt {
                     file: owner.file,
                     self_class: Some(class),
+                    scope: 0,
                 };
                 carries_tenant_at(index, inner, &k.key, depth + 1)
             })
@@ -216,10 +224,14 @@ fn chain(e: &ExprRef) -> Option<Vec<&str>> {
     }
 }
 
-/// Is `m` a tenant-owned model (or the tenant model)?
+/// Is `m` a model whose primary key names one tenant's row: the tenant model, or a model
+/// tenant-owned in a shared schema? Not a model of a `TENANT_APPS` app (schema per tenant): each
+/// schema numbers its rows itself, so the same key names a row of every tenant.
 fn owned_model(index: &Index, m: ClassId) -> bool {
     let info = index.info(m);
-    info.is_model && (info.needs_scoping() || info.is_tenant_model)
+    info.is_model
+        && (info.is_tenant_model
+            || (info.needs_scoping() && !matches!(info.tenant, Some(TenantReason::TenantApp(_)))))
 }
 
 /// `<row>.pk` / `<row>.id` (and `.hex`), where the row is read from a tenant-owned model (or the
@@ -266,6 +278,46 @@ fn own_row_key(index: &Index, at: KeyAt, c: &[&str]) -> bool {
     matches!(c, ["self", "pk" | "id"] | ["self", "pk" | "id", "hex"]) && owned_model(index, class)
 }
 
+/// `<param>.pk` / `<param>.id` (and `.hex`) where `<param>` is a parameter of the function the
+/// key is read in and holds a row of a model whose primary key names one tenant's row (see
+/// [`owned_model`]): the parameter is named after that model (`def share_valid(recipe, share)`
+/// with one concrete project model `Recipe`; `export_log` for `ExportLog`), or it is the
+/// `instance` of a classmethod or staticmethod of such a model (the signal handler Django code
+/// connects with `post_delete.connect(Vpn.post_delete, sender=Vpn)`).
+fn param_row_key(index: &Index, at: KeyAt, c: &[&str]) -> bool {
+    let [param, key @ ..] = c else {
+        return false;
+    };
+    if !matches!(key, ["pk" | "id"] | ["pk" | "id", "hex"]) || *param == "self" {
+        return false;
+    }
+    let facts = index.facts(at.file);
+    let Some(f) = facts.function(at.scope) else {
+        return false;
+    };
+    if !f.params.iter().any(|p| p == *param) {
+        return false;
+    }
+    if *param == "instance"
+        && let Some(class) = f.class
+        && f.decorators
+            .iter()
+            .any(|d| matches!(d, ExprRef::Name(n) if n == "classmethod" || n == "staticmethod"))
+    {
+        return owned_model(
+            index,
+            ClassId {
+                file: at.file,
+                class,
+            },
+        );
+    }
+    let wanted = param.replace('_', "").to_ascii_lowercase();
+    index
+        .model_named(&wanted)
+        .is_some_and(|m| owned_model(index, m))
+}
+
 /// Does an interpolated value identify the tenant? It does when its name chain passes through a
 /// tenant field (`tenant`, `tenant_id`, `obj.organization_id`, `request.tenant.pk`), starts with
 /// one of `tenant-value-expressions` (`connection.schema_name`), is the primary key of the
@@ -286,7 +338,10 @@ pub fn is_tenant_value(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> boo
                 })
             };
             if let Some(c) = chain(e) {
-                if c.iter().any(|s| is_field(s)) || own_row_key(index, at, &c) {
+                if c.iter().any(|s| is_field(s))
+                    || own_row_key(index, at, &c)
+                    || param_row_key(index, at, &c)
+                {
                     return true;
                 }
                 if conv.tenant_value_expressions.iter().any(|x| {
@@ -352,6 +407,7 @@ pub fn carries_tenant(index: &Index, file: u32, site: &CacheSite) -> bool {
     let at = KeyAt {
         file,
         self_class: site.method_class.map(|class| ClassId { file, class }),
+        scope: site.scope,
     };
     carries_tenant_at(index, at, &site.key, 0)
         || (matches!(site.key, KeyExpr::Unknown)

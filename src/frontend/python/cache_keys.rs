@@ -119,6 +119,7 @@ impl<'a> Extractor<'a, '_> {
             span: self.loc.span(call.range()),
             root_scope: self.binding_scope(&caches.id),
             method_class: self.current_method.as_ref().map(|(c, _)| *c),
+            scope: self.scope_id(),
         });
         self.visit_arguments(&call.arguments);
         true

@@ -143,6 +143,7 @@ impl<'a> Extractor<'a, '_> {
                 span: self.loc.span(first_call.range()),
                 root_scope: self.binding_scope(&base.id),
                 method_class: self.current_method.as_ref().map(|(c, _)| *c),
+                scope: self.scope_id(),
             });
             recorded = true;
         }
