@@ -1859,7 +1859,9 @@ impl Index {
                     continue;
                 };
                 // A many-to-many field pins rows to given instances like a foreign key does
-                // (`filter(tags=tag)`), forward only: its reverse is not a column of the target.
+                // (`filter(tags=tag)`), and so does its reverse from a tenant-owned model
+                // (`Profile.objects.filter(user_teams=team)` for `Team.users`): the rows some
+                // given row of the pinned tenant links to.
                 let (target, many) = match self.fk_target(c.file, call) {
                     Some(t) => (t, false),
                     None => match self.m2m_target(c.file, call) {
@@ -1875,7 +1877,7 @@ impl Index {
                 {
                     forward.push((a.name.clone(), t));
                 }
-                let Some(target) = from.filter(|_| want_reverse && !many) else {
+                let Some(target) = from.filter(|_| want_reverse) else {
                     continue;
                 };
                 let kw = |k: &str| call.keywords.iter().find(|(n, _)| n == k).map(|(_, v)| v);

@@ -34,6 +34,8 @@ printf '%-13s %8s %7s  %s\n' project lines time "findings outside tests per rule
 for name in "${names[@]}"; do
   var="REAL_$(echo "$name" | tr 'a-z-' 'A-Z_')"
   tree="${!var:-$REAL_ROOT/$name}"
+  # The Django project may be a folder of the repository (`bench/real/<name>/subdir`: `api`).
+  if [[ -z "${!var:-}" && -f "$HERE/$name/subdir" ]]; then tree="$tree/$(cat "$HERE/$name/subdir")"; fi
   if [[ ! -d "$tree" ]]; then echo "$name: no tree at $tree (skipped)"; continue; fi
   cp "$HERE/$name/tenantlint.toml" "$tree/tenantlint.toml"
   lines=$(cd "$tree" && find . -name '*.py' -not -path '*/node_modules/*' -not -path '*/migrations/*' \

@@ -547,20 +547,24 @@ impl<'a> Extractor<'a, '_> {
                     if self.is_self_key_or_type(&k.value) {
                         out.self_key_keywords.push(a.id.clone());
                     }
-                    if is_instance_value(&k.value, &row, 0) {
+                    if is_instance_value(&k.value, &row, 0) || self.holds_rows_keys(&k.value) {
                         out.instance_keywords.push(a.id.clone());
-                    } else if self.is_param_value(&k.value) || self.is_param_key(&k.value) {
+                    } else if self.is_param_value(&k.value)
+                        || self.is_param_key(&k.value)
+                        || self.param_rows(&k.value)
+                    {
                         out.param_keywords.push(a.id.clone());
                     }
                     if PK_LOOKUPS.contains(&a.id.as_str()) {
-                        if is_loaded_pk(&k.value, &row, 0) || self.is_related_rows(&k.value) {
-                            out.pk_of_loaded = true;
-                        } else if let Expr::Attribute(attr) = &k.value
-                            && attr.attr.id == "id"
-                            && matches!(&*attr.value, Expr::Name(_))
-                            && self.is_param_value(&attr.value)
+                        if is_loaded_pk(&k.value, &row, 0)
+                            || self.is_related_rows(&k.value)
+                            || self.holds_rows_keys(&k.value)
                         {
-                            // `id=obj.id` of a parameter: a row the caller passed in.
+                            out.pk_of_loaded = true;
+                        } else if self.is_param_key(&k.value) || self.param_rows(&k.value) {
+                            // `id=obj.id` of a parameter: a row the caller passed in; or a key
+                            // it holds (`pk=instance.case_id`), or keys of rows the caller
+                            // passed (`pk__in=queryset.values("pk")`).
                             out.pk_of_param = true;
                         } else if let Expr::Attribute(attr) = &k.value
                             && matches!(attr.attr.id.as_str(), "id" | "pk")
@@ -882,14 +886,7 @@ impl<'a> Extractor<'a, '_> {
     /// `list(...)`, `set(...)`, `tuple(...)`), or the chain a local holds (`ids` after
     /// `ids = M.objects.filter(...).values_list(...)`). The rules find the site by that offset.
     fn subquery_start(&self, value: &Expr) -> Option<u32> {
-        let mut v = value;
-        if let Expr::Call(c) = v
-            && let Expr::Name(n) = &*c.func
-            && matches!(n.id.as_str(), "list" | "set" | "tuple")
-            && let [inner] = &*c.arguments.args
-        {
-            v = inner;
-        }
+        let v = unwrap_builder(value);
         match v {
             Expr::Call(_) => Some(self.loc.span(v.range()).start),
             Expr::Name(n) => {
@@ -1241,7 +1238,9 @@ impl<'a> Extractor<'a, '_> {
                 self.query_var_refinement(c);
             }
         }
-        let start = self.loc.span(value.range()).start;
+        // `ids = list(M.objects.filter(...).values_list("id"))` holds the query's keys as the
+        // chain itself would.
+        let start = self.loc.span(unwrap_builder(value).range()).start;
         let site = self.sites.query_sites[sites_before..]
             .iter()
             .position(|s| s.span.start == start)
@@ -1465,6 +1464,27 @@ impl<'a> Extractor<'a, '_> {
             && self.is_param_value(&attr.value)
     }
 
+    /// Rows or their keys read from a queryset a parameter holds (`queryset.values("pk")`,
+    /// `list(qs.values_list("id", flat=True))`): trusted like the parameter.
+    fn param_rows(&self, e: &Expr) -> bool {
+        let mut cur = unwrap_builder(e);
+        let mut calls = 0;
+        while let Expr::Call(c) = cur {
+            let Expr::Attribute(a) = &*c.func else {
+                return false;
+            };
+            let method = a.attr.id.as_str();
+            // Not the methods a dict has too (`data.get("ids")`, `data.values()`).
+            let dict_like = method == "get" || (method == "values" && c.arguments.is_empty());
+            calls += 1;
+            if !ROW_METHODS.contains(&method) || dict_like || calls > 16 {
+                return false;
+            }
+            cur = &a.value;
+        }
+        calls >= 1 && matches!(cur, Expr::Name(n) if !id_like(&n.id)) && self.is_param_value(cur)
+    }
+
     /// The last expression assigned to a local name in the innermost function that binds it.
     /// The `d["key"] = value` stores that always follow local `d`'s last assignment.
     pub(super) fn dict_adds(&self, name: &Name) -> &[(Name, &'a Expr)] {
@@ -1636,6 +1656,94 @@ impl Extractor<'_, '_> {
     }
 
     /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.
+    /// Rows, or keys of rows, read by a query checked where it ran, or in hand: a query chain or
+    /// a local holding one, a local holding rows or their keys, an instance's related rows, and
+    /// what is built from those: `list(...)`, `set(...)`, `tuple(...)`, `sorted(...)` or
+    /// `frozenset(...)` of one, a comprehension over one whose element is the loop variable or a
+    /// part of it (`[c.id for c in qs]`, `{row[0] for row in qs.values_list("id")}`), a set
+    /// difference (`set(a) - set(b)`: part of `a`), intersection or union of such.
+    pub(super) fn is_rows_keys(&self, e: &Expr, depth: u32) -> bool {
+        if depth > 8 {
+            return false;
+        }
+        match e {
+            Expr::Name(n) => {
+                self.is_row(&n.id)
+                    || self
+                        .local_scope(&n.id)
+                        .is_some_and(|s| s.query_vars.contains_key(&n.id))
+            }
+            Expr::Call(c) => {
+                if let Expr::Name(f) = &*c.func
+                    && COLLECTION_BUILDERS.contains(&f.id.as_str())
+                    && !matches!(self.root_binding(&f.id), RootBinding::Local)
+                {
+                    return match &*c.arguments.args {
+                        [arg] => self.is_rows_keys(arg, depth + 1),
+                        _ => false,
+                    };
+                }
+                self.is_query_chain(e)
+                    || self.is_related_rows(e)
+                    // A refinement of a local holding a query (`qs.values_list("id")`).
+                    || chain_root(e).is_some_and(|r| {
+                        self.local_scope(&r.id)
+                            .is_some_and(|s| s.query_vars.contains_key(&r.id))
+                    })
+            }
+            Expr::ListComp(c) => self.comp_rows_keys(&c.elt, &c.generators, depth),
+            Expr::SetComp(c) => self.comp_rows_keys(&c.elt, &c.generators, depth),
+            Expr::Generator(g) => self.comp_rows_keys(&g.elt, &g.generators, depth),
+            Expr::BinOp(b) => match b.op {
+                ast::Operator::Sub => self.is_rows_keys(&b.left, depth + 1),
+                ast::Operator::BitAnd => {
+                    self.is_rows_keys(&b.left, depth + 1) || self.is_rows_keys(&b.right, depth + 1)
+                }
+                ast::Operator::BitOr | ast::Operator::Add => {
+                    self.is_rows_keys(&b.left, depth + 1) && self.is_rows_keys(&b.right, depth + 1)
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A comprehension with one `for` over rows or their keys (see [`Self::is_rows_keys`]),
+    /// whose element is a loop variable, an attribute of one or an item of one.
+    fn comp_rows_keys(&self, elt: &Expr, generators: &[ast::Comprehension], depth: u32) -> bool {
+        let [g] = generators else {
+            return false;
+        };
+        let mut targets = HashSet::default();
+        super::scopes::collect_target_names(&g.target, &mut targets);
+        let mut base = elt;
+        for _ in 0..8 {
+            base = match base {
+                Expr::Attribute(a) => &a.value,
+                Expr::Subscript(sub) => &sub.value,
+                _ => break,
+            };
+        }
+        matches!(base, Expr::Name(n) if targets.contains(&n.id))
+            && self.is_rows_keys(&g.iter, depth + 1)
+    }
+
+    /// Keys or rows built from rows read by a query or in hand (see [`Self::is_rows_keys`]),
+    /// not a query itself: a `pk__in=` query is judged by its own filter (see
+    /// [`QuerySite::pk_in_subqueries`]).
+    pub(super) fn holds_rows_keys(&self, e: &Expr) -> bool {
+        let row = |e: &Expr| self.is_row_expr(e);
+        match e {
+            Expr::Name(n) => self.is_row(&n.id),
+            _ if self.is_query_chain(unwrap_builder(e)) || self.is_related_rows(e) => false,
+            Expr::ListComp(_) | Expr::SetComp(_) | Expr::Generator(_) => {
+                // As when written inline (`pk__in=[c.pk for c in cases]`).
+                self.is_rows_keys(e, 0) || is_loaded_pk(e, &row, 0)
+            }
+            _ => self.is_rows_keys(e, 0),
+        }
+    }
+
     pub(super) fn is_query_chain(&self, e: &Expr) -> bool {
         self.model_chain(e, ROW_METHODS)
     }
@@ -1699,7 +1807,7 @@ fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
         Expr::Set(s) => {
             !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
         }
-        Expr::ListComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
+        Expr::ListComp(c) => comp_loaded_pk(&c.elt, &c.generators, row, depth),
         // A row in hand (`pk=issue`), or a key one holds (`id=exporter_id` after `for name,
         // exporter_id in qs.values_list(...)`).
         Expr::Name(_) => row(e),
@@ -1709,9 +1817,34 @@ fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
             Expr::Attribute(a) => a.attr.id == "OuterRef",
             _ => false,
         },
-        Expr::SetComp(c) => is_loaded_pk(&c.elt, row, depth + 1),
-        Expr::Generator(g) => is_loaded_pk(&g.elt, row, depth + 1),
+        Expr::SetComp(c) => comp_loaded_pk(&c.elt, &c.generators, row, depth),
+        Expr::Generator(g) => comp_loaded_pk(&g.elt, &g.generators, row, depth),
         _ => false,
+    }
+}
+
+/// `[p.id for p in profiles]`: the element is judged with the loop variable as a row when the
+/// loop runs over instances or rows (as [`comp_instance`] does); `.pk` of anything counts.
+fn comp_loaded_pk(
+    elt: &Expr,
+    generators: &[ast::Comprehension],
+    row: &dyn Fn(&Expr) -> bool,
+    depth: u32,
+) -> bool {
+    let target = match generators {
+        [g] => match &g.target {
+            Expr::Name(t) if is_instance_value(&g.iter, row, depth + 1) => Some(&t.id),
+            _ => None,
+        },
+        _ => None,
+    };
+    match target {
+        Some(t) => is_loaded_pk(
+            elt,
+            &|e: &Expr| matches!(e, Expr::Name(n) if n.id == *t) || row(e),
+            depth + 1,
+        ),
+        None => is_loaded_pk(elt, row, depth + 1),
     }
 }
 
@@ -1720,6 +1853,22 @@ fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
 fn id_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["id", "ids", "pk", "pks"].iter().any(|s| n.ends_with(s))
+}
+
+/// Builtins that copy a collection (`list(qs)`, `set(ids)`): the copy holds what it held.
+const COLLECTION_BUILDERS: &[&str] = &["list", "set", "tuple", "sorted", "frozenset"];
+
+/// `list(x)`, `set(x)`, `tuple(x)`: `x` (what a `pk__in=` subquery reads the same way).
+pub(super) fn unwrap_builder(e: &Expr) -> &Expr {
+    if let Expr::Call(c) = e
+        && let Expr::Name(n) = &*c.func
+        && matches!(n.id.as_str(), "list" | "set" | "tuple")
+        && let [inner] = &*c.arguments.args
+        && c.arguments.keywords.is_empty()
+    {
+        return inner;
+    }
+    e
 }
 
 /// QuerySet methods that end a chain whose value is rows (or their keys) of a query.

@@ -365,9 +365,12 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     // A row read, or a key a row in hand holds (`project_id = project.id`).
                     // Or rows reached through a related manager of an instance in hand
                     // (`parent_ids = product.variations.values_list("parent_id", flat=True)`).
+                    // Or keys built from rows (`ids = [c.id for c in qs]`, `list(qs.values_list(
+                    // "id", flat=True))`).
                     let row = self.is_row_read(&a.value)
                         || matches!(&*a.value, Expr::Attribute(x) if self.is_row_expr(&x.value))
-                        || self.is_related_rows(&a.value);
+                        || self.is_related_rows(&a.value)
+                        || self.holds_rows_keys(&a.value);
                     for t in &a.targets {
                         self.note_row(t, row);
                     }
@@ -506,6 +509,19 @@ impl<'a> Visitor<'a> for Extractor<'a, '_> {
                     ctx.attr = Some(n.id.clone());
                 }
                 visitor::walk_stmt(self, stmt);
+                // `ids: list[int] = []` starts a bag of keys as `ids = []` does; a row or keys
+                // built from rows are held as after `=`.
+                if !self.at_module_level()
+                    && self.class_depth == 0
+                    && let Some(value) = &a.value
+                {
+                    let target = std::slice::from_ref(&*a.target);
+                    let row = self.is_row_read(value)
+                        || self.is_related_rows(value)
+                        || self.holds_rows_keys(value);
+                    self.note_row(&a.target, row);
+                    self.note_bag(target, value);
+                }
                 if let Some(ctx) = &mut self.class_ctx {
                     ctx.attr = None;
                 }
