@@ -338,7 +338,14 @@ pub fn is_tenant_value(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> boo
                 })
             };
             if let Some(c) = chain(e) {
+                // A `capability-fields` value (`environment.api_key`): unique to one row.
+                let capability = |seg: &str| {
+                    conv.capability_fields
+                        .iter()
+                        .any(|f| f.rsplit('.').next() == Some(seg))
+                };
                 if c.iter().any(|s| is_field(s))
+                    || c.last().is_some_and(|s| c.len() > 1 && capability(s))
                     || own_row_key(index, at, &c)
                     || param_row_key(index, at, &c)
                 {

@@ -450,6 +450,9 @@ impl<'a> Extractor<'a, '_> {
                     .map(|e| self.classify_key(e, depth + 1))
                     .collect(),
             ),
+            // A value used as the whole key (`environment_cache.get(self.api_key)`,
+            // `cache.get(self.pk)`): read as the one interpolated value of a key.
+            Expr::Attribute(_) => KeyExpr::text("", vec![self.key_hole(e)]),
             Expr::Dict(d) => KeyExpr::Many(
                 d.items
                     .iter()

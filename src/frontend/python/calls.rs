@@ -679,8 +679,9 @@ impl<'a> Extractor<'a, '_> {
 
     /// After `name op= value` in a function, on a local whose last assignment was recorded in
     /// `assigned_in` (a `Q` expression or a dict literal): kept for [`Self::q_local_filters`],
-    /// an `&=` of a `Q` expression as a conjunct, anything else as an `|` branch (one that is
-    /// not a `Q` expression makes the local count for nothing).
+    /// an `&=` as a conjunct (of a `Q` expression, its keywords; of anything else, such as a
+    /// parameter or `~Q(...)`, nothing: a conjunct only narrows), anything else as an `|`
+    /// branch (one that is not a `Q` expression makes the local count for nothing).
     pub(super) fn note_q_aug(&mut self, name: &Name, op: ast::Operator, value: &'a Expr) {
         let blocks = self.blocks.clone();
         let Some(scope) = self.scopes.last_mut() else {
@@ -695,7 +696,7 @@ impl<'a> Extractor<'a, '_> {
                 && blocks[at.len()..]
                     .iter()
                     .all(|b| self.not_superuser_blocks.contains(b)));
-        let is_or = !matches!(op, ast::Operator::BitAnd) || !is_q_expr(value);
+        let is_or = !matches!(op, ast::Operator::BitAnd);
         scope
             .q_augs
             .entry(name.clone())
