@@ -215,10 +215,37 @@ fn capability_lookup(
             Some((owner, field)) => (Some(owner), field),
             None => (None, cfg.as_str()),
         };
-        let looked_up = site
-            .filter_keywords
-            .iter()
-            .any(|k| k.as_str() == field || k.strip_suffix("__exact") == Some(field));
-        looked_up && owner.is_none_or(|owner| index.class_reaches_config(model, owner))
+        site.filter_keywords.iter().any(|k| {
+            let k = k.strip_suffix("__exact").unwrap_or(k);
+            let parts: Vec<&str> = k.split("__").collect();
+            capability_path(index, model, &parts, owner, field, 0)
+        })
     })
+}
+
+/// Does the lookup path `parts` reach `field` of a model reaching `owner`, through foreign keys
+/// to tenant-owned models (`environment__api_key=key` on a model whose `environment` points to
+/// `Environment`): the rows of the one row that secret opens?
+fn capability_path(
+    index: &crate::index::Index,
+    model: crate::index::ClassId,
+    parts: &[&str],
+    owner: Option<&str>,
+    field: &str,
+    depth: u32,
+) -> bool {
+    match parts {
+        [last] => {
+            *last == field && owner.is_none_or(|owner| index.class_reaches_config(model, owner))
+        }
+        [rel, rest @ ..] if depth < 4 => index
+            .info(model)
+            .tenant_relations
+            .iter()
+            .find(|(r, _)| r == rel)
+            .is_some_and(|(_, target)| {
+                capability_path(index, *target, rest, owner, field, depth + 1)
+            }),
+        _ => false,
+    }
 }

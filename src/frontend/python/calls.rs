@@ -552,6 +552,7 @@ impl<'a> Extractor<'a, '_> {
                     } else if self.is_param_value(&k.value)
                         || self.is_param_key(&k.value)
                         || self.param_rows(&k.value)
+                        || is_view_context(&k.value)
                     {
                         out.param_keywords.push(a.id.clone());
                     }
@@ -1854,6 +1855,29 @@ fn comp_loaded_pk(
 fn id_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["id", "ids", "pk", "pks"].iter().any(|s| n.ends_with(s))
+}
+
+/// `self.kwargs["project_pk"]` (a view's URL keyword arguments) or `self.context["environment"]`
+/// (a row a view put in a DRF serializer's context): values the view hands over, trusted like a
+/// parameter on a relation (not as the queried model's own key). Not an id in the context
+/// (`self.context["project_id"]`): views put the request's payload there too (plane's draft
+/// issues: `context={"project_id": request.data["project_id"]}`).
+fn is_view_context(e: &Expr) -> bool {
+    let Expr::Subscript(sub) = e else {
+        return false;
+    };
+    let Expr::StringLiteral(key) = &*sub.slice else {
+        return false;
+    };
+    let Expr::Attribute(a) = &*sub.value else {
+        return false;
+    };
+    matches!(&*a.value, Expr::Name(n) if n.id == "self")
+        && match a.attr.id.as_str() {
+            "kwargs" => true,
+            "context" => !id_like(key.value.to_str()),
+            _ => false,
+        }
 }
 
 /// Builtins that copy a collection (`list(qs)`, `set(ids)`): the copy holds what it held.
