@@ -1000,8 +1000,13 @@ impl Index {
         }
     }
 
-    /// Resolve a base class expression; `Manager.from_queryset(QS)` is a subclass of `Manager`.
+    /// Resolve a base class expression; `Manager.from_queryset(QS)` is a subclass of `Manager`,
+    /// and a subscripted generic base (`admin.ModelAdmin[Feature]`, `QuerySet["Invoice"]`) is its
+    /// class, as Python's `__mro_entries__` makes it.
     fn resolve_base(&self, file: u32, expr: &ExprRef) -> Resolved {
+        if let ExprRef::Subscript(inner) = expr {
+            return self.resolve_base(file, inner);
+        }
         if let ExprRef::Call(call) = expr
             && let ExprRef::Attr(base, method) = &call.func
             && method == "from_queryset"
