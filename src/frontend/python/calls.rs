@@ -1513,9 +1513,29 @@ impl<'a> Extractor<'a, '_> {
     /// After visiting `get_object_or_404(<chain>, **kw)`: the shortcut's keywords filter the
     /// query site recorded for its first argument.
     pub(super) fn shortcut_filters(&mut self, call: &'a ast::ExprCall, first_site: usize) {
-        let Some(first) = call.arguments.args.first() else {
+        let Some(mut first) = call.arguments.args.first() else {
             return;
         };
+        // `get_object_or_404(annotate_rollups(Account.objects.all()), id=pk, org=org)`: a
+        // helper that refines the query it is given (its first argument), written inline.
+        for _ in 0..2 {
+            let start = self.loc.span(first.range()).start;
+            if self.sites.query_sites[first_site..]
+                .iter()
+                .any(|s| s.span.start == start)
+            {
+                break;
+            }
+            match first {
+                Expr::Call(c) if matches!(&*c.func, Expr::Name(_)) => {
+                    let Some(inner) = c.arguments.args.first() else {
+                        return;
+                    };
+                    first = inner;
+                }
+                _ => return,
+            }
+        }
         let start = self.loc.span(first.range()).start;
         let mut filters = Filters::default();
         self.collect_filters(&call.arguments.keywords, &[], &mut filters);
