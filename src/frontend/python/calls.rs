@@ -1677,7 +1677,6 @@ impl Extractor<'_, '_> {
                 .is_none()
     }
 
-    /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.
     /// Rows, or keys of rows, read by a query checked where it ran, or in hand: a query chain or
     /// a local holding one, a local holding rows or their keys, an instance's related rows, and
     /// what is built from those: `list(...)`, `set(...)`, `tuple(...)`, `sorted(...)` or
@@ -1766,6 +1765,7 @@ impl Extractor<'_, '_> {
         }
     }
 
+    /// Rows of a query (`M.objects.filter(...)`, `M.objects.all()`): what a `for` loop runs over.
     pub(super) fn is_query_chain(&self, e: &Expr) -> bool {
         self.model_chain(e, ROW_METHODS)
     }
