@@ -28,7 +28,7 @@ use crate::facts::FileFacts;
 use crate::source_io::Stamp;
 
 /// Bump when [`FileFacts`] (or anything it holds) changes shape or meaning.
-pub const SCHEMA_VERSION: u32 = 32;
+pub const SCHEMA_VERSION: u32 = 33;
 
 const MAGIC: &[u8; 8] = b"TLFACTS\0";
 const PACK: &str = "facts.pack";

@@ -358,7 +358,10 @@ pub fn is_tenant_value(index: &Index, at: KeyAt, e: &ExprRef, depth: u32) -> boo
                     return true;
                 }
             }
-            if self_method_key(index, at, e, depth) || loaded_row_key(index, at.file, e) {
+            if self_method_key(index, at, e, depth)
+                || instance_attr_key(index, at, e, depth)
+                || loaded_row_key(index, at.file, e)
+            {
                 return true;
             }
             match e {

@@ -562,10 +562,16 @@ impl<'a> Extractor<'a, '_> {
                             || self.holds_rows_keys(&k.value)
                         {
                             out.pk_of_loaded = true;
-                        } else if self.is_param_key(&k.value) || self.param_rows(&k.value) {
-                            // `id=obj.id` of a parameter: a row the caller passed in; or a key
-                            // it holds (`pk=instance.case_id`), or keys of rows the caller
-                            // passed (`pk__in=queryset.values("pk")`).
+                        } else if let Expr::Attribute(attr) = &k.value
+                            && attr.attr.id == "id"
+                            && matches!(&*attr.value, Expr::Name(_))
+                            && self.is_param_value(&attr.value)
+                        {
+                            // `id=obj.id` of a parameter: a row the caller passed in (not
+                            // `id=data.issue_id`: a payload parameter has that shape too).
+                            out.pk_of_param = true;
+                        } else if self.param_rows(&k.value) {
+                            // `pk__in=queryset.values("pk")`: keys of rows the caller passed.
                             out.pk_of_param = true;
                         } else if let Expr::Attribute(attr) = &k.value
                             && matches!(attr.attr.id.as_str(), "id" | "pk")
@@ -1853,21 +1859,7 @@ fn comp_loaded_pk(
     row: &dyn Fn(&Expr) -> bool,
     depth: u32,
 ) -> bool {
-    let target = match generators {
-        [g] => match &g.target {
-            Expr::Name(t) if is_instance_value(&g.iter, row, depth + 1) => Some(&t.id),
-            _ => None,
-        },
-        _ => None,
-    };
-    match target {
-        Some(t) => is_loaded_pk(
-            elt,
-            &|e: &Expr| matches!(e, Expr::Name(n) if n.id == *t) || row(e),
-            depth + 1,
-        ),
-        None => is_loaded_pk(elt, row, depth + 1),
-    }
+    comp_elt(elt, generators, row, depth, is_loaded_pk)
 }
 
 /// Does a name end like an id (`issue_id`, `ids`, `pk`)? Its value is a raw key, maybe from
@@ -1981,6 +1973,22 @@ fn comp_instance(
     row: &dyn Fn(&Expr) -> bool,
     depth: u32,
 ) -> bool {
+    comp_elt(elt, generators, row, depth, is_instance_value)
+}
+
+/// How a lookup value is judged given what counts as a row in hand ([`is_loaded_pk`],
+/// [`is_instance_value`]).
+type ValueJudge = fn(&Expr, &dyn Fn(&Expr) -> bool, u32) -> bool;
+
+/// A comprehension's element judged by `judge`, with its one loop variable counted as a row when
+/// the loop runs over instances or rows.
+fn comp_elt(
+    elt: &Expr,
+    generators: &[ast::Comprehension],
+    row: &dyn Fn(&Expr) -> bool,
+    depth: u32,
+    judge: ValueJudge,
+) -> bool {
     let target = match generators {
         [g] => match &g.target {
             Expr::Name(t) if is_instance_value(&g.iter, row, depth + 1) => Some(&t.id),
@@ -1989,12 +1997,12 @@ fn comp_instance(
         _ => None,
     };
     match target {
-        Some(t) => is_instance_value(
+        Some(t) => judge(
             elt,
             &|e: &Expr| matches!(e, Expr::Name(n) if n.id == *t) || row(e),
             depth + 1,
         ),
-        None => is_instance_value(elt, row, depth + 1),
+        None => judge(elt, row, depth + 1),
     }
 }
 
