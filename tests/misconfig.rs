@@ -240,7 +240,6 @@ fn set_config(root: &Path, table: &str) {
     );
 }
 
-/// The TEN001 objects of a JSON report of the whole project.
 /// The message of the one TEN001 the project gets (fails unless there is exactly one).
 fn only_ten001_message(root: &Path) -> String {
     let found = ten001(root, &[]);
@@ -248,6 +247,7 @@ fn only_ten001_message(root: &Path) -> String {
     found[0]["message"].as_str().unwrap().to_string()
 }
 
+/// The TEN001 objects of a JSON report of the whole project.
 fn ten001(root: &Path, args: &[&str]) -> Vec<Value> {
     let out = tl()
         .current_dir(root)
@@ -387,14 +387,10 @@ fn library_paths_and_modules() {
     assert_eq!(ten001(root, &[]), Vec::<Value>::new());
     // A module is not a class.
     set_config(root, "manager-import = \"tenancy.models\"\n");
-    let found = ten001(root, &[]);
-    assert_eq!(found.len(), 1, "{found:?}");
+    let message = only_ten001_message(root);
     assert!(
-        found[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("`tenancy.models` is a module of the project, not a name in it"),
-        "{found:?}"
+        message.contains("`tenancy.models` is a module of the project, not a name in it"),
+        "{message}"
     );
     // A library class the project imports, by its dotted path.
     write(
@@ -657,14 +653,10 @@ fn models_reached_through_the_app_registry_are_known() {
         root,
         "tenant-model = \"openwisp_users.models.Organizaton\"\n",
     );
-    let found = ten001(root, &[]);
-    assert_eq!(found.len(), 1, "{found:?}");
+    let message = only_ten001_message(root);
     assert!(
-        found[0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("did you mean `openwisp_users.models.Organization`?"),
-        "{found:?}"
+        message.contains("did you mean `openwisp_users.models.Organization`?"),
+        "{message}"
     );
 }
 

@@ -1475,21 +1475,9 @@ impl<'a> Extractor<'a, '_> {
     /// Rows or their keys read from a queryset a parameter holds (`queryset.values("pk")`,
     /// `list(qs.values_list("id", flat=True))`): trusted like the parameter.
     fn param_rows(&self, e: &Expr) -> bool {
-        let mut cur = unwrap_builder(e);
-        let mut calls = 0;
-        while let Expr::Call(c) = cur {
-            let Expr::Attribute(a) = &*c.func else {
-                return false;
-            };
-            let method = a.attr.id.as_str();
-            // Not the methods a dict has too (`data.get("ids")`, `data.values()`).
-            let dict_like = method == "get" || (method == "values" && c.arguments.is_empty());
-            calls += 1;
-            if !ROW_METHODS.contains(&method) || dict_like || calls > 16 {
-                return false;
-            }
-            cur = &a.value;
-        }
+        let Some((cur, calls)) = under_row_calls(unwrap_builder(e)) else {
+            return false;
+        };
         calls >= 1 && matches!(cur, Expr::Name(n) if !id_like(&n.id)) && self.is_param_value(cur)
     }
 
@@ -1639,24 +1627,13 @@ impl Extractor<'_, '_> {
             "__class__",
             "_meta",
         ];
-        let mut cur = match e {
+        let e = match e {
             Expr::Await(a) => &*a.value,
             other => other,
         };
-        let mut calls = 0;
-        while let Expr::Call(c) = cur {
-            let Expr::Attribute(a) = &*c.func else {
-                return false;
-            };
-            calls += 1;
-            // Not the methods a dict has too (`request.data.get("ids")`, `self.map.values()`).
-            let method = a.attr.id.as_str();
-            let dict_like = method == "get" || (method == "values" && c.arguments.is_empty());
-            if !ROW_METHODS.contains(&method) || dict_like || calls > 16 {
-                return false;
-            }
-            cur = &a.value;
-        }
+        let Some((mut cur, calls)) = under_row_calls(e) else {
+            return false;
+        };
         let mut hops = 0;
         while let Expr::Attribute(a) = cur {
             hops += 1;
@@ -1700,15 +1677,10 @@ impl Extractor<'_, '_> {
                         .local_scope(&n.id)
                         .is_some_and(|s| s.query_vars.contains_key(&n.id))
             }
-            Expr::Call(c) => {
-                if let Expr::Name(f) = &*c.func
-                    && COLLECTION_BUILDERS.contains(&f.id.as_str())
-                    && !matches!(self.root_binding(&f.id), RootBinding::Local)
-                {
-                    return match &*c.arguments.args {
-                        [arg] => self.is_rows_keys(arg, depth + 1),
-                        _ => false,
-                    };
+            Expr::Call(_) => {
+                let inner = unwrap_builder(e);
+                if !std::ptr::eq(inner, e) {
+                    return self.is_rows_keys(inner, depth + 1);
                 }
                 self.is_query_chain(e)
                     || self.is_related_rows(e)
@@ -1835,7 +1807,7 @@ fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
         Expr::Set(s) => {
             !s.elts.is_empty() && s.elts.iter().all(|x| is_loaded_pk(x, row, depth + 1))
         }
-        Expr::ListComp(c) => comp_loaded_pk(&c.elt, &c.generators, row, depth),
+        Expr::ListComp(c) => comp_elt(&c.elt, &c.generators, row, depth, is_loaded_pk),
         // A row in hand (`pk=issue`), or a key one holds (`id=exporter_id` after `for name,
         // exporter_id in qs.values_list(...)`).
         Expr::Name(_) => row(e),
@@ -1845,21 +1817,10 @@ fn is_loaded_pk(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool {
             Expr::Attribute(a) => a.attr.id == "OuterRef",
             _ => false,
         },
-        Expr::SetComp(c) => comp_loaded_pk(&c.elt, &c.generators, row, depth),
-        Expr::Generator(g) => comp_loaded_pk(&g.elt, &g.generators, row, depth),
+        Expr::SetComp(c) => comp_elt(&c.elt, &c.generators, row, depth, is_loaded_pk),
+        Expr::Generator(g) => comp_elt(&g.elt, &g.generators, row, depth, is_loaded_pk),
         _ => false,
     }
-}
-
-/// `[p.id for p in profiles]`: the element is judged with the loop variable as a row when the
-/// loop runs over instances or rows (as [`comp_instance`] does); `.pk` of anything counts.
-fn comp_loaded_pk(
-    elt: &Expr,
-    generators: &[ast::Comprehension],
-    row: &dyn Fn(&Expr) -> bool,
-    depth: u32,
-) -> bool {
-    comp_elt(elt, generators, row, depth, is_loaded_pk)
 }
 
 /// Does a name end like an id (`issue_id`, `ids`, `pk`)? Its value is a raw key, maybe from
@@ -1892,16 +1853,37 @@ fn is_view_context(e: &Expr) -> bool {
         }
 }
 
+/// Down a chain of query methods (`x.filter(...).values_list(...)`): what they are called on, and
+/// how many there are; `None` when another call is in the chain, or a method a dict has too
+/// (`request.data.get("ids")`, `self.map.values()`).
+fn under_row_calls(e: &Expr) -> Option<(&Expr, u32)> {
+    let mut cur = e;
+    let mut calls = 0;
+    while let Expr::Call(c) = cur {
+        let Expr::Attribute(a) = &*c.func else {
+            return None;
+        };
+        calls += 1;
+        let method = a.attr.id.as_str();
+        let dict_like = method == "get" || (method == "values" && c.arguments.is_empty());
+        if !ROW_METHODS.contains(&method) || dict_like || calls > 16 {
+            return None;
+        }
+        cur = &a.value;
+    }
+    Some((cur, calls))
+}
+
 /// Builtins that copy a collection (`list(qs)`, `set(ids)`): the copy holds what it held.
 const COLLECTION_BUILDERS: &[&str] = &["list", "set", "tuple", "sorted", "frozenset"];
 
-/// `list(x)`, `set(x)`, `tuple(x)`: `x` (what a `pk__in=` subquery reads the same way).
+/// `list(x)`, `set(x)`, `sorted(x, key=...)`: `x` (what a `pk__in=` subquery reads the same
+/// way).
 pub(super) fn unwrap_builder(e: &Expr) -> &Expr {
     if let Expr::Call(c) = e
         && let Expr::Name(n) = &*c.func
-        && matches!(n.id.as_str(), "list" | "set" | "tuple")
+        && COLLECTION_BUILDERS.contains(&n.id.as_str())
         && let [inner] = &*c.arguments.args
-        && c.arguments.keywords.is_empty()
     {
         return inner;
     }
@@ -1958,22 +1940,11 @@ fn is_instance_value(e: &Expr, row: &dyn Fn(&Expr) -> bool, depth: u32) -> bool 
         Expr::List(l) => all(&l.elts),
         Expr::Tuple(t) => all(&t.elts),
         Expr::Set(s) => all(&s.elts),
-        Expr::ListComp(c) => comp_instance(&c.elt, &c.generators, row, depth),
-        Expr::SetComp(c) => comp_instance(&c.elt, &c.generators, row, depth),
-        Expr::Generator(g) => comp_instance(&g.elt, &g.generators, row, depth),
+        Expr::ListComp(c) => comp_elt(&c.elt, &c.generators, row, depth, is_instance_value),
+        Expr::SetComp(c) => comp_elt(&c.elt, &c.generators, row, depth, is_instance_value),
+        Expr::Generator(g) => comp_elt(&g.elt, &g.generators, row, depth, is_instance_value),
         _ => false,
     }
-}
-
-/// `[p.id for p in products]`: the element is judged with the loop variable as a row when the
-/// loop runs over instances or rows (`products`, `self.items`, a query chain).
-fn comp_instance(
-    elt: &Expr,
-    generators: &[ast::Comprehension],
-    row: &dyn Fn(&Expr) -> bool,
-    depth: u32,
-) -> bool {
-    comp_elt(elt, generators, row, depth, is_instance_value)
 }
 
 /// How a lookup value is judged given what counts as a row in hand ([`is_loaded_pk`],
@@ -1981,7 +1952,8 @@ fn comp_instance(
 type ValueJudge = fn(&Expr, &dyn Fn(&Expr) -> bool, u32) -> bool;
 
 /// A comprehension's element judged by `judge`, with its one loop variable counted as a row when
-/// the loop runs over instances or rows.
+/// the loop runs over instances or rows (`[p.id for p in products]`: `products`, `self.items`, a
+/// query chain); `.pk` of anything counts for [`is_loaded_pk`] anyway.
 fn comp_elt(
     elt: &Expr,
     generators: &[ast::Comprehension],
